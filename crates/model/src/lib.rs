@@ -1,0 +1,42 @@
+//! Pure domain types of civicprobe.
+//!
+//! Everything the services exchange is defined here once, so that ingest,
+//! router and tracker cannot drift apart: a value of these types is valid by
+//! construction (a [`Location`] cannot hold NaN, an [`OfficeId`] cannot break
+//! a NATS subject), and the ticket life cycle is data ([`TicketState::apply`]).
+//! This crate does no IO: no tokio, no sqlx, no NATS client.
+//!
+//! # Layout
+//!
+//! - [`ids`]: report, ticket, event and courier ids (UUIDs; ticket ids are
+//!   derived from report ids so a redelivered report opens nothing twice).
+//! - [`category`]: the hazard categories and the urgency flag.
+//! - [`location`]: a validated WGS84 position.
+//! - [`office`]: street-office ids, safe to embed in a NATS subject.
+//! - [`report`]: what a courier submits and ingest publishes.
+//! - [`ticket`]: ticket states, actions and the transition table.
+//! - [`event`]: the messages on the `REPORTS` and `TICKETS` streams.
+//! - [`nats`]: every stream, subject and consumer name.
+//! - [`role`]: who is acting: courier, office or supervisor.
+//! - [`problem`]: the `application/problem+json` error body.
+
+pub mod category;
+pub mod event;
+pub mod ids;
+pub mod location;
+pub mod nats;
+pub mod office;
+pub mod problem;
+pub mod report;
+pub mod role;
+pub mod ticket;
+
+pub use category::Category;
+pub use event::{Deadlines, ReportUnrouted, TicketOpened};
+pub use ids::{CourierId, EventId, ReportId, TicketId};
+pub use location::{Location, LocationError};
+pub use office::{OfficeId, OfficeIdError};
+pub use problem::{Problem, PROBLEM_JSON};
+pub use report::{PhotoRef, ReportSubmitted};
+pub use role::{Principal, Role};
+pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};

@@ -1,0 +1,47 @@
+//! What a courier submits, as ingest publishes it.
+
+use crate::{Category, CourierId, Location, ReportId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A stored photo, by reference: events never carry the bytes (NATS
+/// messages are limited to 1 MB; phone photos are larger).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    /// Lower-case hex sha256 of the stored (metadata-free) bytes; also its
+    /// name in the photo store.
+    pub sha256: String,
+    /// `image/jpeg` or `image/png`, from the bytes.
+    pub media_type: String,
+    /// Pixel width.
+    pub width: u32,
+    /// Pixel height.
+    pub height: u32,
+    /// Stored size in bytes.
+    pub bytes: u64,
+}
+
+/// Published by ingest on `civic.report.submitted` once a report is accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportSubmitted {
+    /// Deterministic per courier and `Idempotency-Key`.
+    pub report_id: ReportId,
+    /// Who reported it (earns the points).
+    pub courier_id: CourierId,
+    /// Where the hazard is.
+    pub location: Location,
+    /// The phone's stated accuracy, metres.
+    pub accuracy_m: Option<f64>,
+    /// The courier's category choice, if any.
+    pub category_hint: Option<Category>,
+    /// Free text, Chinese or English.
+    pub text: Option<String>,
+    /// The device clock at submission; informative only.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reported_at: Option<OffsetDateTime>,
+    /// The ingest clock at acceptance: the start of every SLA.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The photos, stored content-addressed.
+    pub photos: Vec<PhotoRef>,
+}

@@ -1,0 +1,32 @@
+//! Test helpers that start the real things, never fakes.
+//!
+//! # Layout
+//!
+//! - [`nats`]: a real `nats-server -js` on a free port with a temporary
+//!   store, killed on `Drop`; it can be stopped and restarted on the same
+//!   port and store to test outages.
+//! - [`db`]: a fresh database per test: a SQLite file in a temporary folder,
+//!   or a new PostgreSQL database (dropped afterwards).
+//! - [`photos`]: real JPEG and PNG bytes, and broken ones.
+//!
+//! Call [`init_tracing`] first in a test to see the services' logs with
+//! `RUST_LOG=debug`.
+
+pub mod db;
+pub mod nats;
+pub mod photos;
+
+pub use db::TestDb;
+pub use nats::NatsServer;
+
+/// Installs a test-friendly `tracing` subscriber once (output captured by
+/// the test harness; level from `RUST_LOG`, default `warn`).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}

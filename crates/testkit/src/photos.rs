@@ -1,0 +1,41 @@
+//! Real photo bytes for tests, made in memory.
+
+use image::{ImageFormat, Rgb, RgbImage};
+use std::io::Cursor;
+
+/// A `width`×`height` gradient image, so encoders do real work.
+fn gradient(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    })
+}
+
+fn encode(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    gradient(width, height)
+        .write_to(&mut out, format)
+        .expect("encoding an in-memory image cannot fail");
+    out.into_inner()
+}
+
+/// A valid baseline JPEG.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    encode(width, height, ImageFormat::Jpeg)
+}
+
+/// A valid PNG.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(width, height, ImageFormat::Png)
+}
+
+/// A JPEG cut off in the middle of its entropy-coded data.
+pub fn truncated_jpeg() -> Vec<u8> {
+    let mut bytes = jpeg(64, 48);
+    bytes.truncate(bytes.len() / 2);
+    bytes
+}
+
+/// Text that claims to be a photo.
+pub fn not_a_photo() -> Vec<u8> {
+    b"GIF89a? no, just text pretending to be a photo".to_vec()
+}
