@@ -1,1 +1,21 @@
-//! placeholder
+//! The `civicprobe` binary's library: it composes ingest, router and tracker
+//! into one process (`civicprobe up`) or runs each alone, and holds the
+//! courier-side `submit` client.
+//!
+//! # Layout
+//!
+//! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
+//!   address: NATS (found or started), streams, store, router and tracker
+//!   consumers, and the merged HTTP app. Tests start it on port 0.
+//! - [`broker`]: find a NATS server at `NATS_URL`, or start `nats-server
+//!   -js` as a child with its store in the data directory.
+//! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
+//! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
+//!   a test.
+//! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
+
+pub mod broker;
+pub mod ops;
+pub mod shutdown;
+pub mod stack;
+pub mod submit;

@@ -1,1 +1,346 @@
-fn main() {}
+//! `civicprobe`: run the pipeline, one service, token admin, or submit.
+
+use anyhow::Context;
+use civicprobe::shutdown::Shutdown;
+use civicprobe::stack::{self, Stack, StackConfig};
+use civicprobe::{broker::Broker, ops, submit};
+use civicprobe_model::OfficeId;
+use civicprobe_tracker::Store;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Civic-hazard reports from couriers to the street office that must act.
+#[derive(Debug, Parser)]
+#[command(name = "civicprobe", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run ingest, router and tracker in one process on one listen address.
+    Up(UpArgs),
+    /// Run the ingest service alone.
+    Ingest(ServiceArgs),
+    /// Run the router alone.
+    Router(RouterArgs),
+    /// Run the tracker alone.
+    Tracker(ServiceArgs),
+    /// Register a courier and print their token.
+    Courier {
+        #[command(subcommand)]
+        action: NameAction,
+    },
+    /// Register a street office's token and print it.
+    Office {
+        #[command(subcommand)]
+        action: OfficeAction,
+    },
+    /// Register a supervisor and print their token.
+    Supervisor {
+        #[command(subcommand)]
+        action: NameAction,
+    },
+    /// Submit a photo report as a courier; prints the report id.
+    Submit(SubmitArgs),
+}
+
+/// Where the data lives; shared by every command that opens the store.
+#[derive(Debug, Args, Clone)]
+struct Storage {
+    /// Folder for the SQLite database, photos and a NATS store started here.
+    #[arg(long, env = "CIVICPROBE_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    database: civicprobe_tracker::Config,
+}
+
+impl Storage {
+    async fn open(&self) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let url = self.database.database_url_or_default(&self.data_dir);
+        Store::connect(&url).await.context("opening the database")
+    }
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    #[command(flatten)]
+    router: civicprobe_router::Config,
+}
+
+#[derive(Debug, Args)]
+struct ServiceArgs {
+    /// HTTP listen address.
+    #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// NATS server; `up` starts `nats-server -js` if none answers, the
+    /// single services need it running.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    #[command(flatten)]
+    database: civicprobe_tracker::Config,
+    /// Data directory and upload limits.
+    #[command(flatten)]
+    ingest: civicprobe_ingest::Config,
+}
+
+impl ServiceArgs {
+    fn storage(&self) -> Storage {
+        Storage {
+            data_dir: self.ingest.data_dir.clone(),
+            database: self.database.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RouterArgs {
+    /// HTTP listen address for /healthz and /metrics.
+    #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    /// NATS server (must be running).
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    #[command(flatten)]
+    router: civicprobe_router::Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum NameAction {
+    /// Add one and print the new token.
+    Add {
+        /// Display name.
+        name: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OfficeAction {
+    /// Add a token for an office and print it.
+    Add {
+        /// The office id from the jurisdictions file, e.g. `wenquan`.
+        office_id: OfficeId,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SubmitArgs {
+    /// The courier's token.
+    #[arg(long, env = "CIVICPROBE_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The photo (JPEG or PNG).
+    #[arg(long)]
+    photo: PathBuf,
+    /// Latitude, degrees north.
+    #[arg(long, allow_negative_numbers = true)]
+    lat: f64,
+    /// Longitude, degrees east.
+    #[arg(long, allow_negative_numbers = true)]
+    lon: f64,
+    /// What is wrong, in Chinese or English.
+    #[arg(long)]
+    text: Option<String>,
+    /// Category: manhole, elevator, electrical_box, other.
+    #[arg(long)]
+    hint: Option<String>,
+    /// The ingest service.
+    #[arg(long, env = "CIVICPROBE_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Reuse a key to retry a submission safely; a new one by default.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Up(args) => up(args).await,
+        Command::Ingest(args) => ingest(args).await,
+        Command::Router(args) => router(args).await,
+        Command::Tracker(args) => tracker(args).await,
+        Command::Courier {
+            action: NameAction::Add { name, storage },
+        } => {
+            let (id, token) = storage.open().await?.add_courier(&name).await?;
+            eprintln!("courier {name} has id {id}; their token (shown once):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::Office {
+            action:
+                OfficeAction::Add {
+                    office_id,
+                    name,
+                    storage,
+                },
+        } => {
+            let token = storage
+                .open()
+                .await?
+                .add_office(&office_id, name.as_deref())
+                .await?;
+            eprintln!("token for office {office_id} (shown once):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::Supervisor {
+            action: NameAction::Add { name, storage },
+        } => {
+            let token = storage.open().await?.add_supervisor(&name).await?;
+            eprintln!("token for supervisor {name} (shown once):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::Submit(args) => {
+            let submission = submit::Submission {
+                url: args.url,
+                token: args.token,
+                photo: args.photo,
+                lat: args.lat,
+                lon: args.lon,
+                text: args.text,
+                hint: args.hint,
+                idempotency_key: args
+                    .idempotency_key
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            };
+            println!("{}", submit::submit(&submission).await?);
+            Ok(())
+        }
+    }
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let config = StackConfig {
+        listen: args.service.listen,
+        nats_url: args.service.nats_url,
+        start_nats: true,
+        database: args.service.database,
+        ingest: args.service.ingest,
+        router: args.router,
+    };
+    let stack = Stack::start(config).await?;
+    println!("civicprobe is up at {}", stack.base_url());
+    stack.shutdown().on_signals();
+    stack.run_until_shutdown().await
+}
+
+async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
+    let broker = Broker::connect(&args.nats_url).await?;
+    let js = async_nats::jetstream::new(broker.client.clone());
+    civicprobe_ingest::ensure_reports_stream(&js).await?;
+    let store = args.storage().open().await?;
+    let state = civicprobe_ingest::IngestState::new(args.ingest, js, stack::couriers(&store));
+    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest"));
+    serve_with(args.listen, app, Shutdown::new()).await?;
+    broker.stop().await;
+    Ok(())
+}
+
+async fn router(args: RouterArgs) -> anyhow::Result<()> {
+    let jurisdictions = civicprobe_router::Jurisdictions::load(&args.router.jurisdictions)
+        .with_context(|| format!("loading {}", args.router.jurisdictions.display()))?;
+    let broker = Broker::connect(&args.nats_url).await?;
+    let js = async_nats::jetstream::new(broker.client.clone());
+    stack::ensure_streams(&js).await?;
+    let router = Arc::new(civicprobe_router::Router::new(
+        jurisdictions,
+        civicprobe_router::SlaPolicy::default(),
+    ));
+    let shutdown = Shutdown::new();
+    let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
+    serve_with(args.listen, health(&broker, "router"), shutdown).await?;
+    consumer.await??;
+    broker.stop().await;
+    Ok(())
+}
+
+async fn tracker(args: ServiceArgs) -> anyhow::Result<()> {
+    let broker = Broker::connect(&args.nats_url).await?;
+    let js = async_nats::jetstream::new(broker.client.clone());
+    civicprobe_router::ensure_tickets_stream(&js).await?;
+    let store = args.storage().open().await?;
+    let shutdown = Shutdown::new();
+    let consumer = tokio::spawn(civicprobe_tracker::run_consumer(
+        js,
+        store.clone(),
+        shutdown.signalled(),
+    ));
+    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker"));
+    serve_with(args.listen, app, shutdown).await?;
+    consumer.await??;
+    broker.stop().await;
+    Ok(())
+}
+
+fn health(broker: &Broker, service: &'static str) -> axum::Router {
+    ops::router(ops::Health {
+        service,
+        nats: broker.client.clone(),
+    })
+}
+
+/// Serves until Ctrl-C or SIGTERM, which also triggers `shutdown`.
+async fn serve_with(
+    listen: SocketAddr,
+    app: axum::Router,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    shutdown.on_signals();
+    stack::serve(listener, app, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn up_parses_with_defaults_and_flags() {
+        let cli = Cli::try_parse_from([
+            "civicprobe",
+            "up",
+            "--listen",
+            "0.0.0.0:9000",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .expect("parse");
+        let Command::Up(args) = cli.command else {
+            panic!("not up");
+        };
+        assert_eq!(args.service.listen.port(), 9000);
+        assert_eq!(args.service.ingest.data_dir, PathBuf::from("/tmp/x"));
+        assert!(Cli::try_parse_from(["civicprobe", "office", "add", "Not.Valid"]).is_err());
+    }
+}

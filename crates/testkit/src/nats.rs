@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,23 +12,35 @@ use std::time::{Duration, Instant};
 pub struct NatsServer {
     /// The running child, `None` while stopped.
     child: Option<Child>,
-    /// The port it listens on; kept across restarts.
+    /// The port it listens on; chosen by the server at the first start
+    /// (no race with other tests for a "free" port) and kept on restarts.
     port: u16,
     /// The JetStream store; kept across restarts, deleted on drop.
     store: tempfile::TempDir,
 }
 
 impl NatsServer {
-    /// Starts a server and waits until it accepts connections.
+    /// Starts a server on a port of its own choosing and waits until it
+    /// accepts connections.
     pub fn start() -> anyhow::Result<Self> {
-        let port = free_port()?;
         let store = tempfile::tempdir().context("temporary JetStream store")?;
-        let mut server = Self {
-            child: None,
+        let ports_dir = store.path().join("ports");
+        std::fs::create_dir_all(&ports_dir)?;
+        let mut child = spawn(-1, store.path(), Some(&ports_dir))?;
+        let port = match wait_for_ports_file(&ports_dir, &mut child) {
+            Ok(port) => port,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let server = Self {
+            child: Some(child),
             port,
             store,
         };
-        server.restart()?;
+        server.wait_until_listening()?;
         Ok(server)
     }
 
@@ -53,21 +65,11 @@ impl NatsServer {
     /// (Re)starts the server on the same port and store.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
-        let child = Command::new(nats_server_binary())
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(self.store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting nats-server (is it installed? apt-get install nats-server)")?;
-        self.child = Some(child);
+        self.child = Some(spawn(i32::from(self.port), self.store.path(), None)?);
+        self.wait_until_listening()
+    }
+
+    fn wait_until_listening(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if Instant::now() > deadline {
@@ -97,6 +99,50 @@ impl Drop for NatsServer {
     }
 }
 
+/// Spawns `nats-server -js`; port -1 lets the server pick one and write it
+/// to the ports file in `ports_dir`.
+fn spawn(port: i32, store: &Path, ports_dir: Option<&Path>) -> anyhow::Result<Child> {
+    let mut cmd = Command::new(nats_server_binary());
+    cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(store.join("js"));
+    if let Some(dir) = ports_dir {
+        cmd.arg("--ports_file_dir").arg(dir);
+    }
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting nats-server (is it installed? apt-get install nats-server)")
+}
+
+/// Reads the client port from `nats-server_<pid>.ports`.
+fn wait_for_ports_file(dir: &Path, child: &mut Child) -> anyhow::Result<u16> {
+    let file = dir.join(format!("nats-server_{}.ports", child.id()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Some(port) = parse_client_port(&text) {
+                return Ok(port);
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("nats-server exited with {status} before listening");
+        }
+        if Instant::now() > deadline {
+            bail!("nats-server wrote no ports file within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `{"nats":["nats://127.0.0.1:41234"],…}` → 41234.
+fn parse_client_port(text: &str) -> Option<u16> {
+    let start = text.find("\"nats\"")?;
+    let url_start = text[start..].find("nats://")? + start;
+    let rest = &text[url_start + "nats://".len()..];
+    let end = rest.find('"')?;
+    rest[..end].rsplit(':').next()?.parse().ok()
+}
+
 /// `NATS_SERVER_BIN` or `nats-server` from the PATH (Debian puts it in
 /// /usr/sbin, which is not on every PATH).
 fn nats_server_binary() -> PathBuf {
@@ -111,8 +157,32 @@ fn nats_server_binary() -> PathBuf {
     }
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now (for tests that need a dead port).
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_client_port_from_a_ports_file() {
+        let text = r#"{"nats":["nats://127.0.0.1:41234"],"monitoring":["http://127.0.0.1:8222"]}"#;
+        assert_eq!(parse_client_port(text), Some(41234));
+        assert_eq!(parse_client_port("{}"), None);
+    }
+
+    #[test]
+    fn a_server_starts_restarts_on_its_port_and_stops() {
+        let mut server = NatsServer::start().expect("start");
+        let url = server.url();
+        assert!(TcpStream::connect(("127.0.0.1", server.port)).is_ok());
+        server.stop();
+        assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err());
+        server.restart().expect("restart");
+        assert_eq!(server.url(), url);
+        assert!(TcpStream::connect(("127.0.0.1", server.port)).is_ok());
+    }
 }

@@ -1,1 +1,117 @@
-//! placeholder
+//! The civicprobe **tracker**: the system of record for tickets.
+//!
+//! It consumes the `TICKETS` stream (tickets the router opened, reports it
+//! could not route), stores them with sqlx on SQLite (the embedded default)
+//! or PostgreSQL (chosen by a `postgres://` URL), and serves the street
+//! offices, supervisors and couriers over HTTP: an office's queue ordered by
+//! the nearest deadline, the ticket life cycle (acknowledge, make safe,
+//! resolve, reject) with an append-only event history, unrouted reports and
+//! a response-time audit.
+//!
+//! One set of SQL runs on both databases through sqlx's `Any` driver:
+//! uuids are `TEXT`, timestamps `BIGINT` unix milliseconds (UTC), flags
+//! `0/1` integers, the photo list JSON `TEXT`. Each backend has its own
+//! migrations (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! # Layout
+//!
+//! - [`Config`]: the tracker's command-line / environment settings.
+//! - [`store`]: [`Store`], the database: connecting and migrating
+//!   ([`store`]), bearer tokens ([`store::tokens`]), tickets, their events
+//!   and unrouted reports ([`store::tickets`], [`store::queries`]), the
+//!   row types handed out ([`store::rows`]).
+//! - [`audit`]: response-time figures (median and p90 by nearest rank).
+//! - [`consumer`]: the durable JetStream pull consumer that feeds the store;
+//!   acks only after the commit.
+//! - [`http`]: [`app`], the axum router: bearer authentication, scoping by
+//!   role and office, problem+json errors.
+//! - [`error`]: the crate's [`Error`].
+
+pub mod audit;
+pub mod consumer;
+pub mod error;
+pub mod http;
+pub mod store;
+mod time_ms;
+
+pub use audit::{GroupBy, ResponseTimes};
+pub use consumer::{ensure_tracker_consumer, run_consumer};
+pub use error::Error;
+pub use http::app;
+pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
+pub use store::Store;
+
+use std::path::Path;
+
+/// The tracker's settings, flattened into the CLI.
+#[derive(clap::Args, Clone)]
+#[group(id = "tracker_config")]
+pub struct Config {
+    /// Database URL: `sqlite://path/civicprobe.db` or
+    /// `postgres://user:pass@host/db`. Unset: a SQLite file
+    /// `civicprobe.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// The URL to hand to [`Store::connect`]: the configured one, or the
+    /// SQLite file `<data_dir>/civicprobe.db` (created on first use).
+    pub fn database_url_or_default(&self, data_dir: &Path) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("civicprobe.db").display()
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// Masks a password in the URL.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(mask_password),
+            )
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
+pub(crate) fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_the_database_password() {
+        let config = Config {
+            database_url: Some("postgres://civic:hunter2@db/civic".into()),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://civic:***@db/civic"));
+    }
+
+    #[test]
+    fn default_url_is_a_sqlite_file_in_the_data_dir() {
+        let config = Config { database_url: None };
+        let url = config.database_url_or_default(Path::new("/var/lib/civicprobe"));
+        assert_eq!(url, "sqlite:///var/lib/civicprobe/civicprobe.db?mode=rwc");
+    }
+}

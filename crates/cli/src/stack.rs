@@ -1,0 +1,237 @@
+//! The whole pipeline in one process.
+
+use crate::broker::Broker;
+use crate::ops::{self, Health};
+use crate::shutdown::Shutdown;
+use anyhow::Context;
+use axum::Router;
+use civicprobe_ingest::{CourierDirectory, IngestState};
+use civicprobe_model::{CourierId, Principal};
+use civicprobe_router::Jurisdictions;
+use civicprobe_tracker::Store;
+use futures::future::BoxFuture;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Everything `civicprobe up` needs; tests fill it in directly.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// HTTP listen address; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where to look for NATS.
+    pub nats_url: String,
+    /// Start `nats-server` as a child if nothing answers at `nats_url`.
+    pub start_nats: bool,
+    /// The database; unset is SQLite in the data directory.
+    pub database: civicprobe_tracker::Config,
+    /// Ingest settings; its `data_dir` is the stack's data directory.
+    pub ingest: civicprobe_ingest::Config,
+    /// Router settings (jurisdictions file).
+    pub router: civicprobe_router::Config,
+}
+
+impl StackConfig {
+    /// Laptop defaults around a data directory: SQLite, NATS at
+    /// `nats_url`, the bundled jurisdictions.
+    pub fn new(data_dir: PathBuf, nats_url: String, jurisdictions: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            nats_url,
+            start_nats: false,
+            database: civicprobe_tracker::Config { database_url: None },
+            ingest: civicprobe_ingest::Config {
+                data_dir,
+                ..Default::default()
+            },
+            router: civicprobe_router::Config { jurisdictions },
+        }
+    }
+}
+
+/// A running pipeline: ingest, router and tracker, one HTTP address.
+#[derive(Debug)]
+pub struct Stack {
+    /// Where the HTTP API listens.
+    pub addr: SocketAddr,
+    /// The tracker's store (tests and admin commands use it directly).
+    pub store: Store,
+    /// The NATS connection (and server, if started here).
+    broker: Broker,
+    /// Stops every task below.
+    shutdown: Shutdown,
+    /// Router consumer, tracker consumer, HTTP server.
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl Stack {
+    /// Starts every stage and returns once the HTTP API listens.
+    pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
+        let data_dir = config.ingest.data_dir.clone();
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+        let jurisdictions =
+            Jurisdictions::load(&config.router.jurisdictions).with_context(|| {
+                format!(
+                    "loading jurisdictions from {}",
+                    config.router.jurisdictions.display()
+                )
+            })?;
+        let broker = if config.start_nats {
+            Broker::connect_or_start(&config.nats_url, &data_dir).await?
+        } else {
+            Broker::connect(&config.nats_url).await?
+        };
+        let js = async_nats::jetstream::new(broker.client.clone());
+        ensure_streams(&js).await?;
+        let db_url = config.database.database_url_or_default(&data_dir);
+        let store = Store::connect(&db_url)
+            .await
+            .context("opening the database")?;
+
+        let shutdown = Shutdown::new();
+        let mut tasks = Vec::new();
+        let router = Arc::new(civicprobe_router::Router::new(
+            jurisdictions,
+            civicprobe_router::SlaPolicy::default(),
+        ));
+        let (js2, stop) = (js.clone(), shutdown.signalled());
+        tasks.push(("router", spawn(civicprobe_router::run(js2, router, stop))));
+        let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
+        tasks.push((
+            "tracker",
+            spawn(civicprobe_tracker::run_consumer(js2, store2, stop)),
+        ));
+
+        let ingest = IngestState::new(config.ingest.clone(), js, couriers(&store));
+        let app = civicprobe_ingest::app(ingest)
+            .merge(civicprobe_tracker::app(store.clone()))
+            .merge(ops::router(Health {
+                service: "up",
+                nats: broker.client.clone(),
+            }));
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
+        tracing::info!(%addr, nats = %broker.url, database = %redact(&db_url), "civicprobe is up");
+        Ok(Self {
+            addr,
+            store,
+            broker,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// `http://<addr>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The shutdown signal (trigger it to stop, or wire it to signals).
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Runs until the shutdown signal, then stops cleanly. A stage that
+    /// fails stops the whole stack and its error is returned.
+    pub async fn run_until_shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.signalled().await;
+        self.stop().await
+    }
+
+    /// Stops every stage, drains NATS, stops a NATS started here.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        let mut first_error = None;
+        for (name, task) in self.tasks {
+            match tokio::time::timeout(Duration::from_secs(10), task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => {
+                    tracing::error!(stage = name, error = %e, "stage failed");
+                    first_error.get_or_insert(e.context(name));
+                }
+                Ok(Err(join)) => {
+                    first_error.get_or_insert(anyhow::anyhow!("{name} panicked: {join}"));
+                }
+                Err(_) => tracing::warn!(stage = name, "did not stop within 10 s"),
+            }
+        }
+        self.broker.stop().await;
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Creates the `REPORTS` and `TICKETS` streams if they are missing.
+pub async fn ensure_streams(js: &async_nats::jetstream::Context) -> anyhow::Result<()> {
+    civicprobe_ingest::ensure_reports_stream(js)
+        .await
+        .context("creating the REPORTS stream")?;
+    civicprobe_router::ensure_tickets_stream(js)
+        .await
+        .context("creating the TICKETS stream")?;
+    Ok(())
+}
+
+fn spawn<E>(
+    stage: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
+) -> JoinHandle<anyhow::Result<()>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::spawn(async move { stage.await.map_err(anyhow::Error::from) })
+}
+
+/// Serves `app` with request tracing and a timeout until shutdown.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+    let app = app
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.signalled())
+        .await
+        .context("HTTP server")
+}
+
+/// Ingest's view of the token store: courier tokens only.
+#[derive(Debug)]
+struct StoreCouriers(Store);
+
+impl CourierDirectory for StoreCouriers {
+    fn courier_for_token<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CourierId>, civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            match self.0.authenticate(token).await? {
+                Some(Principal::Courier { courier_id, .. }) => Ok(Some(courier_id)),
+                _ => Ok(None),
+            }
+        })
+    }
+}
+
+/// The token store as ingest's courier directory.
+pub fn couriers(store: &Store) -> Arc<dyn CourierDirectory> {
+    Arc::new(StoreCouriers(store.clone()))
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,110 @@
+//! Who is submitting, and under which `Idempotency-Key`.
+
+use crate::Error;
+use axum::http::{header, HeaderMap};
+use civicprobe_model::CourierId;
+use futures::future::BoxFuture;
+
+/// A boxed error from a collaborator (the token store).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The header that makes a submission retryable.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The longest `Idempotency-Key` accepted, in characters.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+/// How ingest learns who a bearer token belongs to. The tracker's token
+/// store implements it; the CLI adapts one to the other.
+pub trait CourierDirectory: Send + Sync + 'static {
+    /// The courier holding `token`, or `None` for an unknown token or one
+    /// that does not belong to a courier.
+    fn courier_for_token<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CourierId>, BoxError>>;
+}
+
+/// The courier named by the request's `Authorization: Bearer` token.
+pub async fn authenticate(
+    directory: &dyn CourierDirectory,
+    headers: &HeaderMap,
+) -> Result<CourierId, Error> {
+    let token = bearer_token(headers).ok_or(Error::Unauthorized)?;
+    directory
+        .courier_for_token(token)
+        .await
+        .map_err(|source| Error::Unavailable {
+            what: "the courier token store",
+            source,
+        })?
+        .ok_or(Error::Unauthorized)
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme matched
+/// case-insensitively), if there is a non-empty one.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The request's `Idempotency-Key`: 1 to 128 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Error> {
+    let value = headers
+        .get(IDEMPOTENCY_KEY)
+        .ok_or_else(|| Error::invalid(IDEMPOTENCY_KEY, "the Idempotency-Key header is required"))?;
+    let bytes = value.as_bytes();
+    let visible = bytes.iter().all(|b| b.is_ascii_graphic());
+    if bytes.is_empty() || bytes.len() > MAX_IDEMPOTENCY_KEY_LEN || !visible {
+        return Err(Error::invalid(
+            IDEMPOTENCY_KEY,
+            "must be 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn bearer_tokens_are_parsed_case_insensitively() {
+        assert_eq!(
+            bearer_token(&headers("authorization", "Bearer abc")),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers("authorization", "bearer abc")),
+            Some("abc")
+        );
+        assert_eq!(bearer_token(&headers("authorization", "Basic abc")), None);
+        assert_eq!(bearer_token(&headers("authorization", "Bearer ")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        let ok = idempotency_key(&headers("idempotency-key", "a-1_B:2")).unwrap();
+        assert_eq!(ok, "a-1_B:2");
+        for bad in ["", "has space", &"x".repeat(129)] {
+            let err = idempotency_key(&headers("idempotency-key", bad)).unwrap_err();
+            assert_eq!(
+                err.problem().field.as_deref(),
+                Some(IDEMPOTENCY_KEY),
+                "{bad:?}"
+            );
+        }
+        assert!(idempotency_key(&headers("idempotency-key", &"x".repeat(128))).is_ok());
+        assert!(idempotency_key(&HeaderMap::new()).is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! Lossless JPEG metadata stripping.
+//!
+//! The file is walked marker by marker. Segments that carry metadata (EXIF
+//! and XMP in APP1, ICC and other vendor data in APP2..APP15, comments) are
+//! dropped; everything the decoder needs (JFIF APP0, DQT, SOF, DHT, DRI,
+//! SOS and the entropy-coded scans) is copied byte for byte, so the pixels
+//! do not change. Anything after the end-of-image marker (phone vendors
+//! append whole videos there) is dropped too. A file that ends before its
+//! end-of-image marker is truncated and refused.
+
+use super::PHOTO_PART;
+use crate::Error;
+
+const SOI: u8 = 0xD8;
+const EOI: u8 = 0xD9;
+const SOS: u8 = 0xDA;
+const APP0: u8 = 0xE0;
+const APP14: u8 = 0xEE;
+const COM: u8 = 0xFE;
+
+fn malformed(detail: &str) -> Error {
+    Error::invalid_photo(PHOTO_PART, format!("not a well-formed JPEG: {detail}"))
+}
+
+/// The JPEG without its metadata segments and trailing bytes.
+pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
+    if !input.starts_with(&[0xFF, SOI]) {
+        return Err(malformed("no start-of-image marker"));
+    }
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(&[0xFF, SOI]);
+    let mut pos = 2;
+    loop {
+        let (marker, after) = next_marker(input, pos)?;
+        match marker {
+            EOI => {
+                out.extend_from_slice(&[0xFF, EOI]);
+                return Ok(out);
+            }
+            SOI => return Err(malformed("a second start-of-image marker")),
+            // Standalone markers (TEM, RSTn) have no length.
+            0x01 | 0xD0..=0xD7 => {
+                out.extend_from_slice(&[0xFF, marker]);
+                pos = after;
+            }
+            _ => {
+                let end = segment_end(input, after)?;
+                if is_kept(marker, &input[after + 2..end]) {
+                    out.extend_from_slice(&[0xFF, marker]);
+                    out.extend_from_slice(&input[after..end]);
+                }
+                pos = end;
+                if marker == SOS {
+                    let scan_end = entropy_end(input, pos)?;
+                    out.extend_from_slice(&input[pos..scan_end]);
+                    pos = scan_end;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a segment survives: not a comment, not an application segment,
+/// except JFIF's APP0 and Adobe's APP14 (which tells the decoder the colour
+/// transform, so dropping it could change the pixels; it holds no personal
+/// data).
+fn is_kept(marker: u8, payload: &[u8]) -> bool {
+    match marker {
+        APP0 => payload.starts_with(b"JFIF\0"),
+        APP14 => payload.starts_with(b"Adobe"),
+        0xE1..=0xEF | COM => false,
+        _ => true,
+    }
+}
+
+/// The marker at `pos` (after any fill bytes) and the index just past it.
+fn next_marker(input: &[u8], mut pos: usize) -> Result<(u8, usize), Error> {
+    if input.get(pos) != Some(&0xFF) {
+        return Err(if pos >= input.len() {
+            malformed("truncated: no end-of-image marker")
+        } else {
+            malformed("expected a marker")
+        });
+    }
+    while input.get(pos) == Some(&0xFF) {
+        pos += 1;
+    }
+    match input.get(pos) {
+        None => Err(malformed("truncated: no end-of-image marker")),
+        Some(0x00) => Err(malformed("expected a marker")),
+        Some(&marker) => Ok((marker, pos + 1)),
+    }
+}
+
+/// The end of the segment whose two length bytes start at `at`.
+fn segment_end(input: &[u8], at: usize) -> Result<usize, Error> {
+    let len_bytes = input
+        .get(at..at + 2)
+        .ok_or_else(|| malformed("truncated segment"))?;
+    let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+    if len < 2 {
+        return Err(malformed("segment length below 2"));
+    }
+    let end = at + len;
+    if end > input.len() {
+        return Err(malformed("truncated segment"));
+    }
+    Ok(end)
+}
+
+/// Where the entropy-coded data starting at `pos` ends: at the next marker
+/// that is neither a stuffed `FF 00` nor a restart marker.
+fn entropy_end(input: &[u8], pos: usize) -> Result<usize, Error> {
+    let mut i = pos;
+    while i + 1 < input.len() {
+        if input[i] == 0xFF {
+            let next = input[i + 1];
+            if next != 0x00 && !(0xD0..=0xD7).contains(&next) {
+                return Ok(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Err(malformed("truncated: no end-of-image marker"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civicprobe_testkit::photos;
+
+    /// A segment `FF <marker> <len> <payload>`.
+    fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
+        [&[0xFF, marker][..], &len, payload].concat()
+    }
+
+    /// `jpeg` with EXIF (GPS), XMP and a comment after SOI, and a trailer.
+    pub(crate) fn with_metadata(jpeg: &[u8]) -> Vec<u8> {
+        let exif = segment(0xE1, b"Exif\0\0MM\0*\0\0\0\x08GPS 29.84N 114.32E");
+        let xmp = segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>");
+        let comment = segment(COM, b"taken by courier 42");
+        let mut out = jpeg[..2].to_vec();
+        out.extend([exif, xmp, comment].concat());
+        out.extend_from_slice(&jpeg[2..]);
+        out.extend_from_slice(b"MotionPhoto_Data trailing video");
+        out
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn exif_comment_and_trailer_are_dropped_and_pixels_stay_equal() {
+        let original = photos::jpeg(64, 48);
+        let dirty = with_metadata(&original);
+        assert!(contains(&dirty, b"Exif\0\0"));
+        let clean = strip(&dirty).unwrap();
+        for needle in [
+            &b"Exif"[..],
+            b"GPS",
+            b"xmpmeta",
+            b"courier 42",
+            b"MotionPhoto",
+        ] {
+            assert!(
+                !contains(&clean, needle),
+                "{}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+        assert!(clean.ends_with(&[0xFF, EOI]));
+        let before = image::load_from_memory(&dirty).unwrap().to_rgb8();
+        let after = image::load_from_memory(&clean).unwrap().to_rgb8();
+        assert_eq!(before.dimensions(), after.dimensions());
+        assert!(before.as_raw() == after.as_raw(), "pixels changed");
+        // Stripping is idempotent: a clean file comes out unchanged.
+        assert_eq!(strip(&clean).unwrap(), clean);
+    }
+
+    #[test]
+    fn truncated_and_garbage_input_is_refused_without_panicking() {
+        assert!(strip(&photos::truncated_jpeg()).is_err());
+        let good = photos::jpeg(16, 16);
+        for cut in 0..good.len() - 1 {
+            assert!(strip(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(strip(b"\xFF\xD8\xFF\xE1\x00\x01").is_err());
+        assert!(strip(b"\xFF\xD8\x00\x00").is_err());
+        assert!(strip(b"\xFF\xD8\xFF\xD8\xFF\xD9").is_err());
+        assert!(strip(&photos::not_a_photo()).is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! The `report` part: a JSON object validated field by field, so that every
+//! error names the field at fault.
+
+use crate::Error;
+use civicprobe_model::{Category, Location};
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The name of the multipart part holding the report JSON.
+pub const REPORT_PART: &str = "report";
+
+/// The longest `text` accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// The fields a `report` part may hold; anything else is refused.
+const KNOWN_FIELDS: [&str; 6] = [
+    "lat",
+    "lon",
+    "accuracy_m",
+    "category_hint",
+    "text",
+    "reported_at",
+];
+
+/// A validated `report` part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportFields {
+    /// Where the hazard is.
+    pub location: Location,
+    /// The phone's stated accuracy in metres: finite, not negative.
+    pub accuracy_m: Option<f64>,
+    /// The courier's category choice.
+    pub category_hint: Option<Category>,
+    /// Free text, at most [`MAX_TEXT_CHARS`] characters; blank means none.
+    pub text: Option<String>,
+    /// The device clock, RFC 3339.
+    pub reported_at: Option<OffsetDateTime>,
+}
+
+/// Parses and validates the `report` part's bytes.
+pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
+    let map: Map<String, Value> = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(REPORT_PART, format!("must be a JSON object: {e}")))?;
+    if let Some(unknown) = map.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        let name: String = unknown.chars().take(64).collect();
+        return Err(Error::invalid(name, "unknown field"));
+    }
+    let lat = required_number(&map, "lat")?;
+    let lon = required_number(&map, "lon")?;
+    let location = Location::new(lat, lon).map_err(|e| Error::invalid(e.field(), e.to_string()))?;
+    Ok(ReportFields {
+        location,
+        accuracy_m: accuracy(&map)?,
+        category_hint: category_hint(&map)?,
+        text: text(&map)?,
+        reported_at: reported_at(&map)?,
+    })
+}
+
+/// `map[key]` unless absent or `null`.
+fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).filter(|v| !v.is_null())
+}
+
+fn required_number(map: &Map<String, Value>, key: &str) -> Result<f64, Error> {
+    let value = present(map, key).ok_or_else(|| Error::invalid(key, "is required"))?;
+    value
+        .as_f64()
+        .ok_or_else(|| Error::invalid(key, "must be a number of degrees"))
+}
+
+fn accuracy(map: &Map<String, Value>) -> Result<Option<f64>, Error> {
+    let Some(value) = present(map, "accuracy_m") else {
+        return Ok(None);
+    };
+    match value.as_f64() {
+        Some(m) if m.is_finite() && m >= 0.0 => Ok(Some(m)),
+        _ => Err(Error::invalid(
+            "accuracy_m",
+            "must be a finite number of metres, not negative",
+        )),
+    }
+}
+
+fn category_hint(map: &Map<String, Value>) -> Result<Option<Category>, Error> {
+    let Some(value) = present(map, "category_hint") else {
+        return Ok(None);
+    };
+    let parsed = value.as_str().map(str::parse::<Category>);
+    match parsed {
+        Some(Ok(category)) => Ok(Some(category)),
+        Some(Err(e)) => Err(Error::invalid("category_hint", e.to_string())),
+        None => Err(Error::invalid("category_hint", "must be a string")),
+    }
+}
+
+fn text(map: &Map<String, Value>) -> Result<Option<String>, Error> {
+    let Some(value) = present(map, "text") else {
+        return Ok(None);
+    };
+    let text = value
+        .as_str()
+        .ok_or_else(|| Error::invalid("text", "must be a string"))?;
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::invalid(
+            "text",
+            format!("must be at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok((!text.trim().is_empty()).then(|| text.to_owned()))
+}
+
+fn reported_at(map: &Map<String, Value>) -> Result<Option<OffsetDateTime>, Error> {
+    let Some(value) = present(map, "reported_at") else {
+        return Ok(None);
+    };
+    value
+        .as_str()
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        .map(Some)
+        .ok_or_else(|| Error::invalid("reported_at", "must be an RFC 3339 timestamp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(json: &str) -> String {
+        let err = parse(json.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::InvalidField { .. }), "{err:?}");
+        err.problem().field.unwrap()
+    }
+
+    #[test]
+    fn a_full_report_parses() {
+        let r = parse(
+            r#"{"lat":29.84,"lon":114.32,"accuracy_m":5,"category_hint":"manhole",
+                 "text":"井盖丢失","reported_at":"2025-05-01T08:00:00+08:00"}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(r.location, Location::new(29.84, 114.32).unwrap());
+        assert_eq!(r.accuracy_m, Some(5.0));
+        assert_eq!(r.category_hint, Some(Category::Manhole));
+        assert_eq!(r.text.as_deref(), Some("井盖丢失"));
+        assert!(r.reported_at.is_some());
+        let minimal = parse(br#"{"lat":0,"lon":0,"text":null,"accuracy_m":null}"#).unwrap();
+        assert_eq!((minimal.text, minimal.accuracy_m), (None, None));
+    }
+
+    #[test]
+    fn each_error_names_its_field() {
+        assert_eq!(field_of(r#"{"lon":1}"#), "lat");
+        assert_eq!(field_of(r#"{"lat":"north","lon":1}"#), "lat");
+        assert_eq!(field_of(r#"{"lat":91,"lon":1}"#), "lat");
+        assert_eq!(field_of(r#"{"lat":1,"lon":181}"#), "lon");
+        assert_eq!(field_of(r#"{"lat":1}"#), "lon");
+        assert_eq!(
+            field_of(r#"{"lat":1,"lon":1,"accuracy_m":-1}"#),
+            "accuracy_m"
+        );
+        assert_eq!(
+            field_of(r#"{"lat":1,"lon":1,"category_hint":"fire"}"#),
+            "category_hint"
+        );
+        assert_eq!(
+            field_of(r#"{"lat":1,"lon":1,"reported_at":"yesterday"}"#),
+            "reported_at"
+        );
+        assert_eq!(field_of(r#"{"lat":1,"lon":1,"colour":"red"}"#), "colour");
+        assert_eq!(field_of(r#"[1,2]"#), "report");
+        assert_eq!(field_of("not json"), "report");
+        let long = format!(r#"{{"lat":1,"lon":1,"text":"{}"}}"#, "字".repeat(2001));
+        assert_eq!(field_of(&long), "text");
+        let max = format!(r#"{{"lat":1,"lon":1,"text":"{}"}}"#, "字".repeat(2000));
+        assert!(parse(max.as_bytes()).is_ok());
+    }
+}

@@ -1,0 +1,148 @@
+//! Good submissions: accepted only once published, stored without
+//! metadata, idempotent under retries.
+
+mod common;
+
+use civicprobe_model::{Category, Location, ReportId};
+use civicprobe_testkit::photos;
+use common::{contains, form, spawn_app, with_exif, REPORT, TOKEN};
+use sha2::{Digest, Sha256};
+use time::macros::datetime;
+
+const MIB: usize = 1 << 20;
+
+#[tokio::test]
+async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    let jpeg = with_exif(&photos::jpeg(320, 240));
+    let before = time::OffsetDateTime::now_utc();
+
+    let response = app
+        .submit(Some(TOKEN), Some("key-1"), form(Some(REPORT), &[&jpeg]))
+        .await;
+
+    assert_eq!(response.status().as_u16(), 202);
+    let expected_id = ReportId::for_submission(app.courier, "key-1");
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        format!("/v1/reports/{expected_id}")
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["report_id"], expected_id.to_string());
+
+    assert_eq!(app.messages_in_stream().await, 1);
+    let (report, msg_id) = app.message(1).await;
+    assert_eq!(msg_id, expected_id.to_string());
+    assert_eq!(report.report_id, expected_id);
+    assert_eq!(report.courier_id, app.courier);
+    assert_eq!(report.location, Location::new(29.8413, 114.3225).unwrap());
+    assert_eq!(report.accuracy_m, Some(6.5));
+    assert_eq!(report.category_hint, Some(Category::Manhole));
+    assert_eq!(
+        report.text.as_deref(),
+        Some("温泉路井盖缺失 manhole cover missing")
+    );
+    assert_eq!(report.reported_at, Some(datetime!(2025-05-01 08:00 +08:00)));
+    assert!(report.received_at >= before && report.received_at <= time::OffsetDateTime::now_utc());
+    assert_eq!(report.received_at.offset(), time::UtcOffset::UTC);
+
+    assert_eq!(report.photos.len(), 1);
+    let photo = &report.photos[0];
+    assert_eq!(photo.media_type, "image/jpeg");
+    assert_eq!((photo.width, photo.height), (320, 240));
+    let files = app.stored_files();
+    let expected_path = app
+        .data
+        .path()
+        .join("photos")
+        .join(&photo.sha256[..2])
+        .join(&photo.sha256);
+    assert_eq!(files, vec![expected_path.clone()]);
+    let stored = std::fs::read(&expected_path).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&stored)), photo.sha256);
+    assert_eq!(stored.len() as u64, photo.bytes);
+    assert!(contains(&jpeg, b"Exif") && !contains(&stored, b"Exif"));
+    assert!(!contains(&stored, b"GPSLatitude"));
+    let original = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    let kept = image::load_from_memory(&stored).unwrap().to_rgb8();
+    assert!(original.as_raw() == kept.as_raw(), "stored pixels differ");
+}
+
+#[tokio::test]
+async fn a_png_is_published_and_stored_by_its_sha256() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    let png = photos::png(200, 100);
+    let report = r#"{"lat":29.85,"lon":114.3}"#;
+
+    let response = app
+        .submit(Some(TOKEN), Some("png-1"), form(Some(report), &[&png]))
+        .await;
+
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(app.messages_in_stream().await, 1);
+    let (report, _) = app.message(1).await;
+    assert_eq!(
+        (
+            report.accuracy_m,
+            report.category_hint,
+            report.text.as_deref()
+        ),
+        (None, None, None)
+    );
+    let photo = &report.photos[0];
+    assert_eq!(photo.media_type, "image/png");
+    assert_eq!((photo.width, photo.height), (200, 100));
+    // The testkit PNG carries no ancillary chunks: stored unchanged.
+    assert_eq!(photo.sha256, hex::encode(Sha256::digest(&png)));
+    let path = app.photo_path(&photo.sha256);
+    assert_eq!(std::fs::read(path).unwrap(), png);
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_names_the_same_report_and_publishes_once() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    let jpeg = photos::jpeg(64, 48);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .submit(Some(TOKEN), Some("retry-me"), form(Some(REPORT), &[&jpeg]))
+            .await;
+        assert_eq!(response.status().as_u16(), 202);
+        let body: serde_json::Value = response.json().await.unwrap();
+        ids.push(body["report_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(app.messages_in_stream().await, 1);
+    assert_eq!(app.stored_files().len(), 1);
+
+    // Another key is another report (same photo, same file).
+    let response = app
+        .submit(Some(TOKEN), Some("another"), form(Some(REPORT), &[jpeg]))
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(app.messages_in_stream().await, 2);
+    assert_eq!(app.stored_files().len(), 1);
+}
+
+#[tokio::test]
+async fn a_photo_above_the_default_axum_limit_is_accepted() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    // A noisy 1500×1500 PNG compresses badly: several MB.
+    let noisy = image::RgbImage::from_fn(1500, 1500, |x, y| {
+        let v = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503))
+            ^ (x * y);
+        image::Rgb([(v >> 3) as u8, (v >> 11) as u8, (v >> 19) as u8])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    noisy.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    assert!(png.len() > 2 * MIB, "{} bytes", png.len());
+
+    let response = app
+        .submit(Some(TOKEN), Some("big"), form(Some(REPORT), &[png]))
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(app.messages_in_stream().await, 1);
+}

@@ -1,0 +1,231 @@
+//! A real ingest server on port 0 in front of a real nats-server.
+
+#![allow(dead_code)]
+
+use async_nats::jetstream;
+use civicprobe_ingest::{
+    app, ensure_reports_stream, BoxError, Config, CourierDirectory, IngestState,
+};
+use civicprobe_model::nats::REPORTS_STREAM;
+use civicprobe_model::{CourierId, ReportSubmitted};
+use civicprobe_testkit::NatsServer;
+use futures::future::BoxFuture;
+use reqwest::multipart::{Form, Part};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The one token the test directory knows.
+pub const TOKEN: &str = "courier-token-ada";
+
+/// A token store's stand-in: token → courier.
+struct Couriers(HashMap<String, CourierId>);
+
+impl CourierDirectory for Couriers {
+    fn courier_for_token<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CourierId>, BoxError>> {
+        Box::pin(async move { Ok(self.0.get(token).copied()) })
+    }
+}
+
+/// A running ingest with its NATS and data directory.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The real NATS behind it.
+    pub nats: NatsServer,
+    /// A JetStream context of the test's own.
+    pub js: jetstream::Context,
+    /// The data directory.
+    pub data: tempfile::TempDir,
+    /// The courier `TOKEN` belongs to.
+    pub courier: CourierId,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+/// Starts NATS, creates `REPORTS`, and serves ingest on a free port.
+pub async fn spawn_app(max_photo_bytes: usize, max_photo_pixels: u64) -> TestApp {
+    civicprobe_testkit::init_tracing();
+    let (nats, mut js) = start_nats().await;
+    // Short, so the NATS-down test does not wait the default 5 s per ack.
+    js.set_timeout(Duration::from_secs(2));
+    ensure_reports_stream(&js).await.unwrap();
+    ensure_reports_stream(&js).await.unwrap(); // idempotent
+    let data = tempfile::tempdir().unwrap();
+    let courier = CourierId::new();
+    let couriers = Couriers(HashMap::from([(TOKEN.to_owned(), courier)]));
+    let config = Config {
+        data_dir: data.path().to_path_buf(),
+        max_photo_bytes,
+        max_photo_pixels,
+    };
+    let state = IngestState::new(config, js.clone(), Arc::new(couriers));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    TestApp {
+        base,
+        nats,
+        js,
+        data,
+        courier,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// A real nats-server and a JetStream context on it. Retried: the free
+/// port the testkit picks can be taken by a parallel test before the
+/// server binds it.
+async fn start_nats() -> (NatsServer, jetstream::Context) {
+    let mut last_error = None;
+    for _ in 0..3 {
+        let nats = NatsServer::start().unwrap();
+        match nats.connect().await {
+            Ok((_client, js)) => return (nats, js),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    panic!("could not start and connect to nats-server: {last_error:?}");
+}
+
+/// A `report` part plus photos, each declared as `image/jpeg` named
+/// `photo.jpg` whatever it holds (ingest must judge by the bytes).
+pub fn form(report: Option<&str>, photos: &[impl AsRef<[u8]>]) -> Form {
+    let mut form = Form::new();
+    if let Some(report) = report {
+        form = form.part(
+            "report",
+            Part::text(report.to_owned())
+                .mime_str("application/json")
+                .unwrap(),
+        );
+    }
+    for photo in photos {
+        let part = Part::bytes(photo.as_ref().to_vec())
+            .file_name("photo.jpg")
+            .mime_str("image/jpeg")
+            .unwrap();
+        form = form.part("photo", part);
+    }
+    form
+}
+
+/// A report at the Wenquan street office.
+pub const REPORT: &str = r#"{"lat":29.8413,"lon":114.3225,"accuracy_m":6.5,
+    "category_hint":"manhole","text":"温泉路井盖缺失 manhole cover missing",
+    "reported_at":"2025-05-01T08:00:00+08:00"}"#;
+
+impl TestApp {
+    /// `POST /v1/reports` with the given token and key.
+    pub async fn submit(
+        &self,
+        token: Option<&str>,
+        key: Option<&str>,
+        form: Form,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/v1/reports", self.base))
+            .multipart(form);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// How many messages the `REPORTS` stream holds.
+    pub async fn messages_in_stream(&self) -> u64 {
+        let mut stream = self.js.get_stream(REPORTS_STREAM).await.unwrap();
+        stream.info().await.unwrap().state.messages
+    }
+
+    /// The report at `sequence` and its `Nats-Msg-Id`.
+    pub async fn message(&self, sequence: u64) -> (ReportSubmitted, String) {
+        let stream = self.js.get_stream(REPORTS_STREAM).await.unwrap();
+        let msg = stream.get_raw_message(sequence).await.unwrap();
+        let msg_id = msg.headers.get("Nats-Msg-Id").unwrap().as_str().to_owned();
+        (serde_json::from_slice(&msg.payload).unwrap(), msg_id)
+    }
+
+    /// Where the photo named `sha256` must be.
+    pub fn photo_path(&self, sha256: &str) -> PathBuf {
+        self.data
+            .path()
+            .join("photos")
+            .join(&sha256[..2])
+            .join(sha256)
+    }
+
+    /// Every file under the data directory.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.data.path(), &mut out);
+        out
+    }
+
+    /// Bad input leaves no trace: no message, no photo.
+    pub async fn assert_nothing_kept(&self) {
+        assert_eq!(
+            self.messages_in_stream().await,
+            0,
+            "a message was published"
+        );
+        assert_eq!(
+            self.stored_files(),
+            Vec::<PathBuf>::new(),
+            "a file was written"
+        );
+    }
+}
+
+/// Asserts a problem+json answer; returns its body.
+pub async fn problem(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], kind, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    body
+}
+
+/// `jpeg` with an EXIF APP1 segment (GPS position, camera serial) right
+/// after its start-of-image marker.
+pub fn with_exif(jpeg: &[u8]) -> Vec<u8> {
+    let payload = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude 29.8413 Serial 12345";
+    let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

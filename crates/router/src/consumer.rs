@@ -1,0 +1,273 @@
+//! The NATS side: consume reports, publish tickets, ack only after the
+//! ticket is stored.
+//!
+//! Every router instance uses the same durable pull consumer
+//! ([`nats::ROUTER_CONSUMER`]), so several instances split the reports
+//! between them. For each message: decode (undecodable → terminated, never
+//! redelivered), route, publish with `Nats-Msg-Id` = event id and await
+//! JetStream's ack, then `double_ack` the report. A failed publish naks the
+//! report with a growing delay, so it is redelivered; the `Nats-Msg-Id`
+//! makes a second publish of the same event a no-op.
+
+use async_nats::jetstream::{
+    self,
+    consumer::{pull, AckPolicy, DeliverPolicy},
+    stream::{self, StorageType},
+    AckKind,
+};
+use civicprobe_model::{nats, ReportSubmitted};
+use futures::StreamExt;
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use time::OffsetDateTime;
+use tracing::{debug, error, field, info_span, warn, Instrument, Span};
+
+use crate::{Error, Routed, Router};
+
+/// How long JetStream waits for our ack before redelivering a report.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+/// First pause after a NATS error; doubled up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest pause after repeated NATS errors.
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// Redelivery delay after a failed publish, per delivery attempt so far.
+const NAK_DELAY_STEP: Duration = Duration::from_secs(2);
+/// Longest redelivery delay after failed publishes.
+const NAK_DELAY_MAX: Duration = Duration::from_secs(60);
+
+/// The metrics counter of handled reports, labelled by `outcome`.
+const REPORTS_TOTAL: &str = "civicprobe_router_reports_total";
+
+/// Creates the `TICKETS` stream (ticket events and unrouted reports, file
+/// storage, a long de-duplication window) unless it exists. Idempotent.
+pub async fn ensure_tickets_stream(js: &jetstream::Context) -> Result<(), Error> {
+    js.get_or_create_stream(stream::Config {
+        name: nats::TICKETS_STREAM.to_owned(),
+        subjects: vec![
+            nats::TICKET_SUBJECTS.to_owned(),
+            nats::UNROUTED_SUBJECTS.to_owned(),
+        ],
+        storage: StorageType::File,
+        duplicate_window: Duration::from_secs(nats::DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    })
+    .await
+    .map_err(Error::nats("creating the TICKETS stream"))?;
+    Ok(())
+}
+
+/// Routes reports from the `REPORTS` stream until `shutdown` resolves.
+///
+/// Needs the `REPORTS` stream (ingest creates it); creates the `TICKETS`
+/// stream and the durable consumer if missing. NATS errors are logged and
+/// retried with backoff, so this returns `Ok(())` on shutdown; a message
+/// being handled when shutdown comes is finished first.
+pub async fn run(
+    js: jetstream::Context,
+    router: Arc<Router>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    tokio::pin!(shutdown);
+    let mut backoff = Backoff::default();
+    loop {
+        let subscribed = tokio::select! {
+            () = shutdown.as_mut() => return Ok(()),
+            subscribed = subscribe(&js) => subscribed,
+        };
+        match subscribed {
+            Ok(mut messages) => {
+                backoff.reset();
+                if let Stop::Shutdown = consume(&js, &router, &mut messages, &mut shutdown).await {
+                    return Ok(());
+                }
+                warn!("the report subscription ended; subscribing again");
+            }
+            Err(e) => warn!(error = %e, "cannot subscribe to reports; retrying"),
+        }
+        if pause(backoff.next(), &mut shutdown).await {
+            return Ok(());
+        }
+    }
+}
+
+/// The durable consumer's message stream.
+async fn subscribe(js: &jetstream::Context) -> Result<pull::Stream, Error> {
+    ensure_tickets_stream(js).await?;
+    let reports = js
+        .get_stream(nats::REPORTS_STREAM)
+        .await
+        .map_err(Error::nats("getting the REPORTS stream"))?;
+    let consumer: jetstream::consumer::PullConsumer = reports
+        .get_or_create_consumer(
+            nats::ROUTER_CONSUMER,
+            pull::Config {
+                durable_name: Some(nats::ROUTER_CONSUMER.to_owned()),
+                filter_subject: nats::REPORT_SUBMITTED.to_owned(),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(Error::nats("creating the router consumer"))?;
+    consumer
+        .messages()
+        .await
+        .map_err(Error::nats("pulling reports"))
+}
+
+/// Why [`consume`] returned.
+enum Stop {
+    /// `shutdown` resolved.
+    Shutdown,
+    /// The message stream ended; subscribe again.
+    Ended,
+}
+
+/// Handles messages until shutdown or the end of the stream.
+async fn consume<F: Future<Output = ()>>(
+    js: &jetstream::Context,
+    router: &Router,
+    messages: &mut pull::Stream,
+    shutdown: &mut Pin<&mut F>,
+) -> Stop {
+    let mut backoff = Backoff::default();
+    loop {
+        let next = tokio::select! {
+            () = shutdown.as_mut() => return Stop::Shutdown,
+            next = messages.next() => next,
+        };
+        let delay = match next {
+            None => return Stop::Ended,
+            Some(Ok(message)) => match handle(js, router, message).await {
+                Handled::Done => {
+                    backoff.reset();
+                    continue;
+                }
+                Handled::PublishFailed => backoff.next(),
+            },
+            Some(Err(e)) => {
+                warn!(error = %e, "error while pulling reports");
+                backoff.next()
+            }
+        };
+        if pause(delay, shutdown).await {
+            return Stop::Shutdown;
+        }
+    }
+}
+
+/// What became of one message.
+enum Handled {
+    /// Published and acked, or terminated as poison.
+    Done,
+    /// Not published; nak'd for redelivery.
+    PublishFailed,
+}
+
+/// Decodes, routes, publishes and acks one report message.
+async fn handle(js: &jetstream::Context, router: &Router, message: jetstream::Message) -> Handled {
+    let report: ReportSubmitted = match serde_json::from_slice(&message.payload) {
+        Ok(report) => report,
+        Err(e) => {
+            terminate(&message, &e.to_string()).await;
+            return Handled::Done;
+        }
+    };
+    let span = info_span!("route_report", report_id = %report.report_id, ticket_id = field::Empty);
+    async {
+        let routed = router.route(&report, OffsetDateTime::now_utc());
+        if let Some(ticket_id) = routed.ticket_id() {
+            Span::current().record("ticket_id", field::display(ticket_id));
+        }
+        match publish(js, &routed).await {
+            Ok(()) => {
+                if let Err(e) = message.double_ack().await {
+                    // Published already: a redelivery re-publishes the same
+                    // Nats-Msg-Id, which JetStream drops.
+                    warn!(error = %e, "report ack failed; it will be redelivered");
+                }
+                metrics::counter!(REPORTS_TOTAL, "outcome" => routed.outcome()).increment(1);
+                debug!(subject = %routed.subject(), "report routed");
+                Handled::Done
+            }
+            Err(Error::Encode(e)) => {
+                terminate(&message, &e.to_string()).await;
+                Handled::Done
+            }
+            Err(e) => {
+                error!(error = %e, "publishing the routed report failed; will retry");
+                metrics::counter!(REPORTS_TOTAL, "outcome" => "error").increment(1);
+                nak(&message).await;
+                Handled::PublishFailed
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Publishes the event and waits until JetStream has stored it.
+async fn publish(js: &jetstream::Context, routed: &Routed) -> Result<(), Error> {
+    let body = routed.to_json()?;
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(nats::MSG_ID_HEADER, routed.event_id().to_string());
+    let ack = js
+        .publish_with_headers(routed.subject(), headers, body.into())
+        .await
+        .map_err(Error::nats("publishing the routed report"))?
+        .await
+        .map_err(Error::nats("awaiting the ticket publish ack"))?;
+    if ack.duplicate {
+        debug!(sequence = ack.sequence, "event was already published");
+    }
+    Ok(())
+}
+
+/// Refuses a message for good: it can never be routed.
+async fn terminate(message: &jetstream::Message, why: &str) {
+    let sequence = message.info().map(|i| i.stream_sequence).ok();
+    error!(?sequence, subject = %message.subject, error = why, "poison report message terminated");
+    metrics::counter!(REPORTS_TOTAL, "outcome" => "poison").increment(1);
+    if let Err(e) = message.ack_with(AckKind::Term).await {
+        warn!(error = %e, "terminating a poison message failed");
+    }
+}
+
+/// Asks for redelivery later, longer after each failed attempt.
+async fn nak(message: &jetstream::Message) {
+    let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+    let attempts = u32::try_from(delivered.clamp(1, 30)).unwrap_or(1);
+    let delay = (NAK_DELAY_STEP * attempts).min(NAK_DELAY_MAX);
+    if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+        warn!(error = %e, "nak failed; the report comes back after the ack wait");
+    }
+}
+
+/// Sleeps for `delay` unless `shutdown` resolves first (then `true`).
+async fn pause<F: Future<Output = ()>>(delay: Duration, shutdown: &mut Pin<&mut F>) -> bool {
+    tokio::select! {
+        () = shutdown.as_mut() => true,
+        () = tokio::time::sleep(delay) => false,
+    }
+}
+
+/// Exponential backoff between [`BACKOFF_MIN`] and [`BACKOFF_MAX`].
+#[derive(Debug, Default)]
+struct Backoff {
+    /// The next pause; zero before the first.
+    current: Duration,
+}
+
+impl Backoff {
+    /// The pause to take now; doubles the next one.
+    fn next(&mut self) -> Duration {
+        self.current = (self.current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        self.current
+    }
+
+    /// Back to the shortest pause after a success.
+    fn reset(&mut self) {
+        self.current = Duration::ZERO;
+    }
+}

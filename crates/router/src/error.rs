@@ -1,0 +1,61 @@
+//! The router's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the router.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The jurisdictions file could not be read.
+    #[error("reading jurisdictions from {}: {source}", path.display())]
+    Read {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// Why reading failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The jurisdictions text is not GeoJSON at all.
+    #[error("jurisdictions are not valid GeoJSON: {0}")]
+    GeoJson(#[source] Box<geojson::Error>),
+    /// The jurisdictions are GeoJSON but not a usable FeatureCollection.
+    #[error("jurisdictions: {0}")]
+    Jurisdictions(String),
+    /// One feature of the jurisdictions is unusable.
+    #[error(
+        "jurisdictions feature #{index}{}: {reason}",
+        office_id.as_ref().map(|id| format!(" (office_id {id:?})")).unwrap_or_default()
+    )]
+    Feature {
+        /// Zero-based position of the feature in the collection.
+        index: usize,
+        /// The feature's `office_id`, when it has a string one.
+        office_id: Option<String>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An event could not be encoded as JSON.
+    #[error("encoding an event: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// A NATS or JetStream call failed.
+    #[error("NATS: {step}: {source}")]
+    Nats {
+        /// What the router was doing.
+        step: &'static str,
+        /// The client's error.
+        #[source]
+        source: async_nats::Error,
+    },
+}
+
+impl Error {
+    /// Wraps a NATS client error with the step that failed.
+    pub(crate) fn nats<E>(step: &'static str) -> impl FnOnce(E) -> Error
+    where
+        E: Into<async_nats::Error>,
+    {
+        move |source| Error::Nats {
+            step,
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The tracker's durable pull consumer on `TICKETS`.
+//!
+//! Both subject trees arrive on one consumer without a filter (NATS 2.9
+//! drops `filter_subjects`): `civic.ticket.<office>.<category>.opened`
+//! opens a ticket, `civic.unrouted.<category>` records an unrouted report,
+//! other ticket event kinds (published by later steps) are acked and
+//! ignored. A message is acked only after its transaction committed; a
+//! malformed one is terminated; a database failure is nak'ed with a delay
+//! so JetStream redelivers it.
+
+use crate::store::tickets::OPENED;
+use crate::{Error, Store};
+use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
+use async_nats::jetstream::{self, AckKind};
+use civicprobe_model::nats::{
+    TICKETS_STREAM, TICKET_SUBJECTS, TRACKER_CONSUMER, UNROUTED_SUBJECTS,
+};
+use civicprobe_model::{ReportUnrouted, TicketOpened};
+use futures::StreamExt;
+use std::future::Future;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// How long JetStream waits for an ack before redelivering.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+/// The redelivery delay after a database failure.
+const RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// Creates the durable `tracker` consumer on `TICKETS` (or returns the
+/// existing one). The stream itself belongs to the router
+/// (`ensure_tickets_stream`).
+pub async fn ensure_tracker_consumer(js: &jetstream::Context) -> Result<PullConsumer, Error> {
+    let stream = js.get_stream(TICKETS_STREAM).await.map_err(Error::nats)?;
+    stream
+        .get_or_create_consumer(
+            TRACKER_CONSUMER,
+            pull::Config {
+                durable_name: Some(TRACKER_CONSUMER.to_owned()),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                description: Some("civicprobe tracker: tickets and unrouted reports".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(Error::nats)
+}
+
+/// Feeds the store from `TICKETS` until `shutdown` completes. Transient
+/// NATS errors are logged and the subscription is re-established.
+pub async fn run_consumer(
+    js: jetstream::Context,
+    store: Store,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let consumer = ensure_tracker_consumer(&js).await?;
+    tokio::pin!(shutdown);
+    loop {
+        let mut messages = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            m = consumer.messages() => match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "tracker consumer: subscribing failed; retrying");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+            },
+        };
+        loop {
+            let next = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(msg)) => handle(&store, msg).await,
+                Some(Err(e)) => tracing::warn!(error = %e, "tracker consumer: stream error"),
+                None => break,
+            }
+        }
+    }
+}
+
+/// What a message is, by its subject.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    /// `civic.ticket.<office>.<category>.opened`.
+    Opened,
+    /// Another `civic.ticket.…` event kind: not ours yet.
+    OtherTicketEvent,
+    /// `civic.unrouted.<category>`.
+    Unrouted,
+    /// Nothing this stream should hold.
+    Unknown,
+}
+
+fn kind_of(subject: &str) -> Kind {
+    let ticket_prefix = TICKET_SUBJECTS.trim_end_matches('>');
+    let unrouted_prefix = UNROUTED_SUBJECTS.trim_end_matches('>');
+    if let Some(rest) = subject.strip_prefix(ticket_prefix) {
+        match rest.split('.').collect::<Vec<_>>().as_slice() {
+            [_, _, event] if *event == OPENED => Kind::Opened,
+            [_, _, _] => Kind::OtherTicketEvent,
+            _ => Kind::Unknown,
+        }
+    } else if subject
+        .strip_prefix(unrouted_prefix)
+        .is_some_and(|c| !c.is_empty() && !c.contains('.'))
+    {
+        Kind::Unrouted
+    } else {
+        Kind::Unknown
+    }
+}
+
+/// Records one message and acks, terms or naks it. Never panics.
+async fn handle(store: &Store, msg: jetstream::Message) {
+    let subject = msg.subject.to_string();
+    let kind = kind_of(&subject);
+    let span = tracing::info_span!("tracker.consume", subject = %subject, ticket_id = tracing::field::Empty, report_id = tracing::field::Empty);
+    let outcome = record(store, &kind, &msg.payload)
+        .instrument(span.clone())
+        .await;
+    let _guard = span.enter();
+    let (ack, label) = match outcome {
+        Ok(Some(true)) => (AckKind::Ack, "recorded"),
+        Ok(Some(false)) => (AckKind::Ack, "duplicate"),
+        Ok(None) => {
+            tracing::debug!("not a tracker event; acked and ignored");
+            (AckKind::Ack, "ignored")
+        }
+        Err(Error::Json(e)) => {
+            tracing::warn!(error = %e, "malformed message; terminated");
+            (AckKind::Term, "malformed")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "recording failed; will be redelivered");
+            (AckKind::Nak(Some(RETRY_DELAY)), "error")
+        }
+    };
+    metrics::counter!("civicprobe_tracker_messages_total", "outcome" => label).increment(1);
+    if let Err(e) = msg.ack_with(ack).await {
+        tracing::warn!(error = %e, "acknowledging to JetStream failed; it will redeliver");
+    }
+}
+
+/// `Some(inserted)` for a recorded message, `None` for one to ignore.
+async fn record(store: &Store, kind: &Kind, payload: &[u8]) -> Result<Option<bool>, Error> {
+    let span = tracing::Span::current();
+    match kind {
+        Kind::Opened => {
+            let ev: TicketOpened = serde_json::from_slice(payload)?;
+            span.record("ticket_id", tracing::field::display(ev.ticket_id));
+            span.record("report_id", tracing::field::display(ev.report.report_id));
+            store.record_ticket_opened(&ev).await.map(Some)
+        }
+        Kind::Unrouted => {
+            let ev: ReportUnrouted = serde_json::from_slice(payload)?;
+            span.record("report_id", tracing::field::display(ev.report.report_id));
+            store.record_unrouted(&ev).await.map(Some)
+        }
+        Kind::OtherTicketEvent => Ok(None),
+        Kind::Unknown => {
+            tracing::warn!("unexpected subject on TICKETS; acked and ignored");
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civicprobe_model::nats::{ticket_subject, unrouted_subject};
+    use civicprobe_model::{Category, OfficeId};
+
+    #[test]
+    fn subjects_are_told_apart() {
+        let office = OfficeId::parse("wenquan").unwrap();
+        let opened = ticket_subject(&office, Category::Manhole, OPENED);
+        assert_eq!(kind_of(&opened), Kind::Opened);
+        let acked = ticket_subject(&office, Category::Manhole, "acknowledged");
+        assert_eq!(kind_of(&acked), Kind::OtherTicketEvent);
+        assert_eq!(kind_of(&unrouted_subject(Category::Other)), Kind::Unrouted);
+        assert_eq!(kind_of("civic.ticket.wenquan.opened"), Kind::Unknown);
+        assert_eq!(kind_of("civic.unrouted."), Kind::Unknown);
+        assert_eq!(kind_of("civic.report.submitted"), Kind::Unknown);
+    }
+}

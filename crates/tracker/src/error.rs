@@ -1,0 +1,46 @@
+//! The crate's one error type.
+
+use civicprobe_model::{IllegalTransition, TicketId};
+
+/// Everything the tracker can fail with. The HTTP layer maps these to
+/// problem+json; database and NATS causes never reach a client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed a query.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL names neither SQLite nor PostgreSQL (only the scheme is kept).
+    #[error("unsupported database URL scheme {0:?}: expected sqlite: or postgres://")]
+    UnsupportedDatabase(String),
+    /// Creating the SQLite file's folder failed.
+    #[error("creating the database folder: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored value that does not parse (a bug or a hand edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// JSON (de)serialization of a stored or received value.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A JetStream request failed.
+    #[error("nats: {0}")]
+    Nats(String),
+    /// No ticket with this id.
+    #[error("ticket {0} not found")]
+    TicketNotFound(TicketId),
+    /// The ticket's state does not allow the action.
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    /// Another actor changed the ticket between our read and our write.
+    #[error("ticket {0} was changed concurrently; reload and retry")]
+    ConcurrentUpdate(TicketId),
+}
+
+impl Error {
+    /// Wraps any NATS client error (they are many distinct types).
+    pub(crate) fn nats(e: impl std::fmt::Display) -> Self {
+        Error::Nats(e.to_string())
+    }
+}

@@ -1,0 +1,37 @@
+//! What a courier sees: their own reports and where each stands.
+
+use super::{observe, principal, ApiError};
+use crate::store::rows::CourierReport;
+use crate::Store;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use civicprobe_model::{CourierId, Principal};
+use serde::Serialize;
+
+/// How many reports one page holds.
+const REPORTS_LIMIT: i64 = 200;
+
+/// The answer of `GET /v1/couriers/me`.
+#[derive(Debug, Serialize)]
+struct Me {
+    courier_id: CourierId,
+    name: String,
+    reports: Vec<CourierReport>,
+}
+
+/// `GET /v1/couriers/me`.
+pub(super) async fn me(State(store): State<Store>, headers: HeaderMap) -> Response {
+    observe("courier_me", None, async {
+        let Principal::Courier { courier_id, name } = principal(&store, &headers).await? else {
+            return Err(ApiError::Forbidden("only couriers have reports"));
+        };
+        let reports = store.courier_reports(courier_id, REPORTS_LIMIT).await?;
+        Ok(Me {
+            courier_id,
+            name,
+            reports,
+        })
+    })
+    .await
+}

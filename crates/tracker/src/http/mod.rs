@@ -1,0 +1,92 @@
+//! The tracker's HTTP API (axum, JSON, bearer tokens).
+//!
+//! | route | who |
+//! |---|---|
+//! | `GET /v1/offices/{office_id}/tickets` | that office, supervisors |
+//! | `GET /v1/tickets/{id}` | its office, its courier, supervisors |
+//! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `resolve` · `reject` | its office, supervisors |
+//! | `GET /v1/unrouted` | supervisors |
+//! | `GET /v1/audit/response-times?group_by=office\|category` | supervisors |
+//! | `GET /v1/couriers/me` | couriers |
+//!
+//! A ticket outside the caller's scope is a 404, never a 403, so that its
+//! existence is not revealed. Errors are `application/problem+json`.
+
+mod courier;
+mod error;
+mod supervision;
+mod tickets;
+
+pub use error::ApiError;
+
+use crate::Store;
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use civicprobe_model::Principal;
+use serde::Serialize;
+use std::future::Future;
+use tracing::Instrument;
+
+/// The tracker's routes, ready to serve or to `oneshot` in tests.
+pub fn app(store: Store) -> Router {
+    Router::new()
+        .route(
+            "/v1/offices/{office_id}/tickets",
+            get(tickets::office_queue),
+        )
+        .route("/v1/tickets/{id}", get(tickets::ticket))
+        .route("/v1/tickets/{id}/acknowledge", post(tickets::acknowledge))
+        .route("/v1/tickets/{id}/make_safe", post(tickets::make_safe))
+        .route("/v1/tickets/{id}/resolve", post(tickets::resolve))
+        .route("/v1/tickets/{id}/reject", post(tickets::reject))
+        .route("/v1/unrouted", get(supervision::unrouted))
+        .route("/v1/audit/response-times", get(supervision::response_times))
+        .route("/v1/couriers/me", get(courier::me))
+        .with_state(store)
+}
+
+/// The holder of the request's `Authorization: Bearer <token>`.
+async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    store
+        .authenticate(token)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// Runs a handler body in a span carrying `ticket_id`, counts its outcome
+/// in `civicprobe_tracker_actions_total{action,outcome}`, and renders it.
+async fn observe<T: Serialize>(
+    action: &'static str,
+    ticket_id: Option<&str>,
+    body: impl Future<Output = Result<T, ApiError>>,
+) -> Response {
+    let span = tracing::info_span!("tracker.http", action, ticket_id = ticket_id.unwrap_or("-"));
+    let result = body.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.outcome(),
+    };
+    metrics::counter!(
+        "civicprobe_tracker_actions_total",
+        "action" => action,
+        "outcome" => outcome
+    )
+    .increment(1);
+    let _entered = span.enter();
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

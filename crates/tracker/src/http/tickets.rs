@@ -1,0 +1,282 @@
+//! An office's queue, one ticket with its history, and the actions that
+//! move a ticket along (acknowledge, make safe, resolve, reject).
+
+use super::{observe, principal, ApiError};
+use crate::store::rows::{Ticket, TicketEvent, Transition};
+use crate::{Error, Store};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use civicprobe_model::{OfficeId, Principal, RejectReason, TicketAction, TicketId, TicketState};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Longest note an actor may attach, in characters.
+const MAX_NOTE_CHARS: usize = 2000;
+/// Queue page size when `?limit=` is absent, and its ceiling.
+const DEFAULT_LIMIT: i64 = 200;
+const MAX_LIMIT: i64 = 1000;
+
+/// `?state=&limit=` of the queue.
+#[derive(Debug, Deserialize)]
+pub(super) struct QueueQuery {
+    /// Only tickets in this state.
+    state: Option<String>,
+    /// At most this many (1 to 1000).
+    limit: Option<String>,
+}
+
+/// The queue's answer.
+#[derive(Debug, Serialize)]
+struct Queue {
+    office_id: OfficeId,
+    tickets: Vec<Ticket>,
+}
+
+/// A ticket with its history.
+#[derive(Debug, Serialize)]
+struct TicketWithEvents {
+    #[serde(flatten)]
+    ticket: Ticket,
+    events: Vec<TicketEvent>,
+}
+
+/// The body of an action; both fields optional on the wire.
+#[derive(Debug, Default, Deserialize)]
+struct ActionBody {
+    note: Option<String>,
+    reason: Option<String>,
+}
+
+/// `GET /v1/offices/{office_id}/tickets`.
+pub(super) async fn office_queue(
+    State(store): State<Store>,
+    Path(office_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<QueueQuery>, QueryRejection>,
+) -> Response {
+    observe("office_queue", None, async move {
+        let who = principal(&store, &headers).await?;
+        if matches!(who, Principal::Courier { .. }) {
+            return Err(ApiError::Forbidden("couriers cannot see office queues"));
+        }
+        let office_id =
+            OfficeId::parse(&office_id).map_err(|e| ApiError::field("office_id", e.to_string()))?;
+        if !who.may_see_office(&office_id) {
+            return Err(ApiError::NotFound);
+        }
+        let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+        let state = query
+            .state
+            .map(|s| s.parse::<TicketState>())
+            .transpose()
+            .map_err(|e| ApiError::field("state", e))?;
+        let limit = parse_limit(query.limit.as_deref())?;
+        let tickets = store.office_queue(&office_id, state, limit).await?;
+        Ok(Queue { office_id, tickets })
+    })
+    .await
+}
+
+fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::field(
+            "limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// `GET /v1/tickets/{id}`.
+pub(super) async fn ticket(
+    State(store): State<Store>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    observe("ticket", Some(&id), async {
+        let who = principal(&store, &headers).await?;
+        let ticket = visible_ticket(&store, &who, &id).await?;
+        let events = store.ticket_events(ticket.ticket_id).await?;
+        Ok(TicketWithEvents { ticket, events })
+    })
+    .await
+}
+
+/// The ticket `id`, if `who` may see it; otherwise 404 (never 403).
+async fn visible_ticket(store: &Store, who: &Principal, id: &str) -> Result<Ticket, ApiError> {
+    let ticket_id: TicketId = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "the ticket id must be a UUID"))?;
+    let ticket = store.ticket(ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let visible = match who {
+        Principal::Courier { courier_id, .. } => *courier_id == ticket.courier_id,
+        _ => who.may_see_office(&ticket.office_id),
+    };
+    if visible {
+        Ok(ticket)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+macro_rules! action_handler {
+    ($name:ident, $action:expr) => {
+        #[doc = concat!("`POST /v1/tickets/{id}/", stringify!($name), "`.")]
+        pub(super) async fn $name(
+            State(store): State<Store>,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Response {
+            let action: TicketAction = $action;
+            observe(
+                action.as_str(),
+                Some(&id),
+                act(&store, action, &id, &headers, &body),
+            )
+            .await
+        }
+    };
+}
+
+action_handler!(acknowledge, TicketAction::Acknowledge);
+action_handler!(make_safe, TicketAction::MakeSafe);
+action_handler!(resolve, TicketAction::Resolve);
+action_handler!(reject, TicketAction::Reject);
+
+/// Authenticates, validates the body, checks scope, applies the action.
+async fn act(
+    store: &Store,
+    action: TicketAction,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Ticket, ApiError> {
+    let who = principal(store, headers).await?;
+    if matches!(who, Principal::Courier { .. }) {
+        return Err(ApiError::Forbidden("couriers cannot act on tickets"));
+    }
+    let (reason, note) = validate_body(action, body)?;
+    let current = visible_ticket(store, &who, id).await?;
+    let change = Transition {
+        action,
+        actor: who.actor(),
+        role: who.role(),
+        at: OffsetDateTime::now_utc(),
+        reason,
+        note,
+    };
+    match store.apply(&current, &change).await {
+        Ok(ticket) => {
+            tracing::info!(action = %action, state = %ticket.state, actor = %change.actor, "ticket changed");
+            Ok(ticket)
+        }
+        Err(Error::ConcurrentUpdate(ticket_id)) => {
+            let now = store.ticket(ticket_id).await?.map(|t| t.state);
+            Err(ApiError::Conflict {
+                detail: format!("ticket {ticket_id} was changed by someone else; reload it"),
+                state: now,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The action's reason and note, checked: `resolve` needs a note, `reject`
+/// a reason; notes are at most [`MAX_NOTE_CHARS`].
+fn validate_body(
+    action: TicketAction,
+    body: &[u8],
+) -> Result<(Option<RejectReason>, Option<String>), ApiError> {
+    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?
+    };
+    let note = body
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+    {
+        return Err(ApiError::field(
+            "note",
+            format!("note is longer than {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    if action == TicketAction::Resolve && note.is_none() {
+        return Err(ApiError::field(
+            "note",
+            "resolving needs a note saying what was done",
+        ));
+    }
+    let reason = match (action, body.reason.as_deref()) {
+        (TicketAction::Reject, Some(raw)) => Some(parse_reason(raw)?),
+        (TicketAction::Reject, None) => {
+            return Err(ApiError::field("reason", "rejecting needs a reason"));
+        }
+        _ => None,
+    };
+    Ok((reason, note))
+}
+
+fn parse_reason(raw: &str) -> Result<RejectReason, ApiError> {
+    [
+        RejectReason::Duplicate,
+        RejectReason::NotAHazard,
+        RejectReason::NotOurArea,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == raw)
+    .ok_or_else(|| {
+        ApiError::field(
+            "reason",
+            "reason must be duplicate, not_a_hazard or not_our_area",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(e: ApiError) -> &'static str {
+        match e {
+            ApiError::BadField { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bodies_are_checked_per_action() {
+        assert!(validate_body(TicketAction::Acknowledge, b"").is_ok());
+        assert!(validate_body(TicketAction::Acknowledge, b"{}").is_ok());
+        let e = validate_body(TicketAction::Resolve, br#"{"note":"  "}"#).unwrap_err();
+        assert_eq!(field_of(e), "note");
+        let long = format!(r#"{{"note":"{}"}}"#, "好".repeat(2001));
+        assert_eq!(
+            field_of(validate_body(TicketAction::Resolve, long.as_bytes()).unwrap_err()),
+            "note"
+        );
+        let ok = format!(r#"{{"note":"{}"}}"#, "好".repeat(2000));
+        assert!(validate_body(TicketAction::Resolve, ok.as_bytes()).is_ok());
+        let e = validate_body(TicketAction::Reject, br#"{"reason":"meh"}"#).unwrap_err();
+        assert_eq!(field_of(e), "reason");
+        let (reason, _) =
+            validate_body(TicketAction::Reject, br#"{"reason":"not_our_area"}"#).unwrap();
+        assert_eq!(reason, Some(RejectReason::NotOurArea));
+        assert_eq!(
+            field_of(validate_body(TicketAction::Acknowledge, b"[").unwrap_err()),
+            "body"
+        );
+        assert_eq!(field_of(parse_limit(Some("0")).unwrap_err()), "limit");
+    }
+}

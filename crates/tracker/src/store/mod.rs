@@ -1,0 +1,175 @@
+//! The database: one [`Store`] over sqlx's `Any` pool, SQLite or
+//! PostgreSQL chosen by the URL scheme, migrations applied on connect.
+//!
+//! Every query is written once with `$1, $2 …` placeholders, which both
+//! SQLite and PostgreSQL accept.
+
+pub mod queries;
+pub mod rows;
+pub mod tickets;
+pub mod tokens;
+
+use crate::Error;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, the embedded default.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names, or the scheme it does not know.
+    pub fn of_url(url: &str) -> Result<Backend, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            let scheme = url.split_once(':').map_or("", |(s, _)| s);
+            Err(Error::UnsupportedDatabase(scheme.to_owned()))
+        }
+    }
+}
+
+/// The tracker's system of record. Cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Connections to SQLite or PostgreSQL through sqlx's `Any` driver.
+    pool: AnyPool,
+    /// Which database `pool` talks to.
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies the
+    /// migrations of that backend. For SQLite the file and its folder are
+    /// created when missing and the journal is switched to WAL.
+    pub async fn connect(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = pool_options(backend).connect_with(options).await?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        tracing::info!(backend = ?backend, "tracker store ready");
+        Ok(store)
+    }
+
+    /// Applies this backend's migrations (idempotent).
+    async fn migrate(&self) -> Result<(), Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// The database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for administration and tests.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (waits for checked-out ones).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Pool sizes: SQLite serializes writers, so a few connections suffice for
+/// concurrent readers; PostgreSQL gets a typical web-service pool.
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .min_connections(0);
+    match backend {
+        Backend::Sqlite => options.max_connections(4).after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the single writer; it is a
+                // property of the file, so setting it again is a no-op.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => options.max_connections(10),
+    }
+}
+
+/// Adds `mode=rwc` (create when missing) unless a mode is given, and creates
+/// the file's folder.
+fn prepare_sqlite_url(url: &str) -> Result<String, Error> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !path.is_empty() && path != ":memory:" {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    if query.split('&').any(|pair| pair.starts_with("mode=")) {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{}?mode=rwc", url.trim_end_matches('?')))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme_and_hides_the_rest() {
+        assert_eq!(Backend::of_url("sqlite://a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u@h/d").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/d").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::of_url("mysql://root:secret@h/d").unwrap_err();
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/civicprobe.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", file.display())).unwrap();
+        assert!(url.ends_with("?mode=rwc"));
+        assert!(dir.path().join("nested").is_dir());
+        let kept = prepare_sqlite_url("sqlite://x.db?mode=ro").unwrap();
+        assert_eq!(kept, "sqlite://x.db?mode=ro");
+    }
+}

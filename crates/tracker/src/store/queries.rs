@@ -1,0 +1,164 @@
+//! Reading tickets: one ticket and its history, an office's queue,
+//! unrouted reports, a courier's reports, response-time samples.
+
+use super::rows::{ticket_columns, CourierReport, Ticket, TicketEvent, UnroutedReport};
+use super::Store;
+use crate::audit::{GroupBy, Sample};
+use crate::time_ms::from_ms;
+use crate::Error;
+use civicprobe_model::{CourierId, OfficeId, TicketId, TicketState};
+use sqlx::Row;
+
+/// The queue order: active tickets first, then by the next unmet deadline
+/// (acknowledge_by while unacknowledged, else resolve_by), then arrival.
+macro_rules! queue_order {
+    () => {
+        " ORDER BY CASE WHEN state IN ('open', 'acknowledged', 'in_progress', 'reopened') \
+         THEN 0 ELSE 1 END, \
+         CASE WHEN state IN ('open', 'reopened') THEN acknowledge_by ELSE resolve_by END, \
+         received_at, ticket_id LIMIT $2"
+    };
+}
+
+impl Store {
+    /// One ticket, or `None`.
+    pub async fn ticket(&self, ticket_id: TicketId) -> Result<Option<Ticket>, Error> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE ticket_id = $1"
+        ))
+        .bind(ticket_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Ticket::from_row).transpose()
+    }
+
+    /// A ticket's history, oldest first.
+    pub async fn ticket_events(&self, ticket_id: TicketId) -> Result<Vec<TicketEvent>, Error> {
+        sqlx::query(
+            "SELECT event_id, seq, kind, actor, role, at, reason, note FROM ticket_events \
+             WHERE ticket_id = $1 ORDER BY seq",
+        )
+        .bind(ticket_id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(TicketEvent::from_row)
+        .collect()
+    }
+
+    /// An office's queue: active tickets first, nearest deadline first; at
+    /// most `limit`, optionally only those in `state`.
+    pub async fn office_queue(
+        &self,
+        office_id: &OfficeId,
+        state: Option<TicketState>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>, Error> {
+        let rows = match state {
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    ticket_columns!(),
+                    " FROM tickets WHERE office_id = $1",
+                    queue_order!()
+                ))
+                .bind(office_id.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(state) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    ticket_columns!(),
+                    " FROM tickets WHERE office_id = $1 AND state = $3",
+                    queue_order!()
+                ))
+                .bind(office_id.as_str())
+                .bind(limit)
+                .bind(state.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(Ticket::from_row).collect()
+    }
+
+    /// Reports no office's area holds, newest first, at most `limit`.
+    pub async fn unrouted(&self, limit: i64) -> Result<Vec<UnroutedReport>, Error> {
+        sqlx::query(
+            "SELECT report_id, category, urgent, lat, lon, text, courier_id, received_at \
+             FROM unrouted ORDER BY received_at DESC, report_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(UnroutedReport::from_row)
+        .collect()
+    }
+
+    /// A courier's reports, routed or not, newest first, at most `limit`.
+    pub async fn courier_reports(
+        &self,
+        courier_id: CourierId,
+        limit: i64,
+    ) -> Result<Vec<CourierReport>, Error> {
+        let rows = sqlx::query(
+            "SELECT report_id, ticket_id, state, category, office_id, received_at FROM tickets \
+             WHERE courier_id = $1 \
+             UNION ALL \
+             SELECT report_id, NULL, 'unrouted', category, NULL, received_at FROM unrouted \
+             WHERE courier_id = $1 \
+             ORDER BY received_at DESC LIMIT $2",
+        )
+        .bind(courier_id.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(courier_report).collect()
+    }
+
+    /// Every ticket's group, received, acknowledged and resolved times.
+    pub async fn response_samples(&self, group_by: GroupBy) -> Result<Vec<Sample>, Error> {
+        let sql = match group_by {
+            GroupBy::Office => {
+                "SELECT office_id AS grp, received_at, acknowledged_at, resolved_at FROM tickets"
+            }
+            GroupBy::Category => {
+                "SELECT category AS grp, received_at, acknowledged_at, resolved_at FROM tickets"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Sample {
+                    group: row.try_get("grp")?,
+                    received_ms: row.try_get("received_at")?,
+                    acknowledged_ms: row.try_get("acknowledged_at")?,
+                    resolved_ms: row.try_get("resolved_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn courier_report(row: &sqlx::any::AnyRow) -> Result<CourierReport, Error> {
+    let ticket_id: Option<String> = row.try_get("ticket_id")?;
+    let office_id: Option<String> = row.try_get("office_id")?;
+    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt(e.to_string());
+    Ok(CourierReport {
+        report_id: super::rows::parsed(row, "report_id")?,
+        ticket_id: ticket_id
+            .map(|t| t.parse().map_err(|e| corrupt(&e)))
+            .transpose()?,
+        state: row.try_get("state")?,
+        category: super::rows::parsed(row, "category")?,
+        office_id: office_id
+            .map(|o| o.parse().map_err(|e| corrupt(&e)))
+            .transpose()?,
+        received_at: from_ms(row.try_get("received_at")?)?,
+    })
+}

@@ -1,0 +1,235 @@
+//! What the store hands out, and how a database row becomes one.
+
+use crate::time_ms::{from_ms, from_opt_ms};
+use crate::Error;
+use civicprobe_model::{
+    Category, CourierId, Deadlines, Location, OfficeId, PhotoRef, RejectReason, ReportId, Role,
+    TicketAction, TicketId, TicketState,
+};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+/// The columns [`Ticket::from_row`] reads, in a `SELECT`.
+macro_rules! ticket_columns {
+    () => {
+        "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
+         lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
+         acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
+         resolved_at, closed_at, version"
+    };
+}
+pub(crate) use ticket_columns;
+
+/// A ticket as an office sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ticket {
+    /// Derived from the report id.
+    pub ticket_id: TicketId,
+    /// The report that opened it.
+    pub report_id: ReportId,
+    /// The office whose area holds the point.
+    pub office_id: OfficeId,
+    /// The office's display name.
+    pub office_name: String,
+    /// The category the router settled on.
+    pub category: Category,
+    /// Life-safety now.
+    pub urgent: bool,
+    /// Where the ticket stands.
+    pub state: TicketState,
+    /// Who reported it.
+    pub courier_id: CourierId,
+    /// Where the hazard is.
+    pub location: Location,
+    /// The phone's stated accuracy, metres.
+    pub accuracy_m: Option<f64>,
+    /// The courier's text.
+    pub text: Option<String>,
+    /// The photos, by reference.
+    pub photos: Vec<PhotoRef>,
+    /// The device clock at submission.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reported_at: Option<OffsetDateTime>,
+    /// The ingest clock: the start of every SLA.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// When the router opened it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    /// The SLA deadlines.
+    pub deadlines: Deadlines,
+    /// First acknowledgement.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
+    /// First time made safe.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub made_safe_at: Option<OffsetDateTime>,
+    /// Latest resolution.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    /// When it was closed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    /// Bumped by every change; the optimistic-concurrency check.
+    pub version: i64,
+}
+
+/// One step of a ticket's life, as recorded (append-only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TicketEvent {
+    /// Unique id of the step.
+    pub event_id: String,
+    /// 1 for `opened`, then one more per step.
+    pub seq: i64,
+    /// `opened`, `acknowledged`, `made_safe`, `resolved`, `rejected` …
+    pub kind: String,
+    /// `office:<id>`, `supervisor:<name>`, `router` …
+    pub actor: String,
+    /// `office`, `supervisor`, `courier` or `system`.
+    pub role: String,
+    /// When it happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The reject reason, if any.
+    pub reason: Option<String>,
+    /// The actor's note, if any.
+    pub note: Option<String>,
+}
+
+/// A report the router could not place in any office's area.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnroutedReport {
+    /// The report.
+    pub report_id: ReportId,
+    /// The category the router settled on.
+    pub category: Category,
+    /// Life-safety now.
+    pub urgent: bool,
+    /// Where it is.
+    pub location: Location,
+    /// The courier's text.
+    pub text: Option<String>,
+    /// Who reported it.
+    pub courier_id: CourierId,
+    /// The ingest clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// One of a courier's reports, as the courier sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CourierReport {
+    /// The report.
+    pub report_id: ReportId,
+    /// The ticket it opened; `None` while unrouted.
+    pub ticket_id: Option<TicketId>,
+    /// The ticket's state, or `unrouted`.
+    pub state: String,
+    /// The category the router settled on.
+    pub category: Category,
+    /// The office handling it, if routed.
+    pub office_id: Option<OfficeId>,
+    /// The ingest clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// A change an actor makes to a ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// What is done.
+    pub action: TicketAction,
+    /// `Principal::actor()` of who does it.
+    pub actor: String,
+    /// Their role.
+    pub role: Role,
+    /// When (the step's timestamp column takes it).
+    pub at: OffsetDateTime,
+    /// Required for `reject`.
+    pub reason: Option<RejectReason>,
+    /// Required for `resolve`, optional otherwise.
+    pub note: Option<String>,
+}
+
+/// Parses a stored text column with `FromStr`.
+pub(crate) fn parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw: String = row.try_get(column)?;
+    raw.parse()
+        .map_err(|e| Error::Corrupt(format!("{column} {raw:?}: {e}")))
+}
+
+fn location(row: &AnyRow) -> Result<Location, Error> {
+    Location::new(row.try_get("lat")?, row.try_get("lon")?)
+        .map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+impl Ticket {
+    /// Reads the [`ticket_columns!`] of a row.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, Error> {
+        let photos_json: String = row.try_get("photos_json")?;
+        Ok(Ticket {
+            ticket_id: parsed(row, "ticket_id")?,
+            report_id: parsed(row, "report_id")?,
+            office_id: parsed(row, "office_id")?,
+            office_name: row.try_get("office_name")?,
+            category: parsed(row, "category")?,
+            urgent: row.try_get::<i64, _>("urgent")? != 0,
+            state: parsed(row, "state")?,
+            courier_id: parsed(row, "courier_id")?,
+            location: location(row)?,
+            accuracy_m: row.try_get("accuracy_m")?,
+            text: row.try_get("text")?,
+            photos: serde_json::from_str(&photos_json)?,
+            reported_at: from_opt_ms(row.try_get("reported_at")?)?,
+            received_at: from_ms(row.try_get("received_at")?)?,
+            opened_at: from_ms(row.try_get("opened_at")?)?,
+            deadlines: Deadlines {
+                acknowledge_by: from_ms(row.try_get("acknowledge_by")?)?,
+                make_safe_by: from_ms(row.try_get("make_safe_by")?)?,
+                resolve_by: from_ms(row.try_get("resolve_by")?)?,
+            },
+            acknowledged_at: from_opt_ms(row.try_get("acknowledged_at")?)?,
+            made_safe_at: from_opt_ms(row.try_get("made_safe_at")?)?,
+            resolved_at: from_opt_ms(row.try_get("resolved_at")?)?,
+            closed_at: from_opt_ms(row.try_get("closed_at")?)?,
+            version: row.try_get("version")?,
+        })
+    }
+}
+
+impl TicketEvent {
+    /// Reads `event_id, seq, kind, actor, role, at, reason, note`.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<TicketEvent, Error> {
+        Ok(TicketEvent {
+            event_id: row.try_get("event_id")?,
+            seq: row.try_get("seq")?,
+            kind: row.try_get("kind")?,
+            actor: row.try_get("actor")?,
+            role: row.try_get("role")?,
+            at: from_ms(row.try_get("at")?)?,
+            reason: row.try_get("reason")?,
+            note: row.try_get("note")?,
+        })
+    }
+}
+
+impl UnroutedReport {
+    /// Reads `report_id, category, urgent, lat, lon, text, courier_id, received_at`.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<UnroutedReport, Error> {
+        Ok(UnroutedReport {
+            report_id: parsed(row, "report_id")?,
+            category: parsed(row, "category")?,
+            urgent: row.try_get::<i64, _>("urgent")? != 0,
+            location: location(row)?,
+            text: row.try_get("text")?,
+            courier_id: parsed(row, "courier_id")?,
+            received_at: from_ms(row.try_get("received_at")?)?,
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! Shared helpers of the tracker's tests: a store on a fresh database of
+//! either kind, event builders, and a one-request HTTP client.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use civicprobe_model::{
+    Category, CourierId, Deadlines, EventId, Location, OfficeId, ReportId, ReportSubmitted,
+    ReportUnrouted, TicketId, TicketOpened,
+};
+use civicprobe_testkit::TestDb;
+use civicprobe_tracker::Store;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+
+/// Writes each listed `async fn name(kind: &str)` as two tests, one per
+/// database: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name("sqlite").await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name("postgres").await
+                }
+            )*
+        }
+    };
+}
+
+/// A migrated store on a fresh database; keep the `TestDb` alive.
+pub async fn store(kind: &str) -> (TestDb, Store) {
+    civicprobe_testkit::init_tracing();
+    let db = TestDb::of_kind(kind).await.expect("test database");
+    let store = Store::connect(db.url())
+        .await
+        .expect("connecting the store");
+    (db, store)
+}
+
+/// 2025-06-01 08:00 UTC: the tests' clock.
+pub fn base_time() -> OffsetDateTime {
+    time::macros::datetime!(2025-06-01 08:00 UTC)
+}
+
+pub fn office(id: &str) -> OfficeId {
+    OfficeId::parse(id).unwrap()
+}
+
+/// A report by `courier`, received at `received_at`.
+pub fn report(courier: CourierId, received_at: OffsetDateTime) -> ReportSubmitted {
+    ReportSubmitted {
+        report_id: ReportId::new(),
+        courier_id: courier,
+        location: Location::new(29.84, 114.32).unwrap(),
+        accuracy_m: Some(8.5),
+        category_hint: Some(Category::Manhole),
+        text: Some("井盖缺失 missing manhole cover".into()),
+        reported_at: Some(received_at - Duration::seconds(3)),
+        received_at,
+        photos: vec![civicprobe_model::PhotoRef {
+            sha256: "ab".repeat(32),
+            media_type: "image/jpeg".into(),
+            width: 640,
+            height: 480,
+            bytes: 12_345,
+        }],
+    }
+}
+
+/// The router's `TicketOpened` for a new report in `office`; acknowledge
+/// is due `ack_due` after receipt, resolving a day after.
+pub fn opened(
+    office_id: &str,
+    courier: CourierId,
+    received_at: OffsetDateTime,
+    ack_due: Duration,
+) -> TicketOpened {
+    let report = report(courier, received_at);
+    let ticket_id = TicketId::for_report(report.report_id);
+    TicketOpened {
+        event_id: EventId::derived(ticket_id.0, "opened"),
+        ticket_id,
+        office_id: office(office_id),
+        office_name: format!("{office_id} street office"),
+        category: Category::Manhole,
+        urgent: true,
+        opened_at: received_at + Duration::seconds(1),
+        deadlines: Deadlines {
+            acknowledge_by: received_at + ack_due,
+            make_safe_by: received_at + ack_due + Duration::hours(2),
+            resolve_by: received_at + Duration::days(1),
+        },
+        report,
+    }
+}
+
+/// The router's `ReportUnrouted` for a new report.
+pub fn unrouted(courier: CourierId) -> ReportUnrouted {
+    let report = report(courier, base_time());
+    ReportUnrouted {
+        event_id: EventId::derived(report.report_id.0, "unrouted"),
+        category: Category::ElectricalBox,
+        urgent: false,
+        at: base_time() + Duration::seconds(1),
+        report,
+    }
+}
+
+/// One HTTP exchange against `app(store)`.
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+pub async fn call(
+    store: &Store,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(json) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = civicprobe_tracker::app(store.clone())
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+pub async fn get(store: &Store, uri: &str, token: &str) -> Reply {
+    call(store, Method::GET, uri, Some(token), None).await
+}
+
+pub async fn post(store: &Store, uri: &str, token: &str, body: Option<Value>) -> Reply {
+    call(store, Method::POST, uri, Some(token), body).await
+}
+
+/// Asserts a problem+json reply with `status` (and `field`, if given).
+pub fn assert_problem(reply: &Reply, status: u16, field: Option<&str>) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["status"], status);
+    assert!(reply.body["type"]
+        .as_str()
+        .unwrap()
+        .starts_with("/problems/"));
+    if let Some(field) = field {
+        assert_eq!(reply.body["field"], field, "{}", reply.body);
+    }
+}

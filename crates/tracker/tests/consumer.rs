@@ -1,0 +1,123 @@
+//! The JetStream consumer end to end, against a real nats-server, on both
+//! databases: every message lands in the store exactly once.
+
+mod common;
+
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use civicprobe_model::nats::{
+    ticket_subject, unrouted_subject, DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, TICKETS_STREAM,
+    TICKET_SUBJECTS, UNROUTED_SUBJECTS,
+};
+use civicprobe_model::CourierId;
+use civicprobe_testkit::NatsServer;
+use civicprobe_tracker::{ensure_tracker_consumer, run_consumer};
+use common::{base_time, opened, store, unrouted};
+use sqlx::Row;
+use std::time::Duration;
+
+on_both_databases!(consumer_records_each_message_exactly_once);
+
+/// What the router's `ensure_tickets_stream` creates.
+async fn tickets_stream(js: &jetstream::Context) {
+    js.create_stream(jetstream::stream::Config {
+        name: TICKETS_STREAM.into(),
+        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
+        duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
+/// Publishes and waits for the stream's ack; `msg_id` sets `Nats-Msg-Id`.
+async fn publish(js: &jetstream::Context, subject: String, payload: Vec<u8>, msg_id: Option<&str>) {
+    let mut headers = async_nats::HeaderMap::new();
+    if let Some(id) = msg_id {
+        headers.insert(MSG_ID_HEADER, id);
+    }
+    js.publish_with_headers(subject, headers, payload.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// Waits until the consumer has nothing pending or unacknowledged.
+async fn drained(consumer: &mut PullConsumer) {
+    for _ in 0..300 {
+        let info = consumer.info().await.unwrap();
+        if info.num_pending == 0 && info.num_ack_pending == 0 && info.delivered.stream_sequence >= 6
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the tracker consumer did not drain the stream");
+}
+
+async fn count(store: &civicprobe_tracker::Store, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn consumer_records_each_message_exactly_once(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let nats = NatsServer::start().unwrap();
+    let (client, js) = nats.connect().await.unwrap();
+    tickets_stream(&js).await;
+    let mut consumer = ensure_tracker_consumer(&js).await.unwrap();
+
+    let ticket = opened(
+        "wenquan",
+        CourierId::new(),
+        base_time(),
+        time::Duration::minutes(30),
+    );
+    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let ticket_json = serde_json::to_vec(&ticket).unwrap();
+    let lost = unrouted(CourierId::new());
+    let lost_json = serde_json::to_vec(&lost).unwrap();
+    let lost_subject = unrouted_subject(lost.category);
+    let ticket_msg_id = ticket.event_id.to_string();
+
+    publish(
+        &js,
+        subject.clone(),
+        ticket_json.clone(),
+        Some(&ticket_msg_id),
+    )
+    .await;
+    publish(&js, lost_subject.clone(), lost_json.clone(), None).await;
+    // Redeliveries the stream cannot de-duplicate (no or another msg id).
+    publish(&js, subject.clone(), ticket_json, None).await;
+    publish(&js, lost_subject, lost_json, Some("another-id")).await;
+    // A later kind of ticket event, and garbage: neither may stop the consumer.
+    let later = ticket_subject(&ticket.office_id, ticket.category, "acknowledged");
+    publish(&js, later, b"{}".to_vec(), None).await;
+    publish(&js, subject, b"{not json".to_vec(), None).await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), async {
+        let _ = stopped.await;
+    }));
+    drained(&mut consumer).await;
+
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM tickets").await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM ticket_events").await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM unrouted").await, 1);
+    let stored = store.ticket(ticket.ticket_id).await.unwrap().unwrap();
+    assert_eq!(stored.report_id, ticket.report.report_id);
+    let listed = store.unrouted(10).await.unwrap();
+    assert_eq!(listed[0].report_id, lost.report.report_id);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("run_consumer stops on shutdown")
+        .unwrap()
+        .unwrap();
+    client.drain().await.unwrap();
+}
