@@ -182,5 +182,6 @@ fn submitted(
         reported_at: fields.reported_at,
         received_at: OffsetDateTime::now_utc(),
         photos: photos.into_iter().map(|p| p.photo_ref).collect(),
+        evidence: civicprobe_model::Evidence::default(),
     }
 }

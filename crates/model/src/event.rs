@@ -1,7 +1,7 @@
 //! Messages on the streams. Each carries its own deterministic id, so a
 //! consumer that sees it twice can tell.
 
-use crate::{Category, EventId, OfficeId, ReportSubmitted, TicketId};
+use crate::{Category, EventId, OfficeId, ReportSubmitted, TicketId, TicketState};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -39,8 +39,85 @@ pub struct TicketOpened {
     pub opened_at: OffsetDateTime,
     /// SLA deadlines.
     pub deadlines: Deadlines,
+    /// The classifier's confidence in `category`, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Neither text nor hint settled the category: a supervisor should look.
+    #[serde(default)]
+    pub needs_triage: bool,
     /// The report that opened it, whole.
     pub report: ReportSubmitted,
+}
+
+/// Why a report was merged into an existing ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum MergeReason {
+    /// Same category, close in space and time.
+    Nearby {
+        /// Distance to the ticket's point, metres.
+        distance_m: f64,
+    },
+    /// The same picture (perceptual hash).
+    SamePhoto {
+        /// Hamming distance, bits.
+        distance_bits: u32,
+    },
+}
+
+/// Published by the router on `civic.ticket.<office>.<category>.merged`
+/// when a report duplicates an open ticket: its evidence and reporter are
+/// attached to that ticket instead of opening a new one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketMerged {
+    /// `EventId::derived(report_id, "merged")`.
+    pub event_id: EventId,
+    /// The open ticket the report joins.
+    pub ticket_id: TicketId,
+    /// That ticket's office.
+    pub office_id: OfficeId,
+    /// That ticket's category.
+    pub category: Category,
+    /// When the router merged it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Why.
+    pub reason: MergeReason,
+    /// The duplicate report, whole.
+    pub report: ReportSubmitted,
+}
+
+/// A step the tracker records and publishes (through its outbox) on
+/// `civic.ticket.<office>.<category>.<kind>`: acknowledged, made_safe,
+/// started, resolved, rejected, reopened, closed, escalated, rerouted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketChanged {
+    /// The event's own id (the tracker's event row).
+    pub event_id: EventId,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The office responsible after this step.
+    pub office_id: OfficeId,
+    /// The ticket's category.
+    pub category: Category,
+    /// What happened (past tense).
+    pub kind: String,
+    /// The ticket's state after this step.
+    pub state: TicketState,
+    /// Who did it, e.g. `office:wenquan` or `system:sla`.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// A reject reason, an escalation's breached step, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Free text (resolution note, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For `rerouted`: the office it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_office: Option<OfficeId>,
 }
 
 /// Published by the router on `civic.unrouted.<category>` for a point that

@@ -16,12 +16,14 @@
 //! - [`report`]: what a courier submits and ingest publishes.
 //! - [`ticket`]: ticket states, actions and the transition table.
 //! - [`event`]: the messages on the `REPORTS` and `TICKETS` streams.
+//! - [`evidence`]: photo metadata read before stripping, and its flags.
 //! - [`nats`]: every stream, subject and consumer name.
 //! - [`role`]: who is acting: courier, office or supervisor.
 //! - [`problem`]: the `application/problem+json` error body.
 
 pub mod category;
 pub mod event;
+pub mod evidence;
 pub mod ids;
 pub mod location;
 pub mod nats;
@@ -32,7 +34,10 @@ pub mod role;
 pub mod ticket;
 
 pub use category::Category;
-pub use event::{Deadlines, ReportUnrouted, TicketOpened};
+pub use event::{
+    Deadlines, MergeReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
+};
+pub use evidence::{Evidence, EvidenceFlag, PhotoExif};
 pub use ids::{CourierId, EventId, ReportId, TicketId};
 pub use location::{Location, LocationError};
 pub use office::{OfficeId, OfficeIdError};

@@ -1,6 +1,6 @@
 //! What a courier submits, as ingest publishes it.
 
-use crate::{Category, CourierId, Location, ReportId};
+use crate::{Category, CourierId, Evidence, Location, ReportId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -19,6 +19,13 @@ pub struct PhotoRef {
     pub height: u32,
     /// Stored size in bytes.
     pub bytes: u64,
+    /// 64-bit perceptual hash, 16 lower-case hex digits (photo reuse and
+    /// duplicate detection compare these by Hamming distance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phash: Option<String>,
+    /// sha256 of the thumbnail (long edge at most 320 px) in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_sha256: Option<String>,
 }
 
 /// Published by ingest on `civic.report.submitted` once a report is accepted.
@@ -44,4 +51,8 @@ pub struct ReportSubmitted {
     pub received_at: OffsetDateTime,
     /// The photos, stored content-addressed.
     pub photos: Vec<PhotoRef>,
+    /// What the photos' metadata said before it was stripped, and the
+    /// flags raised on it. Flags never reject a report.
+    #[serde(default)]
+    pub evidence: Evidence,
 }

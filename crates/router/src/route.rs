@@ -68,6 +68,8 @@ impl Router {
             deadlines: self
                 .policy
                 .deadlines(c.category, c.urgent, report.received_at),
+            confidence: None,
+            needs_triage: false,
             report: report.clone(),
         })
     }
@@ -140,6 +142,7 @@ mod tests {
             reported_at: None,
             received_at: datetime!(2025-03-01 10:00 +08:00),
             photos: vec![],
+            evidence: Default::default(),
         }
     }
 

@@ -117,6 +117,8 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
             width,
             height,
             bytes: stripped.len() as u64,
+            phash: None,
+            thumbnail_sha256: None,
         },
         bytes: Bytes::from(stripped),
     })

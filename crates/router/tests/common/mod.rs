@@ -42,6 +42,7 @@ pub fn report(lat: f64, lon: f64, text: &str) -> ReportSubmitted {
         reported_at: None,
         received_at: time::OffsetDateTime::now_utc(),
         photos: vec![],
+        evidence: Default::default(),
     }
 }
 

@@ -74,7 +74,10 @@ pub fn report(courier: CourierId, received_at: OffsetDateTime) -> ReportSubmitte
             width: 640,
             height: 480,
             bytes: 12_345,
+            phash: None,
+            thumbnail_sha256: None,
         }],
+        evidence: Default::default(),
     }
 }
 
@@ -101,6 +104,8 @@ pub fn opened(
             make_safe_by: received_at + ack_due + Duration::hours(2),
             resolve_by: received_at + Duration::days(1),
         },
+        confidence: None,
+        needs_triage: false,
         report,
     }
 }

@@ -1,0 +1,94 @@
+//! Evidence read from a report's photos before their metadata is stripped,
+//! and the flags raised on it. A flag is information for the router, the
+//! points ledger and supervisors; it never rejects a report.
+
+use crate::{Location, ReportId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Everything ingest learned about a report's photos.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// One entry per photo, in the report's photo order.
+    #[serde(default)]
+    pub photos: Vec<PhotoExif>,
+    /// Flags raised, each with its measured value and threshold.
+    #[serde(default)]
+    pub flags: Vec<EvidenceFlag>,
+}
+
+/// What a photo's EXIF said (before it was stripped).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhotoExif {
+    /// EXIF GPS position, if present and valid.
+    pub gps: Option<Location>,
+    /// EXIF DateTimeOriginal (taken as UTC+8 when no offset is given).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub taken_at: Option<OffsetDateTime>,
+    /// EXIF orientation, 1 to 8.
+    pub orientation: Option<u16>,
+}
+
+/// A reason to look twice at a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum EvidenceFlag {
+    /// The photo was taken long before it was submitted.
+    TakenLongBefore {
+        /// Index of the photo in the report.
+        photo: usize,
+        /// received_at − taken_at, seconds.
+        age_s: i64,
+        /// The configured limit, seconds.
+        threshold_s: i64,
+    },
+    /// The photo's EXIF position is far from the reported position.
+    FarFromReported {
+        /// Index of the photo in the report.
+        photo: usize,
+        /// Distance, metres.
+        distance_m: f64,
+        /// The configured limit, metres.
+        threshold_m: f64,
+    },
+    /// The same picture (by perceptual hash) was in an earlier report.
+    PhotoReuse {
+        /// Index of the photo in the report.
+        photo: usize,
+        /// This photo's perceptual hash.
+        phash: String,
+        /// The earlier report that had it.
+        earlier_report: ReportId,
+        /// Hamming distance between the two hashes, bits.
+        distance_bits: u32,
+        /// The configured limit, bits.
+        threshold_bits: u32,
+    },
+}
+
+impl Evidence {
+    /// Whether any photo was seen in an earlier report (earns no points).
+    pub fn photo_reuse(&self) -> bool {
+        self.flags
+            .iter()
+            .any(|f| matches!(f, EvidenceFlag::PhotoReuse { .. }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_tagged_and_old_reports_without_evidence_still_parse() {
+        let flag = EvidenceFlag::FarFromReported {
+            photo: 0,
+            distance_m: 850.0,
+            threshold_m: 500.0,
+        };
+        let json = serde_json::to_value(&flag).unwrap();
+        assert_eq!(json["flag"], "far_from_reported");
+        let evidence: Evidence = serde_json::from_str("{}").unwrap();
+        assert!(!evidence.photo_reuse());
+    }
+}
