@@ -32,7 +32,7 @@ async fn reports_become_tickets_that_offices_handle_and_the_audit_counts(
 
     let (s1, r1) = h
         .submit(
-            "k-1",
+            &uuid_key("k-1"),
             WENQUAN,
             "井盖没了 manhole cover missing",
             photos::jpeg(640, 480),
@@ -40,7 +40,7 @@ async fn reports_become_tickets_that_offices_handle_and_the_audit_counts(
         .await?;
     let (s2, _) = h
         .submit(
-            "k-2",
+            &uuid_key("k-2"),
             WENQUAN,
             "电梯困人 people trapped in lift",
             photos::png(320, 240),
@@ -48,7 +48,7 @@ async fn reports_become_tickets_that_offices_handle_and_the_audit_counts(
         .await?;
     let (s3, _) = h
         .submit(
-            "k-3",
+            &uuid_key("k-3"),
             FUSHAN,
             "配电箱冒烟 electrical box smoking",
             photos::jpeg(800, 600),
@@ -153,7 +153,12 @@ async fn reports_become_tickets_that_offices_handle_and_the_audit_counts(
 async fn a_point_outside_the_district_lands_in_unrouted(db: &str) -> anyhow::Result<()> {
     let h = Harness::start(db).await?;
     let (status, body) = h
-        .submit("far", OUTSIDE, "manhole open", photos::jpeg(64, 64))
+        .submit(
+            &uuid_key("far"),
+            OUTSIDE,
+            "manhole open",
+            photos::jpeg(64, 64),
+        )
         .await?;
     assert_eq!(status, 202, "{body}");
     let report_id = body["report_id"].as_str().expect("report_id").to_owned();
@@ -178,7 +183,7 @@ async fn a_malformed_photo_gets_a_4xx_and_nothing_reaches_nats(db: &str) -> anyh
         ("bad-2", photos::not_a_photo()),
         ("bad-3", Vec::new()),
     ] {
-        let (status, body) = h.submit(key, WENQUAN, "井盖", photo).await?;
+        let (status, body) = h.submit(&uuid_key(key), WENQUAN, "井盖", photo).await?;
         assert!((400..500).contains(&status), "{key}: {status} {body}");
         assert_eq!(body["field"], "photo", "{key}: {body}");
         assert!(body["type"]
@@ -186,7 +191,12 @@ async fn a_malformed_photo_gets_a_4xx_and_nothing_reaches_nats(db: &str) -> anyh
             .is_some_and(|t| t.starts_with("/problems/")));
     }
     let (status, body) = h
-        .submit("bad-4", (95.0, 114.3), "井盖", photos::jpeg(64, 64))
+        .submit(
+            &uuid_key("bad-4"),
+            (95.0, 114.3),
+            "井盖",
+            photos::jpeg(64, 64),
+        )
         .await?;
     assert_eq!(
         (status, body["field"].as_str()),
@@ -203,9 +213,11 @@ async fn one_idempotency_key_sent_twice_yields_one_ticket(db: &str) -> anyhow::R
     let wenquan = h.office_token("wenquan").await?;
     let photo = photos::jpeg(320, 240);
     let (s1, first) = h
-        .submit("same-key", WENQUAN, "井盖缺失", photo.clone())
+        .submit(&uuid_key("same-key"), WENQUAN, "井盖缺失", photo.clone())
         .await?;
-    let (s2, second) = h.submit("same-key", WENQUAN, "井盖缺失", photo).await?;
+    let (s2, second) = h
+        .submit(&uuid_key("same-key"), WENQUAN, "井盖缺失", photo)
+        .await?;
     assert_eq!((s1, s2), (202, 202));
     assert_eq!(first["report_id"], second["report_id"]);
     let queue = h
@@ -216,7 +228,12 @@ async fn one_idempotency_key_sent_twice_yields_one_ticket(db: &str) -> anyhow::R
     // A different key is a different report: wait for it, so that a second
     // ticket from the retry would have arrived by then too.
     let (s3, _) = h
-        .submit("other-key", WENQUAN, "电梯故障", photos::jpeg(32, 32))
+        .submit(
+            &uuid_key("other-key"),
+            WENQUAN,
+            "电梯故障",
+            photos::jpeg(32, 32),
+        )
         .await?;
     assert_eq!(s3, 202);
     let queue_after = h
@@ -234,7 +251,9 @@ async fn an_office_cannot_see_another_offices_ticket(db: &str) -> anyhow::Result
     let h = Harness::start(db).await?;
     let wenquan = h.office_token("wenquan").await?;
     let fushan = h.office_token("fushan").await?;
-    let (status, _) = h.submit("w", WENQUAN, "井盖", photos::jpeg(64, 64)).await?;
+    let (status, _) = h
+        .submit(&uuid_key("w"), WENQUAN, "井盖", photos::jpeg(64, 64))
+        .await?;
     assert_eq!(status, 202);
     let queue = h
         .wait_for(&wenquan, "/v1/offices/wenquan/tickets", |q| {
@@ -261,4 +280,9 @@ async fn an_office_cannot_see_another_offices_ticket(db: &str) -> anyhow::Result
     let (status, ticket) = h.get(&wenquan, &format!("/v1/tickets/{id}")).await?;
     assert_eq!((status, ticket["state"].as_str()), (200, Some("open")));
     h.stop().await
+}
+
+/// Ingest requires UUID `Idempotency-Key`s: a fixed one per name.
+fn uuid_key(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }

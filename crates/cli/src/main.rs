@@ -28,7 +28,7 @@ enum Command {
     /// Run the router alone.
     Router(RouterArgs),
     /// Run the tracker alone.
-    Tracker(ServiceArgs),
+    Tracker(TrackerArgs),
     /// Register a courier and print their token.
     Courier {
         #[command(subcommand)]
@@ -46,6 +46,12 @@ enum Command {
     },
     /// Submit a photo report as a courier; prints the report id.
     Submit(SubmitArgs),
+    /// Classify JSON Lines reports from stdin, or evaluate on a labelled file.
+    Classify(civicprobe_router::cli::ClassifyArgs),
+    /// Print the office whose area holds a point.
+    Route(civicprobe_router::cli::RouteArgs),
+    /// Response-time audit table, or `audit verify` for the event chain.
+    Audit(civicprobe_tracker::cli::AuditArgs),
 }
 
 /// Where the data lives; shared by every command that opens the store.
@@ -72,7 +78,11 @@ struct UpArgs {
     #[command(flatten)]
     service: ServiceArgs,
     #[command(flatten)]
+    sla: civicprobe_tracker::SlaConfig,
+    #[command(flatten)]
     router: civicprobe_router::Config,
+    #[command(flatten)]
+    router_options: civicprobe_router::Options,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +111,14 @@ impl ServiceArgs {
 }
 
 #[derive(Debug, Args)]
+struct TrackerArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    #[command(flatten)]
+    sla: civicprobe_tracker::SlaConfig,
+}
+
+#[derive(Debug, Args)]
 struct RouterArgs {
     /// HTTP listen address for /healthz and /metrics.
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
@@ -110,6 +128,8 @@ struct RouterArgs {
     nats_url: String,
     #[command(flatten)]
     router: civicprobe_router::Config,
+    #[command(flatten)]
+    router_options: civicprobe_router::Options,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +248,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", submit::submit(&submission).await?);
             Ok(())
         }
+        Command::Classify(args) => Ok(civicprobe_router::cli::classify(args).await?),
+        Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
+        Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
     }
 }
 
@@ -239,6 +262,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         database: args.service.database,
         ingest: args.service.ingest,
         router: args.router,
+        router_options: args.router_options,
+        sla: args.sla,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -259,15 +284,12 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
 }
 
 async fn router(args: RouterArgs) -> anyhow::Result<()> {
-    let jurisdictions = civicprobe_router::Jurisdictions::load(&args.router.jurisdictions)
-        .with_context(|| format!("loading {}", args.router.jurisdictions.display()))?;
+    let router = civicprobe_router::Router::from_options(&args.router, &args.router_options)
+        .context("loading the router's jurisdictions, classifier and policy")?;
     let broker = Broker::connect(&args.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     stack::ensure_streams(&js).await?;
-    let router = Arc::new(civicprobe_router::Router::new(
-        jurisdictions,
-        civicprobe_router::SlaPolicy::default(),
-    ));
+    let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
     serve_with(args.listen, health(&broker, "router"), shutdown).await?;
@@ -276,20 +298,35 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn tracker(args: ServiceArgs) -> anyhow::Result<()> {
-    let broker = Broker::connect(&args.nats_url).await?;
+async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
+    let TrackerArgs { service, sla } = args;
+    let broker = Broker::connect(&service.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
-    let store = args.storage().open().await?;
+    let store = service.storage().open().await?;
     let shutdown = Shutdown::new();
-    let consumer = tokio::spawn(civicprobe_tracker::run_consumer(
-        js,
-        store.clone(),
-        shutdown.signalled(),
-    ));
+    let stages = [
+        tokio::spawn(civicprobe_tracker::run_consumer(
+            js.clone(),
+            store.clone(),
+            shutdown.signalled(),
+        )),
+        tokio::spawn(civicprobe_tracker::run_outbox(
+            js,
+            store.clone(),
+            shutdown.signalled(),
+        )),
+        tokio::spawn(civicprobe_tracker::run_sla_clock(
+            store.clone(),
+            sla,
+            shutdown.signalled(),
+        )),
+    ];
     let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker"));
-    serve_with(args.listen, app, shutdown).await?;
-    consumer.await??;
+    serve_with(service.listen, app, shutdown).await?;
+    for stage in stages {
+        stage.await??;
+    }
     broker.stop().await;
     Ok(())
 }

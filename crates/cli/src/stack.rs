@@ -7,11 +7,10 @@ use anyhow::Context;
 use axum::Router;
 use civicprobe_ingest::{CourierDirectory, IngestState};
 use civicprobe_model::{CourierId, Principal};
-use civicprobe_router::Jurisdictions;
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -32,12 +31,18 @@ pub struct StackConfig {
     pub ingest: civicprobe_ingest::Config,
     /// Router settings (jurisdictions file).
     pub router: civicprobe_router::Config,
+    /// Router models and rules: classifier corpus, SLA policy, categories,
+    /// boundary and duplicate thresholds.
+    pub router_options: civicprobe_router::Options,
+    /// Escalation sweep and auto-close settings.
+    pub sla: civicprobe_tracker::SlaConfig,
 }
 
 impl StackConfig {
     /// Laptop defaults around a data directory: SQLite, NATS at
-    /// `nats_url`, the bundled jurisdictions.
-    pub fn new(data_dir: PathBuf, nats_url: String, jurisdictions: PathBuf) -> Self {
+    /// `nats_url`, jurisdictions, classifier corpus, categories and SLA
+    /// policy from `fixtures` (the repository's `fixtures/` folder).
+    pub fn new(data_dir: PathBuf, nats_url: String, fixtures: &Path) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             nats_url,
@@ -47,7 +52,16 @@ impl StackConfig {
                 data_dir,
                 ..Default::default()
             },
-            router: civicprobe_router::Config { jurisdictions },
+            router: civicprobe_router::Config {
+                jurisdictions: fixtures.join("jurisdictions.geojson"),
+            },
+            router_options: civicprobe_router::Options {
+                classifier_corpus: fixtures.join("reports/train.jsonl"),
+                policy: fixtures.join("policy.toml"),
+                categories: fixtures.join("categories.toml"),
+                ..Default::default()
+            },
+            sla: civicprobe_tracker::SlaConfig::default(),
         }
     }
 }
@@ -73,13 +87,9 @@ impl Stack {
         let data_dir = config.ingest.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-        let jurisdictions =
-            Jurisdictions::load(&config.router.jurisdictions).with_context(|| {
-                format!(
-                    "loading jurisdictions from {}",
-                    config.router.jurisdictions.display()
-                )
-            })?;
+        let router =
+            civicprobe_router::Router::from_options(&config.router, &config.router_options)
+                .context("loading the router's jurisdictions, classifier and policy")?;
         let broker = if config.start_nats {
             Broker::connect_or_start(&config.nats_url, &data_dir).await?
         } else {
@@ -94,16 +104,27 @@ impl Stack {
 
         let shutdown = Shutdown::new();
         let mut tasks = Vec::new();
-        let router = Arc::new(civicprobe_router::Router::new(
-            jurisdictions,
-            civicprobe_router::SlaPolicy::default(),
-        ));
+        let router = Arc::new(router);
         let (js2, stop) = (js.clone(), shutdown.signalled());
         tasks.push(("router", spawn(civicprobe_router::run(js2, router, stop))));
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
         tasks.push((
             "tracker",
             spawn(civicprobe_tracker::run_consumer(js2, store2, stop)),
+        ));
+        let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
+        tasks.push((
+            "outbox",
+            spawn(civicprobe_tracker::run_outbox(js2, store2, stop)),
+        ));
+        let (store2, stop) = (store.clone(), shutdown.signalled());
+        tasks.push((
+            "sla",
+            spawn(civicprobe_tracker::run_sla_clock(
+                store2,
+                config.sla.clone(),
+                stop,
+            )),
         ));
 
         let ingest = IngestState::new(config.ingest.clone(), js, couriers(&store));
@@ -112,7 +133,12 @@ impl Stack {
             .merge(ops::router(Health {
                 service: "up",
                 nats: broker.client.clone(),
-            }));
+            }))
+            .merge(
+                civicprobe_web::app(store.clone(), &config.router.jurisdictions)
+                    .context("starting the web pages")?,
+            )
+            .layer(axum::middleware::from_fn(civicprobe_web::cookie_auth));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 
 fn civicprobe() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_civicprobe"));
-    cmd.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    // From the workspace root, as a user runs it: the default fixture
+    // paths (jurisdictions, classifier corpus, policy) are relative to it.
+    cmd.env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     cmd
 }
 

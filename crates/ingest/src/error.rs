@@ -21,7 +21,7 @@ pub enum Error {
         /// What is wrong with it.
         detail: String,
     },
-    /// The photo is neither JPEG nor PNG (judged by its bytes). `415`.
+    /// The photo is not JPEG, PNG or WebP (judged by its bytes). `415`.
     #[error("{field}: {detail}")]
     UnsupportedMediaType {
         /// The part at fault.
@@ -45,6 +45,48 @@ pub enum Error {
         /// Why it cannot be decoded.
         detail: String,
     },
+    /// A HEIC/HEIF (or AVIF) photo: no maintained pure-Rust decoder exists,
+    /// so the app must send JPEG. `415`.
+    #[error("{field}: HEIC/HEIF is not accepted")]
+    HeifUnsupported {
+        /// The part at fault.
+        field: String,
+    },
+    /// The photo carries a second file (ZIP, PDF, HTML, …) after its
+    /// end. `422`.
+    #[error("{field}: {detail}")]
+    Polyglot {
+        /// The part at fault.
+        field: String,
+        /// What was found.
+        detail: String,
+    },
+    /// The photo's EXIF cannot be parsed or holds impossible values. `422`.
+    #[error("{field}: {detail}")]
+    InvalidExif {
+        /// The part at fault.
+        field: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The `Idempotency-Key` was used before with a different body. `409`.
+    #[error("the Idempotency-Key was used for a different request")]
+    IdempotencyConflict,
+    /// The courier sent too many reports too fast. `429`.
+    #[error("rate limited for {retry_after_s} s")]
+    RateLimited {
+        /// Seconds until a token is available (`Retry-After`).
+        retry_after_s: u64,
+    },
+    /// No such report or photo (or not one the caller may see). `404`.
+    #[error("not found")]
+    NotFound,
+    /// The caller is known but may not see this report. `403`.
+    #[error("forbidden")]
+    Forbidden,
+    /// Too many uploads in flight; the request waited too long. `503`.
+    #[error("too many uploads in flight")]
+    Busy,
     /// A service ingest depends on (NATS, the token store) failed. `503`.
     #[error("{what} is unavailable")]
     Unavailable {
@@ -90,6 +132,14 @@ impl Error {
         }
     }
 
+    /// A `500` while doing `what`; the cause is logged only.
+    pub fn internal(what: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            what,
+            source: source.into(),
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -98,7 +148,13 @@ impl Error {
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::InvalidPhoto { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::HeifUnsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Polyglot { .. } | Error::InvalidExif { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::IdempotencyConflict => StatusCode::CONFLICT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +167,14 @@ impl Error {
             Error::UnsupportedMediaType { .. } => "unsupported_media_type",
             Error::PayloadTooLarge { .. } => "too_large",
             Error::InvalidPhoto { .. } => "invalid_photo",
+            Error::HeifUnsupported { .. } => "heif_unsupported",
+            Error::Polyglot { .. } => "polyglot",
+            Error::InvalidExif { .. } => "invalid_exif",
+            Error::IdempotencyConflict => "idempotency_conflict",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::NotFound => "not_found",
+            Error::Forbidden => "forbidden",
+            Error::Busy => "busy",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal { .. } => "internal",
         }
@@ -143,6 +207,35 @@ impl Error {
                     .detail(detail.clone())
                     .field(field.clone())
             }
+            Error::HeifUnsupported { field } => {
+                Problem::new(status, "heif-unsupported", "HEIC/HEIF not accepted")
+                    .detail("HEIC/HEIF photos are not accepted: send JPEG (or PNG, WebP)")
+                    .field(field.clone())
+            }
+            Error::Polyglot { field, detail } => {
+                Problem::new(status, "polyglot", "Photo carries another file")
+                    .detail(detail.clone())
+                    .field(field.clone())
+            }
+            Error::InvalidExif { field, detail } => {
+                Problem::new(status, "invalid-exif", "Invalid EXIF metadata")
+                    .detail(detail.clone())
+                    .field(field.clone())
+            }
+            Error::IdempotencyConflict => {
+                Problem::new(status, "idempotency-conflict", "Idempotency-Key reused")
+                    .detail("this Idempotency-Key was used for a different report; use a new key")
+                    .field(crate::courier::IDEMPOTENCY_KEY)
+            }
+            Error::RateLimited { retry_after_s } => {
+                Problem::new(status, "rate-limited", "Too many reports")
+                    .detail(format!("retry after {retry_after_s} s"))
+            }
+            Error::NotFound => Problem::new(status, "not-found", "Not found"),
+            Error::Forbidden => Problem::new(status, "forbidden", "Forbidden")
+                .detail("this report is not in your scope"),
+            Error::Busy => Problem::new(status, "busy", "Too many uploads in flight")
+                .detail("retry later with the same Idempotency-Key"),
             Error::Unavailable { .. } => Problem::new(status, "unavailable", "Service unavailable")
                 .detail("the report was not accepted; retry later with the same Idempotency-Key"),
             Error::Internal { .. } => Problem::new(status, "internal", "Internal error")
@@ -162,8 +255,17 @@ impl IntoResponse for Error {
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if matches!(self, Error::Unauthorized) {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match &self {
+            Error::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::RateLimited { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            Error::Busy | Error::Unavailable { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         response
     }

@@ -8,9 +8,10 @@ use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
+use sha2::{Digest, Sha256};
 
 /// How many `photo` parts a report may carry.
-pub const MAX_PHOTOS: usize = 1;
+pub const MAX_PHOTOS: usize = 3;
 
 /// The largest `report` part, in bytes (2000 characters of text are at
 /// most 8 KB of UTF-8).
@@ -34,6 +35,9 @@ pub struct Form {
     pub report: ReportFields,
     /// The raw `photo` parts, 1 to [`MAX_PHOTOS`], in order.
     pub photos: Vec<Bytes>,
+    /// sha256 over every part's name and bytes, in order: what makes a
+    /// retry "the same request" whatever its multipart boundary.
+    pub digest: String,
 }
 
 /// A body that is not `multipart/form-data` at all.
@@ -48,6 +52,7 @@ pub fn rejection(rejection: MultipartRejection) -> Error {
 pub async fn read(mut multipart: Multipart, max_photo_bytes: usize) -> Result<Form, Error> {
     let mut report = None;
     let mut photos = Vec::new();
+    let mut digest = Sha256::new();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -63,6 +68,7 @@ pub async fn read(mut multipart: Multipart, max_photo_bytes: usize) -> Result<Fo
             }
             REPORT_PART => {
                 let bytes = read_part(field, REPORT_PART, MAX_REPORT_BYTES).await?;
+                add_to_digest(&mut digest, REPORT_PART, &bytes);
                 report = Some(report::parse(&bytes)?);
             }
             PHOTO_PART if photos.len() >= MAX_PHOTOS => {
@@ -71,7 +77,12 @@ pub async fn read(mut multipart: Multipart, max_photo_bytes: usize) -> Result<Fo
                     format!("at most {MAX_PHOTOS} photo part(s) are allowed"),
                 ));
             }
-            PHOTO_PART => photos.push(read_part(field, PHOTO_PART, max_photo_bytes).await?),
+            PHOTO_PART => {
+                check_declared_type(field.content_type())?;
+                let bytes = read_part(field, PHOTO_PART, max_photo_bytes).await?;
+                add_to_digest(&mut digest, PHOTO_PART, &bytes);
+                photos.push(bytes);
+            }
             other => {
                 let shown: String = other.chars().take(64).collect();
                 return Err(Error::invalid(shown, "unknown part"));
@@ -83,7 +94,41 @@ pub async fn read(mut multipart: Multipart, max_photo_bytes: usize) -> Result<Fo
     if photos.is_empty() {
         return Err(Error::invalid(PHOTO_PART, "a photo part is required"));
     }
-    Ok(Form { report, photos })
+    Ok(Form {
+        report,
+        photos,
+        digest: hex::encode(digest.finalize()),
+    })
+}
+
+fn add_to_digest(digest: &mut Sha256, name: &str, bytes: &[u8]) {
+    digest.update(name.as_bytes());
+    digest.update((bytes.len() as u64).to_be_bytes());
+    digest.update(bytes);
+}
+
+/// A photo part may be declared as any `image/*`, as
+/// `application/octet-stream`, or not at all (its format is judged by its
+/// bytes); anything else (`text/html`, …) is refused with `415`.
+fn check_declared_type(declared: Option<&str>) -> Result<(), Error> {
+    let Some(declared) = declared else {
+        return Ok(());
+    };
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence.starts_with("image/") || essence == "application/octet-stream" || essence.is_empty()
+    {
+        return Ok(());
+    }
+    let shown: String = declared.chars().take(64).collect();
+    Err(Error::UnsupportedMediaType {
+        field: PHOTO_PART.to_owned(),
+        detail: format!("a photo part declared as {shown:?}; send image/jpeg"),
+    })
 }
 
 /// One part's bytes, refused as soon as they exceed `limit`.

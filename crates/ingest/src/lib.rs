@@ -1,45 +1,65 @@
 //! HTTP intake of courier reports.
 //!
 //! A courier's phone sends `POST /v1/reports` (multipart: a `report` JSON
-//! part and a `photo` part) with a bearer token and an `Idempotency-Key`.
-//! Ingest checks who is asking, validates every field, proves the photo is a
-//! real JPEG or PNG within the size limits, strips its metadata (EXIF, GPS,
-//! comments, text chunks), stores it content-addressed under its sha256, and
-//! publishes a [`civicprobe_model::ReportSubmitted`] on the `REPORTS`
-//! stream. It answers `202` only after JetStream acknowledged the message,
-//! so an accepted report is never lost; a retry under the same key names the
-//! same report and JetStream drops the duplicate (`Nats-Msg-Id`).
+//! part and one to three `photo` parts) with a bearer token and an
+//! `Idempotency-Key` (a UUID). Ingest checks who is asking and their rate,
+//! validates every field, proves each photo is a real JPEG, PNG or WebP
+//! within the limits (checked from the header before any decoding), reads
+//! its EXIF evidence, strips all metadata, derives a thumbnail and a
+//! perceptual hash from one (DCT-scaled, for JPEG) decode, raises evidence
+//! flags, stores the photos content-addressed, and commits the
+//! [`civicprobe_model::ReportSubmitted`] to a local durable outbox
+//! (`<data_dir>/ingest.db`) before it answers `202`. A publisher task drains
+//! the outbox to the `REPORTS` stream (`Nats-Msg-Id` = report id), so
+//! ingest keeps accepting while NATS is down and loses nothing it accepted,
+//! even if the process is killed.
 //!
 //! # Layout
 //!
-//! - [`submit`]: the `POST /v1/reports` handler and [`IngestState`], cut into
-//!   named steps (authenticate, read the form, process the photos, store,
-//!   publish).
+//! - [`submit`]: the `POST /v1/reports` handler and [`app`], cut into named
+//!   steps; [`state`]: [`IngestState`], which also runs the publisher.
 //! - [`courier`]: who a bearer token belongs to ([`CourierDirectory`]) and
 //!   the `Idempotency-Key` header.
+//! - [`limit`]: per-courier rate limit, upload memory budget (the memory
+//!   bound is stated there).
 //! - [`form`]: reading the multipart body within its limits.
 //! - [`report`]: validating the `report` JSON part, naming the field at fault.
-//! - [`photo`]: format detection from the bytes, dimension and decode checks,
-//!   metadata stripping ([`photo::jpeg`], [`photo::png`]) and the
-//!   content-addressed store ([`photo::store`]).
-//! - [`publish`]: the `REPORTS` stream and the acknowledged publish.
+//! - [`photo`]: format detection, header checks, metadata stripping
+//!   ([`photo::jpeg`], [`photo::png`], [`photo::webp`]), EXIF evidence
+//!   ([`photo::exif`]), thumbnail and hash ([`photo::derive`]), and the
+//!   content-addressed store ([`photo::store`], filesystem or JetStream
+//!   object store).
+//! - [`evidence`]: flags with measured values and thresholds, and the
+//!   photo-reuse index.
+//! - [`local`]: the SQLite outbox, idempotency answers and photo index;
+//!   [`outbox`]: the publisher; [`publish`]: the `REPORTS` stream.
+//! - [`access`]: `GET /v1/reports/{id}/photos/{n}`, scoped by
+//!   [`ReportAccess`].
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
+pub mod access;
 pub mod courier;
 pub mod error;
+pub mod evidence;
 pub mod form;
+pub mod limit;
+pub mod local;
+pub mod outbox;
 pub mod photo;
 pub mod publish;
 pub mod report;
+pub mod state;
 pub mod submit;
 
 use std::path::PathBuf;
 
+pub use access::{ReportAccess, Viewer};
 pub use courier::{BoxError, CourierDirectory};
 pub use error::Error;
 pub use publish::ensure_reports_stream;
-pub use submit::{app, IngestState};
+pub use state::IngestState;
+pub use submit::app;
 
 /// The default photo size limit: 16 MiB.
 pub const DEFAULT_MAX_PHOTO_BYTES: usize = 16 * 1024 * 1024;
@@ -47,11 +67,22 @@ pub const DEFAULT_MAX_PHOTO_BYTES: usize = 16 * 1024 * 1024;
 /// The default photo pixel limit: 50 megapixels.
 pub const DEFAULT_MAX_PHOTO_PIXELS: u64 = 50_000_000;
 
+/// Where photos and thumbnails are kept.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhotoBackendKind {
+    /// `<data_dir>/photos/<sha[0..2]>/<sha256>` (one ingest instance).
+    #[default]
+    Fs,
+    /// The JetStream object store bucket `PHOTOS` (several instances).
+    Nats,
+}
+
 /// Ingest's settings; the CLI flattens them into its own parser.
 #[derive(clap::Args, Debug, Clone)]
 #[group(id = "ingest_config")]
 pub struct Config {
-    /// Where photos are stored: `<data_dir>/photos/<sha[0..2]>/<sha256>`.
+    /// The data directory: photos (`photos/`) and ingest's local store
+    /// (`ingest.db`: the outbox, idempotency answers, photo hashes).
     #[arg(long, env = "CIVICPROBE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// The largest photo accepted, in bytes (each photo part).
@@ -59,21 +90,52 @@ pub struct Config {
     pub max_photo_bytes: usize,
     /// The largest photo accepted, in pixels (width × height), checked from
     /// the header before any decoding.
-    #[arg(
-        long,
-        env = "CIVICPROBE_MAX_PHOTO_PIXELS",
-        default_value_t = 50_000_000
-    )]
+    #[arg(long, env = "CIVICPROBE_MAX_PHOTO_PIXELS", default_value_t = DEFAULT_MAX_PHOTO_PIXELS)]
     pub max_photo_pixels: u64,
+    /// The largest width or height accepted, in pixels (from the header).
+    #[arg(long, env = "CIVICPROBE_MAX_PHOTO_SIDE", default_value_t = 16_384)]
+    pub max_photo_side: u32,
+    /// Request bodies held in memory at once, in bytes, across all
+    /// uploads; a request waits for its share (at least one full body).
+    #[arg(long, env = "CIVICPROBE_UPLOAD_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub upload_budget_bytes: usize,
+    /// Reports per minute each courier may submit, sustained.
+    #[arg(long, env = "CIVICPROBE_RATE_PER_MINUTE", default_value_t = 30.0)]
+    pub rate_per_minute: f64,
+    /// Reports a courier may submit in a burst.
+    #[arg(long, env = "CIVICPROBE_RATE_BURST", default_value_t = 10)]
+    pub rate_burst: u32,
+    /// Flag a photo taken more than this many seconds before submission.
+    #[arg(long, env = "CIVICPROBE_FLAG_AGE_S", default_value_t = 24 * 3600)]
+    pub flag_age_s: i64,
+    /// Flag a photo whose EXIF position is farther than this from the
+    /// reported one, in metres.
+    #[arg(long, env = "CIVICPROBE_FLAG_DISTANCE_M", default_value_t = 500.0)]
+    pub flag_distance_m: f64,
+    /// Flag a photo whose perceptual hash is within this many bits of one
+    /// in an earlier report.
+    #[arg(long, env = "CIVICPROBE_FLAG_REUSE_BITS", default_value_t = 6)]
+    pub flag_reuse_bits: u32,
+    /// Where photos are stored.
+    #[arg(long, env = "CIVICPROBE_PHOTO_STORE", value_enum, default_value_t = PhotoBackendKind::Fs)]
+    pub photo_store: PhotoBackendKind,
 }
 
 impl Default for Config {
-    /// The same defaults as the command line: `./data`, 16 MiB, 50 MP.
+    /// The same defaults as the command line.
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
             max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
             max_photo_pixels: DEFAULT_MAX_PHOTO_PIXELS,
+            max_photo_side: 16_384,
+            upload_budget_bytes: 256 * 1024 * 1024,
+            rate_per_minute: 30.0,
+            rate_burst: 10,
+            flag_age_s: 24 * 3600,
+            flag_distance_m: 500.0,
+            flag_reuse_bits: 6,
+            photo_store: PhotoBackendKind::Fs,
         }
     }
 }
@@ -96,5 +158,13 @@ mod tests {
         assert_eq!(parsed.data_dir, default.data_dir);
         assert_eq!(parsed.max_photo_bytes, default.max_photo_bytes);
         assert_eq!(parsed.max_photo_pixels, default.max_photo_pixels);
+        assert_eq!(parsed.max_photo_side, default.max_photo_side);
+        assert_eq!(parsed.upload_budget_bytes, default.upload_budget_bytes);
+        assert_eq!(parsed.rate_per_minute, default.rate_per_minute);
+        assert_eq!(parsed.rate_burst, default.rate_burst);
+        assert_eq!(parsed.flag_age_s, default.flag_age_s);
+        assert_eq!(parsed.flag_distance_m, default.flag_distance_m);
+        assert_eq!(parsed.flag_reuse_bits, default.flag_reuse_bits);
+        assert_eq!(parsed.photo_store, default.photo_store);
     }
 }

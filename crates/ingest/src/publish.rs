@@ -1,11 +1,11 @@
-//! The `REPORTS` stream and the acknowledged, de-duplicated publish.
+//! The `REPORTS` stream and the de-duplicated publish (used by
+//! [`crate::outbox`]).
 
 use crate::Error;
-use async_nats::jetstream::{self, context::PublishAckFuture, publish::PublishAck, stream};
+use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use civicprobe_model::nats::{
     DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, REPORTS_STREAM, REPORTS_SUBJECTS, REPORT_SUBMITTED,
 };
-use civicprobe_model::ReportSubmitted;
 use std::time::Duration;
 
 fn unavailable(source: impl Into<crate::BoxError>) -> Error {
@@ -30,22 +30,17 @@ pub async fn ensure_reports_stream(js: &jetstream::Context) -> Result<(), Error>
     Ok(())
 }
 
-/// Publishes `report` on `civic.report.submitted` with
-/// `Nats-Msg-Id = report_id` and waits for JetStream's acknowledgement.
-/// `ack.duplicate` is true when the stream already held this report.
-pub async fn publish_report(
+/// Sends an encoded report on `civic.report.submitted` with
+/// `Nats-Msg-Id = report_id`; the returned future resolves to JetStream's
+/// acknowledgement (`ack.duplicate` when the stream already held it).
+pub async fn publish_payload(
     js: &jetstream::Context,
-    report: &ReportSubmitted,
-) -> Result<PublishAck, Error> {
-    let payload = serde_json::to_vec(report).map_err(|e| Error::Internal {
-        what: "encoding a report",
-        source: e.into(),
-    })?;
+    report_id: &str,
+    payload: Vec<u8>,
+) -> Result<PublishAckFuture, Error> {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert(MSG_ID_HEADER, report.report_id.to_string().as_str());
-    let sent: PublishAckFuture = js
-        .publish_with_headers(REPORT_SUBMITTED, headers, payload.into())
+    headers.insert(MSG_ID_HEADER, report_id);
+    js.publish_with_headers(REPORT_SUBMITTED, headers, payload.into())
         .await
-        .map_err(unavailable)?;
-    sent.await.map_err(unavailable)
+        .map_err(unavailable)
 }

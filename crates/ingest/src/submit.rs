@@ -1,92 +1,37 @@
-//! `POST /v1/reports`: authenticate, read the form, process the photos,
-//! store them, publish, and only then answer `202`.
+//! `POST /v1/reports`: authenticate, rate-limit, reserve memory, read the
+//! form, answer a retry from the local store, process the photos, raise
+//! evidence flags, store the photos, commit the report to the outbox, and
+//! only then answer `202`.
 
-use crate::courier::{self, CourierDirectory};
-use crate::photo::{self, store::PhotoStore, PhotoLimits, ProcessedPhoto};
-use crate::{form, publish, Config, Error};
-use async_nats::jetstream;
+use crate::evidence::{self, PhotoFacts};
+use crate::photo::{self, ProcessedPhoto};
+use crate::{access, courier, form, Error, IngestState};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
-use std::fmt;
-use std::sync::Arc;
+use civicprobe_model::{CourierId, Evidence, ReportId, ReportSubmitted};
 use time::OffsetDateTime;
 use tracing::field::Empty;
 
-/// What every request handler shares; cheap to clone.
-#[derive(Clone)]
-pub struct IngestState {
-    /// Shared, immutable after start.
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    /// Limits and the data directory.
-    config: Config,
-    /// Where reports are published.
-    js: jetstream::Context,
-    /// Who a bearer token belongs to.
-    couriers: Arc<dyn CourierDirectory>,
-    /// Where stripped photos are kept.
-    store: PhotoStore,
-}
-
-impl IngestState {
-    /// The state for [`app`].
-    pub fn new(
-        config: Config,
-        js: jetstream::Context,
-        couriers: Arc<dyn CourierDirectory>,
-    ) -> Self {
-        let store = PhotoStore::new(&config.data_dir);
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                js,
-                couriers,
-                store,
-            }),
-        }
-    }
-
-    /// The photo store (for serving photos back, or tests).
-    pub fn photo_store(&self) -> &PhotoStore {
-        &self.inner.store
-    }
-
-    fn photo_limits(&self) -> PhotoLimits {
-        PhotoLimits {
-            max_bytes: self.inner.config.max_photo_bytes,
-            max_pixels: self.inner.config.max_photo_pixels,
-        }
-    }
-}
-
-impl fmt::Debug for IngestState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IngestState")
-            .field("config", &self.inner.config)
-            .field("store", &self.inner.store)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The ingest routes: `POST /v1/reports`, with a body limit sized for the
-/// photo limit (axum's default of 2 MB would refuse phone photos).
+/// The ingest routes: `POST /v1/reports` (body limit sized for
+/// [`form::MAX_PHOTOS`] photos at the photo limit) and
+/// `GET /v1/reports/{id}/photos/{n}`.
 pub fn app(state: IngestState) -> Router {
     let limit = form::body_limit(state.inner.config.max_photo_bytes);
     Router::new()
-        .route("/v1/reports", post(submit_report))
-        .layer(DefaultBodyLimit::max(limit))
+        .route(
+            "/v1/reports",
+            post(submit_report).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route("/v1/reports/{id}/photos/{n}", get(access::get_photo))
         .with_state(state)
 }
 
-/// The `202` answer.
+/// The `202` answer; a retry gets the same one.
 #[derive(Debug)]
 struct Accepted {
     /// The report's id; the same for a retry under the same key.
@@ -112,19 +57,21 @@ async fn submit_report(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let (outcome, response) = match accept(&state, &headers, multipart).await {
-        Ok((accepted, duplicate)) => {
-            let outcome = if duplicate { "duplicate" } else { "accepted" };
+        Ok((accepted, replay)) => {
+            let outcome = if replay { "duplicate" } else { "accepted" };
             tracing::info!(outcome, "report accepted");
             (outcome, accepted.into_response())
         }
         Err(e) => (e.outcome(), e.into_response()),
     };
     metrics::counter!("civicprobe_ingest_reports_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("civicprobe_ingest_submit_seconds").record(started.elapsed().as_secs_f64());
     response
 }
 
-/// The steps of a submission; the `bool` says JetStream already had it.
+/// The steps of a submission; the `bool` says it is a retry's replay.
 async fn accept(
     state: &IngestState,
     headers: &HeaderMap,
@@ -137,41 +84,118 @@ async fn accept(
     span.record("courier_id", tracing::field::display(courier_id));
     span.record("report_id", tracing::field::display(report_id));
 
+    state.inner.limiter.check(courier_id)?;
+    let _room = state.inner.budget.reserve(content_length(headers)).await?;
     let form = form::read(
         multipart.map_err(form::rejection)?,
         state.photo_limits().max_bytes,
     )
     .await?;
-    let photos = process_photos(form.photos, state.photo_limits()).await?;
-    // Every check passed: only now does anything get written.
-    for photo in &photos {
-        let (sha, bytes) = (photo.photo_ref.sha256.clone(), photo.bytes.clone());
-        state.inner.store.put(sha, bytes).await?;
+    let local = state.inner.shared.local().await?;
+    if let Some(earlier) = local.earlier(report_id).await? {
+        return replay(report_id, &earlier.request_sha256, &form.digest);
     }
-    let report = submitted(report_id, courier_id, form.report, photos);
-    let ack = publish::publish_report(&state.inner.js, &report).await?;
-    Ok((Accepted { report_id }, ack.duplicate))
+    let photos = process_photos(state, form.photos).await?;
+    // Every check passed: only now does anything get written.
+    for p in &photos {
+        let inner = &state.inner;
+        inner
+            .photos
+            .put(p.photo_ref.sha256.clone(), p.bytes.clone())
+            .await?;
+        if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
+            inner.photos.put(thumb.clone(), p.thumbnail.clone()).await?;
+        }
+    }
+    let report = submitted(state, report_id, courier_id, form.report, photos);
+    if let Some(earlier) = local.accept(&report, &form.digest).await? {
+        return replay(report_id, &earlier.request_sha256, &form.digest);
+    }
+    for p in &report.photos {
+        if let Some(h) = p
+            .phash
+            .as_deref()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            state.inner.shared.reuse.insert(h, report_id);
+        }
+    }
+    state.inner.wake.notify_one();
+    Ok((Accepted { report_id }, false))
 }
 
-/// Checks and strips every photo before any is stored.
+/// A retry: the original answer for the same request, `409` otherwise.
+fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<(Accepted, bool), Error> {
+    if earlier == now {
+        Ok((Accepted { report_id }, true))
+    } else {
+        Err(Error::IdempotencyConflict)
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Checks and strips every photo before any is stored, one core each.
 async fn process_photos(
+    state: &IngestState,
     raw: Vec<Bytes>,
-    limits: PhotoLimits,
 ) -> Result<Vec<ProcessedPhoto>, Error> {
     let mut processed = Vec::with_capacity(raw.len());
     for bytes in raw {
-        processed.push(photo::process(bytes, limits).await?);
+        let _core = state
+            .inner
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::internal("waiting for a photo worker", e))?;
+        processed.push(photo::process(bytes, state.photo_limits()).await?);
     }
     Ok(processed)
 }
 
-/// The event for an accepted report, received now.
+/// The event for an accepted report, received now, with its evidence.
 fn submitted(
+    state: &IngestState,
     report_id: ReportId,
     courier_id: CourierId,
     fields: crate::report::ReportFields,
     photos: Vec<ProcessedPhoto>,
 ) -> ReportSubmitted {
+    let received_at = OffsetDateTime::now_utc();
+    let facts: Vec<PhotoFacts<'_>> = photos
+        .iter()
+        .map(|p| PhotoFacts {
+            exif: &p.exif,
+            phash: p
+                .photo_ref
+                .phash
+                .as_deref()
+                .and_then(|h| u64::from_str_radix(h, 16).ok()),
+        })
+        .collect();
+    let flags = evidence::flags(
+        report_id,
+        &fields.location,
+        received_at,
+        &facts,
+        &state.inner.shared.reuse,
+        state.thresholds(),
+    );
+    for flag in &flags {
+        tracing::info!(?flag, "evidence flag raised");
+    }
+    let evidence = Evidence {
+        photos: photos.iter().map(|p| p.exif.clone()).collect(),
+        flags,
+    };
     ReportSubmitted {
         report_id,
         courier_id,
@@ -180,8 +204,8 @@ fn submitted(
         category_hint: fields.category_hint,
         text: fields.text,
         reported_at: fields.reported_at,
-        received_at: OffsetDateTime::now_utc(),
+        received_at,
         photos: photos.into_iter().map(|p| p.photo_ref).collect(),
-        evidence: civicprobe_model::Evidence::default(),
+        evidence,
     }
 }

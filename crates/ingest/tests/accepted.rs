@@ -5,7 +5,7 @@ mod common;
 
 use civicprobe_model::{Category, Location, ReportId};
 use civicprobe_testkit::photos;
-use common::{contains, form, spawn_app, with_exif, REPORT, TOKEN};
+use common::{contains, form, key, spawn_app, with_exif, REPORT, TOKEN};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
 
@@ -17,12 +17,13 @@ async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
     let jpeg = with_exif(&photos::jpeg(320, 240));
     let before = time::OffsetDateTime::now_utc();
 
+    let key = key();
     let response = app
-        .submit(Some(TOKEN), Some("key-1"), form(Some(REPORT), &[&jpeg]))
+        .submit(Some(TOKEN), Some(&key), form(Some(REPORT), &[&jpeg]))
         .await;
 
     assert_eq!(response.status().as_u16(), 202);
-    let expected_id = ReportId::for_submission(app.courier, "key-1");
+    let expected_id = ReportId::for_submission(app.courier, &key);
     assert_eq!(
         response.headers()["location"].to_str().unwrap(),
         format!("/v1/reports/{expected_id}")
@@ -30,7 +31,7 @@ async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["report_id"], expected_id.to_string());
 
-    assert_eq!(app.messages_in_stream().await, 1);
+    app.wait_for_messages(1).await;
     let (report, msg_id) = app.message(1).await;
     assert_eq!(msg_id, expected_id.to_string());
     assert_eq!(report.report_id, expected_id);
@@ -50,14 +51,32 @@ async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
     let photo = &report.photos[0];
     assert_eq!(photo.media_type, "image/jpeg");
     assert_eq!((photo.width, photo.height), (320, 240));
+    // The evidence was read before the EXIF was stripped.
+    let exif = &report.evidence.photos[0];
+    let gps = exif.gps.unwrap();
+    assert!((gps.lat() - 29.8413).abs() < 1e-5 && (gps.lon() - 114.3225).abs() < 1e-5);
+    assert_eq!(exif.taken_at, Some(datetime!(2025-05-01 07:55 +08:00)));
+    assert_eq!(exif.orientation, Some(1));
+    // Taken long ago (2025) relative to now: flagged with the measure.
+    assert!(
+        matches!(
+            report.evidence.flags.as_slice(),
+            [civicprobe_model::EvidenceFlag::TakenLongBefore {
+                photo: 0,
+                threshold_s: 86400,
+                ..
+            }]
+        ),
+        "{:?}",
+        report.evidence.flags
+    );
+    let thumb = photo.thumbnail_sha256.clone().unwrap();
+    assert_eq!(photo.phash.as_ref().unwrap().len(), 16);
     let files = app.stored_files();
-    let expected_path = app
-        .data
-        .path()
-        .join("photos")
-        .join(&photo.sha256[..2])
-        .join(&photo.sha256);
-    assert_eq!(files, vec![expected_path.clone()]);
+    let expected_path = app.photo_path(&photo.sha256);
+    let mut expected = vec![expected_path.clone(), app.photo_path(&thumb)];
+    expected.sort();
+    assert_eq!(files, expected);
     let stored = std::fs::read(&expected_path).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&stored)), photo.sha256);
     assert_eq!(stored.len() as u64, photo.bytes);
@@ -75,11 +94,11 @@ async fn a_png_is_published_and_stored_by_its_sha256() {
     let report = r#"{"lat":29.85,"lon":114.3}"#;
 
     let response = app
-        .submit(Some(TOKEN), Some("png-1"), form(Some(report), &[&png]))
+        .submit(Some(TOKEN), Some(&key()), form(Some(report), &[&png]))
         .await;
 
     assert_eq!(response.status().as_u16(), 202);
-    assert_eq!(app.messages_in_stream().await, 1);
+    app.wait_for_messages(1).await;
     let (report, _) = app.message(1).await;
     assert_eq!(
         (
@@ -99,29 +118,60 @@ async fn a_png_is_published_and_stored_by_its_sha256() {
 }
 
 #[tokio::test]
-async fn a_retry_with_the_same_key_names_the_same_report_and_publishes_once() {
+async fn a_retry_with_the_same_key_gets_the_same_answer_and_publishes_once() {
     let app = spawn_app(16 * MIB, 50_000_000).await;
     let jpeg = photos::jpeg(64, 48);
-    let mut ids = Vec::new();
+    let same = key();
+    let mut answers = Vec::new();
     for _ in 0..2 {
         let response = app
-            .submit(Some(TOKEN), Some("retry-me"), form(Some(REPORT), &[&jpeg]))
+            .submit(Some(TOKEN), Some(&same), form(Some(REPORT), &[&jpeg]))
             .await;
-        assert_eq!(response.status().as_u16(), 202);
+        let status = response.status().as_u16();
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
         let body: serde_json::Value = response.json().await.unwrap();
-        ids.push(body["report_id"].as_str().unwrap().to_owned());
+        answers.push((status, location, body));
     }
-    assert_eq!(ids[0], ids[1]);
-    assert_eq!(app.messages_in_stream().await, 1);
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 202);
+    app.wait_for_messages(1).await;
+    assert_eq!(app.stored_files().len(), 2, "photo and thumbnail");
 
-    // Another key is another report (same photo, same file).
+    // The same key with another body is a conflict, and changes nothing.
+    let other_report = r#"{"lat":29.85,"lon":114.3}"#;
     let response = app
-        .submit(Some(TOKEN), Some("another"), form(Some(REPORT), &[jpeg]))
+        .submit(Some(TOKEN), Some(&same), form(Some(other_report), &[&jpeg]))
+        .await;
+    let body = common::problem(response, 409, "/problems/idempotency-conflict").await;
+    assert_eq!(body["field"], "Idempotency-Key");
+    let response = app
+        .submit(
+            Some(TOKEN),
+            Some(&same),
+            form(Some(REPORT), &[photos::jpeg(64, 49)]),
+        )
+        .await;
+    common::problem(response, 409, "/problems/idempotency-conflict").await;
+
+    // Another key is another report (same photo, same files), flagged as
+    // a reuse of the first report's photo.
+    let response = app
+        .submit(Some(TOKEN), Some(&key()), form(Some(REPORT), &[jpeg]))
         .await;
     assert_eq!(response.status().as_u16(), 202);
-    assert_eq!(app.messages_in_stream().await, 2);
-    assert_eq!(app.stored_files().len(), 1);
+    app.wait_for_messages(2).await;
+    assert_eq!(app.stored_files().len(), 2);
+    let (second, _) = app.message(2).await;
+    let first_id = ReportId::for_submission(app.courier, &same);
+    assert!(
+        matches!(
+            second.evidence.flags.as_slice(),
+            [civicprobe_model::EvidenceFlag::PhotoReuse { photo: 0, distance_bits: 0, earlier_report, .. }]
+                if *earlier_report == first_id
+        ),
+        "{:?}",
+        second.evidence.flags
+    );
 }
 
 #[tokio::test]
@@ -141,8 +191,35 @@ async fn a_photo_above_the_default_axum_limit_is_accepted() {
     assert!(png.len() > 2 * MIB, "{} bytes", png.len());
 
     let response = app
-        .submit(Some(TOKEN), Some("big"), form(Some(REPORT), &[png]))
+        .submit(Some(TOKEN), Some(&key()), form(Some(REPORT), &[png]))
         .await;
     assert_eq!(response.status().as_u16(), 202);
-    assert_eq!(app.messages_in_stream().await, 1);
+    app.wait_for_messages(1).await;
+}
+
+#[tokio::test]
+async fn sixty_four_concurrent_uploads_share_a_small_budget_and_all_land() {
+    // A budget of one full body: the uploads queue for memory, none fails.
+    let app = std::sync::Arc::new(
+        common::spawn_with(|c| {
+            c.max_photo_bytes = 256 * 1024;
+            c.upload_budget_bytes = 1;
+        })
+        .await,
+    );
+    let photo = photos::jpeg(800, 600);
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (app, photo) = (app.clone(), photo.clone());
+        tasks.push(tokio::spawn(async move {
+            app.submit(Some(TOKEN), Some(&key()), form(Some(REPORT), &[photo]))
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 202);
+    }
+    app.wait_for_messages(64).await;
 }

@@ -17,6 +17,10 @@ pub const TICKET_SUBJECTS: &str = "civic.ticket.>";
 /// Unrouted reports: `civic.unrouted.<category>`.
 pub const UNROUTED_SUBJECTS: &str = "civic.unrouted.>";
 
+/// The JetStream object store bucket ingest keeps photos and thumbnails in
+/// when several ingest instances share them (`--photo-store nats`).
+pub const PHOTOS_BUCKET: &str = "PHOTOS";
+
 /// The router's durable pull consumer on `REPORTS`.
 pub const ROUTER_CONSUMER: &str = "router";
 /// The tracker's durable pull consumer on `TICKETS`.

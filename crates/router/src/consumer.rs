@@ -8,6 +8,10 @@
 //! JetStream's ack, then `double_ack` the report. A failed publish naks the
 //! report with a growing delay, so it is redelivered; the `Nats-Msg-Id`
 //! makes a second publish of the same event a no-op.
+//!
+//! Before the first report, the duplicate index is replayed from `TICKETS`
+//! and `ROUTER_CLAIMS` ([`crate::dedup::feed`]); a report that would open a
+//! ticket goes through [`crate::dedup::settle`] (merge or claim) first.
 
 use async_nats::jetstream::{
     self,
@@ -21,7 +25,10 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use time::OffsetDateTime;
 use tracing::{debug, error, field, info_span, warn, Instrument, Span};
 
-use crate::{Error, Routed, Router};
+use crate::{
+    dedup::{self, claim, feed},
+    Error, Routed, Router,
+};
 
 /// How long JetStream waits for our ack before redelivering a report.
 const ACK_WAIT: Duration = Duration::from_secs(30);
@@ -33,6 +40,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 const NAK_DELAY_STEP: Duration = Duration::from_secs(2);
 /// Longest redelivery delay after failed publishes.
 const NAK_DELAY_MAX: Duration = Duration::from_secs(60);
+
+/// How long a starting router may take to replay the duplicate index.
+const CATCH_UP: Duration = Duration::from_secs(60);
 
 /// The metrics counter of handled reports, labelled by `outcome`.
 const REPORTS_TOTAL: &str = "civicprobe_router_reports_total";
@@ -68,15 +78,22 @@ pub async fn run(
 ) -> Result<(), Error> {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::default();
+    let state = feed::Shared::default();
+    let mut feeds = None;
     loop {
         let subscribed = tokio::select! {
             () = shutdown.as_mut() => return Ok(()),
-            subscribed = subscribe(&js) => subscribed,
+            subscribed = prepare(&js, &state, &mut feeds) => subscribed,
         };
         match subscribed {
             Ok(mut messages) => {
                 backoff.reset();
-                if let Stop::Shutdown = consume(&js, &router, &mut messages, &mut shutdown).await {
+                let ctx = Ctx {
+                    js: &js,
+                    router: &router,
+                    state: &state,
+                };
+                if let Stop::Shutdown = consume(&ctx, &mut messages, &mut shutdown).await {
                     return Ok(());
                 }
                 warn!("the report subscription ended; subscribing again");
@@ -87,6 +104,31 @@ pub async fn run(
             return Ok(());
         }
     }
+}
+
+/// What handling a report needs.
+struct Ctx<'a> {
+    /// JetStream.
+    js: &'a jetstream::Context,
+    /// The pure routing step.
+    router: &'a Router,
+    /// The duplicate index.
+    state: &'a feed::Shared,
+}
+
+/// Creates the streams, replays the duplicate index (once per [`run`]) and
+/// subscribes.
+async fn prepare(
+    js: &jetstream::Context,
+    state: &feed::Shared,
+    feeds: &mut Option<feed::Feeds>,
+) -> Result<pull::Stream, Error> {
+    if feeds.is_none() {
+        ensure_tickets_stream(js).await?;
+        claim::ensure_claims_stream(js).await?;
+        *feeds = Some(feed::start(js, state, CATCH_UP).await?);
+    }
+    subscribe(js).await
 }
 
 /// The durable consumer's message stream.
@@ -126,8 +168,7 @@ enum Stop {
 
 /// Handles messages until shutdown or the end of the stream.
 async fn consume<F: Future<Output = ()>>(
-    js: &jetstream::Context,
-    router: &Router,
+    ctx: &Ctx<'_>,
     messages: &mut pull::Stream,
     shutdown: &mut Pin<&mut F>,
 ) -> Stop {
@@ -139,7 +180,7 @@ async fn consume<F: Future<Output = ()>>(
         };
         let delay = match next {
             None => return Stop::Ended,
-            Some(Ok(message)) => match handle(js, router, message).await {
+            Some(Ok(message)) => match handle(ctx, message).await {
                 Handled::Done => {
                     backoff.reset();
                     continue;
@@ -166,7 +207,7 @@ enum Handled {
 }
 
 /// Decodes, routes, publishes and acks one report message.
-async fn handle(js: &jetstream::Context, router: &Router, message: jetstream::Message) -> Handled {
+async fn handle(ctx: &Ctx<'_>, message: jetstream::Message) -> Handled {
     let report: ReportSubmitted = match serde_json::from_slice(&message.payload) {
         Ok(report) => report,
         Err(e) => {
@@ -176,12 +217,8 @@ async fn handle(js: &jetstream::Context, router: &Router, message: jetstream::Me
     };
     let span = info_span!("route_report", report_id = %report.report_id, ticket_id = field::Empty);
     async {
-        let routed = router.route(&report, OffsetDateTime::now_utc());
-        if let Some(ticket_id) = routed.ticket_id() {
-            Span::current().record("ticket_id", field::display(ticket_id));
-        }
-        match publish(js, &routed).await {
-            Ok(()) => {
+        match deliver(ctx, &report).await {
+            Ok(routed) => {
                 if let Err(e) = message.double_ack().await {
                     // Published already: a redelivery re-publishes the same
                     // Nats-Msg-Id, which JetStream drops.
@@ -196,7 +233,7 @@ async fn handle(js: &jetstream::Context, router: &Router, message: jetstream::Me
                 Handled::Done
             }
             Err(e) => {
-                error!(error = %e, "publishing the routed report failed; will retry");
+                error!(error = %e, "routing or publishing the report failed; will retry");
                 metrics::counter!(REPORTS_TOTAL, "outcome" => "error").increment(1);
                 nak(&message).await;
                 Handled::PublishFailed
@@ -205,6 +242,23 @@ async fn handle(js: &jetstream::Context, router: &Router, message: jetstream::Me
     }
     .instrument(span)
     .await
+}
+
+/// Routes the report (merging or claiming when it would open a ticket)
+/// and publishes the outcome.
+async fn deliver(ctx: &Ctx<'_>, report: &ReportSubmitted) -> Result<Routed, Error> {
+    let now = OffsetDateTime::now_utc();
+    let routed = match ctx.router.route(report, now) {
+        Routed::Ticket(ticket) => {
+            dedup::settle(ctx.js, ctx.state, ctx.router.duplicates(), ticket, now).await?
+        }
+        other => other,
+    };
+    if let Some(ticket_id) = routed.ticket_id() {
+        Span::current().record("ticket_id", field::display(ticket_id));
+    }
+    publish(ctx.js, &routed).await?;
+    Ok(routed)
 }
 
 /// Publishes the event and waits until JetStream has stored it.

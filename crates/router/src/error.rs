@@ -5,12 +5,44 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the router.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The jurisdictions file could not be read.
-    #[error("reading jurisdictions from {}: {source}", path.display())]
+    /// A file could not be read.
+    #[error("reading {}: {source}", path.display())]
     Read {
         /// The file that was asked for.
         path: PathBuf,
         /// Why reading failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A labelled corpus line is unusable.
+    #[error("corpus {source_name} line {line}: {reason}")]
+    Corpus {
+        /// The file (or stream) read.
+        source_name: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The training corpus has no reports.
+    #[error("the classifier corpus is empty")]
+    EmptyCorpus,
+    /// A settings file (policy, categories) is unusable.
+    #[error("{file}: {key}: {reason}")]
+    Settings {
+        /// Which file.
+        file: String,
+        /// The key at fault, dotted (`manhole.urgent.acknowledge`).
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading input or writing output of a command failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being read or written.
+        what: &'static str,
+        /// The IO error.
         #[source]
         source: std::io::Error,
     },
@@ -33,6 +65,13 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Duplicate detection could not settle a report (index not caught up,
+    /// endless claim contention).
+    #[error("duplicate detection: {0}")]
+    Dedup(String),
+    /// A blocking task panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    Task(String),
     /// An event could not be encoded as JSON.
     #[error("encoding an event: {0}")]
     Encode(#[source] serde_json::Error),

@@ -1,9 +1,16 @@
 //! The pure step: a report in, the event to publish out.
 
-use civicprobe_model::{nats, EventId, ReportSubmitted, ReportUnrouted, TicketId, TicketOpened};
+use civicprobe_model::{
+    nats, EventId, MergeReason, ReportSubmitted, ReportUnrouted, TicketId, TicketMerged,
+    TicketOpened,
+};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
-use crate::{classify, Config, Error, Jurisdictions, SlaPolicy};
+use crate::{
+    dedup::OpenTicket, Categories, Classifier, Config, DuplicateRules, Error, Jurisdictions,
+    Located, Options, SlaPolicy, DEFAULT_BOUNDARY_M,
+};
 
 /// Classifies, locates and sets deadlines; holds no connection.
 #[derive(Clone, Debug)]
@@ -12,6 +19,14 @@ pub struct Router {
     jurisdictions: Jurisdictions,
     /// How long each step may take.
     policy: SlaPolicy,
+    /// The trained classifier.
+    classifier: Arc<Classifier>,
+    /// The categories' names.
+    categories: Categories,
+    /// How far outside every area a point still goes to the nearest office.
+    boundary_m: f64,
+    /// When a report duplicates an open ticket.
+    duplicates: DuplicateRules,
 }
 
 /// What a report turned into.
@@ -19,23 +34,67 @@ pub struct Router {
 pub enum Routed {
     /// An office's area holds the point.
     Ticket(TicketOpened),
+    /// The report duplicates an open ticket.
+    Merged(TicketMerged),
     /// No office's area holds the point; a supervisor routes it by hand.
     Unrouted(ReportUnrouted),
 }
 
 impl Router {
-    /// A router over these offices with this policy.
+    /// A router over these offices with this policy, the classifier trained
+    /// on the bundled corpus, the bundled category names, a 200 m boundary
+    /// and the default duplicate rules.
     pub fn new(jurisdictions: Jurisdictions, policy: SlaPolicy) -> Self {
         Self {
             jurisdictions,
             policy,
+            classifier: Classifier::builtin(),
+            categories: Categories::builtin(),
+            boundary_m: DEFAULT_BOUNDARY_M,
+            duplicates: DuplicateRules::default(),
         }
     }
 
-    /// Loads the jurisdictions named by `config`, with the default policy.
+    /// Loads the jurisdictions named by `config`, everything else default.
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
         Ok(Self::new(jurisdictions, SlaPolicy::default()))
+    }
+
+    /// Loads every file named by `config` and `options` and trains the
+    /// classifier; any unusable file is refused, naming what is wrong.
+    pub fn from_options(config: &Config, options: &Options) -> Result<Self, Error> {
+        let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
+        let policy = SlaPolicy::load(&options.policy)?;
+        Ok(Self::new(jurisdictions, policy)
+            .with_classifier(Arc::new(Classifier::from_file(&options.classifier_corpus)?))
+            .with_categories(Categories::load(&options.categories)?)
+            .with_boundary_m(options.boundary_m)
+            .with_duplicates(options.duplicate_rules()))
+    }
+
+    /// Uses this classifier.
+    pub fn with_classifier(mut self, classifier: Arc<Classifier>) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
+    /// Uses these category names.
+    pub fn with_categories(mut self, categories: Categories) -> Self {
+        self.categories = categories;
+        self
+    }
+
+    /// Sets the boundary tolerance (metres; 0 turns it off).
+    pub fn with_boundary_m(mut self, metres: f64) -> Self {
+        self.boundary_m = metres;
+        self
+    }
+
+    /// Sets the duplicate rules.
+    pub fn with_duplicates(mut self, rules: DuplicateRules) -> Self {
+        self.duplicates = rules;
+        self
     }
 
     /// The offices this router knows.
@@ -43,11 +102,33 @@ impl Router {
         &self.jurisdictions
     }
 
-    /// The event for `report`. Pure: the same report gives the same ids
-    /// (only `opened_at`/`at` follow `now`).
+    /// The classifier.
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// The categories' names.
+    pub fn categories(&self) -> &Categories {
+        &self.categories
+    }
+
+    /// The duplicate rules.
+    pub fn duplicates(&self) -> &DuplicateRules {
+        &self.duplicates
+    }
+
+    /// The office for a point, with the boundary tolerance.
+    pub fn locate(&self, at: &civicprobe_model::Location) -> Option<Located<'_>> {
+        self.jurisdictions.locate(at, self.boundary_m)
+    }
+
+    /// The event for `report`, before duplicate detection. Pure: the same
+    /// report gives the same ids (only `opened_at`/`at` follow `now`).
     pub fn route(&self, report: &ReportSubmitted, now: OffsetDateTime) -> Routed {
-        let c = classify(report.category_hint, report.text.as_deref());
-        let Some(office) = self.jurisdictions.office_for(&report.location) else {
+        let c = self
+            .classifier
+            .classify(report.category_hint, report.text.as_deref());
+        let Some(located) = self.locate(&report.location) else {
             return Routed::Unrouted(ReportUnrouted {
                 event_id: EventId::derived(report.report_id.0, "unrouted"),
                 category: c.category,
@@ -56,6 +137,7 @@ impl Router {
                 report: report.clone(),
             });
         };
+        let office = located.office;
         let ticket_id = TicketId::for_report(report.report_id);
         Routed::Ticket(TicketOpened {
             event_id: EventId::derived(ticket_id.0, "opened"),
@@ -68,10 +150,28 @@ impl Router {
             deadlines: self
                 .policy
                 .deadlines(c.category, c.urgent, report.received_at),
-            confidence: None,
-            needs_triage: false,
+            confidence: Some(c.confidence),
+            needs_triage: c.needs_triage,
             report: report.clone(),
         })
+    }
+}
+
+/// The merge event for a report that duplicates `into`.
+pub fn merged(
+    report: &ReportSubmitted,
+    into: &OpenTicket,
+    reason: MergeReason,
+    now: OffsetDateTime,
+) -> TicketMerged {
+    TicketMerged {
+        event_id: EventId::derived(report.report_id.0, "merged"),
+        ticket_id: into.ticket_id,
+        office_id: into.office_id.clone(),
+        category: into.category,
+        at: now,
+        reason,
+        report: report.clone(),
     }
 }
 
@@ -80,14 +180,16 @@ impl Routed {
     pub fn event_id(&self) -> EventId {
         match self {
             Routed::Ticket(t) => t.event_id,
+            Routed::Merged(m) => m.event_id,
             Routed::Unrouted(u) => u.event_id,
         }
     }
 
-    /// The ticket id, when a ticket was opened.
+    /// The ticket id, opened or merged into.
     pub fn ticket_id(&self) -> Option<TicketId> {
         match self {
             Routed::Ticket(t) => Some(t.ticket_id),
+            Routed::Merged(m) => Some(m.ticket_id),
             Routed::Unrouted(_) => None,
         }
     }
@@ -96,6 +198,7 @@ impl Routed {
     pub fn subject(&self) -> String {
         match self {
             Routed::Ticket(t) => nats::ticket_subject(&t.office_id, t.category, "opened"),
+            Routed::Merged(m) => nats::ticket_subject(&m.office_id, m.category, "merged"),
             Routed::Unrouted(u) => nats::unrouted_subject(u.category),
         }
     }
@@ -104,15 +207,17 @@ impl Routed {
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         match self {
             Routed::Ticket(t) => serde_json::to_vec(t),
+            Routed::Merged(m) => serde_json::to_vec(m),
             Routed::Unrouted(u) => serde_json::to_vec(u),
         }
         .map_err(Error::Encode)
     }
 
-    /// The metrics label: `opened` or `unrouted`.
+    /// The metrics label: `opened`, `merged` or `unrouted`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Routed::Ticket(_) => "opened",
+            Routed::Merged(_) => "merged",
             Routed::Unrouted(_) => "unrouted",
         }
     }
@@ -164,6 +269,8 @@ mod tests {
             datetime!(2025-03-01 10:15 +08:00)
         );
         assert_eq!(t.report, r);
+        assert!(t.confidence.is_some_and(|c| c > 0.5));
+        assert!(!t.needs_triage);
         let routed = Routed::Ticket(t);
         assert_eq!(
             routed.subject(),
@@ -171,6 +278,24 @@ mod tests {
         );
         assert_eq!(routed.outcome(), "opened");
         assert_eq!(router().route(&r, now), routed, "deterministic");
+    }
+
+    #[test]
+    fn a_point_just_outside_the_district_goes_to_the_nearest_office() {
+        // Fushan's south edge (the district's) is at 29.74; 111 m south:
+        let r = report(29.739, 114.30, "manhole cover loose");
+        let now = datetime!(2025-03-01 10:00:01 +08:00);
+        let router = self::router();
+        let located = router.locate(&r.location).unwrap();
+        assert_eq!(located.office.id.as_str(), "fushan");
+        assert!(located.boundary, "{located:?}");
+        assert!(
+            located.distance_m > 50.0 && located.distance_m < 200.0,
+            "{located:?}"
+        );
+        assert!(matches!(router.route(&r, now), Routed::Ticket(_)));
+        let strict = router.with_boundary_m(0.0);
+        assert!(matches!(strict.route(&r, now), Routed::Unrouted(_)));
     }
 
     #[test]

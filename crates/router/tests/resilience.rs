@@ -20,7 +20,12 @@ async fn two_routers_on_the_same_consumer_route_each_report_once() -> Result {
     let mut expected = BTreeSet::new();
     let mut last = 0;
     for i in 0..60 {
-        let r = report(29.84, 114.32, &format!("电梯故障 {i}"));
+        // 55 m apart: distinct faults, no duplicates to merge.
+        let r = report(
+            29.83 + 0.0005 * f64::from(i),
+            114.32,
+            &format!("电梯故障 {i}"),
+        );
         expected.insert(TicketId::for_report(r.report_id).to_string());
         last = publish_report(&js, &r).await?;
     }

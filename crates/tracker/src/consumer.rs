@@ -2,12 +2,15 @@
 //!
 //! Both subject trees arrive on one consumer without a filter (NATS 2.9
 //! drops `filter_subjects`): `civic.ticket.<office>.<category>.opened`
-//! opens a ticket, `civic.unrouted.<category>` records an unrouted report,
-//! other ticket event kinds (published by later steps) are acked and
-//! ignored. A message is acked only after its transaction committed; a
+//! opens a ticket, `…merged` attaches a duplicate report to its ticket,
+//! `civic.unrouted.<category>` records an unrouted report; every other
+//! ticket event kind (the [`civicprobe_model::TicketChanged`] events this
+//! tracker publishes itself through its outbox, or kinds it does not know)
+//! is acked and ignored. A message is acked only after its transaction committed; a
 //! malformed one is terminated; a database failure is nak'ed with a delay
 //! so JetStream redelivers it.
 
+use crate::store::merge::MERGED;
 use crate::store::tickets::OPENED;
 use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
@@ -15,7 +18,7 @@ use async_nats::jetstream::{self, AckKind};
 use civicprobe_model::nats::{
     TICKETS_STREAM, TICKET_SUBJECTS, TRACKER_CONSUMER, UNROUTED_SUBJECTS,
 };
-use civicprobe_model::{ReportUnrouted, TicketOpened};
+use civicprobe_model::{ReportUnrouted, TicketMerged, TicketOpened};
 use futures::StreamExt;
 use std::future::Future;
 use std::time::Duration;
@@ -86,6 +89,8 @@ pub async fn run_consumer(
 enum Kind {
     /// `civic.ticket.<office>.<category>.opened`.
     Opened,
+    /// `civic.ticket.<office>.<category>.merged`.
+    Merged,
     /// Another `civic.ticket.…` event kind: not ours yet.
     OtherTicketEvent,
     /// `civic.unrouted.<category>`.
@@ -100,6 +105,7 @@ fn kind_of(subject: &str) -> Kind {
     if let Some(rest) = subject.strip_prefix(ticket_prefix) {
         match rest.split('.').collect::<Vec<_>>().as_slice() {
             [_, _, event] if *event == OPENED => Kind::Opened,
+            [_, _, event] if *event == MERGED => Kind::Merged,
             [_, _, _] => Kind::OtherTicketEvent,
             _ => Kind::Unknown,
         }
@@ -154,6 +160,12 @@ async fn record(store: &Store, kind: &Kind, payload: &[u8]) -> Result<Option<boo
             span.record("report_id", tracing::field::display(ev.report.report_id));
             store.record_ticket_opened(&ev).await.map(Some)
         }
+        Kind::Merged => {
+            let ev: TicketMerged = serde_json::from_slice(payload)?;
+            span.record("ticket_id", tracing::field::display(ev.ticket_id));
+            span.record("report_id", tracing::field::display(ev.report.report_id));
+            store.record_merged(&ev).await.map(Some)
+        }
         Kind::Unrouted => {
             let ev: ReportUnrouted = serde_json::from_slice(payload)?;
             span.record("report_id", tracing::field::display(ev.report.report_id));
@@ -180,6 +192,8 @@ mod tests {
         assert_eq!(kind_of(&opened), Kind::Opened);
         let acked = ticket_subject(&office, Category::Manhole, "acknowledged");
         assert_eq!(kind_of(&acked), Kind::OtherTicketEvent);
+        let merged = ticket_subject(&office, Category::Manhole, MERGED);
+        assert_eq!(kind_of(&merged), Kind::Merged);
         assert_eq!(kind_of(&unrouted_subject(Category::Other)), Kind::Unrouted);
         assert_eq!(kind_of("civic.ticket.wenquan.opened"), Kind::Unknown);
         assert_eq!(kind_of("civic.unrouted."), Kind::Unknown);

@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use civicprobe_model::{IllegalTransition, TicketId};
+use civicprobe_model::{IllegalTransition, OfficeId, ReportId, TicketId, TicketState};
 
 /// Everything the tracker can fail with. The HTTP layer maps these to
 /// problem+json; database and NATS causes never reach a client.
@@ -36,6 +36,24 @@ pub enum Error {
     /// Another actor changed the ticket between our read and our write.
     #[error("ticket {0} was changed concurrently; reload and retry")]
     ConcurrentUpdate(TicketId),
+    /// Only active or rejected tickets can be rerouted.
+    #[error("cannot reroute a ticket that is {0}")]
+    NotReroutable(TicketState),
+    /// A reroute to the office that already has the ticket.
+    #[error("the ticket is already with office {0}")]
+    SameOffice(OfficeId),
+    /// No unrouted report with this id.
+    #[error("unrouted report {0} not found")]
+    UnroutedNotFound(ReportId),
+    /// `verify` found an altered or missing row (its event id).
+    #[error("the event chain is broken at event {0}")]
+    ChainBroken(String),
+    /// A command-line argument is invalid.
+    #[error("{0}")]
+    BadArgument(String),
+    /// The unrouted report was routed already.
+    #[error("report {0} was routed already")]
+    AlreadyRouted(ReportId),
 }
 
 impl Error {

@@ -1,43 +1,65 @@
 //! The civicprobe **tracker**: the system of record for tickets.
 //!
-//! It consumes the `TICKETS` stream (tickets the router opened, reports it
-//! could not route), stores them with sqlx on SQLite (the embedded default)
-//! or PostgreSQL (chosen by a `postgres://` URL), and serves the street
-//! offices, supervisors and couriers over HTTP: an office's queue ordered by
-//! the nearest deadline, the ticket life cycle (acknowledge, make safe,
-//! resolve, reject) with an append-only event history, unrouted reports and
-//! a response-time audit.
+//! It consumes the `TICKETS` stream (tickets the router opened, duplicates
+//! it merged, reports it could not route), stores them with sqlx on SQLite
+//! (the embedded default) or PostgreSQL (chosen by a `postgres://` URL),
+//! and serves street offices, supervisors and couriers over HTTP: an
+//! office's queue ordered by the nearest deadline; the whole ticket life
+//! cycle (acknowledge, make safe, start, resolve with an optional proof
+//! photo, reject, reopen, close, reroute) as an append-only, hash-chained
+//! event history; an outbox that publishes each of its own steps exactly
+//! once per event id; an SLA clock that escalates each breach once and
+//! closes resolved tickets after N days; the overdue list; the
+//! response-time audit (JSON, CSV, terminal table); and a points ledger.
 //!
 //! One set of SQL runs on both databases through sqlx's `Any` driver:
 //! uuids are `TEXT`, timestamps `BIGINT` unix milliseconds (UTC), flags
-//! `0/1` integers, the photo list JSON `TEXT`. Each backend has its own
-//! migrations (`migrations/sqlite`, `migrations/postgres`).
+//! `0/1` integers, JSON `TEXT`. Each backend has its own migrations
+//! (`migrations/sqlite`, `migrations/postgres`). The audit's aggregation
+//! runs in SQL on PostgreSQL (`percentile_disc`) and in Rust on SQLite.
 //!
 //! # Layout
 //!
-//! - [`Config`]: the tracker's command-line / environment settings.
+//! - [`Config`]: the tracker's database setting; [`SlaConfig`] the SLA
+//!   clock's.
 //! - [`store`]: [`Store`], the database: connecting and migrating
-//!   ([`store`]), bearer tokens ([`store::tokens`]), tickets, their events
-//!   and unrouted reports ([`store::tickets`], [`store::queries`]), the
-//!   row types handed out ([`store::rows`]).
-//! - [`audit`]: response-time figures (median and p90 by nearest rank).
+//!   ([`store`]), bearer tokens ([`store::tokens`]), tickets the router
+//!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
+//!   reroutes ([`store::lifecycle`]), the hash chain and its verification
+//!   ([`store::chain`]), escalations, auto-close and overdue
+//!   ([`store::sla`]), points ([`store::points`]), reads
+//!   ([`store::queries`]) and the row types handed out ([`store::rows`]).
+//! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
+//! - [`sla`]: the SLA clock task [`run_sla_clock`].
+//! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
+//! - [`audit`]: response-time figures, their SQL ([`audit::sql`]) and
+//!   rendering as CSV or a table ([`audit::render`]).
 //! - [`consumer`]: the durable JetStream pull consumer that feeds the store;
 //!   acks only after the commit.
 //! - [`http`]: [`app`], the axum router: bearer authentication, scoping by
 //!   role and office, problem+json errors.
+//! - [`cli`]: `civicprobe audit` and `civicprobe audit verify`.
 //! - [`error`]: the crate's [`Error`].
 
 pub mod audit;
+pub mod cli;
+pub mod clock;
 pub mod consumer;
 pub mod error;
 pub mod http;
+pub mod outbox;
+pub mod sla;
 pub mod store;
 mod time_ms;
 
-pub use audit::{GroupBy, ResponseTimes};
+pub use audit::{Dimension, ResponseTimes};
+pub use clock::{Clock, MockClock, SystemClock};
 pub use consumer::{ensure_tracker_consumer, run_consumer};
 pub use error::Error;
 pub use http::app;
+pub use outbox::run_outbox;
+pub use sla::{run_sla_clock, SlaConfig};
+pub use store::chain::ChainReport;
 pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
 pub use store::Store;
 

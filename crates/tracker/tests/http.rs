@@ -67,6 +67,7 @@ async fn apply_at(store: &Store, id: TicketId, action: TicketAction, after: Dura
         at: base_time() + after,
         reason: None,
         note: Some("done".into()),
+        proof_photo_sha256: None,
     };
     store.apply(&current, &change).await.unwrap();
 }
@@ -352,11 +353,11 @@ async fn response_times_on_known_data(kind: &str) {
     assert_eq!(fushan["group"], "fushan");
     assert_eq!(
         fushan["acknowledge"],
-        json!({"count": 1, "median_s": 30.0, "p90_s": 30.0})
+        json!({"count": 1, "median_s": 30.0, "p90_s": 30.0, "max_s": 30.0, "within_deadline": 1.0})
     );
     assert_eq!(
         fushan["resolve"],
-        json!({"count": 0, "median_s": null, "p90_s": null})
+        json!({"count": 0, "median_s": null, "p90_s": null, "max_s": null, "within_deadline": null})
     );
     assert_eq!(wenquan["group"], "wenquan");
     assert_eq!(wenquan["count"], 7);
@@ -364,11 +365,11 @@ async fn response_times_on_known_data(kind: &str) {
     // Nearest rank over 5 values: median = 3rd, p90 = 5th.
     assert_eq!(
         wenquan["acknowledge"],
-        json!({"count": 5, "median_s": 180.0, "p90_s": 300.0})
+        json!({"count": 5, "median_s": 180.0, "p90_s": 300.0, "max_s": 300.0, "within_deadline": 1.0})
     );
     assert_eq!(
         wenquan["resolve"],
-        json!({"count": 5, "median_s": 10800.0, "p90_s": 18000.0})
+        json!({"count": 5, "median_s": 10800.0, "p90_s": 18000.0, "max_s": 18000.0, "within_deadline": 1.0})
     );
 
     let reply = get(

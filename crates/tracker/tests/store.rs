@@ -172,6 +172,7 @@ async fn a_stale_version_is_a_concurrent_update(kind: &str) {
         at: base_time() + Duration::minutes(5),
         reason: None,
         note: None,
+        proof_photo_sha256: None,
     };
     let now = store.apply(&read, &ack).await.unwrap();
     assert_eq!((now.state, now.version), (TicketState::Acknowledged, 2));

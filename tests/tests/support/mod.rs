@@ -27,8 +27,8 @@ pub struct Harness {
     _nats: NatsServer,
 }
 
-pub fn jurisdictions() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/jurisdictions.geojson")
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
 impl Harness {
@@ -37,7 +37,7 @@ impl Harness {
         let nats = NatsServer::start()?;
         let db = TestDb::of_kind(db_kind).await?;
         let data = tempfile::tempdir()?;
-        let mut config = StackConfig::new(data.path().to_path_buf(), nats.url(), jurisdictions());
+        let mut config = StackConfig::new(data.path().to_path_buf(), nats.url(), &fixtures());
         config.database.database_url = Some(db.url().to_owned());
         let stack = Stack::start(config).await?;
         let (_, courier_token) = stack.store.add_courier("Li Wei").await?;

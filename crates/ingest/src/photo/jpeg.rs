@@ -34,6 +34,7 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
         let (marker, after) = next_marker(input, pos)?;
         match marker {
             EOI => {
+                check_trailer(&input[after..])?;
                 out.extend_from_slice(&[0xFF, EOI]);
                 return Ok(out);
             }
@@ -58,6 +59,49 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
             }
         }
     }
+}
+
+/// Signatures of files that must not ride along after an image: archives,
+/// documents, markup and executables (a polyglot). Phone trailers (motion
+/// photo videos, depth maps) start otherwise and are merely dropped.
+const POLYGLOT_SIGNATURES: [(&[u8], &str); 9] = [
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"%PDF", "a PDF document"),
+    (b"<", "markup (HTML, SVG, XML or script)"),
+    (b"MZ", "a Windows executable"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"#!", "a script"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xBC\xAF", "a 7-Zip archive"),
+    (b"GIF8", "a GIF"),
+];
+
+/// Refuses bytes after an image's end that hold another file.
+pub fn check_trailer(trailer: &[u8]) -> Result<(), Error> {
+    let start = trailer
+        .iter()
+        .position(|b| !matches!(b, 0 | b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(trailer.len());
+    let rest = &trailer[start..];
+    let found = POLYGLOT_SIGNATURES
+        .iter()
+        .find(|(sig, _)| rest.starts_with(sig))
+        .map(|(_, what)| *what)
+        .or_else(|| contains_script(rest).then_some("a script"));
+    match found {
+        Some(what) => Err(Error::Polyglot {
+            field: PHOTO_PART.to_owned(),
+            detail: format!("the photo is followed by {what}; send the photo alone"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether `<script` or `<?php` occurs anywhere (case-insensitively).
+fn contains_script(bytes: &[u8]) -> bool {
+    bytes
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"<?php") || w.eq_ignore_ascii_case(b"<scri"))
 }
 
 /// Whether a segment survives: not a comment, not an application segment,
@@ -192,5 +236,25 @@ mod tests {
         assert!(strip(b"\xFF\xD8\x00\x00").is_err());
         assert!(strip(b"\xFF\xD8\xFF\xD8\xFF\xD9").is_err());
         assert!(strip(&photos::not_a_photo()).is_err());
+    }
+
+    #[test]
+    fn files_after_the_image_are_polyglots_but_phone_trailers_are_not() {
+        let good = photos::jpeg(16, 16);
+        for trailer in [
+            &b"PK\x03\x04zip"[..],
+            b"\n<html><script>alert(1)</script>",
+            b"%PDF-1.7",
+            b"\0\0MZ\x90",
+            b"xx<ScRiPt>",
+        ] {
+            let file = [&good[..], trailer].concat();
+            assert!(
+                matches!(strip(&file), Err(Error::Polyglot { .. })),
+                "{trailer:?}"
+            );
+        }
+        let motion = [&good[..], b"\0\0\0\x18ftypmp42 video"].concat();
+        assert_eq!(strip(&motion).unwrap(), strip(&good).unwrap());
     }
 }

@@ -1,19 +1,24 @@
 //! The photo pipeline: detect the format from the bytes, check the
-//! dimensions from the header, strip the metadata, prove the stripped file
-//! decodes, and name it by its sha256.
+//! dimensions from the header, strip the metadata (refusing a second file
+//! hidden after the image), read the EXIF evidence, decode once (JPEG at a
+//! DCT-scaled size) into a thumbnail and a perceptual hash, and name the
+//! stripped photo by its sha256.
 //!
 //! Nothing here trusts the file name or the declared content type. The
-//! whole pipeline is CPU work and runs in `spawn_blocking`
-//! ([`process`]); [`process_blocking`] is the same, synchronously.
+//! whole pipeline is CPU work and runs in `spawn_blocking` ([`process`]);
+//! [`process_blocking`] is the same, synchronously.
 
+pub mod derive;
+pub mod exif;
 pub mod jpeg;
 pub mod png;
 pub mod store;
+pub mod webp;
 
 use crate::Error;
 use bytes::Bytes;
-use civicprobe_model::PhotoRef;
-use image::{ImageFormat, ImageReader, Limits};
+use civicprobe_model::{PhotoExif, PhotoRef};
+use image::{ImageFormat, ImageReader};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use std::time::Instant;
@@ -28,6 +33,21 @@ pub enum PhotoFormat {
     Jpeg,
     /// PNG (its eight-byte signature).
     Png,
+    /// WebP (`RIFF....WEBP`).
+    WebP,
+}
+
+/// ISO-BMFF brands of HEIF/HEIC/AVIF files (refused with a hint).
+const HEIF_BRANDS: [&[u8; 4]; 10] = [
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis",
+];
+
+/// Whether the bytes are an ISO-BMFF HEIF/HEIC/AVIF file.
+pub fn is_heif(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(b"ftyp")
+        && bytes
+            .get(8..12)
+            .is_some_and(|b| HEIF_BRANDS.iter().any(|h| &h[..] == b))
 }
 
 impl PhotoFormat {
@@ -37,16 +57,19 @@ impl PhotoFormat {
             Some(PhotoFormat::Jpeg)
         } else if bytes.starts_with(&png::SIGNATURE) {
             Some(PhotoFormat::Png)
+        } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+            Some(PhotoFormat::WebP)
         } else {
             None
         }
     }
 
-    /// `image/jpeg` or `image/png`.
+    /// `image/jpeg`, `image/png` or `image/webp`.
     pub fn media_type(self) -> &'static str {
         match self {
             PhotoFormat::Jpeg => "image/jpeg",
             PhotoFormat::Png => "image/png",
+            PhotoFormat::WebP => "image/webp",
         }
     }
 
@@ -54,6 +77,7 @@ impl PhotoFormat {
         match self {
             PhotoFormat::Jpeg => ImageFormat::Jpeg,
             PhotoFormat::Png => ImageFormat::Png,
+            PhotoFormat::WebP => ImageFormat::WebP,
         }
     }
 
@@ -61,6 +85,7 @@ impl PhotoFormat {
         match self {
             PhotoFormat::Jpeg => jpeg::strip(bytes),
             PhotoFormat::Png => png::strip(bytes),
+            PhotoFormat::WebP => webp::strip(bytes),
         }
     }
 }
@@ -72,15 +97,21 @@ pub struct PhotoLimits {
     pub max_bytes: usize,
     /// Width × height, checked before decoding.
     pub max_pixels: u64,
+    /// Width and height each, checked before decoding.
+    pub max_side: u32,
 }
 
 /// A photo that passed every check, ready to store.
 #[derive(Clone, Debug)]
 pub struct ProcessedPhoto {
-    /// What the report will reference.
+    /// What the report will reference (with phash and thumbnail name).
     pub photo_ref: PhotoRef,
     /// The metadata-free bytes, whose sha256 is `photo_ref.sha256`.
     pub bytes: Bytes,
+    /// The JPEG thumbnail, named by `photo_ref.thumbnail_sha256`.
+    pub thumbnail: Bytes,
+    /// What the EXIF said before it was stripped.
+    pub exif: PhotoExif,
 }
 
 /// [`process_blocking`] on the blocking pool, timed into the
@@ -89,26 +120,27 @@ pub async fn process(raw: Bytes, limits: PhotoLimits) -> Result<ProcessedPhoto, 
     let started = Instant::now();
     let result = tokio::task::spawn_blocking(move || process_blocking(&raw, limits))
         .await
-        .map_err(|e| Error::Internal {
-            what: "processing a photo",
-            source: e.into(),
-        })?;
+        .map_err(|e| Error::internal("processing a photo", e))?;
     metrics::histogram!("civicprobe_ingest_photo_seconds").record(started.elapsed().as_secs_f64());
     result
 }
 
-/// Checks, strips and names one photo.
+/// Checks, strips, reads, derives and names one photo.
 pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhoto, Error> {
     if raw.len() > limits.max_bytes {
         return Err(too_many_bytes(limits.max_bytes));
     }
-    let format = PhotoFormat::detect(raw).ok_or_else(|| Error::UnsupportedMediaType {
-        field: PHOTO_PART.to_owned(),
-        detail: "the photo must be a JPEG or PNG file".to_owned(),
-    })?;
+    if raw.is_empty() {
+        return Err(Error::invalid_photo(
+            PHOTO_PART,
+            "the photo is empty (0 bytes)",
+        ));
+    }
+    let format = PhotoFormat::detect(raw).ok_or_else(|| unsupported(raw))?;
     let (width, height) = dimensions(raw, format, limits)?;
     let stripped = format.strip(raw)?;
-    decode(&stripped, format, limits, (width, height))?;
+    let exif = exif::read(raw)?;
+    let derived = derive::derive(&stripped, format, (width, height), exif.orientation, limits)?;
     let sha256 = hex::encode(Sha256::digest(&stripped));
     Ok(ProcessedPhoto {
         photo_ref: PhotoRef {
@@ -117,11 +149,26 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
             width,
             height,
             bytes: stripped.len() as u64,
-            phash: None,
-            thumbnail_sha256: None,
+            phash: Some(format!("{:016x}", derived.phash)),
+            thumbnail_sha256: Some(hex::encode(Sha256::digest(&derived.thumbnail))),
         },
         bytes: Bytes::from(stripped),
+        thumbnail: Bytes::from(derived.thumbnail),
+        exif,
     })
+}
+
+/// The `415` for bytes that are no accepted format; HEIF gets its own.
+fn unsupported(raw: &[u8]) -> Error {
+    if is_heif(raw) {
+        return Error::HeifUnsupported {
+            field: PHOTO_PART.to_owned(),
+        };
+    }
+    Error::UnsupportedMediaType {
+        field: PHOTO_PART.to_owned(),
+        detail: "the photo must be a JPEG, PNG or WebP file".to_owned(),
+    }
 }
 
 /// The `413` for a photo over `max_bytes`.
@@ -132,13 +179,35 @@ pub fn too_many_bytes(max_bytes: usize) -> Error {
     )
 }
 
-/// Width and height from the header alone, within `max_pixels`.
+/// Width and height from the header alone, within the limits.
 fn dimensions(raw: &[u8], format: PhotoFormat, limits: PhotoLimits) -> Result<(u32, u32), Error> {
-    let (width, height) = ImageReader::with_format(Cursor::new(raw), format.image_format())
-        .into_dimensions()
-        .map_err(|e| Error::invalid_photo(PHOTO_PART, format!("unreadable header: {e}")))?;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Error::invalid_photo(PHOTO_PART, format!("unreadable header: {e}"))
+    };
+    let (width, height) = if format == PhotoFormat::Jpeg {
+        // The decoder that will decode it reads the frame header (cheap).
+        let mut decoder = jpeg_decoder::Decoder::new(raw);
+        decoder.read_info().map_err(|e| unreadable(&e))?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| unreadable(&"no frame header"))?;
+        (u32::from(info.width), u32::from(info.height))
+    } else {
+        ImageReader::with_format(Cursor::new(raw), format.image_format())
+            .into_dimensions()
+            .map_err(|e| unreadable(&e))?
+    };
     if width == 0 || height == 0 {
         return Err(Error::invalid_photo(PHOTO_PART, "the photo has no pixels"));
+    }
+    if width > limits.max_side || height > limits.max_side {
+        return Err(Error::too_large(
+            PHOTO_PART,
+            format!(
+                "{width}×{height} pixels; each side may be at most {}",
+                limits.max_side
+            ),
+        ));
     }
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(Error::too_large(
@@ -152,32 +221,6 @@ fn dimensions(raw: &[u8], format: PhotoFormat, limits: PhotoLimits) -> Result<(u
     Ok((width, height))
 }
 
-/// Decodes the whole image under allocation limits: proof that it is one.
-fn decode(
-    bytes: &[u8],
-    format: PhotoFormat,
-    limits: PhotoLimits,
-    (width, height): (u32, u32),
-) -> Result<(), Error> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    let mut decode_limits = Limits::default();
-    decode_limits.max_image_width = Some(width);
-    decode_limits.max_image_height = Some(height);
-    // Up to 16-bit RGBA per pixel, plus decoder working memory.
-    decode_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
-    reader.limits(decode_limits);
-    let image = reader
-        .decode()
-        .map_err(|e| Error::invalid_photo(PHOTO_PART, format!("the photo does not decode: {e}")))?;
-    if (image.width(), image.height()) != (width, height) {
-        return Err(Error::invalid_photo(
-            PHOTO_PART,
-            "decoded size differs from the header",
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +229,7 @@ mod tests {
     const LIMITS: PhotoLimits = PhotoLimits {
         max_bytes: 1 << 20,
         max_pixels: 1_000_000,
+        max_side: 4096,
     };
 
     fn status_of(raw: &[u8], limits: PhotoLimits) -> u16 {
@@ -210,7 +254,15 @@ mod tests {
     #[test]
     fn bad_photos_get_the_right_status() {
         assert_eq!(status_of(&photos::not_a_photo(), LIMITS), 415);
-        assert_eq!(status_of(b"", LIMITS), 415);
+        assert_eq!(status_of(b"", LIMITS), 422);
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        let err = process_blocking(heic, LIMITS).unwrap_err();
+        assert_eq!(err.problem().kind, "/problems/heif-unsupported");
+        let big_side = PhotoLimits {
+            max_side: 63,
+            ..LIMITS
+        };
+        assert_eq!(status_of(&photos::jpeg(64, 8), big_side), 413);
         assert_eq!(status_of(&photos::truncated_jpeg(), LIMITS), 422);
         let png = photos::png(64, 48);
         assert_eq!(status_of(&png[..png.len() / 2], LIMITS), 422);

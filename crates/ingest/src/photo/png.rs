@@ -3,7 +3,8 @@
 //! Only the chunks that make the pixels are kept: `IHDR`, `PLTE`, `tRNS`,
 //! `IDAT` and `IEND`, copied byte for byte with their CRCs. Text (`tEXt`,
 //! `zTXt`, `iTXt`), `eXIf`, `tIME` and every other ancillary chunk is
-//! dropped, and so is anything after `IEND`. A file that ends before `IEND`
+//! dropped, and so is anything after `IEND` (unless it is another file:
+//! a polyglot, refused). A file that ends before `IEND`
 //! is truncated and refused.
 
 use super::PHOTO_PART;
@@ -44,6 +45,7 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
         }
         pos = end;
         if kind == b"IEND" {
+            super::jpeg::check_trailer(&input[end..])?;
             return Ok(out);
         }
     }

@@ -1,11 +1,14 @@
-//! The content-addressed photo store on the filesystem:
+//! The content-addressed photo store, on the filesystem by default:
 //! `<data_dir>/photos/<sha[0..2]>/<sha256>`.
 //!
 //! A photo is written to a temporary file in its final folder, flushed, and
 //! renamed into place, so a reader never sees half a photo. A photo that is
 //! already stored is left as is: same name, same bytes.
 
-use crate::Error;
+use crate::{Error, PhotoBackendKind};
+use async_nats::jetstream::{self, object_store};
+use bytes::Bytes;
+use civicprobe_model::nats::PHOTOS_BUCKET;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -36,14 +39,8 @@ impl PhotoStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.put_blocking(&sha256, &bytes))
             .await
-            .map_err(|e| Error::Internal {
-                what: "storing a photo",
-                source: e.into(),
-            })?
-            .map_err(|e| Error::Internal {
-                what: "storing a photo",
-                source: e.into(),
-            })
+            .map_err(|e| Error::internal("storing a photo", e))?
+            .map_err(|e| Error::internal("storing a photo", e))
     }
 
     /// Stores `bytes` under `sha256`: temporary file, fsync, rename.
@@ -67,6 +64,123 @@ impl PhotoStore {
             let _ = folder.sync_all();
         }
         Ok(path)
+    }
+}
+
+/// Where photos and thumbnails go: the filesystem, or a JetStream object
+/// store bucket ([`PHOTOS_BUCKET`]) shared by several ingest instances.
+pub enum PhotoBackend {
+    /// [`PhotoStore`] under the data directory.
+    Fs(PhotoStore),
+    /// The bucket, created on first use (boxed: it is large).
+    Nats(Box<NatsPhotos>),
+}
+
+/// The JetStream side of [`PhotoBackend::Nats`].
+pub struct NatsPhotos {
+    /// Where to create or find the bucket.
+    js: jetstream::Context,
+    /// The bucket once opened.
+    bucket: tokio::sync::OnceCell<object_store::ObjectStore>,
+}
+
+impl std::fmt::Debug for NatsPhotos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NatsPhotos(PHOTOS)")
+    }
+}
+
+impl std::fmt::Debug for PhotoBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PhotoBackend::Fs(store) => f.debug_tuple("Fs").field(store).finish(),
+            PhotoBackend::Nats(_) => f.write_str("Nats(PHOTOS)"),
+        }
+    }
+}
+
+fn nats_error(source: impl Into<crate::BoxError>) -> Error {
+    Error::Unavailable {
+        what: "the photo object store",
+        source: source.into(),
+    }
+}
+
+impl PhotoBackend {
+    /// The backend `kind` under `data_dir` or on `js`.
+    pub fn new(kind: PhotoBackendKind, data_dir: &Path, js: &jetstream::Context) -> Self {
+        match kind {
+            PhotoBackendKind::Fs => PhotoBackend::Fs(PhotoStore::new(data_dir)),
+            PhotoBackendKind::Nats => PhotoBackend::Nats(Box::new(NatsPhotos {
+                js: js.clone(),
+                bucket: tokio::sync::OnceCell::new(),
+            })),
+        }
+    }
+
+    async fn bucket(
+        js: &jetstream::Context,
+        cell: &tokio::sync::OnceCell<object_store::ObjectStore>,
+    ) -> Result<object_store::ObjectStore, Error> {
+        cell.get_or_try_init(|| async {
+            if let Ok(store) = js.get_object_store(PHOTOS_BUCKET).await {
+                return Ok(store);
+            }
+            js.create_object_store(object_store::Config {
+                bucket: PHOTOS_BUCKET.to_owned(),
+                storage: jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_error)
+        })
+        .await
+        .cloned()
+    }
+
+    /// Stores `bytes` under `sha256` unless already there.
+    pub async fn put(&self, sha256: String, bytes: Bytes) -> Result<(), Error> {
+        match self {
+            PhotoBackend::Fs(store) => store.put(sha256, bytes).await.map(|_| ()),
+            PhotoBackend::Nats(nats) => {
+                let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+                if bucket.info(&sha256).await.is_ok() {
+                    return Ok(());
+                }
+                let mut reader = std::io::Cursor::new(bytes);
+                bucket
+                    .put(sha256.as_str(), &mut reader)
+                    .await
+                    .map_err(nats_error)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The bytes stored under `sha256`, if any.
+    pub async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            PhotoBackend::Fs(store) => {
+                let path = store.path_of(sha256);
+                match tokio::fs::read(path).await {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::internal("reading a photo", e)),
+                }
+            }
+            PhotoBackend::Nats(nats) => {
+                use tokio::io::AsyncReadExt;
+                let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+                let mut object = match bucket.get(sha256).await {
+                    Ok(object) => object,
+                    Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(nats_error(e)),
+                };
+                let mut out = Vec::new();
+                object.read_to_end(&mut out).await.map_err(nats_error)?;
+                Ok(Some(out))
+            }
+        }
     }
 }
 

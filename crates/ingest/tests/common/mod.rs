@@ -4,10 +4,11 @@
 
 use async_nats::jetstream;
 use civicprobe_ingest::{
-    app, ensure_reports_stream, BoxError, Config, CourierDirectory, IngestState,
+    app, ensure_reports_stream, BoxError, Config, CourierDirectory, IngestState, ReportAccess,
+    Viewer,
 };
 use civicprobe_model::nats::REPORTS_STREAM;
-use civicprobe_model::{CourierId, ReportSubmitted};
+use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
 use civicprobe_testkit::NatsServer;
 use futures::future::BoxFuture;
 use reqwest::multipart::{Form, Part};
@@ -16,8 +17,38 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The one token the test directory knows.
+/// The one courier token the test directory knows.
 pub const TOKEN: &str = "courier-token-ada";
+/// A second courier's token.
+pub const TOKEN_2: &str = "courier-token-bob";
+/// An office that may see every report's photos.
+pub const OFFICE_TOKEN: &str = "office-token-wenquan";
+/// An office that may see none.
+pub const OTHER_OFFICE_TOKEN: &str = "office-token-elsewhere";
+
+/// A fresh `Idempotency-Key`.
+pub fn key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The tracker's scoping, as a test stand-in.
+struct Offices;
+
+impl ReportAccess for Offices {
+    fn viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _report: ReportId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async move {
+            Ok(match token {
+                OFFICE_TOKEN => Viewer::Allowed,
+                OTHER_OFFICE_TOKEN | TOKEN => Viewer::Denied,
+                _ => Viewer::Unknown,
+            })
+        })
+    }
+}
 
 /// A token store's stand-in: token → courier.
 struct Couriers(HashMap<String, CourierId>);
@@ -45,28 +76,49 @@ pub struct TestApp {
     pub courier: CourierId,
     /// The HTTP client.
     pub http: reqwest::Client,
+    /// The state being served.
+    pub state: IngestState,
 }
 
 /// Starts NATS, creates `REPORTS`, and serves ingest on a free port.
 pub async fn spawn_app(max_photo_bytes: usize, max_photo_pixels: u64) -> TestApp {
+    spawn_with(|c| {
+        c.max_photo_bytes = max_photo_bytes;
+        c.max_photo_pixels = max_photo_pixels;
+    })
+    .await
+}
+
+/// The same, with the configuration adjusted by `adjust` (its data
+/// directory is the test's).
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     civicprobe_testkit::init_tracing();
     let (nats, mut js) = start_nats().await;
-    // Short, so the NATS-down test does not wait the default 5 s per ack.
+    // Short, so the NATS-down tests do not wait the default 5 s per ack.
     js.set_timeout(Duration::from_secs(2));
     ensure_reports_stream(&js).await.unwrap();
     ensure_reports_stream(&js).await.unwrap(); // idempotent
     let data = tempfile::tempdir().unwrap();
     let courier = CourierId::new();
-    let couriers = Couriers(HashMap::from([(TOKEN.to_owned(), courier)]));
-    let config = Config {
+    let couriers = Couriers(HashMap::from([
+        (TOKEN.to_owned(), courier),
+        (TOKEN_2.to_owned(), CourierId::new()),
+    ]));
+    let mut config = Config {
         data_dir: data.path().to_path_buf(),
-        max_photo_bytes,
-        max_photo_pixels,
+        rate_per_minute: 6000.0,
+        rate_burst: 1000,
+        ..Config::default()
     };
-    let state = IngestState::new(config, js.clone(), Arc::new(couriers));
+    adjust(&mut config);
+    config.data_dir = data.path().to_path_buf();
+    let state = IngestState::new(config, js.clone(), Arc::new(couriers))
+        .with_report_access(Arc::new(Offices));
+    state.open_store().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let served = state.clone();
+    tokio::spawn(async move { axum::serve(listener, app(served)).await });
     TestApp {
         base,
         nats,
@@ -74,6 +126,7 @@ pub async fn spawn_app(max_photo_bytes: usize, max_photo_pixels: u64) -> TestApp
         data,
         courier,
         http: reqwest::Client::new(),
+        state,
     }
 }
 
@@ -163,7 +216,7 @@ impl TestApp {
             .join(sha256)
     }
 
-    /// Every file under the data directory.
+    /// Every photo file under the data directory (not the local store).
     pub fn stored_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             let Ok(entries) = std::fs::read_dir(dir) else {
@@ -179,12 +232,44 @@ impl TestApp {
             }
         }
         let mut out = Vec::new();
-        walk(self.data.path(), &mut out);
+        walk(&self.data.path().join("photos"), &mut out);
+        out.sort();
         out
     }
 
-    /// Bad input leaves no trace: no message, no photo.
+    /// Waits until the stream holds `n` messages (10 s at most), then
+    /// checks that it does not grow past `n`.
+    pub async fn wait_for_messages(&self, n: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.messages_in_stream().await < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never got {n} messages"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(self.messages_in_stream().await, n);
+    }
+
+    /// Accepted reports in the local outbox, published or not.
+    pub async fn reports_in_outbox(&self) -> i64 {
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            self.data.path().join("ingest.db").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
+    /// Bad input leaves no trace: no report, no message, no photo.
     pub async fn assert_nothing_kept(&self) {
+        assert_eq!(self.reports_in_outbox().await, 0, "a report was accepted");
         assert_eq!(
             self.messages_in_stream().await,
             0,
@@ -194,6 +279,22 @@ impl TestApp {
             self.stored_files(),
             Vec::<PathBuf>::new(),
             "a file was written"
+        );
+    }
+
+    /// The service still answers: a good report is accepted.
+    pub async fn assert_still_answers(&self) {
+        let response = self
+            .submit(
+                Some(TOKEN_2),
+                Some(&key()),
+                form(Some(REPORT), &[civicprobe_testkit::photos::jpeg(32, 32)]),
+            )
+            .await;
+        assert_eq!(
+            response.status().as_u16(),
+            202,
+            "the service no longer accepts"
         );
     }
 }
@@ -212,10 +313,21 @@ pub async fn problem(response: reqwest::Response, status: u16, kind: &str) -> se
     body
 }
 
-/// `jpeg` with an EXIF APP1 segment (GPS position, camera serial) right
-/// after its start-of-image marker.
+/// `jpeg` with a real EXIF APP1 segment (GPS position, DateTimeOriginal,
+/// orientation) right after its start-of-image marker.
 pub fn with_exif(jpeg: &[u8]) -> Vec<u8> {
-    let payload = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude 29.8413 Serial 12345";
+    with_app1(
+        jpeg,
+        &civicprobe_ingest::photo::exif::app1_payload(
+            Some((29.8413, 114.3225)),
+            Some("2025:05:01 07:55:00"),
+            Some(1),
+        ),
+    )
+}
+
+/// `jpeg` with `payload` as an APP1 segment after its start-of-image.
+pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
     let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
     let mut out = jpeg[..2].to_vec();
     out.extend_from_slice(&[0xFF, 0xE1]);

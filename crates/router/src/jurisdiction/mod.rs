@@ -1,15 +1,20 @@
 //! Street offices and the areas they are responsible for.
 //!
 //! Loaded from a GeoJSON FeatureCollection (see [`parse`] for what is
-//! accepted). A point is matched against each office's (multi)polygon with
-//! holes honoured; a point on a boundary shared by several offices goes to
-//! the one with the lowest `office_id`, so every router instance answers the
-//! same.
+//! accepted) and indexed by an R-tree of the areas' bounding boxes. A point
+//! is matched against each candidate office's (multi)polygon with holes
+//! honoured; a point on a boundary shared by several offices goes to the one
+//! with the lowest `office_id`, so every router instance answers the same.
+//! A point in no area but within a configurable distance of one (GPS drift
+//! at the district's edge) goes to the nearest office, flagged `boundary`
+//! ([`Jurisdictions::locate`]).
 
+mod distance;
 mod parse;
 
 use civicprobe_model::{Location, OfficeId};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
+use rstar::{primitives::GeomWithData, primitives::Rectangle, RTree, AABB};
 use std::path::Path;
 
 use crate::Error;
@@ -36,11 +41,28 @@ struct Area {
     bounds: Rect<f64>,
 }
 
+/// An area's bounding box in the R-tree, with its index in `areas`.
+type Indexed = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
 /// Every street office and its area, ordered by office id.
 #[derive(Clone, Debug)]
 pub struct Jurisdictions {
-    /// Sorted by `office.id`, so the first hit is the lowest id.
+    /// Sorted by `office.id`, so the lowest index is the lowest id.
     areas: Vec<Area>,
+    /// The areas' bounding boxes.
+    index: RTree<Indexed>,
+}
+
+/// Where a point was routed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Located<'a> {
+    /// The responsible office.
+    pub office: &'a Office,
+    /// The point is outside every area, within the boundary distance of
+    /// this office's.
+    pub boundary: bool,
+    /// Distance to the office's area in metres (0 inside).
+    pub distance_m: f64,
 }
 
 impl Jurisdictions {
@@ -61,7 +83,17 @@ impl Jurisdictions {
             });
         }
         areas.sort_by(|a, b| a.office.id.cmp(&b.office.id));
-        Ok(Self { areas })
+        let index = RTree::bulk_load(
+            areas
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let (min, max) = (a.bounds.min(), a.bounds.max());
+                    GeomWithData::new(Rectangle::from_corners([min.x, min.y], [max.x, max.y]), i)
+                })
+                .collect(),
+        );
+        Ok(Self { areas, index })
     }
 
     /// Reads and parses a GeoJSON file, see [`Jurisdictions::from_geojson`].
@@ -78,11 +110,48 @@ impl Jurisdictions {
     /// no office's area (or in a hole that no office fills) gives `None`.
     pub fn office_for(&self, at: &Location) -> Option<&Office> {
         let point = Point::new(at.lon(), at.lat());
-        self.areas
-            .iter()
-            .filter(|area| area.bounds.intersects(&point))
-            .find(|area| area.shape.intersects(&point))
-            .map(|area| &area.office)
+        self.index
+            .locate_all_at_point(&[at.lon(), at.lat()])
+            .map(|hit| hit.data)
+            .filter(|&i| self.areas[i].shape.intersects(&point))
+            .min()
+            .map(|i| &self.areas[i].office)
+    }
+
+    /// Like [`Jurisdictions::office_for`], and a point in no area but within
+    /// `boundary_m` metres of one goes to the nearest such office (ties to
+    /// the lowest id) with `boundary: true`. Farther out: `None`.
+    pub fn locate(&self, at: &Location, boundary_m: f64) -> Option<Located<'_>> {
+        if let Some(office) = self.office_for(at) {
+            return Some(Located {
+                office,
+                boundary: false,
+                distance_m: 0.0,
+            });
+        }
+        if boundary_m.is_nan() || boundary_m <= 0.0 {
+            return None;
+        }
+        let (dlat, dlon) = distance::degrees_around(at.lat(), boundary_m);
+        let envelope = AABB::from_corners(
+            [at.lon() - dlon, at.lat() - dlat],
+            [at.lon() + dlon, at.lat() + dlat],
+        );
+        self.index
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|hit| {
+                (
+                    distance::to_area_m(at, &self.areas[hit.data].shape),
+                    hit.data,
+                )
+            })
+            .filter(|(d, _)| *d <= boundary_m)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(distance_m, i)| Located {
+                office: &self.areas[i].office,
+                boundary: true,
+                distance_m,
+            })
     }
 
     /// Every office, ordered by id.

@@ -1,4 +1,4 @@
-//! What a courier sees: their own reports and where each stands.
+//! What a courier sees: their own reports, where each stands, and points.
 
 use super::{observe, principal, ApiError};
 use crate::store::rows::CourierReport;
@@ -17,6 +17,7 @@ const REPORTS_LIMIT: i64 = 200;
 struct Me {
     courier_id: CourierId,
     name: String,
+    points: i64,
     reports: Vec<CourierReport>,
 }
 
@@ -27,9 +28,11 @@ pub(super) async fn me(State(store): State<Store>, headers: HeaderMap) -> Respon
             return Err(ApiError::Forbidden("only couriers have reports"));
         };
         let reports = store.courier_reports(courier_id, REPORTS_LIMIT).await?;
+        let points = store.courier_points(courier_id).await?;
         Ok(Me {
             courier_id,
             name,
+            points,
             reports,
         })
     })

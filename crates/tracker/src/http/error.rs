@@ -108,6 +108,16 @@ impl From<Error> for ApiError {
                 detail: e.to_string(),
                 state: None,
             },
+            Error::NotReroutable(state) => ApiError::Conflict {
+                detail: e.to_string(),
+                state: Some(state),
+            },
+            Error::AlreadyRouted(_) => ApiError::Conflict {
+                detail: e.to_string(),
+                state: None,
+            },
+            Error::SameOffice(_) => ApiError::field("office_id", e.to_string()),
+            Error::UnroutedNotFound(_) => ApiError::NotFound,
             other => ApiError::Internal(other),
         }
     }

@@ -4,9 +4,13 @@
 //! |---|---|
 //! | `GET /v1/offices/{office_id}/tickets` | that office, supervisors |
 //! | `GET /v1/tickets/{id}` | its office, its courier, supervisors |
-//! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `resolve` · `reject` | its office, supervisors |
-//! | `GET /v1/unrouted` | supervisors |
-//! | `GET /v1/audit/response-times?group_by=office\|category` | supervisors |
+//! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `start` · `resolve` · `reject` | its office, supervisors |
+//! | `POST /v1/tickets/{id}/reopen` · `close` | its reporters, supervisors |
+//! | `POST /v1/tickets/{id}/reroute` | supervisors |
+//! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
+//! | `GET /v1/audit/response-times?group_by=office,category,urgent,week&format=csv` | supervisors |
+//! | `GET /v1/audit/overdue` | supervisors, offices (their own) |
+//! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
 //! | `GET /v1/couriers/me` | couriers |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
@@ -14,6 +18,7 @@
 
 mod courier;
 mod error;
+mod reroute;
 mod supervision;
 mod tickets;
 
@@ -42,8 +47,16 @@ pub fn app(store: Store) -> Router {
         .route("/v1/tickets/{id}/make_safe", post(tickets::make_safe))
         .route("/v1/tickets/{id}/resolve", post(tickets::resolve))
         .route("/v1/tickets/{id}/reject", post(tickets::reject))
+        .route("/v1/tickets/{id}/start", post(tickets::start))
+        .route("/v1/tickets/{id}/reopen", post(tickets::reopen))
+        .route("/v1/tickets/{id}/close", post(tickets::close))
+        .route("/v1/tickets/{id}/reroute", post(reroute::reroute_ticket))
         .route("/v1/unrouted", get(supervision::unrouted))
+        .route("/v1/unrouted/{id}/route", post(reroute::route_unrouted))
         .route("/v1/audit/response-times", get(supervision::response_times))
+        .route("/v1/audit/overdue", get(supervision::overdue))
+        .route("/v1/audit/couriers", get(supervision::leaderboard))
+        .route("/v1/audit/verify", get(supervision::verify))
         .route("/v1/couriers/me", get(courier::me))
         .with_state(store)
 }
@@ -72,6 +85,18 @@ async fn observe<T: Serialize>(
     ticket_id: Option<&str>,
     body: impl Future<Output = Result<T, ApiError>>,
 ) -> Response {
+    observe_response(action, ticket_id, async {
+        body.await.map(|value| Json(value).into_response())
+    })
+    .await
+}
+
+/// [`observe`] for a handler that builds its own response (CSV, …).
+async fn observe_response(
+    action: &'static str,
+    ticket_id: Option<&str>,
+    body: impl Future<Output = Result<Response, ApiError>>,
+) -> Response {
     let span = tracing::info_span!("tracker.http", action, ticket_id = ticket_id.unwrap_or("-"));
     let result = body.instrument(span.clone()).await;
     let outcome = match &result {
@@ -86,7 +111,7 @@ async fn observe<T: Serialize>(
     .increment(1);
     let _entered = span.enter();
     match result {
-        Ok(value) => Json(value).into_response(),
+        Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }

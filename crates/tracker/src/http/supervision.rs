@@ -1,20 +1,27 @@
-//! Supervisor views: unrouted reports and the response-time audit.
+//! Supervisor views: unrouted reports, the response-time audit (JSON or
+//! CSV), overdue tickets, the courier leaderboard and the chain check.
 
-use super::{observe, principal, ApiError};
-use crate::audit::{response_times as figures, GroupBy};
+use super::{observe, observe_response, principal, ApiError};
+use crate::audit::{render, Dimension};
 use crate::Store;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use civicprobe_model::Principal;
 use serde::Deserialize;
 
 /// How many unrouted reports one page holds.
 const UNROUTED_LIMIT: i64 = 500;
+/// How many overdue tickets one page holds.
+const OVERDUE_LIMIT: i64 = 500;
+/// Couriers on the leaderboard.
+const LEADERBOARD_LIMIT: i64 = 100;
 
 /// Fails with 403 unless `who` is a supervisor.
-fn supervisor_only(who: &Principal) -> Result<(), ApiError> {
+pub(super) fn supervisor_only(who: &Principal) -> Result<(), ApiError> {
     match who {
         Principal::Supervisor { .. } => Ok(()),
         _ => Err(ApiError::Forbidden("only supervisors may see this")),
@@ -30,11 +37,13 @@ pub(super) async fn unrouted(State(store): State<Store>, headers: HeaderMap) -> 
     .await
 }
 
-/// `?group_by=office|category`.
+/// `?group_by=office,category,urgent,week&format=json|csv`.
 #[derive(Debug, Deserialize)]
 pub(super) struct AuditQuery {
-    /// `office` (the default) or `category`.
+    /// Dimensions, comma-separated; `office` by default.
     group_by: Option<String>,
+    /// `json` (the default) or `csv`.
+    format: Option<String>,
 }
 
 /// `GET /v1/audit/response-times`.
@@ -43,17 +52,62 @@ pub(super) async fn response_times(
     headers: HeaderMap,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Response {
-    observe("response_times", None, async {
+    observe_response("response_times", None, async {
         supervisor_only(&principal(&store, &headers).await?)?;
         let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
-        let group_by: GroupBy = query
-            .group_by
-            .as_deref()
-            .unwrap_or("office")
-            .parse()
-            .map_err(|e: String| ApiError::field("group_by", e))?;
-        let samples = store.response_samples(group_by).await?;
-        Ok(figures(group_by, &samples))
+        let dims = Dimension::parse_list(query.group_by.as_deref().unwrap_or("office"))
+            .map_err(|e| ApiError::field("group_by", e))?;
+        let csv = match query.format.as_deref() {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(_) => return Err(ApiError::field("format", "format must be json or csv")),
+        };
+        let report = store.response_times(&dims).await?;
+        Ok(if csv {
+            (
+                [(CONTENT_TYPE, "text/csv; charset=utf-8")],
+                render::csv(&report),
+            )
+                .into_response()
+        } else {
+            Json(report).into_response()
+        })
+    })
+    .await
+}
+
+/// `GET /v1/audit/overdue`: overdue tickets, latest first (an office sees
+/// its own).
+pub(super) async fn overdue(State(store): State<Store>, headers: HeaderMap) -> Response {
+    observe("overdue", None, async {
+        let office = match principal(&store, &headers).await? {
+            Principal::Supervisor { .. } => None,
+            Principal::Office { office_id } => Some(office_id),
+            Principal::Courier { .. } => {
+                return Err(ApiError::Forbidden("couriers cannot see overdue tickets"))
+            }
+        };
+        let tickets = store.overdue(office.as_ref(), OVERDUE_LIMIT).await?;
+        Ok(serde_json::json!({ "now": store.now().unix_timestamp(), "tickets": tickets }))
+    })
+    .await
+}
+
+/// `GET /v1/audit/couriers`: couriers by points.
+pub(super) async fn leaderboard(State(store): State<Store>, headers: HeaderMap) -> Response {
+    observe("leaderboard", None, async {
+        supervisor_only(&principal(&store, &headers).await?)?;
+        Ok(serde_json::json!({ "couriers": store.leaderboard(LEADERBOARD_LIMIT).await? }))
+    })
+    .await
+}
+
+/// `GET /v1/audit/verify`: walks the event hash chain.
+pub(super) async fn verify(State(store): State<Store>, headers: HeaderMap) -> Response {
+    observe("verify", None, async {
+        supervisor_only(&principal(&store, &headers).await?)?;
+        let report = store.verify_chain().await?;
+        Ok(serde_json::json!({ "intact": report.is_intact(), "report": report }))
     })
     .await
 }

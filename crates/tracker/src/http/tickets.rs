@@ -1,7 +1,10 @@
 //! An office's queue, one ticket with its history, and the actions that
-//! move a ticket along (acknowledge, make safe, resolve, reject).
+//! move a ticket along: acknowledge, make safe, start, resolve, reject
+//! (its office or a supervisor); reopen and close (a supervisor or one of
+//! the ticket's reporting couriers).
 
 use super::{observe, principal, ApiError};
+use crate::store::lifecycle::NOT_FIXED;
 use crate::store::rows::{Ticket, TicketEvent, Transition};
 use crate::{Error, Store};
 use axum::body::Bytes;
@@ -11,7 +14,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use civicprobe_model::{OfficeId, Principal, RejectReason, TicketAction, TicketId, TicketState};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 /// Longest note an actor may attach, in characters.
 const MAX_NOTE_CHARS: usize = 2000;
@@ -43,11 +45,23 @@ struct TicketWithEvents {
     events: Vec<TicketEvent>,
 }
 
-/// The body of an action; both fields optional on the wire.
+/// The body of an action; every field optional on the wire.
 #[derive(Debug, Default, Deserialize)]
 struct ActionBody {
+    /// Free text; required to resolve.
     note: Option<String>,
+    /// Reject: duplicate | not_a_hazard | not_our_area; reopen: not_fixed.
     reason: Option<String>,
+    /// Resolve: sha256 of a proof photo already stored by ingest.
+    proof_photo_sha256: Option<String>,
+}
+
+/// What a validated body holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Checked {
+    reason: Option<RejectReason>,
+    note: Option<String>,
+    proof_photo_sha256: Option<String>,
 }
 
 /// `GET /v1/offices/{office_id}/tickets`.
@@ -109,13 +123,17 @@ pub(super) async fn ticket(
 }
 
 /// The ticket `id`, if `who` may see it; otherwise 404 (never 403).
-async fn visible_ticket(store: &Store, who: &Principal, id: &str) -> Result<Ticket, ApiError> {
+pub(super) async fn visible_ticket(
+    store: &Store,
+    who: &Principal,
+    id: &str,
+) -> Result<Ticket, ApiError> {
     let ticket_id: TicketId = id
         .parse()
         .map_err(|_| ApiError::field("id", "the ticket id must be a UUID"))?;
     let ticket = store.ticket(ticket_id).await?.ok_or(ApiError::NotFound)?;
     let visible = match who {
-        Principal::Courier { courier_id, .. } => *courier_id == ticket.courier_id,
+        Principal::Courier { courier_id, .. } => store.is_reporter(ticket_id, *courier_id).await?,
         _ => who.may_see_office(&ticket.office_id),
     };
     if visible {
@@ -149,6 +167,25 @@ action_handler!(acknowledge, TicketAction::Acknowledge);
 action_handler!(make_safe, TicketAction::MakeSafe);
 action_handler!(resolve, TicketAction::Resolve);
 action_handler!(reject, TicketAction::Reject);
+action_handler!(start, TicketAction::Start);
+action_handler!(reopen, TicketAction::Reopen);
+action_handler!(close, TicketAction::Close);
+
+/// Whether `who` may take `action` at all (scope is checked after):
+/// offices work tickets, couriers only reopen or confirm their own,
+/// supervisors do everything.
+fn may_take(who: &Principal, action: TicketAction) -> Result<(), ApiError> {
+    let by_reporter = matches!(action, TicketAction::Reopen | TicketAction::Close);
+    match who {
+        Principal::Supervisor { .. } => Ok(()),
+        Principal::Courier { .. } if by_reporter => Ok(()),
+        Principal::Courier { .. } => Err(ApiError::Forbidden("couriers cannot act on tickets")),
+        Principal::Office { .. } if by_reporter => Err(ApiError::Forbidden(
+            "only a reporter or a supervisor may reopen or close a ticket",
+        )),
+        Principal::Office { .. } => Ok(()),
+    }
+}
 
 /// Authenticates, validates the body, checks scope, applies the action.
 async fn act(
@@ -159,18 +196,17 @@ async fn act(
     body: &[u8],
 ) -> Result<Ticket, ApiError> {
     let who = principal(store, headers).await?;
-    if matches!(who, Principal::Courier { .. }) {
-        return Err(ApiError::Forbidden("couriers cannot act on tickets"));
-    }
-    let (reason, note) = validate_body(action, body)?;
+    may_take(&who, action)?;
+    let checked = validate_body(action, body)?;
     let current = visible_ticket(store, &who, id).await?;
     let change = Transition {
         action,
         actor: who.actor(),
         role: who.role(),
-        at: OffsetDateTime::now_utc(),
-        reason,
-        note,
+        at: store.now(),
+        reason: checked.reason,
+        note: checked.note,
+        proof_photo_sha256: checked.proof_photo_sha256,
     };
     match store.apply(&current, &change).await {
         Ok(ticket) => {
@@ -188,12 +224,10 @@ async fn act(
     }
 }
 
-/// The action's reason and note, checked: `resolve` needs a note, `reject`
-/// a reason; notes are at most [`MAX_NOTE_CHARS`].
-fn validate_body(
-    action: TicketAction,
-    body: &[u8],
-) -> Result<(Option<RejectReason>, Option<String>), ApiError> {
+/// The action's body, checked: `resolve` needs a note (and takes a proof
+/// photo's sha256), `reject` a reason, `reopen` takes only `not_fixed`;
+/// notes are at most [`MAX_NOTE_CHARS`].
+fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError> {
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
     } else {
@@ -223,9 +257,48 @@ fn validate_body(
         (TicketAction::Reject, None) => {
             return Err(ApiError::field("reason", "rejecting needs a reason"));
         }
+        (TicketAction::Reopen, Some(raw)) if raw != NOT_FIXED => {
+            return Err(ApiError::field(
+                "reason",
+                "a ticket is reopened as not_fixed",
+            ));
+        }
         _ => None,
     };
-    Ok((reason, note))
+    let proof_photo_sha256 = check_proof(action, body.proof_photo_sha256)?;
+    Ok(Checked {
+        reason,
+        note,
+        proof_photo_sha256,
+    })
+}
+
+/// A resolve's proof photo: 64 lower-case hex digits naming a photo ingest
+/// stored; no other action carries one.
+fn check_proof(action: TicketAction, proof: Option<String>) -> Result<Option<String>, ApiError> {
+    Ok(match (action, proof) {
+        (_, None) => None,
+        (TicketAction::Resolve, Some(sha)) if is_sha256(&sha) => Some(sha),
+        (TicketAction::Resolve, Some(_)) => {
+            return Err(ApiError::field(
+                "proof_photo_sha256",
+                "proof_photo_sha256 must be 64 lower-case hex digits of a stored photo",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::field(
+                "proof_photo_sha256",
+                "only a resolution carries a proof photo",
+            ));
+        }
+    })
+}
+
+/// 64 lower-case hex digits.
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn parse_reason(raw: &str) -> Result<RejectReason, ApiError> {
@@ -270,9 +343,25 @@ mod tests {
         assert!(validate_body(TicketAction::Resolve, ok.as_bytes()).is_ok());
         let e = validate_body(TicketAction::Reject, br#"{"reason":"meh"}"#).unwrap_err();
         assert_eq!(field_of(e), "reason");
-        let (reason, _) =
-            validate_body(TicketAction::Reject, br#"{"reason":"not_our_area"}"#).unwrap();
-        assert_eq!(reason, Some(RejectReason::NotOurArea));
+        let checked = validate_body(TicketAction::Reject, br#"{"reason":"not_our_area"}"#).unwrap();
+        assert_eq!(checked.reason, Some(RejectReason::NotOurArea));
+        let proof = format!(
+            r#"{{"note":"x","proof_photo_sha256":"{}"}}"#,
+            "ab".repeat(32)
+        );
+        let checked = validate_body(TicketAction::Resolve, proof.as_bytes()).unwrap();
+        assert_eq!(checked.proof_photo_sha256, Some("ab".repeat(32)));
+        let bad = br#"{"note":"x","proof_photo_sha256":"../etc/passwd"}"#;
+        assert_eq!(
+            field_of(validate_body(TicketAction::Resolve, bad).unwrap_err()),
+            "proof_photo_sha256"
+        );
+        let wrong = br#"{"reason":"meh"}"#;
+        assert_eq!(
+            field_of(validate_body(TicketAction::Reopen, wrong).unwrap_err()),
+            "reason"
+        );
+        assert!(validate_body(TicketAction::Reopen, br#"{"reason":"not_fixed"}"#).is_ok());
         assert_eq!(
             field_of(validate_body(TicketAction::Acknowledge, b"[").unwrap_err()),
             "body"

@@ -4,16 +4,26 @@
 //! Every query is written once with `$1, $2 …` placeholders, which both
 //! SQLite and PostgreSQL accept.
 
+pub mod chain;
+pub mod lifecycle;
+pub mod merge;
+pub mod points;
 pub mod queries;
+pub mod reroute;
 pub mod rows;
+pub mod sla;
 pub mod tickets;
 pub mod tokens;
 
+use crate::clock::{Clock, SystemClock};
 use crate::Error;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +55,11 @@ pub struct Store {
     pool: AnyPool,
     /// Which database `pool` talks to.
     backend: Backend,
+    /// Where "now" comes from: every action's time, the SLA clock.
+    clock: Arc<dyn Clock>,
+    /// Woken after a commit that wrote to the outbox, so the publisher
+    /// does not wait for its next poll.
+    outbox_ready: Arc<Notify>,
 }
 
 impl Store {
@@ -60,7 +75,12 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = pool_options(backend).connect_with(options).await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            clock: Arc::new(SystemClock),
+            outbox_ready: Arc::new(Notify::new()),
+        };
         store.migrate().await?;
         tracing::info!(backend = ?backend, "tracker store ready");
         Ok(store)
@@ -81,6 +101,23 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The same store reading time from `clock` (tests move time with a
+    /// [`crate::clock::MockClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's current time.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Signalled after a commit that wrote to the outbox.
+    pub(crate) fn outbox_ready(&self) -> &Notify {
+        &self.outbox_ready
     }
 
     /// The database this store talks to.

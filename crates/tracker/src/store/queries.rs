@@ -1,9 +1,10 @@
 //! Reading tickets: one ticket and its history, an office's queue,
 //! unrouted reports, a courier's reports, response-time samples.
 
-use super::rows::{ticket_columns, CourierReport, Ticket, TicketEvent, UnroutedReport};
+use super::rows::{
+    event_columns, ticket_columns, CourierReport, Ticket, TicketEvent, UnroutedReport,
+};
 use super::Store;
-use crate::audit::{GroupBy, Sample};
 use crate::time_ms::from_ms;
 use crate::Error;
 use civicprobe_model::{CourierId, OfficeId, TicketId, TicketState};
@@ -36,10 +37,11 @@ impl Store {
 
     /// A ticket's history, oldest first.
     pub async fn ticket_events(&self, ticket_id: TicketId) -> Result<Vec<TicketEvent>, Error> {
-        sqlx::query(
-            "SELECT event_id, seq, kind, actor, role, at, reason, note FROM ticket_events \
-             WHERE ticket_id = $1 ORDER BY seq",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM ticket_events WHERE ticket_id = $1 ORDER BY seq"
+        ))
         .bind(ticket_id.to_string())
         .fetch_all(&self.pool)
         .await?
@@ -90,7 +92,8 @@ impl Store {
     pub async fn unrouted(&self, limit: i64) -> Result<Vec<UnroutedReport>, Error> {
         sqlx::query(
             "SELECT report_id, category, urgent, lat, lon, text, courier_id, received_at \
-             FROM unrouted ORDER BY received_at DESC, report_id LIMIT $1",
+             FROM unrouted WHERE routed_ticket_id IS NULL \
+             ORDER BY received_at DESC, report_id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -100,18 +103,40 @@ impl Store {
         .collect()
     }
 
-    /// A courier's reports, routed or not, newest first, at most `limit`.
+    /// Whether `courier_id` reported the ticket (opened it or a duplicate
+    /// merged into it).
+    pub async fn is_reporter(
+        &self,
+        ticket_id: TicketId,
+        courier_id: CourierId,
+    ) -> Result<bool, Error> {
+        Ok(
+            sqlx::query("SELECT 1 FROM ticket_reporters WHERE ticket_id = $1 AND courier_id = $2")
+                .bind(ticket_id.to_string())
+                .bind(courier_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// A courier's reports (openers, merged duplicates, unrouted), newest
+    /// first, at most `limit`, each with its net points.
     pub async fn courier_reports(
         &self,
         courier_id: CourierId,
         limit: i64,
     ) -> Result<Vec<CourierReport>, Error> {
         let rows = sqlx::query(
-            "SELECT report_id, ticket_id, state, category, office_id, received_at FROM tickets \
-             WHERE courier_id = $1 \
+            "SELECT r.report_id AS report_id, t.ticket_id AS ticket_id, t.state AS state, \
+             t.category AS category, t.office_id AS office_id, r.received_at AS received_at, \
+             CAST(COALESCE((SELECT SUM(p.points) FROM points_ledger p \
+               WHERE p.report_id = r.report_id), 0) AS BIGINT) AS points \
+             FROM ticket_reporters r JOIN tickets t ON t.ticket_id = r.ticket_id \
+             WHERE r.courier_id = $1 \
              UNION ALL \
-             SELECT report_id, NULL, 'unrouted', category, NULL, received_at FROM unrouted \
-             WHERE courier_id = $1 \
+             SELECT report_id, NULL, 'unrouted', category, NULL, received_at, CAST(0 AS BIGINT) \
+             FROM unrouted WHERE courier_id = $1 AND routed_ticket_id IS NULL \
              ORDER BY received_at DESC LIMIT $2",
         )
         .bind(courier_id.to_string())
@@ -119,29 +144,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(courier_report).collect()
-    }
-
-    /// Every ticket's group, received, acknowledged and resolved times.
-    pub async fn response_samples(&self, group_by: GroupBy) -> Result<Vec<Sample>, Error> {
-        let sql = match group_by {
-            GroupBy::Office => {
-                "SELECT office_id AS grp, received_at, acknowledged_at, resolved_at FROM tickets"
-            }
-            GroupBy::Category => {
-                "SELECT category AS grp, received_at, acknowledged_at, resolved_at FROM tickets"
-            }
-        };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Sample {
-                    group: row.try_get("grp")?,
-                    received_ms: row.try_get("received_at")?,
-                    acknowledged_ms: row.try_get("acknowledged_at")?,
-                    resolved_ms: row.try_get("resolved_at")?,
-                })
-            })
-            .collect()
     }
 }
 
@@ -160,5 +162,6 @@ fn courier_report(row: &sqlx::any::AnyRow) -> Result<CourierReport, Error> {
             .map(|o| o.parse().map_err(|e| corrupt(&e)))
             .transpose()?,
         received_at: from_ms(row.try_get("received_at")?)?,
+        points: row.try_get("points")?,
     })
 }

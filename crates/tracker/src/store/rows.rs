@@ -18,10 +18,19 @@ macro_rules! ticket_columns {
         "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
-         resolved_at, closed_at, version"
+         resolved_at, closed_at, version, reopen_count"
     };
 }
 pub(crate) use ticket_columns;
+
+/// The columns [`TicketEvent::from_row`] reads, in a `SELECT`.
+macro_rules! event_columns {
+    () => {
+        "event_id, seq, kind, actor, role, at, reason, note, office_id, from_office, \
+         proof_photo_sha256, hash"
+    };
+}
+pub(crate) use event_columns;
 
 /// A ticket as an office sees it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -75,6 +84,8 @@ pub struct Ticket {
     pub closed_at: Option<OffsetDateTime>,
     /// Bumped by every change; the optimistic-concurrency check.
     pub version: i64,
+    /// How often it was reopened as not fixed.
+    pub reopen_count: i64,
 }
 
 /// One step of a ticket's life, as recorded (append-only).
@@ -97,6 +108,16 @@ pub struct TicketEvent {
     pub reason: Option<String>,
     /// The actor's note, if any.
     pub note: Option<String>,
+    /// The office responsible after this step.
+    pub office_id: Option<String>,
+    /// For `rerouted`: the office before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_office: Option<String>,
+    /// For `resolved`: the proof photo (sha256 in the photo store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_photo_sha256: Option<String>,
+    /// sha256(previous row's hash ‖ this row's content): the audit chain.
+    pub hash: Option<String>,
 }
 
 /// A report the router could not place in any office's area.
@@ -135,6 +156,8 @@ pub struct CourierReport {
     /// The ingest clock.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// Net points this report earned.
+    pub points: i64,
 }
 
 /// A change an actor makes to a ticket.
@@ -152,6 +175,8 @@ pub struct Transition {
     pub reason: Option<RejectReason>,
     /// Required for `resolve`, optional otherwise.
     pub note: Option<String>,
+    /// For `resolve`: sha256 of a proof photo already in the photo store.
+    pub proof_photo_sha256: Option<String>,
 }
 
 /// Parses a stored text column with `FromStr`.
@@ -199,12 +224,13 @@ impl Ticket {
             resolved_at: from_opt_ms(row.try_get("resolved_at")?)?,
             closed_at: from_opt_ms(row.try_get("closed_at")?)?,
             version: row.try_get("version")?,
+            reopen_count: row.try_get("reopen_count")?,
         })
     }
 }
 
 impl TicketEvent {
-    /// Reads `event_id, seq, kind, actor, role, at, reason, note`.
+    /// Reads [`event_columns!`].
     pub(crate) fn from_row(row: &AnyRow) -> Result<TicketEvent, Error> {
         Ok(TicketEvent {
             event_id: row.try_get("event_id")?,
@@ -215,6 +241,10 @@ impl TicketEvent {
             at: from_ms(row.try_get("at")?)?,
             reason: row.try_get("reason")?,
             note: row.try_get("note")?,
+            office_id: row.try_get("office_id")?,
+            from_office: row.try_get("from_office")?,
+            proof_photo_sha256: row.try_get("proof_photo_sha256")?,
+            hash: row.try_get("hash")?,
         })
     }
 }

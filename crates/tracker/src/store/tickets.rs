@@ -1,21 +1,21 @@
-//! Writing tickets: opening one from the router's event, recording an
-//! unrouted report, and applying an actor's transition. Each is one
-//! transaction; the first two are idempotent.
+//! Writing tickets the router sends: opening one from its event, recording
+//! an unrouted report. Each is one idempotent transaction.
 
-use super::rows::{Ticket, Transition};
+use super::chain::{self, ChainRow};
 use super::Store;
 use crate::time_ms::to_ms;
 use crate::Error;
-use civicprobe_model::{EventId, ReportUnrouted, TicketAction, TicketOpened, TicketState};
+use civicprobe_model::{ReportSubmitted, ReportUnrouted, TicketId, TicketOpened, TicketState};
 use sqlx::{Any, Transaction};
+use time::OffsetDateTime;
 
 /// The event kind of a ticket's first step (also the subject's last token).
 pub const OPENED: &str = "opened";
 
 /// Who opens tickets: the router, a system actor.
-const ROUTER_ACTOR: &str = "router";
+pub(crate) const ROUTER_ACTOR: &str = "router";
 /// The role recorded for system actors.
-const SYSTEM_ROLE: &str = "system";
+pub(crate) const SYSTEM_ROLE: &str = "system";
 
 impl Store {
     /// Stores a ticket the router opened, with its `opened` event, in one
@@ -27,18 +27,18 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO ticket_events (event_id, ticket_id, seq, kind, actor, role, at) \
-             VALUES ($1, $2, 1, $3, $4, $5, $6)",
-        )
-        .bind(ev.event_id.to_string())
-        .bind(ev.ticket_id.to_string())
-        .bind(OPENED)
-        .bind(ROUTER_ACTOR)
-        .bind(SYSTEM_ROLE)
-        .bind(to_ms(ev.opened_at))
-        .execute(&mut *tx)
-        .await?;
+        insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.opened_at).await?;
+        let row = ChainRow {
+            event_id: ev.event_id.to_string(),
+            ticket_id: ev.ticket_id.to_string(),
+            kind: OPENED.to_owned(),
+            actor: ROUTER_ACTOR.to_owned(),
+            role: SYSTEM_ROLE.to_owned(),
+            at: to_ms(ev.opened_at),
+            office_id: Some(ev.office_id.to_string()),
+            ..ChainRow::default()
+        };
+        chain::append(&mut tx, row).await?;
         sqlx::query(
             "INSERT INTO offices (office_id, name) VALUES ($1, $2) ON CONFLICT (office_id) DO NOTHING",
         )
@@ -72,59 +72,10 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
-
-    /// Applies `change` to the ticket as it was read (`current`): checks the
-    /// state machine, then updates the state, the step's timestamp and the
-    /// version (only if the version is still `current.version`) and appends
-    /// the event, in one transaction. Returns the ticket as it now is.
-    ///
-    /// Errors: [`Error::IllegalTransition`] when the state forbids it,
-    /// [`Error::ConcurrentUpdate`] when someone else changed it first.
-    pub async fn apply(&self, current: &Ticket, change: &Transition) -> Result<Ticket, Error> {
-        let next = current.state.apply(change.action)?;
-        let version = current.version + 1;
-        let ticket_id = current.ticket_id;
-        let mut tx = self.pool.begin().await?;
-        // The write comes first so that SQLite takes its write lock (waiting
-        // on the busy timeout) before reading anything in this transaction.
-        let (sql, binds_time) = update_sql(change.action);
-        let mut update = sqlx::query(sql)
-            .bind(next.as_str())
-            .bind(version)
-            .bind(ticket_id.to_string())
-            .bind(current.version);
-        if binds_time {
-            update = update.bind(to_ms(change.at));
-        }
-        let updated = update.execute(&mut *tx).await?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Err(Error::ConcurrentUpdate(ticket_id));
-        }
-        sqlx::query(
-            "INSERT INTO ticket_events (event_id, ticket_id, seq, kind, actor, role, at, reason, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(EventId::new().to_string())
-        .bind(ticket_id.to_string())
-        .bind(version)
-        .bind(change.action.event_kind())
-        .bind(change.actor.as_str())
-        .bind(change.role.as_str())
-        .bind(to_ms(change.at))
-        .bind(change.reason.map(|r| r.as_str().to_owned()))
-        .bind(change.note.clone())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.ticket(ticket_id)
-            .await?
-            .ok_or(Error::TicketNotFound(ticket_id))
-    }
 }
 
 /// Inserts the ticket row; `false` when it (or its report) exists.
-async fn insert_ticket(
+pub(crate) async fn insert_ticket(
     tx: &mut Transaction<'static, Any>,
     ev: &TicketOpened,
 ) -> Result<bool, Error> {
@@ -160,29 +111,25 @@ async fn insert_ticket(
     Ok(done.rows_affected() == 1)
 }
 
-/// The UPDATE for an action: `$1` state, `$2` new version, `$3` ticket id,
-/// `$4` expected version and, for actions with a timestamp column, `$5` the
-/// time. First acknowledgement and first make-safe are kept (they measure
-/// response); resolve and close record the latest. Start, reject and reopen
-/// only change the state (their event holds the time).
-fn update_sql(action: TicketAction) -> (&'static str, bool) {
-    macro_rules! update {
-        ($set:literal) => {
-            concat!(
-                "UPDATE tickets SET state = $1, version = $2",
-                $set,
-                " WHERE ticket_id = $3 AND version = $4"
-            )
-        };
-    }
-    match action {
-        TicketAction::Acknowledge => (
-            update!(", acknowledged_at = COALESCE(acknowledged_at, $5)"),
-            true,
-        ),
-        TicketAction::MakeSafe => (update!(", made_safe_at = COALESCE(made_safe_at, $5)"), true),
-        TicketAction::Resolve => (update!(", resolved_at = $5"), true),
-        TicketAction::Close => (update!(", closed_at = $5"), true),
-        TicketAction::Start | TicketAction::Reject | TicketAction::Reopen => (update!(""), false),
-    }
+/// Attaches `report` to the ticket as one of its reporters; `false` when
+/// the report is already attached.
+pub(crate) async fn insert_reporter(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: TicketId,
+    report: &ReportSubmitted,
+    joined_at: OffsetDateTime,
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "INSERT INTO ticket_reporters (report_id, ticket_id, courier_id, photo_reuse, received_at, \
+         joined_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id) DO NOTHING",
+    )
+    .bind(report.report_id.to_string())
+    .bind(ticket_id.to_string())
+    .bind(report.courier_id.to_string())
+    .bind(i64::from(report.evidence.photo_reuse()))
+    .bind(to_ms(report.received_at))
+    .bind(to_ms(joined_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

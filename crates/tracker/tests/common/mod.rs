@@ -193,3 +193,82 @@ pub fn assert_problem(reply: &Reply, status: u16, field: Option<&str>) {
         assert_eq!(reply.body["field"], field, "{}", reply.body);
     }
 }
+
+/// The router's `TicketMerged` attaching a new report by `courier` to
+/// `ticket`; `photo_reuse` raises the reuse flag on it.
+pub fn merged(
+    ticket: &TicketOpened,
+    courier: CourierId,
+    photo_reuse: bool,
+) -> civicprobe_model::TicketMerged {
+    let mut report = report(courier, ticket.report.received_at + Duration::minutes(2));
+    if photo_reuse {
+        report
+            .evidence
+            .flags
+            .push(civicprobe_model::EvidenceFlag::PhotoReuse {
+                photo: 0,
+                phash: "00ff00ff00ff00ff".into(),
+                earlier_report: ReportId::new(),
+                distance_bits: 2,
+                threshold_bits: 6,
+            });
+    }
+    civicprobe_model::TicketMerged {
+        event_id: EventId::derived(report.report_id.0, "merged"),
+        ticket_id: ticket.ticket_id,
+        office_id: ticket.office_id.clone(),
+        category: ticket.category,
+        at: report.received_at + Duration::seconds(1),
+        reason: civicprobe_model::MergeReason::Nearby { distance_m: 12.0 },
+        report,
+    }
+}
+
+/// Opens a ticket in `office_id` (ack due in 30 min) and returns the event.
+pub async fn open_ticket(store: &Store, office_id: &str, courier: CourierId) -> TicketOpened {
+    let ev = opened(office_id, courier, base_time(), Duration::minutes(30));
+    assert!(store.record_ticket_opened(&ev).await.unwrap());
+    ev
+}
+
+/// Tokens of two offices, a supervisor and a courier.
+pub struct Actors {
+    pub wenquan: String,
+    pub fushan: String,
+    pub supervisor: String,
+    pub courier_id: CourierId,
+    pub courier: String,
+}
+
+pub async fn actors(store: &Store) -> Actors {
+    let (courier_id, courier) = store.add_courier("Li Wei").await.unwrap();
+    Actors {
+        wenquan: store
+            .add_office(&office("wenquan"), Some("温泉"))
+            .await
+            .unwrap(),
+        fushan: store.add_office(&office("fushan"), None).await.unwrap(),
+        supervisor: store.add_supervisor("zhang").await.unwrap(),
+        courier_id,
+        courier,
+    }
+}
+
+/// Runs a statement as an attacker with database access would.
+pub async fn exec(store: &Store, sql: &str) {
+    sqlx::query(sql)
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// `SELECT COUNT(*) …`.
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0)
+}

@@ -1,6 +1,10 @@
 //! Service-level deadlines, all counted from `received_at` (the ingest
 //! clock), never from the device's clock.
 
+mod file;
+
+pub use file::DEFAULT_POLICY;
+
 use civicprobe_model::{Category, Deadlines};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};

@@ -1,0 +1,134 @@
+//! `GET /v1/reports/{id}/photos/{n}` (add `?size=thumbnail` for the
+//! thumbnail): offices and supervisors fetch a report's photos through the
+//! API, scoped like tickets, never by a path on disk. `n` counts from 0, in
+//! the report's photo order.
+//!
+//! Who may see which report is the tracker's business (a ticket belongs to
+//! an office); ingest asks through [`ReportAccess`], which the CLI
+//! implements with the tracker's store.
+
+use crate::{BoxError, Error, IngestState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use civicprobe_model::ReportId;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+/// What the holder of a token may do with a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// The token names nobody: `401`.
+    Unknown,
+    /// Known, but the report is outside their scope: `403`.
+    Denied,
+    /// They may see it (its office, a supervisor).
+    Allowed,
+}
+
+/// How ingest learns whether a token may see a report's photos.
+pub trait ReportAccess: Send + Sync + 'static {
+    /// What the holder of `token` may do with `report`.
+    fn viewer<'a>(
+        &'a self,
+        token: &'a str,
+        report: ReportId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>>;
+}
+
+/// The default without a tracker: every known token is denied, unknown
+/// ones are unknown (nobody sees photos).
+#[derive(Debug)]
+pub struct DenyAll;
+
+impl ReportAccess for DenyAll {
+    fn viewer<'a>(
+        &'a self,
+        _token: &'a str,
+        _report: ReportId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async { Ok(Viewer::Unknown) })
+    }
+}
+
+/// `?size=`.
+#[derive(Debug, Deserialize)]
+pub struct PhotoQuery {
+    /// `thumbnail` for the thumbnail; the photo otherwise.
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// The photo route's handler.
+#[tracing::instrument(name = "get_photo", skip_all, fields(report_id = %id, n = n))]
+pub async fn get_photo(
+    State(state): State<IngestState>,
+    Path((id, n)): Path<(String, u32)>,
+    Query(query): Query<PhotoQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match photo(&state, &id, n, query, &headers).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn photo(
+    state: &IngestState,
+    id: &str,
+    n: u32,
+    query: PhotoQuery,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
+    let report: ReportId = id.parse().map_err(|_| Error::NotFound)?;
+    let viewer = state
+        .access()
+        .viewer(token, report)
+        .await
+        .map_err(|source| Error::Unavailable {
+            what: "the ticket store",
+            source,
+        })?;
+    match viewer {
+        Viewer::Unknown => return Err(Error::Unauthorized),
+        Viewer::Denied => return Err(Error::Forbidden),
+        Viewer::Allowed => {}
+    }
+    let local = state.inner.shared.local().await?;
+    let stored = local.photo(report, n).await?.ok_or(Error::NotFound)?;
+    let thumbnail = match query.size.as_deref() {
+        None | Some("full") => false,
+        Some("thumbnail") => true,
+        Some(_) => return Err(Error::invalid("size", "must be full or thumbnail")),
+    };
+    let (sha, media_type) = if thumbnail {
+        (
+            stored.thumbnail_sha256.ok_or(Error::NotFound)?,
+            "image/jpeg".to_owned(),
+        )
+    } else {
+        (stored.sha256, stored.media_type)
+    };
+    let bytes = state.inner.photos.get(&sha).await?.ok_or(Error::NotFound)?;
+    let content_type = HeaderValue::from_str(&media_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let etag =
+        HeaderValue::from_str(&format!("\"{sha}\"")).unwrap_or(HeaderValue::from_static("\"\""));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::ETAG, etag),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,198 @@
+//! Evidence flags: each with its measured value and the configured
+//! threshold; a flag never rejects a report.
+//!
+//! - taken long before submission (EXIF DateTimeOriginal vs `received_at`);
+//! - EXIF position far from the reported position;
+//! - photo reuse: a perceptual hash within a few bits of one in an earlier
+//!   report, looked up in [`ReuseIndex`] (in memory, seeded from the local
+//!   store at start, the last [`REUSE_WINDOW_DAYS`] days).
+
+use civicprobe_model::{EvidenceFlag, Location, PhotoExif, ReportId};
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// How far back photo reuse is looked for.
+pub const REUSE_WINDOW_DAYS: i64 = 90;
+
+/// The most hashes kept in memory (oldest dropped first).
+pub const MAX_INDEXED: usize = 1_000_000;
+
+/// The thresholds, from [`crate::Config`].
+#[derive(Clone, Copy, Debug)]
+pub struct Thresholds {
+    /// Seconds between taking and submitting a photo.
+    pub age_s: i64,
+    /// Metres between EXIF and reported positions.
+    pub distance_m: f64,
+    /// Hamming distance for "the same picture".
+    pub reuse_bits: u32,
+}
+
+/// Recent perceptual hashes and the report each came in.
+#[derive(Debug, Default)]
+pub struct ReuseIndex {
+    /// `(phash, report)`, oldest first.
+    entries: Mutex<Vec<(u64, ReportId)>>,
+}
+
+impl ReuseIndex {
+    /// The nearest earlier hash to `phash` from another report, if within
+    /// `max_bits`.
+    pub fn nearest(&self, phash: u64, not: ReportId, max_bits: u32) -> Option<(ReportId, u32)> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .iter()
+            .filter(|(_, report)| *report != not)
+            .map(|(h, report)| (*report, (h ^ phash).count_ones()))
+            .filter(|(_, bits)| *bits <= max_bits)
+            .min_by_key(|(_, bits)| *bits)
+    }
+
+    /// Remembers an accepted photo's hash.
+    pub fn insert(&self, phash: u64, report: ReportId) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_INDEXED {
+            let excess = entries.len() + 1 - MAX_INDEXED;
+            entries.drain(..excess);
+        }
+        entries.push((phash, report));
+    }
+
+    /// How many hashes are indexed.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A photo as the flags see it.
+#[derive(Clone, Copy, Debug)]
+pub struct PhotoFacts<'a> {
+    /// Its EXIF evidence.
+    pub exif: &'a PhotoExif,
+    /// Its perceptual hash.
+    pub phash: Option<u64>,
+}
+
+/// Every flag raised on a report's photos.
+pub fn flags(
+    report_id: ReportId,
+    reported: &Location,
+    received_at: OffsetDateTime,
+    photos: &[PhotoFacts<'_>],
+    index: &ReuseIndex,
+    t: Thresholds,
+) -> Vec<EvidenceFlag> {
+    let mut flags = Vec::new();
+    for (photo, facts) in photos.iter().enumerate() {
+        if let Some(taken) = facts.exif.taken_at {
+            let age_s = (received_at - taken).whole_seconds();
+            if age_s > t.age_s {
+                flags.push(EvidenceFlag::TakenLongBefore {
+                    photo,
+                    age_s,
+                    threshold_s: t.age_s,
+                });
+            }
+        }
+        if let Some(gps) = &facts.exif.gps {
+            let distance_m = gps.distance_m(reported);
+            if distance_m > t.distance_m {
+                flags.push(EvidenceFlag::FarFromReported {
+                    photo,
+                    distance_m,
+                    threshold_m: t.distance_m,
+                });
+            }
+        }
+        if let Some(phash) = facts.phash {
+            if let Some((earlier, bits)) = index.nearest(phash, report_id, t.reuse_bits) {
+                flags.push(EvidenceFlag::PhotoReuse {
+                    photo,
+                    phash: format!("{phash:016x}"),
+                    earlier_report: earlier,
+                    distance_bits: bits,
+                    threshold_bits: t.reuse_bits,
+                });
+            }
+        }
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civicprobe_model::CourierId;
+    use time::macros::datetime;
+
+    const T: Thresholds = Thresholds {
+        age_s: 3600,
+        distance_m: 500.0,
+        reuse_bits: 4,
+    };
+
+    #[test]
+    fn each_flag_carries_its_measure_and_threshold() {
+        let here = Location::new(29.8413, 114.3225).unwrap();
+        let far = Location::new(29.8513, 114.3225).unwrap();
+        let now = datetime!(2025-05-01 12:00 UTC);
+        let exif = PhotoExif {
+            gps: Some(far),
+            taken_at: Some(now - time::Duration::hours(2)),
+            orientation: None,
+        };
+        let index = ReuseIndex::default();
+        let earlier = ReportId::for_submission(CourierId::new(), "a");
+        let this = ReportId::for_submission(CourierId::new(), "b");
+        index.insert(0xFFFF_0000_FFFF_0000, earlier);
+        index.insert(0x0F0F, this);
+        let facts = [PhotoFacts {
+            exif: &exif,
+            phash: Some(0xFFFF_0000_FFFF_0007),
+        }];
+        let flags = flags(this, &here, now, &facts, &index, T);
+        assert_eq!(flags.len(), 3, "{flags:?}");
+        assert!(matches!(
+            flags[0],
+            EvidenceFlag::TakenLongBefore {
+                age_s: 7200,
+                threshold_s: 3600,
+                ..
+            }
+        ));
+        assert!(
+            matches!(flags[1], EvidenceFlag::FarFromReported { distance_m, .. } if (1100.0..1130.0).contains(&distance_m))
+        );
+        assert!(
+            matches!(&flags[2], EvidenceFlag::PhotoReuse { earlier_report, distance_bits: 3, .. } if *earlier_report == earlier)
+        );
+
+        let fresh = PhotoExif {
+            gps: Some(here),
+            taken_at: Some(now),
+            orientation: None,
+        };
+        let facts = [PhotoFacts {
+            exif: &fresh,
+            phash: Some(0x0F0F),
+        }];
+        assert!(
+            super::flags(this, &here, now, &facts, &index, T).is_empty(),
+            "own hash is no reuse"
+        );
+    }
+}

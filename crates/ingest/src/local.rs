@@ -1,0 +1,242 @@
+//! Ingest's local store, `<data_dir>/ingest.db` (SQLite, WAL,
+//! `synchronous=FULL`): the outbox of accepted reports, the answer each
+//! `Idempotency-Key` got, and every accepted photo (for serving it back and
+//! for the photo-reuse index).
+//!
+//! A report row is committed (and fsync'd) before the `202` is sent; the
+//! publisher ([`crate::outbox`]) marks it published once JetStream
+//! acknowledged it. A crash in between loses nothing: the row is still
+//! unpublished at the next start.
+
+use crate::Error;
+use civicprobe_model::{ReportId, ReportSubmitted};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const SCHEMA: &str = r"
+CREATE TABLE IF NOT EXISTS reports (
+    report_id      TEXT PRIMARY KEY,
+    request_sha256 TEXT NOT NULL,
+    payload        BLOB NOT NULL,
+    accepted_ms    INTEGER NOT NULL,
+    published_ms   INTEGER
+);
+CREATE INDEX IF NOT EXISTS reports_unpublished
+    ON reports (accepted_ms) WHERE published_ms IS NULL;
+CREATE TABLE IF NOT EXISTS photos (
+    report_id        TEXT NOT NULL,
+    n                INTEGER NOT NULL,
+    sha256           TEXT NOT NULL,
+    media_type       TEXT NOT NULL,
+    thumbnail_sha256 TEXT,
+    phash            TEXT,
+    accepted_ms      INTEGER NOT NULL,
+    PRIMARY KEY (report_id, n)
+);
+";
+
+fn db_error(e: sqlx::Error) -> Error {
+    Error::internal("using the local store", e)
+}
+
+/// What a key's earlier request was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Earlier {
+    /// sha256 over the earlier request's parts.
+    pub request_sha256: String,
+}
+
+/// One unpublished report.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// Its id (`Nats-Msg-Id`).
+    pub report_id: String,
+    /// The exact JSON to publish.
+    pub payload: Vec<u8>,
+}
+
+/// A stored photo, as the photo route needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPhoto {
+    /// The metadata-free photo's sha256.
+    pub sha256: String,
+    /// Its media type.
+    pub media_type: String,
+    /// The thumbnail's sha256 (always a JPEG).
+    pub thumbnail_sha256: Option<String>,
+}
+
+/// The local store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    /// Connections to `ingest.db`.
+    pool: SqlitePool,
+}
+
+impl LocalStore {
+    /// Opens (creating) `<data_dir>/ingest.db` and its tables.
+    pub async fn open(data_dir: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::internal("creating the data directory", e))?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("ingest.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        sqlx::raw_sql(SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { pool })
+    }
+
+    /// The earlier request under this report id (courier + key), if any.
+    pub async fn earlier(&self, report_id: ReportId) -> Result<Option<Earlier>, Error> {
+        let row = sqlx::query("SELECT request_sha256 FROM reports WHERE report_id = ?")
+            .bind(report_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(|r| Earlier {
+            request_sha256: r.get(0),
+        }))
+    }
+
+    /// Commits an accepted report and its photos in one transaction.
+    /// `Ok(Some(earlier))` when a concurrent request with the same key won.
+    pub async fn accept(
+        &self,
+        report: &ReportSubmitted,
+        request_sha256: &str,
+    ) -> Result<Option<Earlier>, Error> {
+        let payload =
+            serde_json::to_vec(report).map_err(|e| Error::internal("encoding a report", e))?;
+        let id = report.report_id.to_string();
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO reports (report_id, request_sha256, payload, accepted_ms)
+             VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(request_sha256)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if inserted.rows_affected() == 0 {
+            drop(tx);
+            return self.earlier(report.report_id).await;
+        }
+        for (n, photo) in report.photos.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO photos (report_id, n, sha256, media_type, thumbnail_sha256, phash, accepted_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(i64::try_from(n).unwrap_or(i64::MAX))
+            .bind(&photo.sha256)
+            .bind(&photo.media_type)
+            .bind(&photo.thumbnail_sha256)
+            .bind(&photo.phash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(None)
+    }
+
+    /// Up to `limit` unpublished reports, oldest first.
+    pub async fn unpublished(&self, limit: u32) -> Result<Vec<Pending>, Error> {
+        let rows = sqlx::query(
+            "SELECT report_id, payload FROM reports WHERE published_ms IS NULL
+             ORDER BY accepted_ms LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Pending {
+                report_id: r.get(0),
+                payload: r.get(1),
+            })
+            .collect())
+    }
+
+    /// Marks reports as acknowledged by JetStream and drops their payload
+    /// (the request digest stays: it answers retries).
+    pub async fn mark_published(&self, report_ids: &[String]) -> Result<(), Error> {
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        for id in report_ids {
+            sqlx::query("UPDATE reports SET published_ms = ?, payload = X'' WHERE report_id = ?")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    /// How many accepted reports are not yet acknowledged by JetStream.
+    pub async fn backlog(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE published_ms IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    /// Photo `n` of a report.
+    pub async fn photo(&self, report_id: ReportId, n: u32) -> Result<Option<StoredPhoto>, Error> {
+        let row = sqlx::query(
+            "SELECT sha256, media_type, thumbnail_sha256 FROM photos
+             WHERE report_id = ? AND n = ?",
+        )
+        .bind(report_id.to_string())
+        .bind(i64::from(n))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(row.map(|r| StoredPhoto {
+            sha256: r.get(0),
+            media_type: r.get(1),
+            thumbnail_sha256: r.get(2),
+        }))
+    }
+
+    /// Perceptual hashes of photos accepted since `since`, with their
+    /// report: the seed of the in-memory reuse index.
+    pub async fn phashes_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let rows = sqlx::query(
+            "SELECT phash, report_id FROM photos
+             WHERE phash IS NOT NULL AND accepted_ms >= ? ORDER BY accepted_ms",
+        )
+        .bind(unix_ms(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

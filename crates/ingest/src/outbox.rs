@@ -1,0 +1,97 @@
+//! The publisher: drains the local outbox ([`crate::local`]) to the
+//! `REPORTS` stream, oldest first, `Nats-Msg-Id` = report id, and marks a
+//! report published only once JetStream acknowledged it.
+//!
+//! It is woken by every accepted report and also polls each second. While
+//! NATS is down it retries with a growing pause (up to 2 s); when NATS
+//! returns the backlog drains. A report published twice (an ack lost, a
+//! crash after publishing but before marking) is dropped by JetStream's
+//! duplicate window, so each report is on the stream exactly once.
+
+use crate::publish::publish_payload;
+use crate::state::Shared;
+use crate::Error;
+use async_nats::jetstream;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Reports published per round.
+const BATCH: u32 = 256;
+/// Poll period when idle.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Pauses after a failure, doubling.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Runs until `stop`'s sender is dropped (the ingest state is gone).
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    js: jetstream::Context,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<()>,
+) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let pause = match drain_once(&shared, &js).await {
+            Ok(0) => IDLE_POLL,
+            Ok(_) => {
+                backoff = MIN_BACKOFF;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "outbox: publishing failed; will retry");
+                let pause = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                pause
+            }
+        };
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
+            changed = stop.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Publishes one batch; returns how many were acknowledged.
+async fn drain_once(shared: &Shared, js: &jetstream::Context) -> Result<usize, Error> {
+    let local = shared.local().await?;
+    let pending = local.unpublished(BATCH).await?;
+    if pending.is_empty() {
+        metrics::gauge!("civicprobe_ingest_outbox_backlog").set(0.0);
+        return Ok(0);
+    }
+    let mut in_flight = Vec::with_capacity(pending.len());
+    let mut failure = None;
+    for report in pending {
+        match publish_payload(js, &report.report_id, report.payload).await {
+            Ok(ack) => in_flight.push((report.report_id, ack)),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let mut acked = Vec::with_capacity(in_flight.len());
+    for (id, ack) in in_flight {
+        match ack.await {
+            Ok(ack) => {
+                tracing::debug!(report_id = %id, duplicate = ack.duplicate, "outbox: published");
+                acked.push(id);
+            }
+            Err(e) => {
+                failure.get_or_insert(Error::Unavailable {
+                    what: "JetStream",
+                    source: e.into(),
+                });
+            }
+        }
+    }
+    local.mark_published(&acked).await?;
+    metrics::counter!("civicprobe_ingest_published_total").increment(acked.len() as u64);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(acked.len()),
+    }
+}

@@ -1,0 +1,186 @@
+//! `civicprobe classify`, `civicprobe classify --eval FILE` and
+//! `civicprobe route`: argument structs for the binary and functions that
+//! do the work over any reader and writer (the tests use memory).
+
+use civicprobe_model::{Category, Location};
+use serde::{Deserialize, Serialize};
+use std::{
+    io::{BufRead, Write},
+    path::PathBuf,
+};
+
+use crate::{
+    classifier::{corpus, eval},
+    Classifier, Error, Jurisdictions, DEFAULT_BOUNDARY_M, DEFAULT_CORPUS, DEFAULT_JURISDICTIONS,
+};
+
+/// `civicprobe classify [--eval FILE]`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct ClassifyArgs {
+    /// Print accuracy, per-category precision/recall and urgent recall on
+    /// this labelled JSON Lines file instead of classifying stdin.
+    #[arg(long, value_name = "FILE")]
+    pub eval: Option<PathBuf>,
+    /// Labelled JSON Lines the classifier is trained on.
+    #[arg(long, env = "CIVICPROBE_CLASSIFIER_CORPUS", default_value = DEFAULT_CORPUS)]
+    pub classifier_corpus: PathBuf,
+}
+
+/// `civicprobe route --jurisdictions FILE --lat X --lon Y`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct RouteArgs {
+    /// The GeoJSON FeatureCollection of street-office areas.
+    #[arg(long, env = "CIVICPROBE_JURISDICTIONS", default_value = DEFAULT_JURISDICTIONS)]
+    pub jurisdictions: PathBuf,
+    /// Latitude (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lat: f64,
+    /// Longitude (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lon: f64,
+    /// A point in no area but this close to one (metres) goes to it.
+    #[arg(long, default_value_t = DEFAULT_BOUNDARY_M)]
+    pub boundary_m: f64,
+}
+
+/// One input line of `classify`.
+#[derive(Debug, Deserialize)]
+struct Input {
+    /// The courier's note.
+    #[serde(default)]
+    text: Option<String>,
+    /// The courier's category, if any.
+    #[serde(default)]
+    hint: Option<Category>,
+}
+
+/// One output line of `classify`.
+#[derive(Debug, Serialize)]
+struct Output {
+    /// The category settled on.
+    category: Category,
+    /// The model's probability for it.
+    confidence: f64,
+    /// Life-safety now.
+    urgent: bool,
+    /// A supervisor should look.
+    needs_triage: bool,
+}
+
+/// Runs `civicprobe classify` on stdin and stdout.
+pub async fn classify(args: ClassifyArgs) -> Result<(), Error> {
+    tokio::task::spawn_blocking(move || {
+        let classifier = Classifier::from_file(&args.classifier_corpus)?;
+        let stdout = std::io::stdout();
+        match &args.eval {
+            Some(path) => evaluate_file(&classifier, path, stdout.lock()),
+            None => classify_lines(&classifier, std::io::stdin().lock(), stdout.lock()),
+        }
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// One JSON line out per line in; a line that is not valid input gets
+/// `{"error": "..."}` and the rest go on. Blank lines are skipped.
+pub fn classify_lines(
+    classifier: &Classifier,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), Error> {
+    let io = |what| move |source| Error::Io { what, source };
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(io("reading stdin"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let json = match serde_json::from_str::<Input>(&line) {
+            Ok(input) => {
+                let c = classifier.classify(input.hint, input.text.as_deref());
+                serde_json::to_string(&Output {
+                    category: c.category,
+                    confidence: c.confidence,
+                    urgent: c.urgent,
+                    needs_triage: c.needs_triage,
+                })
+            }
+            Err(e) => serde_json::to_string(&serde_json::json!({
+                "error": format!("line {}: {e}", i + 1)
+            })),
+        }
+        .map_err(Error::Encode)?;
+        writeln!(output, "{json}").map_err(io("writing stdout"))?;
+    }
+    output.flush().map_err(io("writing stdout"))
+}
+
+/// Evaluates on a labelled file and prints the figures.
+pub fn evaluate_file(
+    classifier: &Classifier,
+    path: &std::path::Path,
+    output: impl Write,
+) -> Result<(), Error> {
+    let set = corpus::load(path)?;
+    let e = eval::evaluate(classifier, &set);
+    print_evaluation(&e, output)
+}
+
+/// The figures as text.
+pub fn print_evaluation(e: &eval::Evaluation, mut out: impl Write) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        what: "writing stdout",
+        source,
+    };
+    writeln!(out, "reports          {}", e.reports).map_err(io)?;
+    writeln!(out, "accuracy         {:.3}", e.accuracy).map_err(io)?;
+    writeln!(out, "urgent recall    {:.3}", e.urgent_recall).map_err(io)?;
+    writeln!(out, "urgent precision {:.3}", e.urgent_precision).map_err(io)?;
+    writeln!(out, "needs triage     {}", e.needs_triage).map_err(io)?;
+    writeln!(
+        out,
+        "{:<16} {:>9} {:>7} {:>8}",
+        "category", "precision", "recall", "support"
+    )
+    .map_err(io)?;
+    for (name, p) in &e.categories {
+        writeln!(
+            out,
+            "{name:<16} {:>9.3} {:>7.3} {:>8}",
+            p.precision, p.recall, p.support
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Runs `civicprobe route`, printing one JSON line on stdout.
+pub async fn route(args: RouteArgs) -> Result<(), Error> {
+    route_to(&args, std::io::stdout().lock())
+}
+
+/// `{"office_id": "...", "office_name": "...", "boundary": bool,
+/// "distance_m": f64}` or `{"office_id": null}`.
+pub fn route_to(args: &RouteArgs, mut output: impl Write) -> Result<(), Error> {
+    let jurisdictions = Jurisdictions::load(&args.jurisdictions)?;
+    let at = Location::new(args.lat, args.lon).map_err(|e| Error::Settings {
+        file: "command line".into(),
+        key: e.field().into(),
+        reason: e.to_string(),
+    })?;
+    let json = match jurisdictions.locate(&at, args.boundary_m) {
+        Some(l) => serde_json::json!({
+            "office_id": l.office.id.as_str(),
+            "office_name": l.office.name,
+            "boundary": l.boundary,
+            "distance_m": (l.distance_m * 10.0).round() / 10.0,
+        }),
+        None => serde_json::json!({ "office_id": null }),
+    };
+    writeln!(output, "{json}").map_err(|source| Error::Io {
+        what: "writing stdout",
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+//! Claims: the candidate ticket published on `civic.claim.<office>.<category>`
+//! in the `ROUTER_CLAIMS` stream with `Nats-Expected-Last-Subject-Sequence`,
+//! so of two routers opening a ticket for the same office and category at
+//! the same moment only one succeeds; the other sees the winner's claim
+//! and merges into it.
+
+use async_nats::{
+    header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID},
+    jetstream::{self, context::PublishErrorKind, stream},
+    HeaderMap,
+};
+use civicprobe_model::{Category, OfficeId};
+use std::time::Duration;
+
+use super::OpenTicket;
+use crate::Error;
+
+/// The router's claims stream.
+pub const CLAIMS_STREAM: &str = "ROUTER_CLAIMS";
+/// Its subjects.
+pub const CLAIM_SUBJECTS: &str = "civic.claim.>";
+/// How long claims are kept: far longer than any duplicate window.
+const CLAIMS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// `civic.claim.<office>.<category>`.
+pub fn claim_subject(office: &OfficeId, category: Category) -> String {
+    format!("civic.claim.{office}.{category}")
+}
+
+/// Creates the claims stream unless it exists. Idempotent.
+pub async fn ensure_claims_stream(js: &jetstream::Context) -> Result<(), Error> {
+    js.get_or_create_stream(stream::Config {
+        name: CLAIMS_STREAM.to_owned(),
+        subjects: vec![CLAIM_SUBJECTS.to_owned()],
+        storage: stream::StorageType::File,
+        max_age: CLAIMS_MAX_AGE,
+        duplicate_window: Duration::from_secs(civicprobe_model::nats::DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    })
+    .await
+    .map_err(Error::nats("creating the claims stream"))?;
+    Ok(())
+}
+
+/// How a claim went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claimed {
+    /// Stored at this stream sequence (or was already, for a redelivery).
+    Won(u64),
+    /// Another claim was stored first; the subject's last sequence is this.
+    Lost(u64),
+}
+
+/// Publishes `ticket` as a claim, expecting `expected_last` (0: none yet)
+/// to be the subject's last sequence.
+pub async fn claim(
+    js: &jetstream::Context,
+    ticket: &OpenTicket,
+    expected_last: u64,
+) -> Result<Claimed, Error> {
+    let subject = claim_subject(&ticket.office_id, ticket.category);
+    let body = serde_json::to_vec(ticket).map_err(Error::Encode)?;
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_MESSAGE_ID, format!("claim-{}", ticket.ticket_id));
+    headers.insert(
+        NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+        expected_last.to_string(),
+    );
+    let ack = js
+        .publish_with_headers(subject.clone(), headers, body.into())
+        .await
+        .map_err(Error::nats("publishing a claim"))?
+        .await;
+    match ack {
+        Ok(ack) => Ok(Claimed::Won(ack.sequence)),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+            let last = js
+                .get_stream(CLAIMS_STREAM)
+                .await
+                .map_err(Error::nats("getting the claims stream"))?
+                .get_last_raw_message_by_subject(&subject)
+                .await
+                .map_err(Error::nats("reading the last claim"))?;
+            Ok(Claimed::Lost(last.sequence))
+        }
+        Err(e) => Err(Error::nats("awaiting the claim ack")(e)),
+    }
+}

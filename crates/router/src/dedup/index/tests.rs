@@ -1,0 +1,153 @@
+use super::*;
+use civicprobe_model::{CourierId, PhotoRef, ReportId, TicketState};
+use time::{macros::datetime, Duration};
+
+fn report(lat: f64, lon: f64, hours: i64, phash: Option<&str>) -> ReportSubmitted {
+    ReportSubmitted {
+        report_id: ReportId::new(),
+        courier_id: CourierId::new(),
+        location: Location::new(lat, lon).unwrap(),
+        accuracy_m: None,
+        category_hint: None,
+        text: None,
+        reported_at: None,
+        received_at: datetime!(2025-03-01 10:00 UTC) + Duration::hours(hours),
+        photos: phash
+            .map(|h| PhotoRef {
+                sha256: "0".repeat(64),
+                media_type: "image/jpeg".into(),
+                width: 1,
+                height: 1,
+                bytes: 1,
+                phash: Some(h.into()),
+                thumbnail_sha256: None,
+            })
+            .into_iter()
+            .collect(),
+        evidence: Default::default(),
+    }
+}
+
+fn ticket(r: &ReportSubmitted, category: Category) -> OpenTicket {
+    OpenTicket {
+        ticket_id: TicketId::for_report(r.report_id),
+        office_id: OfficeId::parse("wenquan").unwrap(),
+        category,
+        location: r.location,
+        received_at: r.received_at,
+        phashes: phashes(r),
+    }
+}
+
+/// About 1 m of latitude in degrees.
+const M: f64 = 1.0 / 111_195.0;
+
+#[test]
+fn same_category_within_radius_and_window_matches_the_nearest() {
+    let rules = DuplicateRules::default();
+    let mut index = OpenTickets::new();
+    let first = report(29.84, 114.32, 0, None);
+    let second = report(29.84 + 20.0 * M, 114.32, 0, None);
+    index.open(ticket(&first, Category::Manhole));
+    index.open(ticket(&second, Category::Manhole));
+    let r = report(29.84 + 25.0 * M, 114.32, 71, None);
+    let m = index.find(&rules, Category::Manhole, &r).unwrap();
+    assert_eq!(m.ticket.ticket_id, TicketId::for_report(second.report_id));
+    let MergeReason::Nearby { distance_m } = m.reason else {
+        panic!("{m:?}")
+    };
+    assert!((distance_m - 5.0).abs() < 0.1, "{distance_m}");
+    // 31 m from both, another category, or too late: no match.
+    assert!(index
+        .find(
+            &rules,
+            Category::Manhole,
+            &report(29.84 + 51.0 * M, 114.32, 0, None)
+        )
+        .is_none());
+    assert!(index.find(&rules, Category::Elevator, &r).is_none());
+    assert!(index
+        .find(&rules, Category::Manhole, &report(29.84, 114.32, 73, None))
+        .is_none());
+    assert_eq!(index.open_count(), 2);
+}
+
+#[test]
+fn a_close_perceptual_hash_matches_anywhere_in_the_window() {
+    let rules = DuplicateRules::default();
+    let mut index = OpenTickets::new();
+    let first = report(29.84, 114.32, 0, Some("0000000000ffff00"));
+    index.open(ticket(&first, Category::Manhole));
+    let far = report(29.90, 114.40, 1, Some("0000000000fff000"));
+    let m = index.find(&rules, Category::Manhole, &far).unwrap();
+    assert_eq!(m.reason, MergeReason::SamePhoto { distance_bits: 4 });
+    assert!(
+        index.find(&rules, Category::Elevator, &far).is_none(),
+        "same category only"
+    );
+    let other = report(29.90, 114.40, 1, Some("ffffffff00000000"));
+    assert!(index.find(&rules, Category::Manhole, &other).is_none());
+    let bad = report(29.90, 114.40, 1, Some("not-hex"));
+    assert!(index.find(&rules, Category::Manhole, &bad).is_none());
+    // A near-uniform picture's hash says nothing: never a match.
+    let blank = report(29.84, 114.32, 0, Some("4900000000000000"));
+    index.open(ticket(&blank, Category::Other));
+    let blank_again = report(29.90, 114.40, 1, Some("4900000000000000"));
+    assert!(index.find(&rules, Category::Other, &blank_again).is_none());
+}
+
+#[test]
+fn closed_tickets_stop_matching_and_reopened_ones_match_again() {
+    let rules = DuplicateRules::default();
+    let mut index = OpenTickets::new();
+    let first = report(29.84, 114.32, 0, None);
+    let t = ticket(&first, Category::Manhole);
+    index.open(t.clone());
+    let change = |kind: &str| TicketChanged {
+        event_id: civicprobe_model::EventId::derived(t.ticket_id.0, kind),
+        ticket_id: t.ticket_id,
+        office_id: OfficeId::parse("fushan").unwrap(),
+        category: Category::Manhole,
+        kind: kind.into(),
+        state: TicketState::Resolved,
+        actor: "office:wenquan".into(),
+        at: first.received_at,
+        reason: None,
+        note: None,
+        from_office: None,
+    };
+    index.changed(&change("resolved"));
+    assert!(index.find(&rules, Category::Manhole, &first).is_none());
+    index.open(t.clone());
+    assert!(
+        index.find(&rules, Category::Manhole, &first).is_none(),
+        "a replayed claim does not reopen"
+    );
+    index.changed(&change("reopened"));
+    let m = index.find(&rules, Category::Manhole, &first).unwrap();
+    assert_eq!(
+        m.ticket.office_id.as_str(),
+        "fushan",
+        "rerouted along the way"
+    );
+    index.forget_before(first.received_at + Duration::hours(1));
+    assert_eq!(index.open_count(), 0);
+}
+
+#[test]
+fn the_grid_finds_tickets_across_cell_edges_and_large_radii_scan_all() {
+    let mut index = OpenTickets::new();
+    // Just south-west of a cell corner; the report just north-east of it.
+    let first = report(29.840_999_9, 114.320_999_9, 0, None);
+    index.open(ticket(&first, Category::Manhole));
+    let r = report(29.841_000_1 + 10.0 * M, 114.321_000_1, 0, None);
+    let rules = DuplicateRules::default();
+    assert!(index.find(&rules, Category::Manhole, &r).is_some());
+    let far = report(29.90, 114.40, 0, None);
+    assert!(index.find(&rules, Category::Manhole, &far).is_none());
+    let wide = DuplicateRules {
+        radius_m: 20_000.0,
+        ..rules
+    };
+    assert!(index.find(&wide, Category::Manhole, &far).is_some());
+}

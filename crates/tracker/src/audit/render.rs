@@ -1,0 +1,149 @@
+//! The audit as CSV (`?format=csv`) and as a terminal table
+//! (`civicprobe audit`).
+
+use super::{ResponseTimes, StepTimes};
+use std::fmt::Write;
+
+/// The steps in column order, with their labels.
+fn steps(g: &super::GroupTimes) -> [(&'static str, &StepTimes); 3] {
+    [
+        ("acknowledge", &g.acknowledge),
+        ("make_safe", &g.make_safe),
+        ("resolve", &g.resolve),
+    ]
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+/// One line per group: the dimensions, counts, then per step count,
+/// median_s, p90_s, max_s, within_deadline. Empty cells for no data.
+pub fn csv(report: &ResponseTimes) -> String {
+    let dims: Vec<&str> = report.group_by.split(',').collect();
+    let mut header: Vec<String> = dims.iter().map(|d| (*d).to_owned()).collect();
+    header.extend(["count", "reopened", "data_errors"].map(String::from));
+    for step in ["acknowledge", "make_safe", "resolve"] {
+        for col in ["count", "median_s", "p90_s", "max_s", "within_deadline"] {
+            header.push(format!("{step}_{col}"));
+        }
+    }
+    let mut out = header.join(",");
+    out.push_str("\r\n");
+    for g in &report.groups {
+        let mut cells: Vec<String> = dims
+            .iter()
+            .map(|d| csv_field(g.key.get(d).map_or("", String::as_str)))
+            .collect();
+        cells.extend([g.count, g.reopened, g.data_errors].map(|n| n.to_string()));
+        for (_, s) in steps(g) {
+            cells.push(s.count.to_string());
+            cells.extend([s.median_s, s.p90_s, s.max_s, s.within_deadline].map(opt));
+        }
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// `3d04h`, `2h05m`, `4m10s`, `12s`; `-` for none.
+pub fn human(seconds: Option<f64>) -> String {
+    let Some(s) = seconds else {
+        return "-".into();
+    };
+    let s = s.round() as i64;
+    match s {
+        s if s >= 86_400 => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+        s if s >= 3600 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// A fixed-width table for a terminal.
+pub fn table(report: &ResponseTimes) -> String {
+    let mut rows: Vec<Vec<String>> = vec![vec![
+        report.group_by.replace(',', "/"),
+        "tickets".into(),
+        "reopened".into(),
+        "errors".into(),
+    ]];
+    for step in ["ack", "safe", "resolve"] {
+        rows[0].extend(["n", "median", "p90", "max", "in time"].map(|c| format!("{step} {c}")));
+    }
+    for g in &report.groups {
+        let mut row = vec![
+            g.group.clone(),
+            g.count.to_string(),
+            g.reopened.to_string(),
+            g.data_errors.to_string(),
+        ];
+        for (_, s) in steps(g) {
+            row.push(s.count.to_string());
+            row.extend([s.median_s, s.p90_s, s.max_s].map(human));
+            row.push(
+                s.within_deadline
+                    .map_or("-".into(), |w| format!("{:.0}%", w * 100.0)),
+            );
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            let _ = if c == 0 {
+                write!(out, "{cell}{}", " ".repeat(pad))
+            } else {
+                write!(out, "  {}{cell}", " ".repeat(pad))
+            };
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{response_times, Dimension, Sample};
+
+    #[test]
+    fn csv_and_table_show_every_group() {
+        let sample = Sample {
+            office: "wen,quan".into(),
+            category: "manhole".into(),
+            received_ms: 0,
+            acknowledged_ms: Some(125_000),
+            due_ms: [600_000; 3],
+            ..Sample::default()
+        };
+        let report = response_times(&[Dimension::Office, Dimension::Category], &[sample]);
+        let csv = csv(&report);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(
+            lines[0].starts_with("office,category,count,reopened,data_errors,acknowledge_count")
+        );
+        assert!(
+            lines[1].starts_with("\"wen,quan\",manhole,1,0,0,1,125,125,125,1,0,,,,"),
+            "{}",
+            lines[1]
+        );
+        let table = table(&report);
+        assert!(table.contains("2m05s"), "{table}");
+        assert!(table.contains("100%"));
+        assert_eq!(human(Some(90_061.0)), "1d01h");
+    }
+}

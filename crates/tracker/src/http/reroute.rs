@@ -1,0 +1,96 @@
+//! Supervisors moving work between offices: a ticket to another office,
+//! or an unrouted report into a new ticket of an office.
+
+use super::supervision::supervisor_only;
+use super::tickets::visible_ticket;
+use super::{observe, principal, ApiError};
+use crate::store::rows::Ticket;
+use crate::{Error, Store};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use civicprobe_model::{OfficeId, ReportId};
+use serde::Deserialize;
+
+/// `{"office_id": "fushan", "note": "…"}`.
+#[derive(Debug, Deserialize)]
+struct RerouteBody {
+    /// The office that takes it over.
+    office_id: String,
+    /// Why, for the record.
+    note: Option<String>,
+}
+
+/// The target office and note of a reroute body.
+fn parse_body(body: &[u8]) -> Result<(OfficeId, Option<String>), ApiError> {
+    let body: RerouteBody =
+        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let office = OfficeId::parse(&body.office_id)
+        .map_err(|e| ApiError::field("office_id", e.to_string()))?;
+    let note = body
+        .note
+        .map(|n| n.trim().chars().take(2000).collect::<String>())
+        .filter(|n| !n.is_empty());
+    Ok((office, note))
+}
+
+/// A lost race is a 409 with the state now.
+async fn conflict_or(store: &Store, e: Error) -> ApiError {
+    match e {
+        Error::ConcurrentUpdate(id) => {
+            let state = store.ticket(id).await.ok().flatten().map(|t| t.state);
+            ApiError::Conflict {
+                detail: format!("ticket {id} was changed by someone else; reload it"),
+                state,
+            }
+        }
+        other => other.into(),
+    }
+}
+
+/// `POST /v1/tickets/{id}/reroute`.
+pub(super) async fn reroute_ticket(
+    State(store): State<Store>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    observe("reroute", Some(&id), async {
+        let who = principal(&store, &headers).await?;
+        supervisor_only(&who)?;
+        let (to, note) = parse_body(&body)?;
+        let current: Ticket = visible_ticket(&store, &who, &id).await?;
+        match store.reroute(&current, &to, &who.actor(), note).await {
+            Ok(ticket) => {
+                tracing::info!(from = %current.office_id, to = %to, "ticket rerouted");
+                Ok(ticket)
+            }
+            Err(e) => Err(conflict_or(&store, e).await),
+        }
+    })
+    .await
+}
+
+/// `POST /v1/unrouted/{report_id}/route`.
+pub(super) async fn route_unrouted(
+    State(store): State<Store>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    observe("route_unrouted", None, async {
+        let who = principal(&store, &headers).await?;
+        supervisor_only(&who)?;
+        let report_id: ReportId = id
+            .parse()
+            .map_err(|_| ApiError::field("report_id", "the report id must be a UUID"))?;
+        let (to, note) = parse_body(&body)?;
+        let ticket = store
+            .route_unrouted(report_id, &to, &who.actor(), note)
+            .await?;
+        tracing::info!(report_id = %report_id, ticket_id = %ticket.ticket_id, to = %to, "unrouted report routed");
+        Ok(ticket)
+    })
+    .await
+}

@@ -1,0 +1,163 @@
+//! Moving a ticket along: an actor's transition (acknowledge, make safe,
+//! start, resolve, reject, reopen, close) or a system step (auto-close).
+//!
+//! Each is one transaction: the ticket row (optimistic version check), the
+//! hash-chained event, the outbox row for [`TicketChanged`] and, for
+//! resolve and reopen, the points ledger.
+
+use super::chain::{self, ChainRow};
+use super::rows::{Ticket, Transition};
+use super::{points, Store};
+use crate::outbox;
+use crate::time_ms::to_ms;
+use crate::Error;
+use civicprobe_model::{EventId, TicketAction, TicketChanged, TicketState};
+use sqlx::{Any, Transaction};
+use time::OffsetDateTime;
+
+/// The reason recorded with every reopen.
+pub const NOT_FIXED: &str = "not_fixed";
+
+/// One step to record, by anyone (person or system).
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    /// What is done.
+    pub action: TicketAction,
+    /// `office:wenquan`, `system:auto_close`, …
+    pub actor: String,
+    /// `office`, `supervisor`, `courier`, `system`.
+    pub role: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Stored reason (reject reason, `not_fixed`, `confirmed`, …).
+    pub reason: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// Proof photo for a resolve.
+    pub proof_photo_sha256: Option<String>,
+}
+
+impl Step {
+    /// The step an actor's [`Transition`] records.
+    fn of(change: &Transition) -> Step {
+        let reason = match change.action {
+            TicketAction::Reject => change.reason.map(|r| r.as_str().to_owned()),
+            TicketAction::Reopen => Some(NOT_FIXED.to_owned()),
+            TicketAction::Close => Some(format!("confirmed_by_{}", change.role)),
+            _ => None,
+        };
+        Step {
+            action: change.action,
+            actor: change.actor.clone(),
+            role: change.role.as_str().to_owned(),
+            at: change.at,
+            reason,
+            note: change.note.clone(),
+            proof_photo_sha256: change.proof_photo_sha256.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// Applies an actor's `change` to the ticket as it was read (`current`):
+    /// checks the state machine, then updates the ticket only if its version
+    /// is still `current.version`, appends the event, queues it in the
+    /// outbox and books points, in one transaction. Returns the ticket now.
+    ///
+    /// Errors: [`Error::IllegalTransition`] when the state forbids it,
+    /// [`Error::ConcurrentUpdate`] when someone else changed it first.
+    pub async fn apply(&self, current: &Ticket, change: &Transition) -> Result<Ticket, Error> {
+        self.apply_step(current, Step::of(change)).await
+    }
+
+    /// [`Store::apply`] for any actor, system ones included.
+    pub(crate) async fn apply_step(&self, current: &Ticket, step: Step) -> Result<Ticket, Error> {
+        let next = current.state.apply(step.action)?;
+        let ticket_id = current.ticket_id;
+        let mut tx = self.pool.begin().await?;
+        // The write comes first so that SQLite takes its write lock before
+        // reading anything in this transaction.
+        if !update_ticket(&mut tx, current, next, &step).await? {
+            tx.rollback().await?;
+            return Err(Error::ConcurrentUpdate(ticket_id));
+        }
+        let event_id = EventId::new();
+        let kind = step.action.event_kind();
+        let row = ChainRow {
+            event_id: event_id.to_string(),
+            ticket_id: ticket_id.to_string(),
+            kind: kind.to_owned(),
+            actor: step.actor.clone(),
+            role: step.role.clone(),
+            at: to_ms(step.at),
+            reason: step.reason.clone(),
+            note: step.note.clone(),
+            office_id: Some(current.office_id.to_string()),
+            proof_photo_sha256: step.proof_photo_sha256.clone(),
+            ..ChainRow::default()
+        };
+        chain::append(&mut tx, row).await?;
+        let changed = TicketChanged {
+            event_id,
+            ticket_id,
+            office_id: current.office_id.clone(),
+            category: current.category,
+            kind: kind.to_owned(),
+            state: next,
+            actor: step.actor.clone(),
+            at: step.at,
+            reason: step.reason.clone(),
+            note: step.note.clone(),
+            from_office: None,
+        };
+        outbox::enqueue(&mut tx, &changed).await?;
+        match step.action {
+            TicketAction::Resolve => points::award(&mut tx, ticket_id, event_id, step.at).await?,
+            TicketAction::Reopen => points::reverse(&mut tx, ticket_id, event_id, step.at).await?,
+            _ => {}
+        }
+        tx.commit().await?;
+        self.outbox_ready().notify_one();
+        self.ticket(ticket_id)
+            .await?
+            .ok_or(Error::TicketNotFound(ticket_id))
+    }
+}
+
+/// Updates state, version and the step's timestamp, only if the version is
+/// still `current.version`; `false` when it was not. First acknowledgement
+/// and first make-safe are kept (they measure response); resolve and close
+/// record the latest; reopen counts.
+async fn update_ticket(
+    tx: &mut Transaction<'static, Any>,
+    current: &Ticket,
+    next: TicketState,
+    step: &Step,
+) -> Result<bool, Error> {
+    macro_rules! update {
+        ($set:literal) => {
+            concat!(
+                "UPDATE tickets SET state = $1, version = $2",
+                $set,
+                " WHERE ticket_id = $3 AND version = $4 AND CAST($5 AS BIGINT) IS NOT NULL"
+            )
+        };
+    }
+    let sql = match step.action {
+        TicketAction::Acknowledge => update!(", acknowledged_at = COALESCE(acknowledged_at, $5)"),
+        TicketAction::MakeSafe => update!(", made_safe_at = COALESCE(made_safe_at, $5)"),
+        TicketAction::Resolve => update!(", resolved_at = $5"),
+        TicketAction::Close => update!(", closed_at = $5"),
+        TicketAction::Reopen => update!(", reopen_count = reopen_count + 1"),
+        TicketAction::Start | TicketAction::Reject => update!(""),
+    };
+    let updated = sqlx::query(sql)
+        .bind(next.as_str())
+        .bind(current.version + 1)
+        .bind(current.ticket_id.to_string())
+        .bind(current.version)
+        .bind(to_ms(step.at))
+        .execute(&mut **tx)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}

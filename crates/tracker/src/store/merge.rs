@@ -1,0 +1,69 @@
+//! Duplicates the router merged into an open ticket: the report and its
+//! reporter are attached to the ticket (they share its points and may
+//! reopen or confirm it) and a `merged` event joins its history.
+
+use super::chain::{self, ChainRow};
+use super::tickets::{insert_reporter, ROUTER_ACTOR, SYSTEM_ROLE};
+use super::Store;
+use crate::time_ms::to_ms;
+use crate::Error;
+use civicprobe_model::{MergeReason, TicketMerged};
+use sqlx::Row;
+
+/// The event kind of a merge (also the subject's last token).
+pub const MERGED: &str = "merged";
+
+fn reason_name(reason: &MergeReason) -> &'static str {
+    match reason {
+        MergeReason::Nearby { .. } => "nearby",
+        MergeReason::SamePhoto { .. } => "same_photo",
+    }
+}
+
+impl Store {
+    /// Records the router's merge. Returns `false` (changing nothing) when
+    /// this event or this report was recorded before; fails with
+    /// [`Error::TicketNotFound`] while the ticket is unknown (the consumer
+    /// then asks for redelivery).
+    pub async fn record_merged(&self, ev: &TicketMerged) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        // A write first: SQLite takes its lock before any read.
+        let touched = sqlx::query("UPDATE tickets SET version = version WHERE ticket_id = $1")
+            .bind(ev.ticket_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(Error::TicketNotFound(ev.ticket_id));
+        }
+        let seen = sqlx::query("SELECT 1 FROM ticket_events WHERE event_id = $1")
+            .bind(ev.event_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if seen || !insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.at).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let office_id: String = sqlx::query("SELECT office_id FROM tickets WHERE ticket_id = $1")
+            .bind(ev.ticket_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let row = ChainRow {
+            event_id: ev.event_id.to_string(),
+            ticket_id: ev.ticket_id.to_string(),
+            kind: MERGED.to_owned(),
+            actor: ROUTER_ACTOR.to_owned(),
+            role: SYSTEM_ROLE.to_owned(),
+            at: to_ms(ev.at),
+            reason: Some(reason_name(&ev.reason).to_owned()),
+            note: Some(format!("report {}", ev.report.report_id)),
+            office_id: Some(office_id),
+            ..ChainRow::default()
+        };
+        chain::append(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

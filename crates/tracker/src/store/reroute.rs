@@ -1,0 +1,244 @@
+//! Supervisors moving work between offices: a ticket to another office
+//! ([`Store::reroute`]), or an unrouted report into a new ticket of an
+//! office ([`Store::route_unrouted`]). Each records a `rerouted` event and
+//! queues it in the outbox, in one transaction.
+
+use super::chain::{self, ChainRow};
+use super::rows::Ticket;
+use super::tickets::{insert_reporter, insert_ticket};
+use super::Store;
+use crate::outbox;
+use crate::time_ms::to_ms;
+use crate::Error;
+use civicprobe_model::{
+    Deadlines, EventId, OfficeId, ReportId, ReportUnrouted, TicketChanged, TicketId, TicketOpened,
+    TicketState,
+};
+use sqlx::{Any, Row, Transaction};
+use time::{Duration, OffsetDateTime};
+
+/// The event kind of a reroute (also the subject's last token).
+pub const REROUTED: &str = "rerouted";
+
+/// The deadlines given to a report routed by hand (the router's policy is
+/// not the tracker's to know): urgent 30 min / 2 h / 24 h, otherwise
+/// 4 h / 24 h / 7 days after receipt.
+pub fn manual_deadlines(received_at: OffsetDateTime, urgent: bool) -> Deadlines {
+    let (ack, safe, resolve) = if urgent {
+        (
+            Duration::minutes(30),
+            Duration::hours(2),
+            Duration::hours(24),
+        )
+    } else {
+        (Duration::hours(4), Duration::hours(24), Duration::days(7))
+    };
+    Deadlines {
+        acknowledge_by: received_at + ack,
+        make_safe_by: received_at + safe,
+        resolve_by: received_at + resolve,
+    }
+}
+
+impl Store {
+    /// Moves a ticket to office `to` (a supervisor's decision): allowed
+    /// while it is active or after a rejection; it becomes `open` in the new
+    /// office, whose acknowledge and make-safe times start afresh (the SLA
+    /// still counts from `received_at`).
+    pub async fn reroute(
+        &self,
+        current: &Ticket,
+        to: &OfficeId,
+        actor: &str,
+        note: Option<String>,
+    ) -> Result<Ticket, Error> {
+        if !(current.state.is_active() || current.state == TicketState::Rejected) {
+            return Err(Error::NotReroutable(current.state));
+        }
+        if &current.office_id == to {
+            return Err(Error::SameOffice(to.clone()));
+        }
+        let at = self.now();
+        let ticket_id = current.ticket_id;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE tickets SET office_id = $1, \
+             office_name = COALESCE((SELECT name FROM offices WHERE office_id = $1), $1), \
+             state = 'open', acknowledged_at = NULL, made_safe_at = NULL, version = $2 \
+             WHERE ticket_id = $3 AND version = $4",
+        )
+        .bind(to.as_str())
+        .bind(current.version + 1)
+        .bind(ticket_id.to_string())
+        .bind(current.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(Error::ConcurrentUpdate(ticket_id));
+        }
+        let event = Rerouted {
+            event_id: EventId::new(),
+            ticket_id,
+            to,
+            from: Some(&current.office_id),
+            category: current.category,
+            actor,
+            at,
+            reason: None,
+            note,
+        };
+        record_rerouted(&mut tx, &event).await?;
+        tx.commit().await?;
+        self.outbox_ready().notify_one();
+        self.ticket(ticket_id)
+            .await?
+            .ok_or(Error::TicketNotFound(ticket_id))
+    }
+
+    /// Opens a ticket in office `to` for an unrouted report (a supervisor's
+    /// decision), with [`manual_deadlines`]. The ticket id is the one the
+    /// router would have given it. Errors: [`Error::UnroutedNotFound`],
+    /// [`Error::AlreadyRouted`].
+    pub async fn route_unrouted(
+        &self,
+        report_id: ReportId,
+        to: &OfficeId,
+        actor: &str,
+        note: Option<String>,
+    ) -> Result<Ticket, Error> {
+        let at = self.now();
+        let ticket_id = TicketId::for_report(report_id);
+        let mut tx = self.pool.begin().await?;
+        let lost = match claim_unrouted(&mut tx, report_id, ticket_id).await {
+            Ok(lost) => lost,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
+        let office_name = office_name(&mut tx, to).await?;
+        let event_id = EventId::derived(ticket_id.0, REROUTED);
+        let opened = TicketOpened {
+            event_id,
+            ticket_id,
+            office_id: to.clone(),
+            office_name,
+            category: lost.category,
+            urgent: lost.urgent,
+            opened_at: at,
+            deadlines: manual_deadlines(lost.report.received_at, lost.urgent),
+            confidence: None,
+            needs_triage: false,
+            report: lost.report,
+        };
+        if !insert_ticket(&mut tx, &opened).await? {
+            tx.rollback().await?;
+            return Err(Error::AlreadyRouted(report_id));
+        }
+        insert_reporter(&mut tx, ticket_id, &opened.report, at).await?;
+        let event = Rerouted {
+            event_id,
+            ticket_id,
+            to,
+            from: None,
+            category: opened.category,
+            actor,
+            at,
+            reason: Some("unrouted".into()),
+            note,
+        };
+        record_rerouted(&mut tx, &event).await?;
+        tx.commit().await?;
+        self.outbox_ready().notify_one();
+        self.ticket(ticket_id)
+            .await?
+            .ok_or(Error::TicketNotFound(ticket_id))
+    }
+}
+
+/// Marks the unrouted report routed to `ticket_id` and returns it.
+async fn claim_unrouted(
+    tx: &mut Transaction<'static, Any>,
+    report_id: ReportId,
+    ticket_id: TicketId,
+) -> Result<ReportUnrouted, Error> {
+    let claimed = sqlx::query(
+        "UPDATE unrouted SET routed_ticket_id = $1 WHERE report_id = $2 AND routed_ticket_id IS NULL",
+    )
+    .bind(ticket_id.to_string())
+    .bind(report_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    let payload = sqlx::query("SELECT payload_json FROM unrouted WHERE report_id = $1")
+        .bind(report_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::UnroutedNotFound(report_id))?;
+    if claimed.rows_affected() == 0 {
+        return Err(Error::AlreadyRouted(report_id));
+    }
+    Ok(serde_json::from_str(&payload.try_get::<String, _>(0)?)?)
+}
+
+/// An office's display name, or its id when it has none yet.
+async fn office_name(
+    tx: &mut Transaction<'static, Any>,
+    office: &OfficeId,
+) -> Result<String, Error> {
+    Ok(sqlx::query("SELECT name FROM offices WHERE office_id = $1")
+        .bind(office.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| row.try_get::<String, _>(0))
+        .transpose()?
+        .unwrap_or_else(|| office.to_string()))
+}
+
+/// What a reroute records.
+struct Rerouted<'a> {
+    event_id: EventId,
+    ticket_id: TicketId,
+    to: &'a OfficeId,
+    from: Option<&'a OfficeId>,
+    category: civicprobe_model::Category,
+    actor: &'a str,
+    at: OffsetDateTime,
+    reason: Option<String>,
+    note: Option<String>,
+}
+
+/// Appends the `rerouted` event and queues it in the outbox.
+async fn record_rerouted(
+    tx: &mut Transaction<'static, Any>,
+    ev: &Rerouted<'_>,
+) -> Result<(), Error> {
+    let row = ChainRow {
+        event_id: ev.event_id.to_string(),
+        ticket_id: ev.ticket_id.to_string(),
+        kind: REROUTED.to_owned(),
+        actor: ev.actor.to_owned(),
+        role: "supervisor".to_owned(),
+        at: to_ms(ev.at),
+        reason: ev.reason.clone(),
+        note: ev.note.clone(),
+        office_id: Some(ev.to.to_string()),
+        from_office: ev.from.map(ToString::to_string),
+        ..ChainRow::default()
+    };
+    chain::append(tx, row).await?;
+    let changed = TicketChanged {
+        event_id: ev.event_id,
+        ticket_id: ev.ticket_id,
+        office_id: ev.to.clone(),
+        category: ev.category,
+        kind: REROUTED.to_owned(),
+        state: TicketState::Open,
+        actor: ev.actor.to_owned(),
+        at: ev.at,
+        reason: ev.reason.clone(),
+        note: ev.note.clone(),
+        from_office: ev.from.cloned(),
+    };
+    outbox::enqueue(tx, &changed).await
+}

@@ -1,0 +1,267 @@
+//! The SLA clock's queries: breaches to escalate (one `escalated` event per
+//! ticket and step, ever: the `escalations` table's key and a deterministic
+//! event id make it idempotent across restarts and instances), resolved
+//! tickets to close automatically, and the overdue list.
+
+use super::chain::{self, ChainRow};
+use super::lifecycle::Step;
+use super::tickets::SYSTEM_ROLE;
+use super::Store;
+use crate::outbox;
+use crate::time_ms::{from_ms, to_ms};
+use crate::Error;
+use civicprobe_model::{
+    Category, EventId, OfficeId, TicketAction, TicketChanged, TicketId, TicketState,
+};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+/// The event kind of an escalation.
+pub const ESCALATED: &str = "escalated";
+/// Who escalates.
+const SLA_ACTOR: &str = "system:sla";
+/// Who closes automatically.
+const AUTO_CLOSE_ACTOR: &str = "system:auto_close";
+/// Tickets examined per sweep.
+const SWEEP_LIMIT: i64 = 1000;
+
+/// Active tickets with at least one step past its deadline and not done.
+macro_rules! overdue_where {
+    () => {
+        " FROM tickets WHERE state IN ('open', 'acknowledged', 'in_progress', 'reopened') AND \
+         ((acknowledged_at IS NULL AND acknowledge_by < $1) \
+          OR (made_safe_at IS NULL AND make_safe_by < $1) \
+          OR resolve_by < $1)"
+    };
+}
+
+/// A step whose deadline passed before it was done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Breach {
+    /// `acknowledge`, `make_safe` or `resolve`.
+    pub step: &'static str,
+    /// The deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    /// How late it is now, seconds.
+    pub late_s: i64,
+}
+
+/// An overdue ticket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Overdue {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// Its office.
+    pub office_id: OfficeId,
+    /// Its category.
+    pub category: Category,
+    /// Life-safety now.
+    pub urgent: bool,
+    /// Where it stands.
+    pub state: TicketState,
+    /// The SLA's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The worst breach, seconds.
+    pub late_s: i64,
+    /// Every breached step.
+    pub breaches: Vec<Breach>,
+}
+
+/// Reads an overdue row and its breaches as of `now`.
+fn overdue_row(row: &AnyRow, now: OffsetDateTime) -> Result<Overdue, Error> {
+    let acked: Option<i64> = row.try_get("acknowledged_at")?;
+    let safe: Option<i64> = row.try_get("made_safe_at")?;
+    let steps = [
+        (
+            "acknowledge",
+            row.try_get::<i64, _>("acknowledge_by")?,
+            acked.is_none(),
+        ),
+        ("make_safe", row.try_get("make_safe_by")?, safe.is_none()),
+        ("resolve", row.try_get("resolve_by")?, true),
+    ];
+    let mut breaches = Vec::new();
+    for (step, due_ms, pending) in steps {
+        let due = from_ms(due_ms)?;
+        if pending && due < now {
+            let late_s = (now - due).whole_seconds();
+            breaches.push(Breach { step, due, late_s });
+        }
+    }
+    Ok(Overdue {
+        ticket_id: super::rows::parsed(row, "ticket_id")?,
+        office_id: super::rows::parsed(row, "office_id")?,
+        category: super::rows::parsed(row, "category")?,
+        urgent: row.try_get::<i64, _>("urgent")? != 0,
+        state: super::rows::parsed(row, "state")?,
+        received_at: from_ms(row.try_get("received_at")?)?,
+        late_s: breaches.iter().map(|b| b.late_s).max().unwrap_or(0),
+        breaches,
+    })
+}
+
+/// The event row and the outbox message of one escalation.
+fn escalation(
+    t: &Overdue,
+    breach: &Breach,
+    event_id: EventId,
+    now: OffsetDateTime,
+) -> (ChainRow, TicketChanged) {
+    let note = format!("{} s late", breach.late_s);
+    let row = ChainRow {
+        event_id: event_id.to_string(),
+        ticket_id: t.ticket_id.to_string(),
+        kind: ESCALATED.to_owned(),
+        actor: SLA_ACTOR.to_owned(),
+        role: SYSTEM_ROLE.to_owned(),
+        at: to_ms(now),
+        reason: Some(breach.step.to_owned()),
+        note: Some(note.clone()),
+        office_id: Some(t.office_id.to_string()),
+        ..ChainRow::default()
+    };
+    let changed = TicketChanged {
+        event_id,
+        ticket_id: t.ticket_id,
+        office_id: t.office_id.clone(),
+        category: t.category,
+        kind: ESCALATED.to_owned(),
+        state: t.state,
+        actor: SLA_ACTOR.to_owned(),
+        at: now,
+        reason: Some(breach.step.to_owned()),
+        note: Some(note),
+        from_office: None,
+    };
+    (row, changed)
+}
+
+impl Store {
+    /// Overdue tickets as of now, the latest first; only `office`'s if given.
+    pub async fn overdue(
+        &self,
+        office: Option<&OfficeId>,
+        limit: i64,
+    ) -> Result<Vec<Overdue>, Error> {
+        let now = self.now();
+        let rows = sqlx::query(concat!(
+            "SELECT ticket_id, office_id, category, urgent, state, received_at, acknowledge_by, \
+             make_safe_by, resolve_by, acknowledged_at, made_safe_at",
+            overdue_where!(),
+            " AND ($2 = '' OR office_id = $2)"
+        ))
+        .bind(to_ms(now))
+        .bind(office.map_or("", OfficeId::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut list = rows
+            .iter()
+            .map(|row| overdue_row(row, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        list.sort_by(|a, b| b.late_s.cmp(&a.late_s).then(a.ticket_id.cmp(&b.ticket_id)));
+        list.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(list)
+    }
+
+    /// Records one `escalated` event for every breach not yet escalated.
+    /// Returns the (ticket, step) pairs escalated by this call.
+    pub async fn escalate_overdue(&self) -> Result<Vec<(TicketId, &'static str)>, Error> {
+        let now = self.now();
+        let rows = sqlx::query(concat!(
+            "SELECT ticket_id, office_id, category, urgent, state, received_at, acknowledge_by, \
+             make_safe_by, resolve_by, acknowledged_at, made_safe_at",
+            overdue_where!(),
+            " AND (SELECT COUNT(*) FROM escalations e WHERE e.ticket_id = tickets.ticket_id) < 3 \
+             LIMIT $2"
+        ))
+        .bind(to_ms(now))
+        .bind(SWEEP_LIMIT)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut done = Vec::new();
+        for row in &rows {
+            let overdue = overdue_row(row, now)?;
+            for breach in &overdue.breaches {
+                if self.escalate(&overdue, breach, now).await? {
+                    metrics::counter!("civicprobe_tracker_escalations_total", "step" => breach.step)
+                        .increment(1);
+                    done.push((overdue.ticket_id, breach.step));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Escalates one breach; `false` when it was escalated before.
+    async fn escalate(
+        &self,
+        t: &Overdue,
+        breach: &Breach,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let event_id = EventId::derived(t.ticket_id.0, &format!("{ESCALATED}:{}", breach.step));
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO escalations (ticket_id, step, event_id, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (ticket_id, step) DO NOTHING",
+        )
+        .bind(t.ticket_id.to_string())
+        .bind(breach.step)
+        .bind(event_id.to_string())
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let (row, changed) = escalation(t, breach, event_id, now);
+        chain::append(&mut tx, row).await?;
+        outbox::enqueue(&mut tx, &changed).await?;
+        tx.commit().await?;
+        self.outbox_ready().notify_one();
+        tracing::info!(ticket_id = %t.ticket_id, step = breach.step, late_s = breach.late_s, "escalated");
+        Ok(true)
+    }
+
+    /// Closes tickets resolved more than `after` ago. Returns how many.
+    pub async fn auto_close(&self, after: Duration) -> Result<usize, Error> {
+        let now = self.now();
+        let ids: Vec<String> = sqlx::query(
+            "SELECT ticket_id FROM tickets WHERE state = 'resolved' AND resolved_at < $1 LIMIT $2",
+        )
+        .bind(to_ms(now - after))
+        .bind(SWEEP_LIMIT)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let mut closed = 0;
+        for id in ids {
+            let ticket_id: TicketId = id.parse().map_err(|e| Error::Corrupt(format!("{e}")))?;
+            let Some(current) = self.ticket(ticket_id).await? else {
+                continue;
+            };
+            let step = Step {
+                action: TicketAction::Close,
+                actor: AUTO_CLOSE_ACTOR.to_owned(),
+                role: SYSTEM_ROLE.to_owned(),
+                at: now,
+                reason: Some(format!("auto_after_{}d", after.whole_days())),
+                note: None,
+                proof_photo_sha256: None,
+            };
+            match self.apply_step(&current, step).await {
+                Ok(_) => closed += 1,
+                Err(Error::ConcurrentUpdate(_) | Error::IllegalTransition(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(closed)
+    }
+}

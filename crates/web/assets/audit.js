@@ -1,0 +1,148 @@
+// The supervisor dashboard: response-time bar charts drawn here as SVG,
+// overdue and unrouted lists (with routing), the district map, the audit
+// log check. Polls.
+
+import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft } from './common.js';
+import { jurisdictions, drawMap, officeName } from './map.js';
+
+const $ = (id) => document.getElementById(id);
+const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
+const state = { geo: { features: [] }, office: {}, category: {}, overdue: null, unrouted: [], open: [], verify: null };
+
+/** Minutes with one decimal below ten. */
+function minutes(seconds) {
+  const m = seconds / 60;
+  return m < 10 ? m.toFixed(1) : String(Math.round(m));
+}
+
+/**
+ * Horizontal bars per group: median and p90 (minutes) of each step, and
+ * the share within the deadline as text. Scaled to the largest p90.
+ */
+function barChart(report, label) {
+  const groups = (report && report.groups) || [];
+  if (!groups.length) return el('p', { class: 'muted' }, t('none'));
+  const max = Math.max(1, ...groups.flatMap((g) => STEPS.map(([s]) => (g[s] && g[s].p90_s) || 0)));
+  const rowH = 20, groupH = STEPS.length * rowH + 30, left = 70, width = 440, barW = width - left - 140;
+  const root = svg('svg', { class: 'bars', viewBox: `0 0 ${width} ${groups.length * groupH + 4}`, role: 'img' });
+  groups.forEach((g, gi) => {
+    const y0 = gi * groupH + 16;
+    root.append(svg('text', { x: 0, y: y0, class: 'group', 'data-group': g.group }, `${label(g)} (${g.count})`));
+    STEPS.forEach(([step, name], si) => {
+      const s = g[step] || {};
+      const y = y0 + 6 + si * rowH;
+      root.append(svg('text', { x: 4, y: y + 13, class: 'step' }, t(name)));
+      const p90 = ((s.p90_s || 0) / max) * barW, med = ((s.median_s || 0) / max) * barW;
+      root.append(svg('rect', { x: left, y, width: p90.toFixed(1), height: rowH - 5, class: 'p90' }, svg('title', {}, `${t('p90')} ${s.p90_s ?? '—'} s`)));
+      root.append(svg('rect', { x: left, y, width: med.toFixed(1), height: rowH - 5, class: `median ${step}` }, svg('title', {}, `${t('median')} ${s.median_s ?? '—'} s`)));
+      const share = s.within_deadline == null ? '—' : `${Math.round(s.within_deadline * 100)}%`;
+      const text = s.count ? `${minutes(s.median_s || 0)}/${minutes(s.p90_s || 0)} min · ${share}` : '—';
+      root.append(svg('text', { x: left + Math.max(p90, med) + 4, y: y + 13, class: 'value', 'data-step': step, 'data-count': s.count || 0 }, text));
+    });
+  });
+  const legend = el('p', { class: 'legend muted' },
+    el('span', { class: 'key median' }), ` ${t('median')} `, el('span', { class: 'key p90' }), ` ${t('p90')} · min · ${t('within')}`);
+  return [root, legend];
+}
+
+function officeLabel(g) {
+  const id = (g.key && g.key.office) || g.group;
+  const f = state.geo.features.find((x) => x.properties.office_id === id);
+  return f ? officeName(f) : id;
+}
+
+function categoryLabel(g) {
+  return t((g.key && g.key.category) || g.group);
+}
+
+async function get(path) {
+  try {
+    const r = await api(path);
+    if (r.status === 401) signInForm($('signin-box'), t('bad_token'));
+    return r.ok ? r.data : null;
+  } catch { return null; }
+}
+
+async function loadFigures() {
+  const [office, category] = await Promise.all([
+    get('/v1/audit/response-times?group_by=office'), get('/v1/audit/response-times?group_by=category')]);
+  if (office) fill($('by-office'), barChart(office, officeLabel));
+  if (category) fill($('by-category'), barChart(category, categoryLabel));
+}
+
+async function loadOpenTickets() {
+  const lists = await Promise.all(state.geo.features.map((f) =>
+    get(`/v1/offices/${encodeURIComponent(f.properties.office_id)}/tickets`)));
+  state.open = lists.flatMap((l) => (l ? l.tickets : [])).filter((x) => ['open', 'acknowledged', 'in_progress', 'reopened'].includes(x.state));
+  const points = state.open.map((x) => {
+    const left = timeLeft(x);
+    return { lat: x.location.lat, lon: x.location.lon, cls: left.cls === 'overdue' ? 'overdue' : x.urgent ? 'urgent' : '', title: `${t(x.category)} · ${t(x.state)} · ${left.text}` };
+  });
+  fill($('district'), drawMap(state.geo.features, points, { width: 560 }),
+    el('p', { class: 'muted', id: 'open-count', 'data-count': points.length }, `${t('tickets')}: ${points.length}`));
+}
+
+async function loadOverdue() {
+  const data = await get('/v1/audit/overdue');
+  const tickets = (data && data.tickets) || [];
+  $('overdue-count').textContent = String(tickets.length);
+  fill($('overdue'), tickets.length ? tickets.map((x) => el('li', { class: 'row' },
+    x.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null, ' ',
+    el('strong', {}, `${x.office_name || x.office_id} · ${t(x.category)}`), ' ',
+    el('span', { class: 'deadline overdue' }, timeLeft(x).text),
+    el('div', { class: 'text' }, (x.text || '').slice(0, 100)))) : el('li', { class: 'muted' }, t('none')));
+}
+
+async function loadUnrouted() {
+  const data = await get('/v1/unrouted');
+  const list = Array.isArray(data) ? data : (data && (data.reports || data.unrouted)) || [];
+  $('unrouted-count').textContent = String(list.length);
+  fill($('unrouted'), list.length ? list.map(unroutedRow) : el('li', { class: 'muted' }, t('none')));
+}
+
+function unroutedRow(u) {
+  const select = el('select', {}, state.geo.features.map((f) => el('option', { value: f.properties.office_id }, officeName(f))));
+  const button = el('button', { type: 'button', class: 'ghost' }, t('route'));
+  const status = el('span', { class: 'status' });
+  button.addEventListener('click', async () => {
+    const r = await api(`/v1/unrouted/${u.report_id}/route`, { method: 'POST', json: { office_id: select.value } }).catch(() => null);
+    status.textContent = r && r.ok ? t('done') : (r && r.data && (r.data.detail || r.data.title)) || t('network');
+    loadUnrouted();
+  });
+  return el('li', { class: 'row' }, el('strong', {}, t(u.category)), ' ',
+    el('span', { class: 'muted' }, `${when(u.received_at)} · ${u.location.lat.toFixed(4)}, ${u.location.lon.toFixed(4)}`),
+    el('div', { class: 'text' }, u.text || ''), el('label', {}, t('route_to'), ' ', select), ' ', button, ' ', status);
+}
+
+async function loadVerify() {
+  const data = await get('/v1/audit/verify');
+  const box = $('verify');
+  if (!data) { box.textContent = '—'; return; }
+  box.className = data.intact ? 'ok' : 'warn';
+  box.textContent = data.intact ? `✓ ${t('intact')}` : `✗ ${t('broken')} ${JSON.stringify(data.report)}`;
+}
+
+function refresh() {
+  loadFigures();
+  loadOpenTickets();
+  loadOverdue();
+  loadUnrouted();
+  loadVerify();
+}
+
+async function main() {
+  translate();
+  languageToggle($('lang'), refresh);
+  signOutButton($('signout'));
+  const who = await whoami();
+  if (!who || who.role !== 'supervisor') {
+    $('signout').hidden = !who;
+    return signInForm($('signin-box'), who ? t('wrong_role') : '');
+  }
+  $('app').hidden = false;
+  $('signout').hidden = false;
+  state.geo = await jurisdictions();
+  every(5000, refresh);
+}
+
+main();

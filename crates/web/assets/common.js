@@ -1,0 +1,236 @@
+// Shared helpers of the civicprobe pages: translations, DOM building
+// (text only, never HTML), API calls with the CSRF header, sign-in.
+
+const STRINGS = {
+  zh: {
+    app: '城市探针', lang: 'English', signout: '退出', signin: '登录', token: '令牌',
+    signin_hint: '请输入管理员发给你的令牌。', bad_token: '令牌无效。', network: '网络错误，请重试。',
+    courier_title: '随手拍隐患', office_title: '街道办工单台', audit_title: '督办看板',
+    photo: '拍照', photo_none: '还没有照片', position: '位置', locating: '正在定位…',
+    located: '已定位', no_gps: '无法定位，请选择最近的地点：', place: '最近的地点', address: '地址（可选）', address_label: '地址',
+    category: '类别', any: '自动识别', text: '描述', text_ph: '例如：井盖缺失，有人差点掉下去',
+    submit: '提交', sending: '正在提交…', sent: '已提交，报告编号：', queued: '没有信号，已保存，联网后自动发送。',
+    need_photo: '请先拍照。', need_position: '请先定位或选择地点。',
+    queue: '待发送', queue_empty: '没有待发送的报告。', failed: '被拒绝：', remove: '删除',
+    mine: '我的报告', points: '积分', none: '暂无。', refresh: '刷新',
+    manhole: '井盖', elevator: '电梯', electrical_box: '配电箱', other: '其他',
+    open: '待受理', acknowledged: '已受理', in_progress: '处理中', resolved: '已解决', closed: '已关闭',
+    reopened: '已重开', rejected: '已驳回', unrouted: '未分派', urgent: '紧急',
+    left: '剩余', overdue: '超时', no_deadline: '无时限', office: '街道办', choose_office: '选择街道办',
+    tickets: '工单', select_ticket: '请选择一个工单。', history: '处理记录', actions: '操作',
+    acknowledge: '受理', make_safe: '已排险', resolve: '办结', reject: '驳回', note: '说明',
+    reason: '驳回原因', duplicate: '重复', not_a_hazard: '不是隐患', not_our_area: '不属本辖区',
+    courier_text: '上报描述', received: '收到', done: '已完成', show_closed: '显示已办结',
+    new: '新', by_office: '各街道办响应时间', by_category: '各类别响应时间',
+    median: '中位数', p90: '90分位', within: '按时比例', csv: '导出 CSV', overdue_list: '超时工单',
+    unrouted_list: '未分派报告', district: '辖区地图（未办结工单）', verify: '审计日志校验',
+    intact: '完整，未被篡改', broken: '校验失败！', route_to: '分派到', route: '分派',
+    wrong_role: '此页面需要其他角色的令牌。', other_pages: '其他页面', photo_missing: '照片不可用',
+    duplicates: '合并的重复报告', step_ack: '受理', step_safe: '排险', step_resolve: '办结',
+    needs_triage: '待人工分拣', reroute: '改派',
+    nav_courier: '上报', nav_office: '工单台', nav_audit: '看板',
+    opened: '立案', made_safe: '已排险', merged: '合并重复报告', escalated: '已督办', rerouted: '已改派', started: '开始处理',
+  },
+  en: {
+    app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
+    signin_hint: 'Enter the token you were given.', bad_token: 'This token is not valid.', network: 'Network error, try again.',
+    courier_title: 'Report a hazard', office_title: 'Office console', audit_title: 'Supervisor dashboard',
+    photo: 'Take photo', photo_none: 'No photo yet', position: 'Position', locating: 'Locating…',
+    located: 'Located', no_gps: 'No position: pick the nearest place:', place: 'Nearest place', address: 'Address (optional)', address_label: 'Address',
+    category: 'Category', any: 'Detect', text: 'Description', text_ph: 'e.g. manhole cover missing, someone nearly fell in',
+    submit: 'Submit', sending: 'Sending…', sent: 'Sent. Report id: ', queued: 'No signal: saved, will be sent when online.',
+    need_photo: 'Take a photo first.', need_position: 'Locate or pick a place first.',
+    queue: 'Waiting to send', queue_empty: 'Nothing waiting.', failed: 'Refused: ', remove: 'Remove',
+    mine: 'My reports', points: 'Points', none: 'None yet.', refresh: 'Refresh',
+    manhole: 'Manhole', elevator: 'Elevator', electrical_box: 'Electrical box', other: 'Other',
+    open: 'Open', acknowledged: 'Acknowledged', in_progress: 'In progress', resolved: 'Resolved', closed: 'Closed',
+    reopened: 'Reopened', rejected: 'Rejected', unrouted: 'Unrouted', urgent: 'Urgent',
+    left: 'left', overdue: 'overdue', no_deadline: 'no deadline', office: 'Office', choose_office: 'Choose an office',
+    tickets: 'Tickets', select_ticket: 'Select a ticket.', history: 'History', actions: 'Actions',
+    acknowledge: 'Acknowledge', make_safe: 'Made safe', resolve: 'Resolve', reject: 'Reject', note: 'Note',
+    reason: 'Reason', duplicate: 'Duplicate', not_a_hazard: 'Not a hazard', not_our_area: 'Not our area',
+    courier_text: "Courier's text", received: 'Received', done: 'Done', show_closed: 'Show finished',
+    new: 'new', by_office: 'Response times by office', by_category: 'Response times by category',
+    median: 'median', p90: 'p90', within: 'within deadline', csv: 'Export CSV', overdue_list: 'Overdue tickets',
+    unrouted_list: 'Unrouted reports', district: 'District map (open tickets)', verify: 'Audit log check',
+    intact: 'intact, not tampered with', broken: 'CHECK FAILED!', route_to: 'Route to', route: 'Route',
+    wrong_role: 'This page needs another role\'s token.', other_pages: 'Other pages', photo_missing: 'photo unavailable',
+    duplicates: 'Merged duplicates', step_ack: 'acknowledge', step_safe: 'make safe', step_resolve: 'resolve',
+    needs_triage: 'Needs triage', reroute: 'Reroute',
+    nav_courier: 'Report', nav_office: 'Office', nav_audit: 'Audit',
+    opened: 'Opened', made_safe: 'Made safe', merged: 'Duplicate merged', escalated: 'Escalated', rerouted: 'Rerouted', started: 'Started',
+  },
+};
+
+export function lang() {
+  return localStorage.getItem('cp_lang') === 'en' ? 'en' : 'zh';
+}
+
+export function t(key) {
+  return STRINGS[lang()][key] ?? STRINGS.en[key] ?? key;
+}
+
+/** Fills every [data-i18n] element's text and [data-i18n-ph] placeholder. */
+export function translate(root = document) {
+  document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
+  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll('[data-i18n-ph]')) node.placeholder = t(node.dataset.i18nPh);
+}
+
+/** Wires the language button; `onChange` re-renders dynamic parts. */
+export function languageToggle(button, onChange) {
+  button.addEventListener('click', () => {
+    localStorage.setItem('cp_lang', lang() === 'zh' ? 'en' : 'zh');
+    translate();
+    onChange?.();
+  });
+}
+
+/** An element with attributes and children; strings become text nodes. */
+export function el(tag, attrs = {}, ...children) {
+  return build(document.createElement(tag), attrs, children);
+}
+
+/** An SVG element, same rules as `el`. */
+export function svg(tag, attrs = {}, ...children) {
+  return build(document.createElementNS('http://www.w3.org/2000/svg', tag), attrs, children);
+}
+
+function build(node, attrs, children) {
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) throw new Error('no inline handlers');
+    node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return node;
+}
+
+/** Replaces a node's children. */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  build(node, {}, children);
+  return node;
+}
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)cp_csrf=([^;]+)/);
+  return m ? m[1] : '';
+}
+
+/**
+ * Calls the API. Resolves to {ok, status, data}; rejects only when the
+ * network fails. Changing calls carry the CSRF header.
+ */
+export async function api(path, { method = 'GET', json, body, headers = {} } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { ...headers } };
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-CSRF-Token'] = csrfToken();
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const response = await fetch(path, init);
+  const type = response.headers.get('content-type') || '';
+  const data = type.includes('json') ? await response.json().catch(() => null) : null;
+  return { ok: response.ok, status: response.status, data };
+}
+
+/** The signed-in principal ({role, …}) or null. */
+export async function whoami() {
+  try {
+    const r = await api('/session');
+    if (r.ok) localStorage.setItem('cp_role', r.data.role);
+    else localStorage.removeItem('cp_role');
+    return r.ok ? r.data : null;
+  } catch {
+    // No signal: the page still opens for the role last seen here (the
+    // API checks every call anyway).
+    const role = localStorage.getItem('cp_role');
+    return role ? { role, offline: true } : null;
+  }
+}
+
+/** Shows the sign-in form in `box`; reloads the page once signed in. */
+export function signInForm(box, message) {
+  const input = el('input', { type: 'password', id: 'token', name: 'token', autocomplete: 'current-password', required: true });
+  const status = el('p', { class: 'status', role: 'status' }, message || '');
+  const form = el('form', { class: 'card signin', id: 'signin' },
+    el('h2', {}, t('signin')), el('p', {}, t('signin_hint')),
+    el('label', { for: 'token' }, t('token')), input,
+    el('button', { type: 'submit', class: 'primary' }, t('signin')), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api('/session', { method: 'POST', json: { token: input.value.trim() } });
+      if (r.ok) location.reload();
+      else status.textContent = t('bad_token');
+    } catch {
+      status.textContent = t('network');
+    }
+  });
+  fill(box, form);
+  box.hidden = false;
+}
+
+/** Wires a sign-out button. */
+export function signOutButton(button) {
+  button.addEventListener('click', async () => {
+    await api('/session/logout', { method: 'POST' }).catch(() => null);
+    localStorage.removeItem('cp_role');
+    location.reload();
+  });
+}
+
+/** `1 h 05 min` / `1小时05分`, from milliseconds (absolute value). */
+export function duration(ms) {
+  const min = Math.round(Math.abs(ms) / 60000);
+  const h = Math.floor(min / 60), m = min % 60;
+  const d = Math.floor(h / 24);
+  if (lang() === 'zh') {
+    if (d >= 2) return `${d}天${h % 24}小时`;
+    return h > 0 ? `${h}小时${String(m).padStart(2, '0')}分` : `${m}分钟`;
+  }
+  if (d >= 2) return `${d} d ${h % 24} h`;
+  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : `${m} min`;
+}
+
+/** A local date-time for people. */
+export function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
+}
+
+/** The deadline an office must meet next, `{step, at}`, or null. */
+export function nextDeadline(ticket) {
+  const d = ticket.deadlines || {};
+  if (!['open', 'acknowledged', 'in_progress', 'reopened'].includes(ticket.state)) return null;
+  const steps = [
+    ['step_ack', d.acknowledge_by, ticket.acknowledged_at],
+    ['step_safe', d.make_safe_by, ticket.made_safe_at],
+    ['step_resolve', d.resolve_by, ticket.resolved_at && ticket.state !== 'reopened' ? ticket.resolved_at : null],
+  ];
+  for (const [step, at, doneAt] of steps) if (at && !doneAt) return { step, at: new Date(at).getTime() };
+  return null;
+}
+
+/** "time left" or "overdue" text and class for a ticket. */
+export function timeLeft(ticket, now = Date.now()) {
+  const next = nextDeadline(ticket);
+  if (!next) return { text: t(ticket.state), cls: 'done' };
+  const ms = next.at - now;
+  const step = t(next.step);
+  if (ms < 0) return { text: `${t('overdue')} ${duration(ms)} (${step})`, cls: 'overdue', ms };
+  return { text: `${step}: ${t('left')} ${duration(ms)}`, cls: ms < 3600000 ? 'soon' : 'ok', ms };
+}
+
+/** Every few seconds while the page is visible. */
+export function every(ms, fn) {
+  fn();
+  return setInterval(() => { if (!document.hidden) fn(); }, ms);
+}

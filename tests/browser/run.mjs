@@ -1,0 +1,266 @@
+// Browser tests of the civicprobe pages in headless Debian Chromium.
+//
+//   node tests/browser/run.mjs <base-url> <courier-token> <office-token> <supervisor-token> <photo.jpg> [--docs]
+//
+// Started by crates/cli/tests/web.rs against a real `civicprobe up`.
+// Screenshots go to target/screenshots/; with --docs one of each page is
+// also copied to docs/screenshots/ for the README. Exits non-zero on the
+// first failed check; prints "N passed, 0 failed" at the end.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const [base, courierToken, officeToken, supervisorToken, photo] = process.argv.slice(2);
+const docs = process.argv.includes('--docs');
+if (!photo) {
+  console.error('usage: run.mjs <url> <courier> <office> <supervisor> <photo> [--docs]');
+  process.exit(2);
+}
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shots = join(root, 'target', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const DESKTOP = { viewport: { width: 1366, height: 900 } };
+const XSS = '井盖没了 <script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & "quotes"';
+let passed = 0;
+
+function check(name) {
+  passed += 1;
+  console.log(`ok ${passed} - ${name}`);
+}
+
+/** API call with a bearer token, outside the browser. */
+async function apiGet(path, token) {
+  const r = await fetch(base + path, { headers: { Authorization: `Bearer ${token}` } });
+  assert.ok(r.ok, `${path}: ${r.status}`);
+  return r.json();
+}
+
+async function waitFor(what, fn, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A context that fails the run on any page error or CSP violation. */
+async function context(browser, options) {
+  const ctx = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
+  ctx.on('page', (page) => watch(page));
+  return ctx;
+}
+
+const problems = [];
+function watch(page) {
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content.Security.Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+  });
+}
+
+async function shot(page, name, { copy = false } = {}) {
+  const file = join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  if (docs && copy) {
+    mkdirSync(join(root, 'docs', 'screenshots'), { recursive: true });
+    copyFileSync(file, join(root, 'docs', 'screenshots', `${name}.png`));
+  }
+}
+
+async function signIn(page, path, token) {
+  await page.goto(base + path);
+  await page.locator('#signin #token').fill(token);
+  await Promise.all([page.waitForEvent('load'), page.locator('#signin button[type=submit]').click()]);
+  await page.locator('#app').waitFor({ state: 'visible' });
+}
+
+/** Fills the courier form: photo, category, text; submits. */
+async function report(page, text, category) {
+  await page.locator('#photo').setInputFiles(photo);
+  await waitFor('the shrunk photo', () => page.locator('#photo-status').getAttribute('data-size'));
+  if (category) {
+    const input = page.locator(`#chips input[value=${category}]`);
+    await page.locator('#chips label', { has: page.locator(`input[value=${category}]`) }).click();
+    assert.ok(await input.isChecked(), `chip ${category} not chosen`);
+  }
+  await page.locator('#text').fill(text);
+  await page.locator('#submit').click();
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    await scenarios(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function scenarios(browser) {
+  // Courier on a phone, GPS faked at the district centre (Wenquan).
+  const phone = await context(browser, { ...PHONE, permissions: ['geolocation'], geolocation: { latitude: 29.84, longitude: 114.32, accuracy: 12 } });
+  const courier = await phone.newPage();
+  await courier.goto(base + '/');
+  await courier.locator('#signin').waitFor();
+  await shot(courier, 'signin-phone', { copy: true });
+  await signIn(courier, '/', courierToken);
+  await waitFor('the GPS fix', async () => (await courier.locator('#gps').getAttribute('class')) === 'ok');
+  check('courier signed in with a cookie; geolocation used');
+  const cookies = await phone.cookies();
+  const session = cookies.find((c) => c.name === 'cp_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
+  assert.equal(await courier.evaluate(() => document.cookie.includes('cp_session')), false);
+  check('the session cookie is HttpOnly and SameSite=Strict, invisible to script');
+
+  await courier.locator('#lang').click();
+  assert.equal(await courier.locator('h1').textContent(), 'Report a hazard');
+  await shot(courier, 'courier-phone-en');
+  await courier.locator('#lang').click();
+  assert.equal(await courier.locator('h1').textContent(), '随手拍隐患');
+  check('Chinese first, English on request');
+
+  await report(courier, XSS, 'manhole');
+  const size = await courier.locator('#photo-status').getAttribute('data-size');
+  assert.match(size, /^2048x\d+$|^\d+x2048$/, `photo not shrunk to 2048: ${size}`);
+  const reportId = await waitFor('the report id', () => courier.locator('#result').getAttribute('data-report-id'));
+  assert.match(reportId, /^[0-9a-f-]{36}$/);
+  check(`report submitted from the phone page (photo shrunk to ${size}), id ${reportId}`);
+  await shot(courier, 'courier-phone', { copy: true });
+
+  // Supervisor dashboard before the office acts.
+  const desk = await context(browser, DESKTOP);
+  const audit = await desk.newPage();
+  await signIn(audit, '/audit', supervisorToken);
+  const resolvedCount = () => audit.evaluate(() => [...document.querySelectorAll('#by-office .value[data-step=resolve]')]
+    .reduce((n, e) => n + Number(e.dataset.count), 0));
+  await waitFor('the district map', async () => Number(await audit.locator('#open-count').getAttribute('data-count').catch(() => 0)) >= 1);
+  const before = await resolvedCount();
+  check(`dashboard shows the open ticket on the district map (resolved before: ${before})`);
+  await shot(audit, 'audit-desktop', { copy: true });
+
+  // Office console on the desktop.
+  const officeCtx = await context(browser, DESKTOP);
+  const office = await officeCtx.newPage();
+  await signIn(office, '/office', officeToken);
+  const row = office.locator('#queue li[data-ticket-id]').first();
+  await row.waitFor({ timeout: 30000 });
+  await row.click();
+  await office.locator('#courier-text').waitFor();
+  assert.equal(await office.locator('#courier-text').textContent(), XSS);
+  assert.equal(await office.locator('#ticket script, #ticket img[src=x]').count(), 0);
+  assert.equal(await office.evaluate(() => window.__xss), undefined);
+  check('ticket reached the office console; <script> in the text is shown as text');
+  const photoShown = await office.locator('#ticket img.photo').evaluate((img) => img.complete && img.naturalWidth > 0).catch(() => false);
+  console.log(`# photo shown on the ticket page: ${photoShown}`);
+  await shot(office, 'office-desktop', { copy: true });
+
+  await office.locator('#do-acknowledge').click();
+  await office.locator('#ticket-state[data-state=acknowledged]').waitFor();
+  await office.locator('#note').fill('井盖已更换 cover replaced');
+  await office.locator('#do-resolve').click();
+  await office.locator('#ticket-state[data-state=resolved]').waitFor();
+  check('office acknowledged and resolved the ticket');
+  await office.setViewportSize(PHONE.viewport);
+  await shot(office, 'office-phone');
+
+  await waitFor('the dashboard figures to change', async () => (await resolvedCount()) > before, 30000);
+  check('dashboard response-time figures changed after the resolution');
+  await shot(audit, 'audit-desktop-after', { copy: true });
+  await audit.setViewportSize(PHONE.viewport);
+  await shot(audit, 'audit-phone');
+
+  // A supervisor on the office console: any office, and reroute offered.
+  const console2 = await desk.newPage();
+  await console2.goto(base + '/office');
+  await console2.locator('#office').selectOption('wenquan');
+  await console2.locator('#show-closed').check();
+  await console2.locator('#queue li[data-ticket-id]').first().click();
+  await console2.locator('#do-reroute').waitFor();
+  assert.equal(await console2.locator('#ticket-state').getAttribute('data-state'), 'resolved');
+  check('a supervisor sees any office on the console, with reroute');
+  await console2.close();
+
+  await offline(courier, phone);
+  await courier.setViewportSize(DESKTOP.viewport);
+  await shot(courier, 'courier-desktop');
+}
+
+/** Offline: the report waits in IndexedDB and arrives exactly once. */
+async function offline(courier, phone) {
+  const posts = [];
+  courier.on('requestfinished', async (req) => {
+    if (req.method() === 'POST' && req.url().endsWith('/v1/reports')) {
+      const res = await req.response();
+      posts.push({ key: (await req.allHeaders())['idempotency-key'], status: res && res.status() });
+    }
+  });
+  const count = async () => (await apiGet('/v1/couriers/me', courierToken)).reports.length;
+  const before = await count();
+  // The page shell is cached by the service worker, so it opens offline.
+  await courier.evaluate(() => navigator.serviceWorker.ready.then(() => caches.open('civicprobe-shell-v1')).then((c) => c.match('/')));
+  await phone.setOffline(true);
+  // Another place, picked by hand (the manual fallback): Fushan.
+  const fushan = await courier.locator('#place option', { hasText: '浮山' }).getAttribute('value');
+  await courier.locator('#place').selectOption(fushan);
+  await courier.locator('#address').fill('浮山路 12 号');
+  await report(courier, 'offline 离线 report', 'electrical_box');
+  await waitFor('the queued report', async () => (await courier.locator('#queue-count').textContent()) === '1');
+  await courier.waitForTimeout(1500);
+  assert.equal(await count(), before, 'sent while offline?');
+  assert.equal(posts.length, 0);
+  check('offline report is queued on the phone, nothing sent');
+  await shot(courier, 'courier-phone-offline', { copy: true });
+
+  const stored = await courier.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('civicprobe');
+    open.addEventListener('error', () => reject(open.error));
+    open.addEventListener('success', () => {
+      const get = open.result.transaction('outbox').objectStore('outbox').getAll();
+      get.addEventListener('success', () => resolve(get.result.map((i) => ({ key: i.key, photo: i.photo.size, text: i.report.text }))));
+    });
+  }));
+  assert.equal(stored.length, 1, JSON.stringify(stored));
+  assert.match(stored[0].key, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.ok(stored[0].photo > 0 && stored[0].text.includes('浮山路'), JSON.stringify(stored));
+  check('the queued report is stored in IndexedDB with its photo and a UUID Idempotency-Key');
+
+  await courier.reload();
+  await courier.locator('#app').waitFor({ state: 'visible' });
+  await waitFor('the queue after an offline reload', async () => (await courier.locator('#queue-count').textContent()) === '1');
+  check('the page reopens without signal (service worker) and still shows the queued report');
+
+  await phone.setOffline(false);
+  await waitFor('the queue to empty', async () => (await courier.locator('#queue-count').textContent()) === '0');
+  await waitFor('the report to arrive', async () => (await count()) === before + 1);
+  await courier.waitForTimeout(6000); // two retry periods: nothing more may arrive
+  assert.equal(await count(), before + 1);
+  const accepted = posts.filter((p) => p.status === 202);
+  assert.equal(accepted.length, 1, JSON.stringify(posts));
+  check('back online: the queued report arrived exactly once');
+  await courier.locator('#mine li[data-report-id]').nth(before).waitFor();
+  await shot(courier, 'courier-phone-mine');
+}
+
+try {
+  await main();
+  assert.deepEqual(problems, []);
+  check('no page errors and no Content-Security-Policy violations');
+  console.log(`${passed} passed, 0 failed`);
+} catch (e) {
+  console.error(`not ok - ${e.stack || e}`);
+  if (problems.length) console.error(problems.join('\n'));
+  console.log(`${passed} passed, 1 failed`);
+  process.exit(1);
+}
