@@ -13,8 +13,11 @@
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
+//! - [`load`]: `civicprobe load`, many couriers at a fixed rate, with
+//!   submit and submit→queue latencies.
 
 pub mod broker;
+pub mod load;
 pub mod ops;
 pub mod shutdown;
 pub mod stack;

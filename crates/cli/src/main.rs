@@ -52,6 +52,8 @@ enum Command {
     Route(civicprobe_router::cli::RouteArgs),
     /// Response-time audit table, or `audit verify` for the event chain.
     Audit(civicprobe_tracker::cli::AuditArgs),
+    /// Submit photo reports at a fixed rate as many couriers and measure.
+    Load(civicprobe::load::LoadArgs),
 }
 
 /// Where the data lives; shared by every command that opens the store.
@@ -251,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Classify(args) => Ok(civicprobe_router::cli::classify(args).await?),
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
         Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
+        Command::Load(args) => civicprobe::load::run(args).await,
     }
 }
 
@@ -276,7 +279,11 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_ingest::ensure_reports_stream(&js).await?;
     let store = args.storage().open().await?;
-    let state = civicprobe_ingest::IngestState::new(args.ingest, js, stack::couriers(&store));
+    let state = stack::ingest_state(args.ingest, js, &store);
+    state
+        .open_store()
+        .await
+        .context("opening ingest's local store")?;
     let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest"));
     serve_with(args.listen, app, Shutdown::new()).await?;
     broker.stop().await;

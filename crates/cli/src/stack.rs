@@ -5,8 +5,8 @@ use crate::ops::{self, Health};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use axum::Router;
-use civicprobe_ingest::{CourierDirectory, IngestState};
-use civicprobe_model::{CourierId, Principal};
+use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
+use civicprobe_model::{CourierId, Principal, ReportId};
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -127,7 +127,11 @@ impl Stack {
             )),
         ));
 
-        let ingest = IngestState::new(config.ingest.clone(), js, couriers(&store));
+        let ingest = ingest_state(config.ingest.clone(), js, &store);
+        ingest
+            .open_store()
+            .await
+            .context("opening ingest's local store")?;
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
@@ -243,6 +247,58 @@ impl CourierDirectory for StoreCouriers {
             }
         })
     }
+}
+
+/// Ingest's view of who may fetch a report's photos: supervisors all, an
+/// office the reports of its tickets (merged duplicates included), a
+/// courier their own reports.
+#[derive(Debug)]
+struct TrackerAccess(Store);
+
+impl ReportAccess for TrackerAccess {
+    fn viewer<'a>(
+        &'a self,
+        token: &'a str,
+        report: ReportId,
+    ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let Some(who) = self.0.authenticate(token).await? else {
+                return Ok(Viewer::Unknown);
+            };
+            let Some((ticket_id, reporter)) = self.0.report_ticket(report).await? else {
+                let supervisor = matches!(who, Principal::Supervisor { .. });
+                return Ok(if supervisor {
+                    Viewer::Allowed
+                } else {
+                    Viewer::Denied
+                });
+            };
+            let allowed = match &who {
+                Principal::Supervisor { .. } => true,
+                Principal::Courier { courier_id, .. } => *courier_id == reporter,
+                Principal::Office { office_id } => self
+                    .0
+                    .ticket(ticket_id)
+                    .await?
+                    .is_some_and(|t| &t.office_id == office_id),
+            };
+            Ok(if allowed {
+                Viewer::Allowed
+            } else {
+                Viewer::Denied
+            })
+        })
+    }
+}
+
+/// Ingest wired to the tracker's store for tokens and photo scope.
+pub fn ingest_state(
+    config: civicprobe_ingest::Config,
+    js: async_nats::jetstream::Context,
+    store: &Store,
+) -> IngestState {
+    IngestState::new(config, js, couriers(store))
+        .with_report_access(Arc::new(TrackerAccess(store.clone())))
 }
 
 /// The token store as ingest's courier directory.

@@ -1,12 +1,10 @@
 //! A crash between accept and publish loses nothing: `civicprobe ingest`
 //! accepts reports while NATS is down, is killed with SIGKILL before it
 //! could publish them, and a new process publishes each exactly once.
-//! Also: `civicprobe load` (compiled here from `src/load.rs`) against an
-//! in-process stack.
+//! Also: `civicprobe load` against an in-process stack, and the photo
+//! endpoint scoped by the tracker like tickets.
 
-#[path = "../src/load.rs"]
-#[allow(dead_code)]
-mod load;
+use civicprobe::load;
 
 use civicprobe_model::nats::REPORTS_STREAM;
 use civicprobe_testkit::{photos, NatsServer};
@@ -264,44 +262,9 @@ async fn sustained_load_figures() {
     stack.stop().await.expect("stop");
 }
 
-/// The tracker-backed `ReportAccess` the lead wires into `up`/`ingest`
-/// (kept here, tested, until it is): supervisors see every report's
-/// photos, an office those of its tickets, couriers none.
-mod tracker_access {
-    use civicprobe_ingest::{BoxError, ReportAccess, Viewer};
-    use civicprobe_model::{Principal, ReportId, TicketId};
-    use futures::future::BoxFuture;
-
-    /// The tracker's store as ingest's photo scope.
-    pub struct TrackerAccess(pub civicprobe_tracker::Store);
-
-    impl ReportAccess for TrackerAccess {
-        fn viewer<'a>(
-            &'a self,
-            token: &'a str,
-            report: ReportId,
-        ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
-            Box::pin(async move {
-                let Some(who) = self.0.authenticate(token).await? else {
-                    return Ok(Viewer::Unknown);
-                };
-                if matches!(who, Principal::Supervisor { .. }) {
-                    return Ok(Viewer::Allowed);
-                }
-                let ticket = self.0.ticket(TicketId::for_report(report)).await?;
-                Ok(match ticket {
-                    Some(t) if who.may_see_office(&t.office_id) => Viewer::Allowed,
-                    _ => Viewer::Denied,
-                })
-            })
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_tracker_scopes_report_photos_like_tickets() {
     use civicprobe::stack::Stack;
-    use civicprobe_ingest::{ReportAccess, Viewer};
     use civicprobe_model::{OfficeId, ReportId, TicketId};
     let nats = NatsServer::start().expect("nats");
     let data = tempfile::tempdir().expect("tempdir");
@@ -342,18 +305,27 @@ async fn the_tracker_scopes_report_photos_like_tickets() {
         assert!(Instant::now() < deadline, "no ticket");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let access = tracker_access::TrackerAccess(store.clone());
+    let (_, other_courier) = store.add_courier("bo").await.expect("courier");
+    let url = format!("http://127.0.0.1:{port}/v1/reports/{report}/photos/0");
     for (token, expected) in [
-        (wenquan.as_str(), Viewer::Allowed),
-        (supervisor.as_str(), Viewer::Allowed),
-        (fushan.as_str(), Viewer::Denied),
-        (courier.as_str(), Viewer::Denied),
-        ("nobody", Viewer::Unknown),
+        (wenquan.as_str(), 200),
+        (supervisor.as_str(), 200),
+        (courier.as_str(), 200),
+        (fushan.as_str(), 404),
+        (other_courier.as_str(), 404),
+        ("nobody", 401),
     ] {
-        assert_eq!(
-            access.viewer(token, report).await.expect("viewer"),
-            expected
-        );
+        let response = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get photo");
+        assert_eq!(response.status().as_u16(), expected, "{token}");
+        if expected == 200 {
+            let bytes = response.bytes().await.expect("bytes");
+            assert!(image::load_from_memory(&bytes).is_ok());
+        }
     }
     stack.stop().await.expect("stop");
 }

@@ -92,7 +92,8 @@ async fn photo(
         })?;
     match viewer {
         Viewer::Unknown => return Err(Error::Unauthorized),
-        Viewer::Denied => return Err(Error::Forbidden),
+        // Like tickets: another area's report does not exist for this viewer.
+        Viewer::Denied => return Err(Error::NotFound),
         Viewer::Allowed => {}
     }
     let local = state.inner.shared.local().await?;

@@ -81,9 +81,6 @@ pub enum Error {
     /// No such report or photo (or not one the caller may see). `404`.
     #[error("not found")]
     NotFound,
-    /// The caller is known but may not see this report. `403`.
-    #[error("forbidden")]
-    Forbidden,
     /// Too many uploads in flight; the request waited too long. `503`.
     #[error("too many uploads in flight")]
     Busy,
@@ -153,7 +150,6 @@ impl Error {
             Error::IdempotencyConflict => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Forbidden => StatusCode::FORBIDDEN,
             Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -173,7 +169,6 @@ impl Error {
             Error::IdempotencyConflict => "idempotency_conflict",
             Error::RateLimited { .. } => "rate_limited",
             Error::NotFound => "not_found",
-            Error::Forbidden => "forbidden",
             Error::Busy => "busy",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal { .. } => "internal",
@@ -232,8 +227,6 @@ impl Error {
                     .detail(format!("retry after {retry_after_s} s"))
             }
             Error::NotFound => Problem::new(status, "not-found", "Not found"),
-            Error::Forbidden => Problem::new(status, "forbidden", "Forbidden")
-                .detail("this report is not in your scope"),
             Error::Busy => Problem::new(status, "busy", "Too many uploads in flight")
                 .detail("retry later with the same Idempotency-Key"),
             Error::Unavailable { .. } => Problem::new(status, "unavailable", "Service unavailable")

@@ -122,14 +122,14 @@ async fn three_photos_in_three_formats_are_stripped_hashed_and_served_in_scope()
     let path = format!("/v1/reports/{id}/photos/0");
     problem(
         get(&app, Some(OTHER_OFFICE_TOKEN), &path).await,
-        403,
-        "/problems/forbidden",
+        404,
+        "/problems/not-found",
     )
     .await;
     problem(
         get(&app, Some(TOKEN), &path).await,
-        403,
-        "/problems/forbidden",
+        404,
+        "/problems/not-found",
     )
     .await;
     problem(
