@@ -21,6 +21,29 @@ fn reason_name(reason: &MergeReason) -> &'static str {
 }
 
 impl Store {
+    /// The ticket a report belongs to (it opened the ticket or was merged
+    /// into it) and the courier who sent it; `None` for a report the
+    /// tracker has not seen as part of a ticket.
+    pub async fn report_ticket(
+        &self,
+        report: civicprobe_model::ReportId,
+    ) -> Result<Option<(civicprobe_model::TicketId, civicprobe_model::CourierId)>, Error> {
+        let row = sqlx::query("SELECT ticket_id, courier_id FROM ticket_reporters WHERE report_id = $1")
+            .bind(report.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let corrupt = |e: uuid::Error| Error::Corrupt(format!("ticket_reporters of {report}: {e}"));
+        let ticket: String = row.try_get(0)?;
+        let courier: String = row.try_get(1)?;
+        Ok(Some((
+            ticket.parse().map_err(corrupt)?,
+            courier.parse().map_err(corrupt)?,
+        )))
+    }
+
     /// Records the router's merge. Returns `false` (changing nothing) when
     /// this event or this report was recorded before; fails with
     /// [`Error::TicketNotFound`] while the ticket is unknown (the consumer
