@@ -8,7 +8,8 @@
 // first failed check; prints "N passed, 0 failed" at the end.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync, copyFileSync } from 'node:fs';
+import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -38,6 +39,41 @@ async function apiGet(path, token) {
   const r = await fetch(base + path, { headers: { Authorization: `Bearer ${token}` } });
   assert.ok(r.ok, `${path}: ${r.status}`);
   return r.json();
+}
+
+/** A report sent with the courier's bearer token (not through the page). */
+async function apiReport(lat, lon, text, category) {
+  const form = new FormData();
+  const report = { lat, lon, text, category_hint: category };
+  form.append('report', new Blob([JSON.stringify(report)], { type: 'application/json' }));
+  form.append('photo', new Blob([readFileSync(photo)], { type: 'image/jpeg' }), 'p.jpg');
+  const r = await fetch(base + '/v1/reports', {
+    method: 'POST', body: form,
+    headers: { Authorization: `Bearer ${courierToken}`, 'Idempotency-Key': randomUUID() },
+  });
+  const body = await r.text();
+  assert.equal(r.status, 202, body);
+  return JSON.parse(body).report_id;
+}
+
+/** The ticket a report opened or joined, once the pipeline has it. */
+async function ticketOf(reportId) {
+  return waitFor(`a ticket for report ${reportId}`, async () => {
+    const me = await apiGet('/v1/couriers/me', courierToken);
+    const r = me.reports.find((x) => x.report_id === reportId);
+    return r && r.ticket_id;
+  });
+}
+
+/** Whether office `office`'s queue holds ticket `id` (asked as supervisor). */
+async function inQueue(office, id) {
+  return (await apiGet(`/v1/offices/${office}/tickets`, supervisorToken)).tickets.some((x) => x.ticket_id === id);
+}
+
+/** Waits until the first `selector` in `page` is a loaded image. */
+async function imageLoaded(page, selector) {
+  return waitFor(`${selector} to load`, () => page.locator(selector).first()
+    .evaluate((img) => img.complete && img.naturalWidth > 0).catch(() => false), 20000);
 }
 
 async function waitFor(what, fn, timeoutMs = 30000) {
@@ -138,6 +174,13 @@ async function scenarios(browser) {
   assert.match(reportId, /^[0-9a-f-]{36}$/);
   check(`report submitted from the phone page (photo shrunk to ${size}), id ${reportId}`);
   await shot(courier, 'courier-phone', { copy: true });
+  const ticketId = await ticketOf(reportId);
+
+  // A second courier report of the same hole: merged into the ticket.
+  const dup = await apiReport(29.8401, 114.3201, '井盖没了，有人差点掉下去 manhole cover missing', 'manhole');
+  await waitFor('the duplicate to merge', async () => (await ticketOf(dup)) === ticketId
+    && (await apiGet(`/v1/tickets/${ticketId}`, officeToken)).events.some((e) => e.kind === 'merged'));
+  check('a duplicate report merged into the ticket');
 
   // Supervisor dashboard before the office acts.
   const desk = await context(browser, DESKTOP);
@@ -154,7 +197,7 @@ async function scenarios(browser) {
   const officeCtx = await context(browser, DESKTOP);
   const office = await officeCtx.newPage();
   await signIn(office, '/office', officeToken);
-  const row = office.locator('#queue li[data-ticket-id]').first();
+  const row = office.locator(`#queue li[data-ticket-id="${ticketId}"]`);
   await row.waitFor({ timeout: 30000 });
   await row.click();
   await office.locator('#courier-text').waitFor();
@@ -162,16 +205,25 @@ async function scenarios(browser) {
   assert.equal(await office.locator('#ticket script, #ticket img[src=x]').count(), 0);
   assert.equal(await office.evaluate(() => window.__xss), undefined);
   check('ticket reached the office console; <script> in the text is shown as text');
-  const photoShown = await office.locator('#ticket img.photo').evaluate((img) => img.complete && img.naturalWidth > 0).catch(() => false);
-  console.log(`# photo shown on the ticket page: ${photoShown}`);
+  await imageLoaded(office, '#ticket img.photo');
+  await imageLoaded(office, '#ticket img.thumb');
+  check("the ticket's photo and the merged duplicate's thumbnail are shown (loaded through the API)");
   await shot(office, 'office-desktop', { copy: true });
 
   await office.locator('#do-acknowledge').click();
   await office.locator('#ticket-state[data-state=acknowledged]').waitFor();
   await office.locator('#note').fill('井盖已更换 cover replaced');
+  await office.locator('#proof').setInputFiles(photo);
   await office.locator('#do-resolve').click();
   await office.locator('#ticket-state[data-state=resolved]').waitFor();
-  check('office acknowledged and resolved the ticket');
+  check('office acknowledged and resolved the ticket, with a proof photo');
+  await imageLoaded(office, '#ticket img.proof');
+  const events = (await apiGet(`/v1/tickets/${ticketId}`, officeToken)).events;
+  const proof = events.find((e) => e.kind === 'resolved').proof_photo_sha256;
+  assert.match(proof || '', /^[0-9a-f]{64}$/, JSON.stringify(events));
+  assert.equal(await office.locator('#ticket img.proof').getAttribute('data-sha256'), proof);
+  check('the proof photo is recorded in the resolved event and shown in the history');
+  await shot(office, 'office-desktop-resolved', { copy: true });
   await office.setViewportSize(PHONE.viewport);
   await shot(office, 'office-phone');
 
@@ -195,6 +247,62 @@ async function scenarios(browser) {
   await offline(courier, phone);
   await courier.setViewportSize(DESKTOP.viewport);
   await shot(courier, 'courier-desktop');
+  await supervision(desk, audit);
+}
+
+/** The supervisor's work: overdue, reroute, triage, unrouted. */
+async function supervision(desk, audit) {
+  await audit.setViewportSize(DESKTOP.viewport);
+  // Elevator deadlines are seconds in the test policy.
+  const lift = await apiReport(29.83, 114.30, '电梯困人 elevator stuck between floors', 'elevator');
+  const liftTicket = await ticketOf(lift);
+  await audit.locator(`#overdue li[data-ticket-id="${liftTicket}"]`).waitFor({ timeout: 30000 });
+  check('a ticket past its deadline is on the dashboard\'s overdue list');
+
+  const console3 = await desk.newPage();
+  await console3.goto(base + '/office');
+  await console3.locator('#office').selectOption('wenquan');
+  const liftRow = console3.locator(`#queue li[data-ticket-id="${liftTicket}"]`);
+  await liftRow.click();
+  await console3.locator('#reroute-to').selectOption('fushan');
+  await console3.locator('#do-reroute').click();
+  await liftRow.waitFor({ state: 'detached' });
+  assert.equal(await inQueue('wenquan', liftTicket), false);
+  assert.equal(await inQueue('fushan', liftTicket), true);
+  const gone = await fetch(`${base}/v1/tickets/${liftTicket}`, { headers: { Authorization: `Bearer ${officeToken}` } });
+  assert.equal(gone.status, 404);
+  await console3.locator('#office').selectOption('fushan');
+  await console3.locator(`#queue li[data-ticket-id="${liftTicket}"]`).waitFor();
+  check('the supervisor rerouted a ticket on the console: it left Wenquan\'s queue and is in Fushan\'s');
+
+  // No text, no category: the router cannot tell, a person must.
+  const unsure = await apiReport(29.835, 114.40);
+  const unsureTicket = await ticketOf(unsure);
+  await console3.locator('#office').selectOption('wenquan');
+  const unsureRow = console3.locator(`#queue li[data-ticket-id="${unsureTicket}"]`);
+  await unsureRow.locator('.pill.triage').waitFor();
+  await unsureRow.click();
+  await console3.locator('#ticket-triage').waitFor();
+  const triageRow = audit.locator(`#triage li[data-ticket-id="${unsureTicket}"]`);
+  await triageRow.waitFor({ timeout: 30000 });
+  check('a report without text or category is flagged needs-triage on the console and listed on the dashboard');
+  await triageRow.locator('select').selectOption('yongan');
+  await triageRow.locator('button').click();
+  await triageRow.waitFor({ state: 'detached' });
+  assert.equal(await inQueue('yongan', unsureTicket), true);
+  check('rerouted from the dashboard\'s triage list, it left the list');
+  await console3.close();
+
+  const lost = await apiReport(30.60, 114.30, '配电箱冒烟 box smoking, outside every area', 'electrical_box');
+  const lostRow = audit.locator(`#unrouted li[data-report-id="${lost}"]`);
+  await lostRow.waitFor({ timeout: 30000 });
+  await shot(audit, 'audit-desktop-supervision', { copy: true });
+  await lostRow.locator('select').selectOption('guanbuqiao');
+  await lostRow.locator('button').click();
+  await lostRow.waitFor({ state: 'detached' });
+  await waitFor('the routed ticket', async () => (await apiGet('/v1/offices/guanbuqiao/tickets', supervisorToken))
+    .tickets.some((x) => x.report_id === lost));
+  check('an unrouted report was routed from the dashboard into an office\'s queue');
 }
 
 /** Offline: the report waits in IndexedDB and arrives exactly once. */

@@ -369,6 +369,34 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Every environment variable of every command, recursively.
+    fn env_names(cmd: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.insert(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            env_names(sub, out);
+        }
+    }
+
+    #[test]
+    fn every_environment_variable_is_in_the_deploy_example() {
+        let example = include_str!("../../../deploy/civicprobe.env.example");
+        let mut names = std::collections::BTreeSet::new();
+        env_names(&Cli::command(), &mut names);
+        assert!(names.len() > 10, "{names:?}");
+        let missing: Vec<_> = names
+            .iter()
+            .filter(|name| !example.contains(&format!("{name}=")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in deploy/civicprobe.env.example: {missing:?}"
+        );
+    }
+
     #[test]
     fn up_parses_with_defaults_and_flags() {
         let cli = Cli::try_parse_from([

@@ -6,7 +6,7 @@ use crate::shutdown::Shutdown;
 use anyhow::Context;
 use axum::Router;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
-use civicprobe_model::{CourierId, Principal, ReportId};
+use civicprobe_model::{CourierId, Principal, ReportId, TicketId};
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -132,7 +132,14 @@ impl Stack {
             .open_store()
             .await
             .context("opening ingest's local store")?;
+        let open311 = civicprobe_open311::Open311State::new(
+            store.clone(),
+            ingest.clone(),
+            civicprobe_router::Categories::load(&config.router_options.categories)
+                .context("loading the Open311 service names")?,
+        );
         let app = civicprobe_ingest::app(ingest)
+            .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
                 service: "up",
@@ -281,6 +288,33 @@ impl ReportAccess for TrackerAccess {
                     .ticket(ticket_id)
                     .await?
                     .is_some_and(|t| &t.office_id == office_id),
+            };
+            Ok(if allowed {
+                Viewer::Allowed
+            } else {
+                Viewer::Denied
+            })
+        })
+    }
+
+    /// Proof photos: the ticket's office and supervisors.
+    fn ticket_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let Some(who) = self.0.authenticate(token).await? else {
+                return Ok(Viewer::Unknown);
+            };
+            let allowed = match &who {
+                Principal::Supervisor { .. } => self.0.ticket(ticket).await?.is_some(),
+                Principal::Office { office_id } => self
+                    .0
+                    .ticket(ticket)
+                    .await?
+                    .is_some_and(|t| &t.office_id == office_id),
+                Principal::Courier { .. } => false,
             };
             Ok(if allowed {
                 Viewer::Allowed

@@ -11,7 +11,7 @@ use crate::{BoxError, Error, IngestState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use civicprobe_model::ReportId;
+use civicprobe_model::{ReportId, TicketId};
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
@@ -34,6 +34,18 @@ pub trait ReportAccess: Send + Sync + 'static {
         token: &'a str,
         report: ReportId,
     ) -> BoxFuture<'a, Result<Viewer, BoxError>>;
+
+    /// What the holder of `token` may do with `ticket`'s proof photos
+    /// (`POST`/`GET /v1/tickets/{id}/proof-photos`): `Allowed` for the
+    /// ticket's office and supervisors. Without an implementation nobody
+    /// may ([`Viewer::Unknown`]).
+    fn ticket_viewer<'a>(
+        &'a self,
+        _token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async { Ok(Viewer::Unknown) })
+    }
 }
 
 /// The default without a tracker: every known token is denied, unknown

@@ -110,7 +110,7 @@ fn add_to_digest(digest: &mut Sha256, name: &str, bytes: &[u8]) {
 /// A photo part may be declared as any `image/*`, as
 /// `application/octet-stream`, or not at all (its format is judged by its
 /// bytes); anything else (`text/html`, …) is refused with `415`.
-fn check_declared_type(declared: Option<&str>) -> Result<(), Error> {
+pub(crate) fn check_declared_type(declared: Option<&str>) -> Result<(), Error> {
     let Some(declared) = declared else {
         return Ok(());
     };
@@ -132,7 +132,11 @@ fn check_declared_type(declared: Option<&str>) -> Result<(), Error> {
 }
 
 /// One part's bytes, refused as soon as they exceed `limit`.
-async fn read_part(mut field: Field<'_>, name: &str, limit: usize) -> Result<Bytes, Error> {
+pub(crate) async fn read_part(
+    mut field: Field<'_>,
+    name: &str,
+    limit: usize,
+) -> Result<Bytes, Error> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, name))? {
         if buf.len() + chunk.len() > limit {
@@ -153,7 +157,7 @@ fn over_limit(name: &str, limit: usize) -> Error {
 
 /// A malformed body is the client's fault (400); one over the body limit
 /// is a 413 on the part being read.
-fn multipart_error(e: MultipartError, part: &str) -> Error {
+pub(crate) fn multipart_error(e: MultipartError, part: &str) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::too_large(part, "the request body is too large")
     } else {

@@ -34,7 +34,7 @@
 //! - [`local`]: the SQLite outbox, idempotency answers and photo index;
 //!   [`outbox`]: the publisher; [`publish`]: the `REPORTS` stream.
 //! - [`access`]: `GET /v1/reports/{id}/photos/{n}`, scoped by
-//!   [`ReportAccess`].
+//!   [`ReportAccess`]; [`proof`]: an office's proof photo for a ticket.
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
@@ -43,10 +43,12 @@ pub mod courier;
 pub mod error;
 pub mod evidence;
 pub mod form;
+pub mod intake;
 pub mod limit;
 pub mod local;
 pub mod outbox;
 pub mod photo;
+pub mod proof;
 pub mod publish;
 pub mod report;
 pub mod state;

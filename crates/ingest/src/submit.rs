@@ -28,6 +28,14 @@ pub fn app(state: IngestState) -> Router {
             post(submit_report).layer(DefaultBodyLimit::max(limit)),
         )
         .route("/v1/reports/{id}/photos/{n}", get(access::get_photo))
+        .route(
+            "/v1/tickets/{id}/proof-photos",
+            post(crate::proof::upload).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route(
+            "/v1/tickets/{id}/proof-photos/{sha256}",
+            get(crate::proof::get),
+        )
         .with_state(state)
 }
 
@@ -96,31 +104,17 @@ async fn accept(
         return replay(report_id, &earlier.request_sha256, &form.digest);
     }
     let photos = process_photos(state, form.photos).await?;
-    // Every check passed: only now does anything get written.
-    for p in &photos {
-        let inner = &state.inner;
-        inner
-            .photos
-            .put(p.photo_ref.sha256.clone(), p.bytes.clone())
-            .await?;
-        if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
-            inner.photos.put(thumb.clone(), p.thumbnail.clone()).await?;
-        }
+    let committed = commit(
+        state,
+        report_id,
+        courier_id,
+        form.report,
+        photos,
+        &form.digest,
+    );
+    if let Some(earlier) = committed.await? {
+        return replay(report_id, &earlier, &form.digest);
     }
-    let report = submitted(state, report_id, courier_id, form.report, photos);
-    if let Some(earlier) = local.accept(&report, &form.digest).await? {
-        return replay(report_id, &earlier.request_sha256, &form.digest);
-    }
-    for p in &report.photos {
-        if let Some(h) = p
-            .phash
-            .as_deref()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        {
-            state.inner.shared.reuse.insert(h, report_id);
-        }
-    }
-    state.inner.wake.notify_one();
     Ok((Accepted { report_id }, false))
 }
 
@@ -142,8 +136,47 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
+/// Stores the checked photos, commits the report to the local outbox and
+/// wakes the publisher. `Some(earlier digest)` when a request under the
+/// same key was committed first (the caller answers as for a retry).
+pub(crate) async fn commit(
+    state: &IngestState,
+    report_id: ReportId,
+    courier_id: CourierId,
+    fields: crate::report::ReportFields,
+    photos: Vec<ProcessedPhoto>,
+    digest: &str,
+) -> Result<Option<String>, Error> {
+    // Every check passed: only now does anything get written.
+    for p in &photos {
+        let store = &state.inner.photos;
+        store
+            .put(p.photo_ref.sha256.clone(), p.bytes.clone())
+            .await?;
+        if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
+            store.put(thumb.clone(), p.thumbnail.clone()).await?;
+        }
+    }
+    let report = submitted(state, report_id, courier_id, fields, photos);
+    let local = state.inner.shared.local().await?;
+    if let Some(earlier) = local.accept(&report, digest).await? {
+        return Ok(Some(earlier.request_sha256));
+    }
+    for p in &report.photos {
+        if let Some(h) = p
+            .phash
+            .as_deref()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            state.inner.shared.reuse.insert(h, report_id);
+        }
+    }
+    state.inner.wake.notify_one();
+    Ok(None)
+}
+
 /// Checks and strips every photo before any is stored, one core each.
-async fn process_photos(
+pub(crate) async fn process_photos(
     state: &IngestState,
     raw: Vec<Bytes>,
 ) -> Result<Vec<ProcessedPhoto>, Error> {

@@ -15,8 +15,9 @@
 //! One set of SQL runs on both databases through sqlx's `Any` driver:
 //! uuids are `TEXT`, timestamps `BIGINT` unix milliseconds (UTC), flags
 //! `0/1` integers, JSON `TEXT`. Each backend has its own migrations
-//! (`migrations/sqlite`, `migrations/postgres`). The audit's aggregation
-//! runs in SQL on PostgreSQL (`percentile_disc`) and in Rust on SQLite.
+//! (`migrations/sqlite`, `migrations/postgres`). The audit groups and
+//! ranks in Rust on both; PostgreSQL streams it only a few integers per
+//! ticket through binary `COPY`, on a PostgreSQL-only pool.
 //!
 //! # Layout
 //!
@@ -32,8 +33,9 @@
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
-//! - [`audit`]: response-time figures, their SQL ([`audit::sql`]) and
-//!   rendering as CSV or a table ([`audit::render`]).
+//! - [`audit`]: response-time figures ([`audit::collect`]), reading them
+//!   ([`audit::sql`], PostgreSQL's COPY in [`audit::copy`] and
+//!   [`audit::binary`]) and rendering as CSV or a table ([`audit::render`]).
 //! - [`consumer`]: the durable JetStream pull consumer that feeds the store;
 //!   acks only after the commit.
 //! - [`http`]: [`app`], the axum router: bearer authentication, scoping by

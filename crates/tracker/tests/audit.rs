@@ -118,6 +118,13 @@ async fn sql_and_rust_agree_on_every_grouping(kind: &str) {
         assert_eq!(fast, portable, "{dims:?}");
         assert_eq!(fast.groups.iter().map(|g| g.count).sum::<u64>(), 48);
     }
+    // Concurrent audits take turns on the COPY connections, none stalls.
+    let (a, b) = futures::join!(
+        store.response_times(&[Dimension::Office]),
+        store.response_times(&[Dimension::Week, Dimension::Urgent]),
+    );
+    assert_eq!(a.unwrap().groups.len(), 2);
+    assert_eq!(b.unwrap().groups.len(), 6);
     let weeks = store.response_times(&[Dimension::Week]).await.unwrap();
     let names: Vec<&str> = weeks.groups.iter().map(|g| g.group.as_str()).collect();
     assert_eq!(names, ["2025-W22", "2025-W23", "2025-W24"]);

@@ -16,6 +16,7 @@ on_both_databases!(
     recording_an_unrouted_report_twice_stores_it_once,
     ticket_events_are_append_only,
     a_stale_version_is_a_concurrent_update,
+    needs_triage_is_stored_and_returned,
 );
 
 /// The design rests on `$N` working on SQLite too, also out of order and
@@ -213,4 +214,28 @@ async fn sqlite_runs_in_wal_mode_and_creates_its_folder() {
     civicprobe_tracker::Store::connect(&format!("sqlite://{}", file.display()))
         .await
         .unwrap();
+}
+
+/// The router's `needs_triage` survives the store and reaches the JSON
+/// offices and supervisors read; an ordinary ticket says `false`.
+async fn needs_triage_is_stored_and_returned(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let mut unsure = opened("wenquan", CourierId::new(), base_time(), Duration::hours(1));
+    unsure.needs_triage = true;
+    let sure = opened("wenquan", CourierId::new(), base_time(), Duration::hours(1));
+    assert!(store.record_ticket_opened(&unsure).await.unwrap());
+    assert!(store.record_ticket_opened(&sure).await.unwrap());
+    for (ev, expected) in [(&unsure, true), (&sure, false)] {
+        let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.needs_triage, expected);
+        let json = serde_json::to_value(&ticket).unwrap();
+        assert_eq!(json["needs_triage"], expected, "{json}");
+    }
+    // A supervisor's reroute is the triage.
+    let ticket = store.ticket(unsure.ticket_id).await.unwrap().unwrap();
+    let moved = store
+        .reroute(&ticket, &office("fushan"), "supervisor:zhang", None)
+        .await
+        .unwrap();
+    assert!(!moved.needs_triage);
 }

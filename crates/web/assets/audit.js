@@ -7,7 +7,7 @@ import { jurisdictions, drawMap, officeName } from './map.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
-const state = { geo: { features: [] }, office: {}, category: {}, overdue: null, unrouted: [], open: [], verify: null };
+const state = { geo: { features: [] }, office: {}, category: {}, overdue: null, unrouted: [], open: [], verify: null, choice: {} };
 
 /** Minutes with one decimal below ten. */
 function minutes(seconds) {
@@ -80,13 +80,14 @@ async function loadOpenTickets() {
   });
   fill($('district'), drawMap(state.geo.features, points, { width: 560 }),
     el('p', { class: 'muted', id: 'open-count', 'data-count': points.length }, `${t('tickets')}: ${points.length}`));
+  renderTriage();
 }
 
 async function loadOverdue() {
   const data = await get('/v1/audit/overdue');
   const tickets = (data && data.tickets) || [];
   $('overdue-count').textContent = String(tickets.length);
-  fill($('overdue'), tickets.length ? tickets.map((x) => el('li', { class: 'row' },
+  fill($('overdue'), tickets.length ? tickets.map((x) => el('li', { class: 'row', 'data-ticket-id': x.ticket_id },
     x.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null, ' ',
     el('strong', {}, `${x.office_name || x.office_id} · ${t(x.category)}`), ' ',
     el('span', { class: 'deadline overdue' }, timeLeft(x).text),
@@ -100,18 +101,43 @@ async function loadUnrouted() {
   fill($('unrouted'), list.length ? list.map(unroutedRow) : el('li', { class: 'muted' }, t('none')));
 }
 
-function unroutedRow(u) {
-  const select = el('select', {}, state.geo.features.map((f) => el('option', { value: f.properties.office_id }, officeName(f))));
-  const button = el('button', { type: 'button', class: 'ghost' }, t('route'));
+/**
+ * An office picker and a button that POSTs `{office_id}` to `path`; the
+ * choice survives the list's refreshes. `exclude`: the current office.
+ */
+function routeControl(key, path, label, exclude, after) {
+  const offices = state.geo.features.filter((f) => f.properties.office_id !== exclude);
+  const select = el('select', {}, offices.map((f) => el('option', { value: f.properties.office_id }, officeName(f))));
+  if (state.choice[key]) select.value = state.choice[key];
+  select.addEventListener('change', () => { state.choice[key] = select.value; });
+  const button = el('button', { type: 'button', class: 'ghost' }, label);
   const status = el('span', { class: 'status' });
   button.addEventListener('click', async () => {
-    const r = await api(`/v1/unrouted/${u.report_id}/route`, { method: 'POST', json: { office_id: select.value } }).catch(() => null);
+    const r = await api(path, { method: 'POST', json: { office_id: select.value } }).catch(() => null);
     status.textContent = r && r.ok ? t('done') : (r && r.data && (r.data.detail || r.data.title)) || t('network');
-    loadUnrouted();
+    after();
   });
-  return el('li', { class: 'row' }, el('strong', {}, t(u.category)), ' ',
+  return [el('label', {}, t('route_to'), ' ', select), ' ', button, ' ', status];
+}
+
+function unroutedRow(u) {
+  return el('li', { class: 'row', 'data-report-id': u.report_id }, el('strong', {}, t(u.category)), ' ',
     el('span', { class: 'muted' }, `${when(u.received_at)} · ${u.location.lat.toFixed(4)}, ${u.location.lon.toFixed(4)}`),
-    el('div', { class: 'text' }, u.text || ''), el('label', {}, t('route_to'), ' ', select), ' ', button, ' ', status);
+    el('div', { class: 'text' }, u.text || ''),
+    routeControl(u.report_id, `/v1/unrouted/${u.report_id}/route`, t('route'), null, refresh));
+}
+
+/** Open tickets the router was unsure of, with reroute. */
+function renderTriage() {
+  const list = state.open.filter((x) => x.needs_triage);
+  $('triage-count').textContent = String(list.length);
+  fill($('triage'), list.length ? list.map((x) => el('li', { class: 'row', 'data-ticket-id': x.ticket_id },
+    el('span', { class: 'pill triage' }, t('needs_triage')), ' ',
+    el('strong', {}, `${x.office_name || x.office_id} · ${t(x.category)}`), ' ',
+    el('span', { class: 'muted' }, when(x.received_at)),
+    el('div', { class: 'text' }, (x.text || '').slice(0, 100)),
+    routeControl(x.ticket_id, `/v1/tickets/${x.ticket_id}/reroute`, t('reroute'), x.office_id, refresh)))
+    : el('li', { class: 'muted' }, t('none')));
 }
 
 async function loadVerify() {

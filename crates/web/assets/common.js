@@ -27,7 +27,7 @@ const STRINGS = {
     intact: '完整，未被篡改', broken: '校验失败！', route_to: '分派到', route: '分派',
     wrong_role: '此页面需要其他角色的令牌。', other_pages: '其他页面', photo_missing: '照片不可用',
     duplicates: '合并的重复报告', step_ack: '受理', step_safe: '排险', step_resolve: '办结',
-    needs_triage: '待人工分拣', reroute: '改派',
+    needs_triage: '待人工分拣', reroute: '改派', proof_photo: '现场照片（可选）', triage_list: '待人工分拣工单',
     nav_courier: '上报', nav_office: '工单台', nav_audit: '看板',
     opened: '立案', made_safe: '已排险', merged: '合并重复报告', escalated: '已督办', rerouted: '已改派', started: '开始处理',
   },
@@ -56,7 +56,7 @@ const STRINGS = {
     intact: 'intact, not tampered with', broken: 'CHECK FAILED!', route_to: 'Route to', route: 'Route',
     wrong_role: 'This page needs another role\'s token.', other_pages: 'Other pages', photo_missing: 'photo unavailable',
     duplicates: 'Merged duplicates', step_ack: 'acknowledge', step_safe: 'make safe', step_resolve: 'resolve',
-    needs_triage: 'Needs triage', reroute: 'Reroute',
+    needs_triage: 'Needs triage', reroute: 'Reroute', proof_photo: 'Photo of the fix (optional)', triage_list: 'Tickets needing triage',
     nav_courier: 'Report', nav_office: 'Office', nav_audit: 'Audit',
     opened: 'Opened', made_safe: 'Made safe', merged: 'Duplicate merged', escalated: 'Escalated', rerouted: 'Rerouted', started: 'Started',
   },
@@ -102,7 +102,7 @@ function build(node, attrs, children) {
     if (k.startsWith('on')) throw new Error('no inline handlers');
     node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   }

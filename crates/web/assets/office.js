@@ -65,7 +65,9 @@ async function loadTicket(id, fresh) {
   let r;
   try { r = await api(`/v1/tickets/${encodeURIComponent(id)}`); } catch { return; }
   if (!r.ok) return;
-  const busy = document.activeElement && $('ticket').contains(document.activeElement) && !fresh;
+  // Someone typing or with a proof photo chosen keeps their ticket as is.
+  const chosen = $('proof') && $('proof').files.length > 0;
+  const busy = !fresh && (chosen || (document.activeElement && $('ticket').contains(document.activeElement)));
   if (busy && state.detail && state.detail.version === r.data.version) return;
   state.detail = r.data;
   renderTicket(r.data);
@@ -79,10 +81,10 @@ function photoStrip(ticket) {
   });
   // Merged duplicates: from a list if the API gives one, else the `merged` events.
   const fromEvents = (ticket.events || []).filter((e) => e.kind === 'merged')
-    .map((e) => e.report_id || ((e.note || '').match(/[0-9a-f]{8}-[0-9a-f-]{27}/) || [])[0]).filter(Boolean);
+    .map((e) => e.report_id || ((e.note || '').match(/[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}/) || [])[0]).filter(Boolean);
   const dups = (ticket.duplicates || fromEvents).map((d) => {
     const rid = d.report_id || d;
-    const img = el('img', { class: 'thumb', alt: t('duplicates'), src: `/v1/reports/${rid}/photos/0` });
+    const img = el('img', { class: 'thumb', alt: t('duplicates'), src: `/v1/reports/${rid}/photos/0?size=thumbnail`, 'data-report-id': rid });
     img.addEventListener('error', () => img.remove());
     return img;
   });
@@ -100,13 +102,23 @@ function history(ticket) {
   return el('ol', { class: 'history' }, (ticket.events || []).map((e) => el('li', {},
     el('strong', {}, t(e.kind)), ' ', el('span', { class: 'muted' }, `${when(e.at)} · ${e.actor}`),
     e.reason ? el('div', {}, `${t('reason')}: ${t(e.reason)}`) : null,
-    e.note ? el('div', { class: 'note' }, e.note) : null)));
+    e.note ? el('div', { class: 'note' }, e.note) : null,
+    e.proof_photo_sha256 ? proofPhoto(ticket, e.proof_photo_sha256) : null)));
+}
+
+/** The office's proof photo of a resolution: a thumbnail linking to it. */
+function proofPhoto(ticket, sha256) {
+  const src = `/v1/tickets/${ticket.ticket_id}/proof-photos/${sha256}`;
+  const img = el('img', { class: 'thumb proof', alt: t('proof_photo'), src: `${src}?size=thumbnail`, 'data-sha256': sha256 });
+  img.addEventListener('error', () => img.replaceWith(el('span', { class: 'muted' }, t('photo_missing'))));
+  return el('div', {}, el('a', { href: src, target: '_blank', rel: 'noopener' }, img));
 }
 
 function renderTicket(ticket) {
   const left = timeLeft(ticket);
   fill($('ticket'),
-    el('h2', {}, ticket.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null, ' ', t(ticket.category), ' ',
+    el('h2', {}, ticket.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null,
+      ticket.needs_triage ? el('span', { class: 'pill triage', id: 'ticket-triage' }, t('needs_triage')) : null, ' ', t(ticket.category), ' ',
       el('span', { class: `pill ${ticket.state}`, id: 'ticket-state', 'data-state': ticket.state }, t(ticket.state))),
     el('p', { class: `deadline ${left.cls}` }, left.text),
     el('p', { class: 'muted' }, `${t('received')}: ${when(ticket.received_at)} · ${ticket.office_name} · ${ticket.location.lat.toFixed(5)}, ${ticket.location.lon.toFixed(5)}`),
@@ -122,16 +134,19 @@ function actions(ticket) {
   const note = el('textarea', { id: 'note', rows: 2, maxlength: 2000, placeholder: t('note') });
   const reason = el('select', { id: 'reason' }, ['duplicate', 'not_a_hazard', 'not_our_area'].map((r) => el('option', { value: r }, t(r))));
   const status = el('p', { class: 'status', role: 'status', id: 'action-status' });
+  const proof = el('input', { type: 'file', id: 'proof', accept: 'image/*' });
   const allowed = {
     acknowledge: ['open', 'reopened'], make_safe: ['acknowledged', 'in_progress'],
     resolve: ['acknowledged', 'in_progress'], reject: ['open', 'acknowledged'],
   };
   const buttons = Object.keys(allowed).map((action) => {
     const b = el('button', { type: 'button', id: `do-${action}`, class: action === 'reject' ? 'danger' : 'primary', disabled: !allowed[action].includes(ticket.state) }, t(action));
-    b.addEventListener('click', () => act(ticket, action, { note: note.value.trim() || undefined, reason: action === 'reject' ? reason.value : undefined }, status));
+    b.addEventListener('click', () => act(ticket, action, { note: note.value.trim() || undefined, reason: action === 'reject' ? reason.value : undefined }, status,
+      action === 'resolve' ? proof.files[0] : undefined));
     return b;
   });
   return el('div', { class: 'actions' }, note, el('label', {}, t('reason'), ' ', reason),
+    el('label', {}, t('proof_photo'), ' ', proof),
     el('div', { class: 'buttons' }, buttons), state.role === 'supervisor' ? reroute(ticket, note, status) : null, status);
 }
 
@@ -144,9 +159,25 @@ function reroute(ticket, note, status) {
   return el('div', { class: 'buttons' }, el('label', { class: 'inline' }, t('route_to'), ' ', select), button);
 }
 
-async function act(ticket, action, body, status) {
+/** Uploads a proof photo for the ticket; its sha256, or null (status says why). */
+async function uploadProof(ticket, file, status) {
+  const form = new FormData();
+  form.append('photo', file, file.name || 'proof.jpg');
+  const r = await api(`/v1/tickets/${ticket.ticket_id}/proof-photos`, { method: 'POST', body: form });
+  if (r.ok) return r.data.sha256;
+  status.textContent = `${t('proof_photo')}: ${(r.data && (r.data.detail || r.data.title)) || `HTTP ${r.status}`}`;
+  status.className = 'warn';
+  return null;
+}
+
+async function act(ticket, action, body, status, proofFile) {
   status.textContent = '…';
   try {
+    if (proofFile) {
+      const sha256 = await uploadProof(ticket, proofFile, status);
+      if (!sha256) return;
+      body.proof_photo_sha256 = sha256;
+    }
     const r = await api(`/v1/tickets/${ticket.ticket_id}/${action}`, { method: 'POST', json: body });
     status.textContent = r.ok ? t('done') : (r.data && (r.data.detail || r.data.title)) || `HTTP ${r.status}`;
     status.className = r.ok ? 'ok' : 'warn';

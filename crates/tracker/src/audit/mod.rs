@@ -10,13 +10,22 @@
 //! included. Steps not yet done have no duration. Reopened tickets are
 //! counted per group.
 //!
-//! PostgreSQL aggregates in SQL ([`sql`]); SQLite reads the tickets and
-//! aggregates here ([`response_times`]); tests hold both to the same
-//! figures.
+//! Both backends group in Rust and take percentiles by selection
+//! ([`percentiles`], O(n) per group and step). SQLite reads one [`Sample`]
+//! per ticket ([`sql`]); PostgreSQL streams only the few integers each
+//! ticket contributes through `COPY … (FORMAT binary)`, in parallel over
+//! block ranges of one snapshot ([`copy`]), because its ordered-set
+//! aggregates (`percentile_disc`) sort every group three times. Tests hold
+//! both paths to the same figures.
 
+pub mod binary;
+pub mod collect;
+pub mod copy;
 pub mod render;
 pub mod sql;
 
+pub use collect::percentiles;
+pub(crate) use collect::{assemble, Collected};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -207,61 +216,6 @@ pub fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-/// One group's collected durations.
-#[derive(Default)]
-struct Collected {
-    count: u64,
-    reopened: u64,
-    data_errors: u64,
-    steps: [(Vec<i64>, u64); 3],
-}
-
-impl Collected {
-    fn add(&mut self, s: &Sample) {
-        self.count += 1;
-        self.reopened += u64::from(s.reopened);
-        let done = [s.acknowledged_ms, s.made_safe_ms, s.resolved_ms];
-        for (i, at) in done.into_iter().enumerate() {
-            let Some(at) = at else { continue };
-            let needs_ack = i > 0 && s.acknowledged_ms.is_none();
-            if needs_ack || at < s.received_ms {
-                self.data_errors += 1;
-                continue;
-            }
-            let (durations, within) = &mut self.steps[i];
-            durations.push(at - s.received_ms);
-            *within += u64::from(at <= s.due_ms[i]);
-        }
-    }
-
-    fn finish(self, group: Vec<(Dimension, String)>) -> GroupTimes {
-        let [ack, safe, res] = self.steps.map(|(mut d, within)| {
-            d.sort_unstable();
-            StepTimes::new(
-                d.len() as u64,
-                nearest_rank(&d, 50),
-                nearest_rank(&d, 90),
-                d.last().copied(),
-                within,
-            )
-        });
-        GroupTimes {
-            group: group
-                .iter()
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-                .join("/"),
-            key: group.into_iter().map(|(d, v)| (d.as_str(), v)).collect(),
-            count: self.count,
-            reopened: self.reopened,
-            data_errors: self.data_errors,
-            acknowledge: ack,
-            make_safe: safe,
-            resolve: res,
-        }
-    }
-}
-
 /// Groups the samples by `dims` and computes each group's figures.
 pub fn response_times(dims: &[Dimension], samples: &[Sample]) -> ResponseTimes {
     let mut groups: BTreeMap<Vec<String>, Collected> = BTreeMap::new();
@@ -269,14 +223,7 @@ pub fn response_times(dims: &[Dimension], samples: &[Sample]) -> ResponseTimes {
         let key = dims.iter().map(|d| s.value(*d)).collect();
         groups.entry(key).or_default().add(s);
     }
-    let groups = groups
-        .into_iter()
-        .map(|(key, c)| c.finish(dims.iter().copied().zip(key).collect()))
-        .collect();
-    ResponseTimes {
-        group_by: dims_label(dims),
-        groups,
-    }
+    assemble(dims, groups)
 }
 
 #[cfg(test)]

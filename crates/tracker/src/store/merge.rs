@@ -28,10 +28,11 @@ impl Store {
         &self,
         report: civicprobe_model::ReportId,
     ) -> Result<Option<(civicprobe_model::TicketId, civicprobe_model::CourierId)>, Error> {
-        let row = sqlx::query("SELECT ticket_id, courier_id FROM ticket_reporters WHERE report_id = $1")
-            .bind(report.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT ticket_id, courier_id FROM ticket_reporters WHERE report_id = $1")
+                .bind(report.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else {
             return Ok(None);
         };

@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod lifecycle;
+mod listing;
 pub mod merge;
 pub mod points;
 pub mod queries;
@@ -15,6 +16,7 @@ pub mod sla;
 pub mod tickets;
 pub mod tokens;
 
+use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};
 use crate::Error;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -57,6 +59,8 @@ pub struct Store {
     backend: Backend,
     /// Where "now" comes from: every action's time, the SLA clock.
     clock: Arc<dyn Clock>,
+    /// PostgreSQL only: the audit's COPY connections.
+    copy_pool: Option<CopyPool>,
     /// Woken after a commit that wrote to the outbox, so the publisher
     /// does not wait for its next poll.
     outbox_ready: Arc<Notify>,
@@ -75,9 +79,14 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = pool_options(backend).connect_with(options).await?;
+        let copy_pool = match backend {
+            Backend::Postgres => Some(CopyPool::lazy(&url)?),
+            Backend::Sqlite => None,
+        };
         let store = Store {
             pool,
             backend,
+            copy_pool,
             clock: Arc::new(SystemClock),
             outbox_ready: Arc::new(Notify::new()),
         };
@@ -130,8 +139,16 @@ impl Store {
         &self.pool
     }
 
+    /// The audit's COPY connections (PostgreSQL only).
+    pub(crate) fn copy_pool(&self) -> Option<&CopyPool> {
+        self.copy_pool.as_ref()
+    }
+
     /// Closes every connection (waits for checked-out ones).
     pub async fn close(&self) {
+        if let Some(copy) = &self.copy_pool {
+            copy.close().await;
+        }
         self.pool.close().await;
     }
 }

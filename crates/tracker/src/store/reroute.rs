@@ -44,7 +44,8 @@ impl Store {
     /// Moves a ticket to office `to` (a supervisor's decision): allowed
     /// while it is active or after a rejection; it becomes `open` in the new
     /// office, whose acknowledge and make-safe times start afresh (the SLA
-    /// still counts from `received_at`).
+    /// still counts from `received_at`). A supervisor has looked at it, so
+    /// it no longer `needs_triage`.
     pub async fn reroute(
         &self,
         current: &Ticket,
@@ -64,7 +65,8 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE tickets SET office_id = $1, \
              office_name = COALESCE((SELECT name FROM offices WHERE office_id = $1), $1), \
-             state = 'open', acknowledged_at = NULL, made_safe_at = NULL, version = $2 \
+             state = 'open', acknowledged_at = NULL, made_safe_at = NULL, needs_triage = 0, \
+             version = $2 \
              WHERE ticket_id = $3 AND version = $4",
         )
         .bind(to.as_str())

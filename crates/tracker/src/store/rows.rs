@@ -18,7 +18,7 @@ macro_rules! ticket_columns {
         "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
-         resolved_at, closed_at, version, reopen_count"
+         resolved_at, closed_at, version, reopen_count, needs_triage"
     };
 }
 pub(crate) use ticket_columns;
@@ -86,6 +86,9 @@ pub struct Ticket {
     pub version: i64,
     /// How often it was reopened as not fixed.
     pub reopen_count: i64,
+    /// The router was not sure of the category (no confident text, no
+    /// hint): a supervisor should look.
+    pub needs_triage: bool,
 }
 
 /// One step of a ticket's life, as recorded (append-only).
@@ -225,6 +228,7 @@ impl Ticket {
             closed_at: from_opt_ms(row.try_get("closed_at")?)?,
             version: row.try_get("version")?,
             reopen_count: row.try_get("reopen_count")?,
+            needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
         })
     }
 }

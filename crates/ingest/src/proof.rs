@@ -1,0 +1,230 @@
+//! Proof photos: an office resolving a ticket may attach a photo of the
+//! repair. `POST /v1/tickets/{id}/proof-photos` (multipart, one `photo`
+//! part) runs the report photo pipeline ([`crate::photo::process`]: format
+//! from the bytes, limits, metadata stripped, thumbnail), stores both
+//! content-addressed and answers `201` with
+//! `{"sha256", "thumbnail_sha256", "media_type", "width", "height"}`; the
+//! console then resolves with `proof_photo_sha256`.
+//! `GET /v1/tickets/{id}/proof-photos/{sha256}` (`?size=thumbnail`) serves
+//! it back.
+//!
+//! Both are for the ticket's office and supervisors, asked through
+//! [`ReportAccess::ticket_viewer`]; anyone else gets `404`. A photo is
+//! served through a ticket only if it was uploaded for that ticket: each
+//! upload stores a small record under a name derived from the ticket and
+//! the photo ([`record_key`]), so knowing another photo's hash is not enough.
+
+use crate::access::{ReportAccess, Viewer};
+use crate::form::{check_declared_type, multipart_error, read_part, rejection};
+use crate::photo::{self, PHOTO_PART};
+use crate::{Error, IngestState};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use civicprobe_model::TicketId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What an upload answers, and the record kept for each ticket's photo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProofPhoto {
+    /// The stripped photo's sha256 (its name in the photo store).
+    pub sha256: String,
+    /// The JPEG thumbnail's sha256.
+    pub thumbnail_sha256: Option<String>,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub media_type: String,
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+}
+
+/// The photo-store name of the record binding `sha256` to `ticket`.
+pub fn record_key(ticket: TicketId, sha256: &str) -> String {
+    hex::encode(Sha256::digest(format!(
+        "civicprobe-proof-photo\0{ticket}\0{sha256}"
+    )))
+}
+
+/// `POST /v1/tickets/{id}/proof-photos`.
+#[tracing::instrument(name = "upload_proof_photo", skip_all, fields(ticket_id = %id))]
+pub async fn upload(
+    State(state): State<IngestState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let result = async {
+        let ticket = allowed(&state, &id, &headers).await?;
+        let raw = read_photo(
+            multipart.map_err(rejection)?,
+            state.photo_limits().max_bytes,
+        )
+        .await?;
+        store(&state, ticket, raw).await
+    }
+    .await;
+    let outcome = if result.is_ok() { "stored" } else { "refused" };
+    metrics::counter!("civicprobe_ingest_proof_photos_total", "outcome" => outcome).increment(1);
+    match result {
+        Ok(proof) => {
+            tracing::info!(sha256 = %proof.sha256, "proof photo stored");
+            (StatusCode::CREATED, Json(proof)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The ticket, if the token's holder may handle its proof photos.
+async fn allowed(state: &IngestState, id: &str, headers: &HeaderMap) -> Result<TicketId, Error> {
+    let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
+    let ticket: TicketId = id.parse().map_err(|_| Error::NotFound)?;
+    let access = state.access();
+    let viewer = ReportAccess::ticket_viewer(access.as_ref(), token, ticket)
+        .await
+        .map_err(|source| Error::Unavailable {
+            what: "the ticket store",
+            source,
+        })?;
+    match viewer {
+        Viewer::Unknown => Err(Error::Unauthorized),
+        // Like tickets: another office's ticket does not exist for them.
+        Viewer::Denied => Err(Error::NotFound),
+        Viewer::Allowed => Ok(ticket),
+    }
+}
+
+/// Exactly one `photo` part, within the size limit.
+async fn read_photo(mut multipart: Multipart, max_bytes: usize) -> Result<Bytes, Error> {
+    let mut photo = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, "body"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != PHOTO_PART {
+            let shown: String = name.chars().take(64).collect();
+            return Err(Error::invalid(shown, "unknown part"));
+        }
+        if photo.is_some() {
+            return Err(Error::invalid(PHOTO_PART, "only one photo part is allowed"));
+        }
+        check_declared_type(field.content_type())?;
+        photo = Some(read_part(field, PHOTO_PART, max_bytes).await?);
+    }
+    photo.ok_or_else(|| Error::invalid(PHOTO_PART, "a photo part is required"))
+}
+
+/// The pipeline, then the photo, its thumbnail and the ticket's record.
+async fn store(state: &IngestState, ticket: TicketId, raw: Bytes) -> Result<ProofPhoto, Error> {
+    let _room = state.inner.budget.reserve(Some(raw.len() as u64)).await?;
+    let processed = {
+        let _core = state
+            .inner
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::internal("waiting for a photo worker", e))?;
+        photo::process(raw, state.photo_limits()).await?
+    };
+    let r = &processed.photo_ref;
+    let photos = &state.inner.photos;
+    photos
+        .put(r.sha256.clone(), processed.bytes.clone())
+        .await?;
+    if let Some(thumb) = &r.thumbnail_sha256 {
+        photos
+            .put(thumb.clone(), processed.thumbnail.clone())
+            .await?;
+    }
+    let proof = ProofPhoto {
+        sha256: r.sha256.clone(),
+        thumbnail_sha256: r.thumbnail_sha256.clone(),
+        media_type: r.media_type.clone(),
+        width: r.width,
+        height: r.height,
+    };
+    let record =
+        serde_json::to_vec(&proof).map_err(|e| Error::internal("recording a proof photo", e))?;
+    photos
+        .put(record_key(ticket, &proof.sha256), Bytes::from(record))
+        .await?;
+    Ok(proof)
+}
+
+/// `?size=`.
+#[derive(Debug, Deserialize)]
+pub struct ProofQuery {
+    /// `thumbnail` for the thumbnail; the photo otherwise.
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// `GET /v1/tickets/{id}/proof-photos/{sha256}`.
+#[tracing::instrument(name = "get_proof_photo", skip_all, fields(ticket_id = %id))]
+pub async fn get(
+    State(state): State<IngestState>,
+    Path((id, sha256)): Path<(String, String)>,
+    Query(query): Query<ProofQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match serve(&state, &id, &sha256, query, &headers).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(
+    state: &IngestState,
+    id: &str,
+    sha256: &str,
+    query: ProofQuery,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let ticket = allowed(state, id, headers).await?;
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::NotFound);
+    }
+    let thumbnail = match query.size.as_deref() {
+        None | Some("full") => false,
+        Some("thumbnail") => true,
+        Some(_) => return Err(Error::invalid("size", "must be full or thumbnail")),
+    };
+    let photos = &state.inner.photos;
+    let record = photos
+        .get(&record_key(ticket, &sha256.to_ascii_lowercase()))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let proof: ProofPhoto = serde_json::from_slice(&record)
+        .map_err(|e| Error::internal("reading a proof photo record", e))?;
+    let (sha, media_type) = if thumbnail {
+        let thumb = proof.thumbnail_sha256.ok_or(Error::NotFound)?;
+        (thumb, "image/jpeg".to_owned())
+    } else {
+        (proof.sha256, proof.media_type)
+    };
+    let bytes = photos.get(&sha).await?.ok_or(Error::NotFound)?;
+    let content_type = HeaderValue::from_str(&media_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,114 @@
+//! Open311 GeoReport v2 for civicprobe, under `/open311/v2`, in XML and
+//! JSON: so 311 apps, city back offices and tools such as FixMyStreet can
+//! file hazards and follow them without knowing civicprobe's own API.
+//!
+//! A request posted here goes through ingest's pipeline
+//! ([`civicprobe_ingest::intake`]) exactly like a courier's report: its
+//! `service_request_id` is the report id, and the router turns it into a
+//! ticket in the right office's queue. Reads come from the tracker's
+//! store. `api_key` is a courier token (required to post; reads are
+//! public, as in the specification).
+//!
+//! # Layout
+//!
+//! - [`app`] and [`Open311State`]: the routes.
+//! - [`format`]: `.xml` / `.json` suffixes and rendering (escaped XML via
+//!   quick-xml's serializer, JSON via serde_json).
+//! - [`wire`]: the specification's documents (services, requests,
+//!   discovery, updates, errors).
+//! - [`services`]: `discovery`, `services`, `services/{code}`.
+//! - [`post`]: `POST requests` (form-encoded, or multipart with `media`).
+//! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
+//!   and how a ticket becomes a service request.
+//! - [`updates`]: the `servicerequestupdates` extension.
+//! - [`error`]: the crate's [`Error`], answered as the spec's error array.
+
+pub mod error;
+pub mod format;
+pub mod post;
+pub mod requests;
+pub mod services;
+pub mod updates;
+pub mod wire;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use civicprobe_ingest::IngestState;
+use civicprobe_router::Categories;
+use civicprobe_tracker::Store;
+use std::sync::Arc;
+
+pub use error::Error;
+
+/// Where the endpoints live.
+pub const BASE_PATH: &str = "/open311/v2";
+
+/// What every Open311 handler shares; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Open311State {
+    /// Tokens and tickets.
+    pub(crate) store: Store,
+    /// The intake pipeline for posted requests.
+    pub(crate) ingest: IngestState,
+    /// Service names and descriptions.
+    pub(crate) categories: Arc<Categories>,
+    /// The public origin for `media_url` (e.g. `https://311.example`);
+    /// unset: `http://<Host header>`.
+    pub(crate) base_url: Option<String>,
+}
+
+impl Open311State {
+    /// The state over the tracker's `store` and ingest's `ingest`.
+    pub fn new(store: Store, ingest: IngestState, categories: Categories) -> Self {
+        Self {
+            store,
+            ingest,
+            categories: Arc::new(categories),
+            base_url: None,
+        }
+    }
+
+    /// Builds `media_url` from `base_url` (no trailing slash) instead of
+    /// the request's `Host` header.
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into().trim_end_matches('/').to_owned());
+        self
+    }
+}
+
+/// The GeoReport v2 routes under [`BASE_PATH`].
+pub fn app(state: Open311State) -> Router {
+    let limit = civicprobe_ingest::form::body_limit(civicprobe_ingest::DEFAULT_MAX_PHOTO_BYTES);
+    Router::new()
+        .route(
+            "/open311/v2/{file}",
+            get(top_level).post(post::post_request),
+        )
+        .route("/open311/v2/services/{file}", get(services::definition))
+        .route("/open311/v2/requests/{file}", get(requests::get_one))
+        .route("/open311/v2/tokens/{file}", get(requests::token))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// `GET {discovery,services,requests,servicerequestupdates}.{xml,json}`.
+async fn top_level(
+    state: axum::extract::State<Open311State>,
+    path: axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    query: axum::extract::RawQuery,
+) -> axum::response::Response {
+    let Some((stem, format)) = format::Format::split(&path.0) else {
+        return Error::not_found("no such endpoint").respond(format::Format::Json);
+    };
+    let query = query.0.unwrap_or_default();
+    let result = match stem {
+        "discovery" => Ok(services::discovery(&state, &headers, format)),
+        "services" => Ok(services::list(&state, format)),
+        "requests" => requests::list(&state, &headers, &query, format).await,
+        "servicerequestupdates" => updates::list(&state, &query, format).await,
+        _ => Err(Error::not_found("no such endpoint")),
+    };
+    result.unwrap_or_else(|e| e.respond(format))
+}

@@ -1,0 +1,255 @@
+//! `POST requests.(xml|json)`: form-encoded as the specification says, or
+//! `multipart/form-data` carrying the photo itself as `media` (an
+//! extension). `api_key` is a courier token.
+
+use crate::format::{self, Format};
+use crate::wire::Created;
+use crate::{Error, Open311State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use bytes::Bytes;
+use civicprobe_ingest::report::{ReportFields, MAX_TEXT_CHARS};
+use civicprobe_model::{Category, CourierId, Location, Principal};
+
+/// The multipart part carrying a photo.
+pub const MEDIA_PART: &str = "media";
+
+/// A posted body: its text fields and the photos of any `media` parts.
+#[derive(Debug, Default)]
+pub struct Posted {
+    /// Every text field, in order.
+    pub fields: Vec<(String, String)>,
+    /// The `media` parts' bytes.
+    pub media: Vec<Bytes>,
+}
+
+impl Posted {
+    /// The first non-blank value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    }
+}
+
+/// The `POST requests` handler.
+#[tracing::instrument(name = "open311_post", skip_all, fields(report_id = tracing::field::Empty))]
+pub async fn post_request(
+    State(state): State<Open311State>,
+    Path(file): Path<String>,
+    request: Request,
+) -> Response {
+    let format = match Format::split(&file) {
+        Some(("requests", format)) => format,
+        Some((_, format)) => return Error::not_found("no such endpoint").respond(format),
+        None => return Error::not_found("no such endpoint").respond(Format::Json),
+    };
+    let key = request
+        .headers()
+        .get(civicprobe_ingest::courier::IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let result = async {
+        let posted = read(request).await?;
+        let courier = authorize(&state, &posted).await?;
+        let fields = fields(&posted)?;
+        let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let id =
+            civicprobe_ingest::intake::accept(&state.ingest, courier, &key, fields, posted.media)
+                .await?;
+        tracing::Span::current().record("report_id", tracing::field::display(id));
+        Ok::<_, Error>(id)
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            metrics::counter!("civicprobe_open311_requests_total").increment(1);
+            let created = Created {
+                service_request_id: id.to_string(),
+                service_notice: format!(
+                    "follow it at {}/requests/{id}.{}",
+                    crate::BASE_PATH,
+                    if format == Format::Xml { "xml" } else { "json" }
+                ),
+            };
+            format::list(
+                format,
+                StatusCode::CREATED,
+                "service_requests",
+                "request",
+                &[created],
+            )
+        }
+        Err(e) => e.respond(format),
+    }
+}
+
+/// Reads a form-encoded or multipart body.
+async fn read(request: Request) -> Result<Posted, Error> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &())
+            .await
+            .map_err(|e| body_error(e.status(), "the body must be form-encoded", e.body_text()))?;
+        return Ok(Posted {
+            fields,
+            media: Vec::new(),
+        });
+    }
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| body_error(e.status(), "malformed multipart body", e.body_text()))?;
+    let mut posted = Posted::default();
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        body_error(e.status(), "malformed multipart body", e.body_text())
+    };
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == MEDIA_PART {
+            posted.media.push(field.bytes().await.map_err(malformed)?);
+        } else {
+            let text = field.text().await.map_err(malformed)?;
+            posted.fields.push((name, text));
+        }
+    }
+    Ok(posted)
+}
+
+/// A body over the limit is `413`; any other unreadable body `400`.
+fn body_error(status: StatusCode, what: &str, detail: String) -> Error {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        civicprobe_ingest::Error::too_large("body", "the request body is too large").into()
+    } else {
+        Error::bad(format!("{what}: {detail}"))
+    }
+}
+
+/// The courier named by `api_key`; `403` otherwise.
+async fn authorize(state: &Open311State, posted: &Posted) -> Result<CourierId, Error> {
+    let key = posted.get("api_key").ok_or(Error::Forbidden)?;
+    match state.store.authenticate(key).await? {
+        Some(Principal::Courier { courier_id, .. }) => Ok(courier_id),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+/// The report the form describes. Personal fields (`email`, `phone`,
+/// names, `device_id`, `account_id`) and `attribute[…]` are accepted and
+/// not kept; `media_url` is accepted and not fetched.
+pub fn fields(posted: &Posted) -> Result<ReportFields, Error> {
+    let code = posted
+        .get("service_code")
+        .ok_or_else(|| Error::bad("service_code is required"))?;
+    let category: Category = code
+        .parse()
+        .map_err(|_| Error::bad(format!("service_code {code:?} is not a service code")))?;
+    let location = location(posted)?;
+    let text = posted.get("description").map(str::to_owned);
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(Error::bad(format!(
+            "description must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(ReportFields {
+        location,
+        accuracy_m: None,
+        category_hint: Some(category),
+        text,
+        reported_at: None,
+    })
+}
+
+fn location(posted: &Posted) -> Result<Location, Error> {
+    let (lat, long) = (posted.get("lat"), posted.get("long"));
+    let number = |name: &str, v: &str| {
+        v.parse::<f64>()
+            .map_err(|_| Error::bad(format!("{name} must be a number of degrees")))
+    };
+    match (lat, long) {
+        (Some(lat), Some(long)) => Location::new(number("lat", lat)?, number("long", long)?)
+            .map_err(|e| Error::bad(format!("{}: {e}", field_name(e.field())))),
+        (None, None)
+            if posted.get("address_string").is_some() || posted.get("address_id").is_some() =>
+        {
+            Err(Error::bad(
+                "address_string is not supported: this endpoint has no geocoder; send lat and long",
+            ))
+        }
+        (None, None) => Err(Error::bad("lat and long are required")),
+        (Some(_), None) => Err(Error::bad("long is required with lat")),
+        (None, Some(_)) => Err(Error::bad("lat is required with long")),
+    }
+}
+
+fn field_name(field: &str) -> &str {
+    if field == "lon" {
+        "long"
+    } else {
+        field
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        Posted {
+            fields: pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            media: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_spec_fields_make_a_report() {
+        let f = fields(&posted(&[
+            ("api_key", "x"),
+            ("service_code", "manhole"),
+            ("lat", "30.58"),
+            ("long", "114.27"),
+            ("description", "井盖丢失 <b>"),
+            ("email", "a@b.c"),
+            ("media_url", "http://example.com/a.jpg"),
+            ("attribute[WHISHETN]", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(f.category_hint, Some(Category::Manhole));
+        assert_eq!(f.text.as_deref(), Some("井盖丢失 <b>"));
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let msg = |p: &[(&str, &str)]| fields(&posted(p)).unwrap_err().to_string();
+        assert!(msg(&[("lat", "1"), ("long", "1")]).contains("service_code"));
+        assert!(msg(&[("service_code", "fire"), ("lat", "1"), ("long", "1")]).contains("fire"));
+        assert!(
+            msg(&[("service_code", "other"), ("address_string", "1 Main St")]).contains("geocoder")
+        );
+        assert!(msg(&[("service_code", "other")]).contains("lat and long"));
+        assert!(msg(&[("service_code", "other"), ("lat", "91"), ("long", "1")]).starts_with("lat"));
+        assert!(
+            msg(&[("service_code", "other"), ("lat", "1"), ("long", "east")]).starts_with("long")
+        );
+        let long = "字".repeat(MAX_TEXT_CHARS + 1);
+        assert!(msg(&[
+            ("service_code", "other"),
+            ("lat", "1"),
+            ("long", "1"),
+            ("description", &long)
+        ])
+        .contains("description"));
+    }
+}

@@ -1,0 +1,318 @@
+//! `GET requests`, `GET requests/{id}`, `tokens/{token}`, and how a
+//! ticket becomes a service request.
+
+use crate::format::{self, Format};
+use crate::services::service;
+use crate::wire::{ServiceRequest, TokenAnswer};
+use crate::{Error, Open311State};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use civicprobe_model::{Category, ReportId, TicketState};
+use civicprobe_tracker::Ticket;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// The default window of `GET requests`: the last 90 days.
+pub const DEFAULT_WINDOW_DAYS: i64 = 90;
+
+/// The most requests one `GET requests` answers.
+pub const MAX_REQUESTS: i64 = 1000;
+
+/// The states Open311 calls `open`; every other one is `closed`.
+const OPEN: [TicketState; 4] = [
+    TicketState::Open,
+    TicketState::Acknowledged,
+    TicketState::InProgress,
+    TicketState::Reopened,
+];
+const CLOSED: [TicketState; 3] = [
+    TicketState::Resolved,
+    TicketState::Closed,
+    TicketState::Rejected,
+];
+
+/// An ISO 8601 timestamp with its offset.
+pub fn iso(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// `start_date` / `end_date`: ISO 8601 with a time zone.
+pub fn parse_date(name: &str, value: &str) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        Error::bad(format!(
+            "{name} must be an ISO 8601 date-time with a time zone (2026-01-31T08:00:00+08:00)"
+        ))
+    })
+}
+
+/// `scheme://host` for absolute URLs.
+pub fn origin(state: &Open311State, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.base_url {
+        return base.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// The service request a ticket is, under the report id `asked`.
+pub fn to_request(
+    state: &Open311State,
+    origin: &str,
+    asked: ReportId,
+    t: &Ticket,
+) -> ServiceRequest {
+    let updated = [
+        t.acknowledged_at,
+        t.made_safe_at,
+        t.resolved_at,
+        t.closed_at,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(t.opened_at, OffsetDateTime::max);
+    let media_url =
+        (!t.photos.is_empty()).then(|| format!("{origin}/v1/reports/{}/photos/0", t.report_id));
+    ServiceRequest {
+        service_request_id: asked.to_string(),
+        status: if t.state.is_active() {
+            "open"
+        } else {
+            "closed"
+        },
+        status_notes: Some(status_note(t.state).to_owned()),
+        service_name: service(state, t.category).service_name,
+        service_code: t.category.as_str().to_owned(),
+        description: t.text.clone(),
+        agency_responsible: t.office_name.clone(),
+        service_notice: None,
+        requested_datetime: iso(t.received_at),
+        updated_datetime: iso(updated),
+        expected_datetime: iso(t.deadlines.resolve_by),
+        address: None,
+        lat: t.location.lat(),
+        long: t.location.lon(),
+        media_url,
+    }
+}
+
+fn status_note(state: TicketState) -> &'static str {
+    match state {
+        TicketState::Open => "received by the street office",
+        TicketState::Acknowledged => "acknowledged by the street office",
+        TicketState::InProgress => "work in progress",
+        TicketState::Resolved => "resolved by the street office",
+        TicketState::Closed => "closed",
+        TicketState::Reopened => "reopened: reported not fixed",
+        TicketState::Rejected => "rejected by the street office",
+    }
+}
+
+/// The `GET requests` filters, parsed.
+#[derive(Debug, Default)]
+struct Filters {
+    ids: Vec<ReportId>,
+    category: Option<Category>,
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    states: Vec<TicketState>,
+}
+
+fn filters(query: &str) -> Result<Filters, Error> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded_pairs(query).ok_or_else(|| Error::bad("malformed query string"))?;
+    let mut f = Filters::default();
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        match k.as_str() {
+            "service_request_id" => {
+                for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    f.ids.push(id.parse().map_err(|_| {
+                        Error::bad(format!("service_request_id {id:?} is not a request id"))
+                    })?);
+                }
+            }
+            "service_code" => {
+                f.category = Some(v.parse().map_err(|_| {
+                    Error::bad(format!("service_code {v:?} is not a service code"))
+                })?);
+            }
+            "start_date" => f.start = Some(parse_date("start_date", v)?),
+            "end_date" => f.end = Some(parse_date("end_date", v)?),
+            "status" => {
+                for s in v.split(',').map(str::trim) {
+                    match s {
+                        "open" => f.states.extend(OPEN),
+                        "closed" => f.states.extend(CLOSED),
+                        _ => return Err(Error::bad("status must be open, closed or both")),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// The query's `key=value` pairs, percent-decoded.
+pub(crate) fn serde_urlencoded_pairs(query: &str) -> Option<Vec<(String, String)>> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&format!("/?{query}").parse().ok()?)
+        .ok()
+        .map(|q| q.0)
+}
+
+/// The window: both given, or 90 days before `end` (default now), or 90
+/// days after `start`.
+pub(crate) fn window(
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
+    let days = Duration::days(DEFAULT_WINDOW_DAYS);
+    let (start, end) = match (start, end) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, s + days),
+        (None, Some(e)) => (e - days, e),
+        (None, None) => (now - days, now),
+    };
+    if start > end {
+        return Err(Error::bad("start_date must not be after end_date"));
+    }
+    Ok((start, end))
+}
+
+/// `GET requests.(xml|json)`.
+pub async fn list(
+    state: &Open311State,
+    headers: &HeaderMap,
+    query: &str,
+    format: Format,
+) -> Result<Response, Error> {
+    let f = filters(query)?;
+    let tickets = if f.ids.is_empty() {
+        let (from, to) = window(f.start, f.end, state.store.now())?;
+        let states = &f.states;
+        state
+            .store
+            .ticket_listing(from, to, f.category, states, MAX_REQUESTS)
+            .await?
+    } else {
+        state.store.tickets_of_reports(&f.ids).await?
+    };
+    let origin = origin(state, headers);
+    let requests: Vec<ServiceRequest> = tickets
+        .iter()
+        .map(|t| to_request(state, &origin, t.report_id, t))
+        .collect();
+    Ok(format::list(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &requests,
+    ))
+}
+
+/// `GET requests/{service_request_id}.(xml|json)`.
+pub async fn get_one(
+    State(state): State<Open311State>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    let Some((id, format)) = Format::split(&file) else {
+        return Error::not_found("no such endpoint").respond(Format::Json);
+    };
+    one(&state, &headers, id, format)
+        .await
+        .unwrap_or_else(|e| e.respond(format))
+}
+
+async fn one(
+    state: &Open311State,
+    headers: &HeaderMap,
+    id: &str,
+    format: Format,
+) -> Result<Response, Error> {
+    let unknown = || Error::not_found(format!("no service request {id:?}"));
+    let report: ReportId = id.parse().map_err(|_| unknown())?;
+    let (ticket_id, _) = state
+        .store
+        .report_ticket(report)
+        .await?
+        .ok_or_else(unknown)?;
+    let ticket = state.store.ticket(ticket_id).await?.ok_or_else(unknown)?;
+    let origin = origin(state, headers);
+    let request = to_request(state, &origin, report, &ticket);
+    Ok(format::list(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &[request],
+    ))
+}
+
+/// `GET tokens/{token}.(xml|json)`: the token is the request id itself,
+/// answered once the router has opened (or joined) a ticket for it.
+pub async fn token(State(state): State<Open311State>, Path(file): Path<String>) -> Response {
+    let Some((token, format)) = Format::split(&file) else {
+        return Error::not_found("no such endpoint").respond(Format::Json);
+    };
+    let unknown = || Error::not_found(format!("no service request for token {token:?} yet"));
+    let Ok(report) = token.parse::<ReportId>() else {
+        return unknown().respond(format);
+    };
+    match state.store.report_ticket(report).await {
+        Ok(Some(_)) => {
+            let answer = TokenAnswer {
+                service_request_id: report.to_string(),
+                token: token.to_owned(),
+            };
+            format::list(
+                format,
+                StatusCode::OK,
+                "service_requests",
+                "request",
+                &[answer],
+            )
+        }
+        Ok(None) => unknown().respond(format),
+        Err(e) => Error::from(e).respond(format),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_refuse() {
+        let f = filters("service_code=manhole&status=open,closed&start_date=2026-01-01T00:00:00Z")
+            .unwrap();
+        assert_eq!(f.category, Some(Category::Manhole));
+        assert_eq!(f.states.len(), 7);
+        assert!(f.start.is_some());
+        assert!(filters("status=pending").is_err());
+        assert!(filters("service_code=fire").is_err());
+        assert!(filters("start_date=yesterday").is_err());
+        assert!(filters("service_request_id=1,2").is_err());
+        assert!(filters("service_code=&jurisdiction_id=x")
+            .unwrap()
+            .category
+            .is_none());
+    }
+
+    #[test]
+    fn the_window_defaults_to_90_days() {
+        let now = OffsetDateTime::now_utc();
+        let (s, e) = window(None, None, now).unwrap();
+        assert_eq!((e - s).whole_days(), 90);
+        assert!(window(Some(now), Some(now - Duration::days(1)), now).is_err());
+    }
+}
