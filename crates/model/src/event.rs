@@ -45,6 +45,10 @@ pub struct TicketOpened {
     /// Neither text nor hint settled the category: a supervisor should look.
     #[serde(default)]
     pub needs_triage: bool,
+    /// The point lay in no office's area but within the boundary band
+    /// around the district; the office is the nearest one.
+    #[serde(default)]
+    pub boundary: bool,
     /// The report that opened it, whole.
     pub report: ReportSubmitted,
 }

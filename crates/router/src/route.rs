@@ -152,6 +152,7 @@ impl Router {
                 .deadlines(c.category, c.urgent, report.received_at),
             confidence: Some(c.confidence),
             needs_triage: c.needs_triage,
+            boundary: located.boundary,
             report: report.clone(),
         })
     }
@@ -271,6 +272,7 @@ mod tests {
         assert_eq!(t.report, r);
         assert!(t.confidence.is_some_and(|c| c > 0.5));
         assert!(!t.needs_triage);
+        assert!(!t.boundary);
         let routed = Routed::Ticket(t);
         assert_eq!(
             routed.subject(),
@@ -312,5 +314,17 @@ mod tests {
         assert_eq!(routed.ticket_id(), None);
         let json: serde_json::Value = serde_json::from_slice(&routed.to_json().unwrap()).unwrap();
         assert_eq!(json["category"], "manhole");
+    }
+
+    #[test]
+    fn a_point_just_outside_goes_to_the_nearest_office_flagged_boundary() {
+        // About 111 m south of the district's southern edge.
+        let r = report(29.739, 114.30, "井盖没了");
+        let now = datetime!(2025-03-01 10:00:01 +08:00);
+        let Routed::Ticket(t) = router().route(&r, now) else {
+            panic!("expected a ticket");
+        };
+        assert_eq!(t.office_id.as_str(), "fushan");
+        assert!(t.boundary);
     }
 }

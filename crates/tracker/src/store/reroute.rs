@@ -132,6 +132,7 @@ impl Store {
             deadlines: manual_deadlines(lost.report.received_at, lost.urgent),
             confidence: None,
             needs_triage: false,
+            boundary: false,
             report: lost.report,
         };
         if !insert_ticket(&mut tx, &opened).await? {

@@ -106,6 +106,7 @@ pub fn opened(
         },
         confidence: None,
         needs_triage: false,
+        boundary: false,
         report,
     }
 }
