@@ -17,6 +17,7 @@ on_both_databases!(
     ticket_events_are_append_only,
     a_stale_version_is_a_concurrent_update,
     needs_triage_is_stored_and_returned,
+    the_boundary_flag_is_stored_and_returned,
 );
 
 /// The design rests on `$N` working on SQLite too, also out of order and
@@ -238,4 +239,18 @@ async fn needs_triage_is_stored_and_returned(kind: &str) {
         .await
         .unwrap();
     assert!(!moved.needs_triage);
+}
+
+/// A ticket opened for a point just outside the district says so.
+async fn the_boundary_flag_is_stored_and_returned(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let mut outside = opened("fushan", CourierId::new(), base_time(), Duration::hours(1));
+    outside.boundary = true;
+    let inside = opened("fushan", CourierId::new(), base_time(), Duration::hours(1));
+    for (ev, expected) in [(&outside, true), (&inside, false)] {
+        assert!(store.record_ticket_opened(ev).await.unwrap());
+        let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+        let json = serde_json::to_value(&ticket).unwrap();
+        assert_eq!(json["boundary"], expected, "{json}");
+    }
 }

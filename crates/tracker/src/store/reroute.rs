@@ -65,7 +65,7 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE tickets SET office_id = $1, \
              office_name = COALESCE((SELECT name FROM offices WHERE office_id = $1), $1), \
-             state = 'open', acknowledged_at = NULL, made_safe_at = NULL, needs_triage = 0, \
+             state = 'open', acknowledged_at = NULL, made_safe_at = NULL, needs_triage = 0, boundary = 0, \
              version = $2 \
              WHERE ticket_id = $3 AND version = $4",
         )

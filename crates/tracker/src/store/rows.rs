@@ -18,7 +18,7 @@ macro_rules! ticket_columns {
         "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
-         resolved_at, closed_at, version, reopen_count, needs_triage"
+         resolved_at, closed_at, version, reopen_count, needs_triage, boundary"
     };
 }
 pub(crate) use ticket_columns;
@@ -89,6 +89,8 @@ pub struct Ticket {
     /// The router was not sure of the category (no confident text, no
     /// hint): a supervisor should look.
     pub needs_triage: bool,
+    /// The point lay just outside every area; the office is the nearest.
+    pub boundary: bool,
 }
 
 /// One step of a ticket's life, as recorded (append-only).
@@ -229,6 +231,7 @@ impl Ticket {
             version: row.try_get("version")?,
             reopen_count: row.try_get("reopen_count")?,
             needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
+            boundary: row.try_get::<i64, _>("boundary")? != 0,
         })
     }
 }
