@@ -286,6 +286,12 @@ async function supervision(desk, audit) {
   const triageRow = audit.locator(`#triage li[data-ticket-id="${unsureTicket}"]`);
   await triageRow.waitFor({ timeout: 30000 });
   check('a report without text or category is flagged needs-triage on the console and listed on the dashboard');
+  // A report outside every area waits for a supervisor.
+  const lost = await apiReport(30.60, 114.30, '配电箱冒烟 box smoking, outside every area', 'electrical_box');
+  const lostRow = audit.locator(`#unrouted li[data-report-id="${lost}"]`);
+  await lostRow.waitFor({ timeout: 30000 });
+  await audit.waitForTimeout(5500); // one refresh: every list drawn with the same data
+  await shot(audit, 'audit-desktop-supervision', { copy: true });
   await triageRow.locator('select').selectOption('yongan');
   await triageRow.locator('button').click();
   await triageRow.waitFor({ state: 'detached' });
@@ -293,10 +299,6 @@ async function supervision(desk, audit) {
   check('rerouted from the dashboard\'s triage list, it left the list');
   await console3.close();
 
-  const lost = await apiReport(30.60, 114.30, '配电箱冒烟 box smoking, outside every area', 'electrical_box');
-  const lostRow = audit.locator(`#unrouted li[data-report-id="${lost}"]`);
-  await lostRow.waitFor({ timeout: 30000 });
-  await shot(audit, 'audit-desktop-supervision', { copy: true });
   await lostRow.locator('select').selectOption('guanbuqiao');
   await lostRow.locator('button').click();
   await lostRow.waitFor({ state: 'detached' });

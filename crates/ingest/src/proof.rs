@@ -228,3 +228,19 @@ async fn serve(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_binds_one_photo_to_one_ticket() {
+        let (a, b) = (TicketId::new(), TicketId::new());
+        let sha = "ab".repeat(32);
+        assert_eq!(record_key(a, &sha), record_key(a, &sha));
+        assert_ne!(record_key(a, &sha), record_key(b, &sha));
+        assert_ne!(record_key(a, &sha), record_key(a, &"cd".repeat(32)));
+        assert_ne!(record_key(a, &sha), sha);
+        assert_eq!(record_key(a, &sha).len(), 64);
+    }
+}

@@ -2,7 +2,7 @@
 // overdue and unrouted lists (with routing), the district map, the audit
 // log check. Polls.
 
-import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft } from './common.js';
+import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -87,11 +87,19 @@ async function loadOverdue() {
   const data = await get('/v1/audit/overdue');
   const tickets = (data && data.tickets) || [];
   $('overdue-count').textContent = String(tickets.length);
-  fill($('overdue'), tickets.length ? tickets.map((x) => el('li', { class: 'row', 'data-ticket-id': x.ticket_id },
+  fill($('overdue'), tickets.length ? tickets.map(overdueRow) : el('li', { class: 'muted' }, t('none')));
+}
+
+/** One overdue ticket: office, category, the steps missed and by how long. */
+function overdueRow(x) {
+  const f = state.geo.features.find((g) => g.properties.office_id === x.office_id);
+  const name = Object.fromEntries(STEPS);
+  const missed = (x.breaches || []).map((b) => `${t(name[b.step] || b.step)} ${t('overdue')} ${duration(b.late_s * 1000)}`).join(' · ');
+  return el('li', { class: 'row', 'data-ticket-id': x.ticket_id },
     x.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null, ' ',
-    el('strong', {}, `${x.office_name || x.office_id} · ${t(x.category)}`), ' ',
-    el('span', { class: 'deadline overdue' }, timeLeft(x).text),
-    el('div', { class: 'text' }, (x.text || '').slice(0, 100)))) : el('li', { class: 'muted' }, t('none')));
+    el('strong', {}, `${f ? officeName(f) : x.office_id} · ${t(x.category)}`), ' ',
+    el('span', { class: `pill ${x.state}` }, t(x.state)),
+    el('div', { class: 'deadline overdue' }, missed || timeLeft(x).text));
 }
 
 async function loadUnrouted() {
