@@ -4,13 +4,16 @@
 //! Also: `civicprobe load` against an in-process stack, and the photo
 //! endpoint scoped by the tracker like tickets.
 
+mod common;
+
 use civicprobe::load;
+use common::{admin, civicprobe};
 
 use civicprobe_model::nats::REPORTS_STREAM;
 use civicprobe_testkit::{photos, NatsServer};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// An in-process stack with the repository's fixtures.
@@ -19,28 +22,9 @@ fn stack_config(data: &Path, nats_url: String) -> civicprobe::stack::StackConfig
     civicprobe::stack::StackConfig::new(data.join("stack"), nats_url, &fixtures)
 }
 
-fn civicprobe() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_civicprobe"));
-    cmd.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
-    cmd
-}
-
 /// `civicprobe courier add` in `data`; returns the token.
 fn add_courier(data: &Path) -> String {
-    let out = civicprobe()
-        .args(["courier", "add", "ada", "--data-dir"])
-        .arg(data)
-        .output()
-        .expect("run civicprobe");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
+    admin(data, &["courier", "add", "ada"])
 }
 
 /// `civicprobe ingest` on `port`, once it answers.

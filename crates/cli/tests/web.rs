@@ -3,49 +3,14 @@
 //! Content-Security-Policy, scope checks through the cookie; then the
 //! headless-Chromium scenarios of `tests/browser/run.mjs`.
 
+mod common;
+
+use common::{admin, dead_nats_url, repo, spawn_up, terminate};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, StatusCode};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn civicprobe() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_civicprobe"));
-    // From the workspace root, as a user runs it: the default fixture
-    // paths (jurisdictions, classifier corpus, policy) are relative to it.
-    cmd.env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    cmd
-}
-
-/// Runs an admin command and returns the token it printed (last line).
-fn token(data: &Path, args: &[&str]) -> String {
-    let out = civicprobe()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("run civicprobe");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    stdout
-        .trim()
-        .lines()
-        .last()
-        .expect("a token")
-        .trim()
-        .to_owned()
-}
 
 /// Deadlines for the test stack: the defaults of `fixtures/policy.toml`,
 /// elevators due within seconds.
@@ -85,46 +50,16 @@ impl Up {
     fn start() -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let tokens = [
-            token(data.path(), &["courier", "add", "Li Wei"]),
-            token(data.path(), &["office", "add", "wenquan"]),
-            token(data.path(), &["supervisor", "add", "Zhang"]),
+            admin(data.path(), &["courier", "add", "Li Wei"]),
+            admin(data.path(), &["office", "add", "wenquan"]),
+            admin(data.path(), &["supervisor", "add", "Zhang"]),
         ];
         // The fixture policy, except that elevator tickets are overdue
         // within seconds: the dashboard's overdue list gets something real.
         let policy = data.path().join("policy.toml");
         std::fs::write(&policy, TEST_POLICY).expect("policy");
-        let dead = format!(
-            "nats://127.0.0.1:{}",
-            civicprobe_testkit::nats::free_port().expect("port")
-        );
-        let mut child = civicprobe()
-            .args([
-                "up",
-                "--listen",
-                "127.0.0.1:0",
-                "--nats-url",
-                &dead,
-                "--jurisdictions",
-            ])
-            .arg(repo().join("fixtures/jurisdictions.geojson"))
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--data-dir")
-            .arg(data.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn up");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read line");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http://"))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let extra = [std::ffi::OsStr::new("--policy"), policy.as_os_str()];
+        let (child, url) = spawn_up(data.path(), &dead_nats_url(), &extra);
         Up {
             child,
             url,
@@ -136,14 +71,7 @@ impl Up {
 
 impl Drop for Up {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
+        terminate(&mut self.child);
     }
 }
 
@@ -557,7 +485,7 @@ async fn proof_photos_go_through_the_pipeline_and_stay_with_the_ticket() {
     let up = Up::start();
     let (http, base) = (Client::new(), up.url.clone());
     let [courier, office, supervisor] = up.tokens.clone();
-    let fushan = token(up._data.path(), &["office", "add", "fushan"]);
+    let fushan = admin(up._data.path(), &["office", "add", "fushan"]);
     let ticket = open_ticket(&http, &base, &courier).await;
     let photos = civicprobe_testkit::photos::jpeg(640, 480);
 

@@ -1,0 +1,95 @@
+//! Running the `civicprobe` binary as a user does, for the tests in this
+//! folder. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The binary, run from the workspace root as a user runs it (the default
+/// fixture paths are relative to it), without the caller's `DATABASE_URL`.
+pub fn civicprobe() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_civicprobe"));
+    cmd.env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .current_dir(repo());
+    cmd
+}
+
+/// Runs an admin command against `data` and returns the last line it
+/// printed (the token).
+pub fn admin(data: &Path, args: &[&str]) -> String {
+    let out = civicprobe()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .expect("run civicprobe");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    stdout
+        .trim()
+        .lines()
+        .last()
+        .expect("a line")
+        .trim()
+        .to_owned()
+}
+
+/// `civicprobe up` on port 0 with `data` and `nats_url` plus `extra`
+/// arguments; returns the child and the base URL it printed first.
+pub fn spawn_up<S: AsRef<OsStr>>(data: &Path, nats_url: &str, extra: &[S]) -> (Child, String) {
+    let mut child = civicprobe()
+        .args(["up", "--listen", "127.0.0.1:0", "--nats-url", nats_url])
+        .arg("--data-dir")
+        .arg(data)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn up");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read line");
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+/// A NATS URL nothing answers at (so `up` starts its own server).
+pub fn dead_nats_url() -> String {
+    let port = civicprobe_testkit::nats::free_port().expect("port");
+    format!("nats://127.0.0.1:{port}")
+}
+
+/// SIGTERM, then waits up to 20 s; `None` if it did not stop (then killed).
+pub fn terminate(child: &mut Child) -> Option<ExitStatus> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
