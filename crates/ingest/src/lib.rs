@@ -17,7 +17,9 @@
 //! # Layout
 //!
 //! - [`submit`]: the `POST /v1/reports` handler and [`app`], cut into named
-//!   steps; [`state`]: [`IngestState`], which also runs the publisher.
+//!   steps; [`state`]: [`IngestState`], which also runs the publisher;
+//!   [`intake`]: the same pipeline for reports that arrive another way
+//!   (Open311).
 //! - [`courier`]: who a bearer token belongs to ([`CourierDirectory`]) and
 //!   the `Idempotency-Key` header.
 //! - [`limit`]: per-courier rate limit, upload memory budget (the memory

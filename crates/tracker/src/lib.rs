@@ -29,7 +29,9 @@
 //!   reroutes ([`store::lifecycle`]), the hash chain and its verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
 //!   ([`store::sla`]), points ([`store::points`]), reads
-//!   ([`store::queries`]) and the row types handed out ([`store::rows`]).
+//!   ([`store::queries`], and listings by date, category and state for
+//!   Open311 in `store::listing`) and the row types handed out
+//!   ([`store::rows`]).
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
