@@ -79,6 +79,9 @@ impl Storage {
 struct UpArgs {
     #[command(flatten)]
     service: ServiceArgs,
+    /// Named places (a local gazetteer) for Open311's `address_string`.
+    #[arg(long, env = "CIVICPROBE_PLACES", default_value = civicprobe_open311::places::DEFAULT_PATH)]
+    places: PathBuf,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     #[command(flatten)]
@@ -267,6 +270,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router: args.router,
         router_options: args.router_options,
         sla: args.sla,
+        places: args.places,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());

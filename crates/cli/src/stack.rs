@@ -36,6 +36,8 @@ pub struct StackConfig {
     pub router_options: civicprobe_router::Options,
     /// Escalation sweep and auto-close settings.
     pub sla: civicprobe_tracker::SlaConfig,
+    /// Named places, so Open311 requests may give `address_string`.
+    pub places: PathBuf,
 }
 
 impl StackConfig {
@@ -62,6 +64,7 @@ impl StackConfig {
                 ..Default::default()
             },
             sla: civicprobe_tracker::SlaConfig::default(),
+            places: fixtures.join("places.toml"),
         }
     }
 }
@@ -137,6 +140,10 @@ impl Stack {
             ingest.clone(),
             civicprobe_router::Categories::load(&config.router_options.categories)
                 .context("loading the Open311 service names")?,
+        )
+        .with_places(
+            civicprobe_open311::Places::load(&config.places)
+                .context("loading the Open311 gazetteer")?,
         );
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_open311::app(open311))

@@ -27,6 +27,10 @@ pub enum Error {
     /// Rendering a document failed. `500`.
     #[error("rendering: {0}")]
     Render(String),
+    /// The places file (gazetteer) is unreadable or invalid; refused at
+    /// start, never at request time.
+    #[error("places: {0}")]
+    Places(String),
 }
 
 impl Error {
@@ -47,7 +51,9 @@ impl Error {
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Ingest(e) => e.status(),
-            Error::Store(_) | Error::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store(_) | Error::Render(_) | Error::Places(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

@@ -18,6 +18,7 @@
 //!   discovery, updates, errors).
 //! - [`services`]: `discovery`, `services`, `services/{code}`.
 //! - [`post`]: `POST requests` (form-encoded, or multipart with `media`).
+//! - [`places`]: the local gazetteer placing `address_string`.
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
 //!   and how a ticket becomes a service request.
 //! - [`updates`]: the `servicerequestupdates` extension.
@@ -25,6 +26,7 @@
 
 pub mod error;
 pub mod format;
+pub mod places;
 pub mod post;
 pub mod requests;
 pub mod services;
@@ -40,6 +42,7 @@ use civicprobe_tracker::Store;
 use std::sync::Arc;
 
 pub use error::Error;
+pub use places::Places;
 
 /// Where the endpoints live.
 pub const BASE_PATH: &str = "/open311/v2";
@@ -56,6 +59,9 @@ pub struct Open311State {
     /// The public origin for `media_url` (e.g. `https://311.example`);
     /// unset: `http://<Host header>`.
     pub(crate) base_url: Option<String>,
+    /// Named places for `address_string` (empty unless
+    /// [`Open311State::with_places`]).
+    pub(crate) places: Arc<Places>,
 }
 
 impl Open311State {
@@ -66,7 +72,16 @@ impl Open311State {
             ingest,
             categories: Arc::new(categories),
             base_url: None,
+            places: Arc::new(Places::default()),
         }
+    }
+
+    /// Places `address_string` with `places` (e.g.
+    /// `Places::load(Path::new(places::DEFAULT_PATH))`); without it, a request giving
+    /// only `address_string` is refused as not a known place.
+    pub fn with_places(mut self, places: Places) -> Self {
+        self.places = Arc::new(places);
+        self
     }
 
     /// Builds `media_url` from `base_url` (no trailing slash) instead of

@@ -3,6 +3,7 @@
 //! extension). `api_key` is a courier token.
 
 use crate::format::{self, Format};
+use crate::places::Places;
 use crate::wire::Created;
 use crate::{Error, Open311State};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -15,6 +16,13 @@ use civicprobe_model::{Category, CourierId, Location, Principal};
 
 /// The multipart part carrying a photo.
 pub const MEDIA_PART: &str = "media";
+
+/// The first line of a report's text holding the posted `address_string`
+/// (so the office reads it, and reads answer it as `address`).
+pub const ADDRESS_PREFIX: &str = "地址：";
+
+/// The longest `address_string` accepted, in characters.
+pub const MAX_ADDRESS_CHARS: usize = 200;
 
 /// A posted body: its text fields and the photos of any `media` parts.
 #[derive(Debug, Default)]
@@ -55,7 +63,7 @@ pub async fn post_request(
     let result = async {
         let posted = read(request).await?;
         let courier = authorize(&state, &posted).await?;
-        let fields = fields(&posted)?;
+        let fields = fields(&posted, &state.places)?;
         let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let id =
             civicprobe_ingest::intake::accept(&state.ingest, courier, &key, fields, posted.media)
@@ -140,24 +148,37 @@ async fn authorize(state: &Open311State, posted: &Posted) -> Result<CourierId, E
     }
 }
 
-/// The report the form describes. Personal fields (`email`, `phone`,
-/// names, `device_id`, `account_id`) and `attribute[…]` are accepted and
-/// not kept; `media_url` is accepted and not fetched.
-pub fn fields(posted: &Posted) -> Result<ReportFields, Error> {
+/// The report the form describes. Location: `lat` + `long`, or else an
+/// `address_string` naming a known place (see [`Places::find`]); a given
+/// `address_string` heads the text as `地址：…`. Personal fields (`email`,
+/// `phone`, names, `device_id`, `account_id`) and `attribute[…]` are
+/// accepted and not kept; `media_url` is accepted and not fetched.
+pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
     let code = posted
         .get("service_code")
         .ok_or_else(|| Error::bad("service_code is required"))?;
     let category: Category = code
         .parse()
         .map_err(|_| Error::bad(format!("service_code {code:?} is not a service code")))?;
-    let location = location(posted)?;
-    let text = posted.get("description").map(str::to_owned);
+    let address = address(posted)?;
+    let location = location(posted, address.as_deref(), places)?;
+    let description = posted.get("description");
+    let text = match (&address, description) {
+        (Some(a), Some(d)) => Some(format!("{ADDRESS_PREFIX}{a}\n{d}")),
+        (Some(a), None) => Some(format!("{ADDRESS_PREFIX}{a}")),
+        (None, d) => d.map(str::to_owned),
+    };
     if text
         .as_ref()
         .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
     {
+        let what = if address.is_some() {
+            "description and address_string together"
+        } else {
+            "description"
+        };
         return Err(Error::bad(format!(
-            "description must be at most {MAX_TEXT_CHARS} characters"
+            "{what} must be at most {MAX_TEXT_CHARS} characters"
         )));
     }
     Ok(ReportFields {
@@ -169,7 +190,21 @@ pub fn fields(posted: &Posted) -> Result<ReportFields, Error> {
     })
 }
 
-fn location(posted: &Posted) -> Result<Location, Error> {
+/// `address_string` on one line (runs of white space made one space).
+fn address(posted: &Posted) -> Result<Option<String>, Error> {
+    let Some(raw) = posted.get("address_string") else {
+        return Ok(None);
+    };
+    let address = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if address.chars().count() > MAX_ADDRESS_CHARS {
+        return Err(Error::bad(format!(
+            "address_string must be at most {MAX_ADDRESS_CHARS} characters"
+        )));
+    }
+    Ok(Some(address))
+}
+
+fn location(posted: &Posted, address: Option<&str>, places: &Places) -> Result<Location, Error> {
     let (lat, long) = (posted.get("lat"), posted.get("long"));
     let number = |name: &str, v: &str| {
         v.parse::<f64>()
@@ -178,17 +213,36 @@ fn location(posted: &Posted) -> Result<Location, Error> {
     match (lat, long) {
         (Some(lat), Some(long)) => Location::new(number("lat", lat)?, number("long", long)?)
             .map_err(|e| Error::bad(format!("{}: {e}", field_name(e.field())))),
-        (None, None)
-            if posted.get("address_string").is_some() || posted.get("address_id").is_some() =>
-        {
-            Err(Error::bad(
-                "address_string is not supported: this endpoint has no geocoder; send lat and long",
-            ))
-        }
-        (None, None) => Err(Error::bad("lat and long are required")),
+        (None, None) => match address {
+            Some(address) => places.find(address).map(|p| p.location).ok_or_else(|| {
+                Error::bad(format!(
+                    "address_string {address:?} is not a known place; send lat and long"
+                ))
+            }),
+            None if posted.get("address_id").is_some() => Err(Error::bad(
+                "address_id is not supported; send lat and long, or address_string",
+            )),
+            None => Err(Error::bad("lat and long, or address_string, are required")),
+        },
         (Some(_), None) => Err(Error::bad("long is required with lat")),
         (None, Some(_)) => Err(Error::bad("lat is required with long")),
     }
+}
+
+/// A report text split into the posted address (its `地址：` first line)
+/// and the rest.
+pub fn split_address(text: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(text) = text else {
+        return (None, None);
+    };
+    let Some(rest) = text.strip_prefix(ADDRESS_PREFIX) else {
+        return (None, Some(text.to_owned()));
+    };
+    let (address, description) = match rest.split_once('\n') {
+        Some((a, d)) => (a, Some(d.to_owned())),
+        None => (rest, None),
+    };
+    (Some(address.to_owned()), description)
 }
 
 fn field_name(field: &str) -> &str {
@@ -215,16 +269,19 @@ mod tests {
 
     #[test]
     fn the_spec_fields_make_a_report() {
-        let f = fields(&posted(&[
-            ("api_key", "x"),
-            ("service_code", "manhole"),
-            ("lat", "30.58"),
-            ("long", "114.27"),
-            ("description", "井盖丢失 <b>"),
-            ("email", "a@b.c"),
-            ("media_url", "http://example.com/a.jpg"),
-            ("attribute[WHISHETN]", "1"),
-        ]))
+        let f = fields(
+            &posted(&[
+                ("api_key", "x"),
+                ("service_code", "manhole"),
+                ("lat", "30.58"),
+                ("long", "114.27"),
+                ("description", "井盖丢失 <b>"),
+                ("email", "a@b.c"),
+                ("media_url", "http://example.com/a.jpg"),
+                ("attribute[WHISHETN]", "1"),
+            ]),
+            &Places::default(),
+        )
         .unwrap();
         assert_eq!(f.category_hint, Some(Category::Manhole));
         assert_eq!(f.text.as_deref(), Some("井盖丢失 <b>"));
@@ -232,11 +289,16 @@ mod tests {
 
     #[test]
     fn bad_input_is_named() {
-        let msg = |p: &[(&str, &str)]| fields(&posted(p)).unwrap_err().to_string();
+        let msg = |p: &[(&str, &str)]| {
+            fields(&posted(p), &Places::default())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(msg(&[("lat", "1"), ("long", "1")]).contains("service_code"));
         assert!(msg(&[("service_code", "fire"), ("lat", "1"), ("long", "1")]).contains("fire"));
         assert!(
-            msg(&[("service_code", "other"), ("address_string", "1 Main St")]).contains("geocoder")
+            msg(&[("service_code", "other"), ("address_string", "1 Main St")])
+                .contains("is not a known place; send lat and long")
         );
         assert!(msg(&[("service_code", "other")]).contains("lat and long"));
         assert!(msg(&[("service_code", "other"), ("lat", "91"), ("long", "1")]).starts_with("lat"));
@@ -251,5 +313,49 @@ mod tests {
             ("description", &long)
         ])
         .contains("description"));
+    }
+
+    #[test]
+    fn an_address_string_is_placed_and_kept_in_the_text() {
+        let places =
+            Places::parse("[[place]]\nzh = \"温泉路\"\nlat = 29.845\nlon = 114.315\n").unwrap();
+        let f = fields(
+            &posted(&[
+                ("service_code", "manhole"),
+                ("address_string", " 温泉路\n 12号 "),
+                ("description", "井盖丢失"),
+            ]),
+            &places,
+        )
+        .unwrap();
+        assert_eq!(f.location, Location::new(29.845, 114.315).unwrap());
+        assert_eq!(f.text.as_deref(), Some("地址：温泉路 12号\n井盖丢失"));
+        assert_eq!(
+            split_address(f.text.as_deref()),
+            (Some("温泉路 12号".into()), Some("井盖丢失".into()))
+        );
+        let only = [("service_code", "other"), ("address_string", "温泉路")];
+        let f = fields(&posted(&only), &places).unwrap();
+        assert_eq!(
+            split_address(f.text.as_deref()),
+            (Some("温泉路".into()), None)
+        );
+        assert_eq!(split_address(Some("a\nb")), (None, Some("a\nb".into())));
+        // lat + long win; the address is still kept.
+        let both = [
+            ("service_code", "other"),
+            ("address_string", "银泉大道"),
+            ("lat", "29.92"),
+            ("long", "114.32"),
+        ];
+        let f = fields(&posted(&both), &places).unwrap();
+        assert_eq!(f.location.lat(), 29.92);
+        assert_eq!(f.text.as_deref(), Some("地址：银泉大道"));
+        let far = [("service_code", "other"), ("address_string", "银泉大道")];
+        let e = fields(&posted(&far), &places).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "address_string \"银泉大道\" is not a known place; send lat and long"
+        );
     }
 }

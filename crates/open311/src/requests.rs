@@ -78,6 +78,7 @@ pub fn to_request(
     .into_iter()
     .flatten()
     .fold(t.opened_at, OffsetDateTime::max);
+    let (address, description) = crate::post::split_address(t.text.as_deref());
     let media_url =
         (!t.photos.is_empty()).then(|| format!("{origin}/v1/reports/{}/photos/0", t.report_id));
     ServiceRequest {
@@ -90,13 +91,13 @@ pub fn to_request(
         status_notes: Some(status_note(t.state).to_owned()),
         service_name: service(state, t.category).service_name,
         service_code: t.category.as_str().to_owned(),
-        description: t.text.clone(),
+        description,
         agency_responsible: t.office_name.clone(),
         service_notice: None,
         requested_datetime: iso(t.received_at),
         updated_datetime: iso(updated),
         expected_datetime: iso(t.deadlines.resolve_by),
-        address: None,
+        address,
         lat: t.location.lat(),
         long: t.location.lon(),
         media_url,

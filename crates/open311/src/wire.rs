@@ -82,7 +82,8 @@ pub struct ServiceRequest {
     pub updated_datetime: String,
     /// The resolve deadline.
     pub expected_datetime: String,
-    /// Never known (no geocoder); left out.
+    /// The `address_string` it was posted with (kept as the text's
+    /// `地址：` first line); otherwise left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// Latitude, WGS 84.
