@@ -140,6 +140,12 @@ impl IngestState {
         self.inner.shared.local().await?.backlog().await
     }
 
+    /// A stored (metadata-free) photo or thumbnail by its sha256, for
+    /// callers that did their own scope check (Open311's public media).
+    pub async fn photo(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.inner.photos.get(sha256).await
+    }
+
     pub(crate) fn access(&self) -> Arc<dyn ReportAccess> {
         self.inner
             .access

@@ -22,10 +22,12 @@
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
 //!   and how a ticket becomes a service request.
 //! - [`updates`]: the `servicerequestupdates` extension.
+//! - [`media`]: a request's photo at its public `media_url`.
 //! - [`error`]: the crate's [`Error`], answered as the spec's error array.
 
 pub mod error;
 pub mod format;
+pub mod media;
 pub mod places;
 pub mod post;
 pub mod requests;
@@ -103,6 +105,7 @@ pub fn app(state: Open311State) -> Router {
         .route("/open311/v2/services/{file}", get(services::definition))
         .route("/open311/v2/requests/{file}", get(requests::get_one))
         .route("/open311/v2/tokens/{file}", get(requests::token))
+        .route("/open311/v2/media/{id}/{n}", get(media::photo))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -80,7 +80,7 @@ pub fn to_request(
     .fold(t.opened_at, OffsetDateTime::max);
     let (address, description) = crate::post::split_address(t.text.as_deref());
     let media_url =
-        (!t.photos.is_empty()).then(|| format!("{origin}/v1/reports/{}/photos/0", t.report_id));
+        (!t.photos.is_empty()).then(|| format!("{origin}{}", crate::media::path(asked, 0)));
     ServiceRequest {
         service_request_id: asked.to_string(),
         status: if t.state.is_active() {

@@ -416,9 +416,22 @@ async fn multipart_media(h: &Harness) {
     let request = h.routed(&id).await;
     let media = request[0]["media_url"].as_str().expect("media_url");
     assert!(
-        media.ends_with(&format!("/v1/reports/{id}/photos/0")),
+        media.ends_with(&format!("/open311/v2/media/{id}/0")),
         "{media}"
     );
+    // Fetchable without a token, like the request itself.
+    let fetched = h.http.get(media).send().await.expect("media");
+    assert_eq!(fetched.status().as_u16(), 200);
+    assert_eq!(fetched.headers()["content-type"], "image/jpeg");
+    let bytes = fetched.bytes().await.expect("bytes");
+    assert!(image::load_from_memory(&bytes).is_ok());
+    let missing = h
+        .http
+        .get(format!("{}/open311/v2/media/{id}/7", h.base))
+        .send()
+        .await
+        .expect("media");
+    assert_eq!(missing.status().as_u16(), 404);
     // A photo that is not one is refused by ingest's checks.
     let form = reqwest::multipart::Form::new()
         .text("api_key", h.courier.clone())
