@@ -92,15 +92,21 @@ async fn accept(
     span.record("courier_id", tracing::field::display(courier_id));
     span.record("report_id", tracing::field::display(report_id));
 
-    state.inner.limiter.check(courier_id)?;
+    // A retry of an accepted report is answered from the store and costs
+    // nothing new, so it does not count against the courier's rate: a
+    // phone retrying after a lost answer must not be told to wait.
+    let local = state.inner.shared.local().await?;
+    let earlier = local.earlier(report_id).await?;
+    if earlier.is_none() {
+        state.inner.limiter.check(courier_id)?;
+    }
     let _room = state.inner.budget.reserve(content_length(headers)).await?;
     let form = form::read(
         multipart.map_err(form::rejection)?,
         state.photo_limits().max_bytes,
     )
     .await?;
-    let local = state.inner.shared.local().await?;
-    if let Some(earlier) = local.earlier(report_id).await? {
+    if let Some(earlier) = earlier {
         return replay(report_id, &earlier.request_sha256, &form.digest);
     }
     let photos = process_photos(state, form.photos).await?;

@@ -329,6 +329,32 @@ async fn malformed_or_absurd_exif_is_422() {
 }
 
 #[tokio::test]
+async fn a_retry_of_an_accepted_report_is_not_rate_limited() {
+    let app = spawn_with(|c| {
+        c.rate_per_minute = 1.0;
+        c.rate_burst = 1;
+    })
+    .await;
+    let jpeg = photos::jpeg(32, 32);
+    let accepted_key = key();
+    let send = |k: String| {
+        let form = form(Some(REPORT), &[&jpeg]);
+        let app = &app;
+        async move { app.submit(Some(TOKEN), Some(&k), form).await }
+    };
+    let first = send(accepted_key.clone()).await;
+    assert_eq!(first.status().as_u16(), 202);
+    let first: serde_json::Value = first.json().await.unwrap();
+    // The bucket is empty now: a retry is answered, a new report waits.
+    let retry = send(accepted_key).await;
+    assert_eq!(retry.status().as_u16(), 202);
+    let retry: serde_json::Value = retry.json().await.unwrap();
+    assert_eq!(retry["report_id"], first["report_id"]);
+    problem(send(key()).await, 429, "/problems/rate-limited").await;
+    app.wait_for_messages(1).await;
+}
+
+#[tokio::test]
 async fn a_courier_over_the_rate_limit_gets_429_with_retry_after() {
     let app = spawn_with(|c| {
         c.rate_per_minute = 6.0;
