@@ -107,6 +107,8 @@ impl Stack {
 
         let shutdown = Shutdown::new();
         let mut tasks = Vec::new();
+        // Open311 names its services from the categories the router loaded.
+        let categories = router.categories().clone();
         let router = Arc::new(router);
         let (js2, stop) = (js.clone(), shutdown.signalled());
         tasks.push(("router", spawn(civicprobe_router::run(js2, router, stop))));
@@ -135,16 +137,12 @@ impl Stack {
             .open_store()
             .await
             .context("opening ingest's local store")?;
-        let open311 = civicprobe_open311::Open311State::new(
-            store.clone(),
-            ingest.clone(),
-            civicprobe_router::Categories::load(&config.router_options.categories)
-                .context("loading the Open311 service names")?,
-        )
-        .with_places(
-            civicprobe_open311::Places::load(&config.places)
-                .context("loading the Open311 gazetteer")?,
-        );
+        let open311 =
+            civicprobe_open311::Open311State::new(store.clone(), ingest.clone(), categories)
+                .with_places(
+                    civicprobe_open311::Places::load(&config.places)
+                        .context("loading the Open311 gazetteer")?,
+                );
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
@@ -162,7 +160,7 @@ impl Stack {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
-        tracing::info!(%addr, nats = %broker.url, database = %redact(&db_url), "civicprobe is up");
+        tracing::info!(%addr, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,
@@ -345,16 +343,4 @@ pub fn ingest_state(
 /// The token store as ingest's courier directory.
 pub fn couriers(store: &Store) -> Arc<dyn CourierDirectory> {
     Arc::new(StoreCouriers(store.clone()))
-}
-
-/// A database URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -44,10 +44,7 @@ pub async fn authenticate(
 /// The token of an `Authorization: Bearer <token>` header (scheme matched
 /// case-insensitively), if there is a non-empty one.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    civicprobe_model::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// The request's `Idempotency-Key`: a UUID (any version), returned in its

@@ -43,5 +43,5 @@ pub use location::{Location, LocationError};
 pub use office::{OfficeId, OfficeIdError};
 pub use problem::{Problem, PROBLEM_JSON};
 pub use report::{PhotoRef, ReportSubmitted};
-pub use role::{Principal, Role};
+pub use role::{bearer_token, Principal, Role};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};

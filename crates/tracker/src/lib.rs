@@ -107,7 +107,7 @@ impl std::fmt::Debug for Config {
 }
 
 /// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
-pub(crate) fn mask_password(url: &str) -> String {
+pub fn mask_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

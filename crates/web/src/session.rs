@@ -39,9 +39,9 @@ async fn whoami(State(store): State<Store>, headers: HeaderMap) -> Result<Json<P
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(civicprobe_model::bearer_token)
         .ok_or(Error::NotSignedIn)?;
-    let who = store.authenticate(token.trim()).await?;
+    let who = store.authenticate(token).await?;
     who.map(Json).ok_or(Error::NotSignedIn)
 }
 

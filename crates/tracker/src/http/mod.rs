@@ -66,11 +66,7 @@ async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiE
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+        .and_then(civicprobe_model::bearer_token)
         .ok_or(ApiError::Unauthorized)?;
     store
         .authenticate(token)
