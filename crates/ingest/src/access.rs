@@ -109,7 +109,16 @@ async fn photo(
         Viewer::Allowed => {}
     }
     let local = state.inner.shared.local().await?;
-    let stored = local.photo(report, n).await?.ok_or(Error::NotFound)?;
+    // Accepted here, or (object store) by another instance sharing the bucket.
+    let stored = match local.photo(report, n).await? {
+        Some(stored) => stored,
+        None => state
+            .inner
+            .photos
+            .indexed_photo(report, n)
+            .await?
+            .ok_or(Error::NotFound)?,
+    };
     let thumbnail = match query.size.as_deref() {
         None | Some("full") => false,
         Some("thumbnail") => true,

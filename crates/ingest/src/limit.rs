@@ -10,13 +10,13 @@
 //! (defaults: 256 MiB; body limit = 3 × 16 MiB + 80 KiB). Photos are then
 //! decoded on at most `C` = cores blocking threads at a time, each decode
 //! bounded: a JPEG decodes at a DCT-scaled size (≤ 4 bytes × ~(320..640)²)
-//! plus, if progressive, its coefficients (2 bytes × 1.5 × pixels ≤ 150 MB
-//! at 50 MP); PNG/WebP under the image crate's `max_alloc` of
-//! `8 × max_photo_pixels + 64 MiB`. Peak ≈ `B + C × D` where `D` is that
-//! per-decode bound: with defaults on 2 cores ≈ 256 MiB + 2 × 464 MiB
-//! (worst case, two 50 MP 16-bit PNGs), ≈ 256 MiB + 2 × 150 MiB for
-//! progressive 50 MP JPEGs — whatever the number of concurrent uploads
-//! (64 or 6400). Lower `--max-photo-pixels` to lower `D`.
+//! plus, if progressive, libjpeg's whole-image coefficients (2 bytes × 1.5
+//! × pixels for 4:2:0, ≤ 150 MB at 50 MP; 300 MB for 4:4:4); PNG/WebP under
+//! the image crate's `max_alloc` of `8 × max_photo_pixels + 64 MiB`. Peak ≈
+//! `B + C × D` where `D` is that per-decode bound: with defaults on 2 cores
+//! ≈ 256 MiB + 2 × 464 MiB (worst case, two 50 MP 16-bit PNGs), ≈ 256 MiB +
+//! 2 × 300 MiB for progressive 4:4:4 50 MP JPEGs — whatever the number of
+//! concurrent uploads (64 or 6400). Lower `--max-photo-pixels` to lower `D`.
 
 use crate::Error;
 use civicprobe_model::CourierId;

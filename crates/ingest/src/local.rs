@@ -59,7 +59,7 @@ pub struct Pending {
 }
 
 /// A stored photo, as the photo route needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredPhoto {
     /// The metadata-free photo's sha256.
     pub sha256: String,
@@ -67,6 +67,16 @@ pub struct StoredPhoto {
     pub media_type: String,
     /// The thumbnail's sha256 (always a JPEG).
     pub thumbnail_sha256: Option<String>,
+}
+
+impl From<&civicprobe_model::PhotoRef> for StoredPhoto {
+    fn from(photo: &civicprobe_model::PhotoRef) -> Self {
+        Self {
+            sha256: photo.sha256.clone(),
+            media_type: photo.media_type.clone(),
+            thumbnail_sha256: photo.thumbnail_sha256.clone(),
+        }
+    }
 }
 
 /// The local store; cheap to clone.

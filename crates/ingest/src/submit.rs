@@ -4,6 +4,7 @@
 //! only then answer `202`.
 
 use crate::evidence::{self, PhotoFacts};
+use crate::local::StoredPhoto;
 use crate::photo::{self, ProcessedPhoto};
 use crate::{access, courier, form, Error, IngestState};
 use axum::extract::multipart::MultipartRejection;
@@ -167,6 +168,14 @@ pub(crate) async fn commit(
     let local = state.inner.shared.local().await?;
     if let Some(earlier) = local.accept(&report, digest).await? {
         return Ok(Some(earlier.request_sha256));
+    }
+    // Written only once the report is ours: a conflicting retry under the
+    // same key (its report id) must not overwrite the index.
+    let index: Vec<StoredPhoto> = report.photos.iter().map(StoredPhoto::from).collect();
+    if let Err(error) = state.inner.photos.put_index(report_id, &index).await {
+        // Accepted all the same: this instance serves the photos from its
+        // local store; only the other instances cannot.
+        tracing::warn!(%error, "the photo index was not shared");
     }
     for p in &report.photos {
         if let Some(h) = p

@@ -191,4 +191,37 @@ async fn the_jetstream_object_store_holds_photos_when_chosen() {
         hex::encode(Sha256::digest(response.bytes().await.unwrap())),
         *sha
     );
+
+    // Another instance on the same bucket serves it too, thumbnail included;
+    // one on its own filesystem store does not know the report.
+    let (other, _data) = app.second_instance(PhotoBackendKind::Nats).await;
+    let (alone, _alone_data) = app.second_instance(PhotoBackendKind::Fs).await;
+    let client = reqwest::Client::new();
+    let fetch = |base: &str, query: &str| {
+        client
+            .get(format!("{base}/v1/reports/{id}/photos/0{query}"))
+            .bearer_auth(OFFICE_TOKEN)
+            .send()
+    };
+    let response = fetch(&other, "").await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        hex::encode(Sha256::digest(response.bytes().await.unwrap())),
+        *sha
+    );
+    let response = fetch(&other, "?size=thumbnail").await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        Some(hex::encode(Sha256::digest(response.bytes().await.unwrap()))),
+        report.photos[0].thumbnail_sha256
+    );
+    let missing = other.clone() + &format!("/v1/reports/{id}/photos/1");
+    let response = client
+        .get(missing)
+        .bearer_auth(OFFICE_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(fetch(&alone, "").await.unwrap().status().as_u16(), 404);
 }

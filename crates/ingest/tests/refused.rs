@@ -129,6 +129,18 @@ async fn a_truncated_jpeg_is_422() {
 }
 
 #[tokio::test]
+async fn a_jpeg_whose_scan_stops_halfway_is_422() {
+    let app = app().await;
+    let response = submit(&app, Some(REPORT), &[photos::cut_scan_jpeg()]).await;
+    let body = problem(response, 422, "/problems/invalid-photo").await;
+    assert_eq!(body["field"], "photo");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("does not decode"), "{detail}");
+    app.assert_nothing_kept().await;
+    app.assert_still_answers().await;
+}
+
+#[tokio::test]
 async fn too_many_bytes_or_pixels_is_413() {
     // Just over the photo limit (within the body limit), and far over the
     // body limit.

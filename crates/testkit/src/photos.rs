@@ -35,6 +35,19 @@ pub fn truncated_jpeg() -> Vec<u8> {
     bytes
 }
 
+/// A JPEG whose framing is intact (it ends with its end-of-image marker)
+/// but whose entropy-coded data stops halfway: only a decoder notices.
+pub fn cut_scan_jpeg() -> Vec<u8> {
+    let mut bytes = jpeg(640, 480);
+    bytes.truncate(bytes.len() / 2);
+    // A stuffed or restart byte pair cut in two would be a stray 0xFF.
+    while bytes.last() == Some(&0xFF) {
+        bytes.pop();
+    }
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
+    bytes
+}
+
 /// Text that claims to be a photo.
 pub fn not_a_photo() -> Vec<u8> {
     b"GIF89a? no, just text pretending to be a photo".to_vec()

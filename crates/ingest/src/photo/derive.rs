@@ -2,10 +2,12 @@
 //! (long edge at most [`THUMB_EDGE`] px, EXIF orientation applied, JPEG)
 //! and a 64-bit perceptual hash (pHash: DCT, median threshold; `image_hasher`).
 //!
-//! A JPEG is decoded by `jpeg-decoder` at a DCT-scaled size (1/8, 1/4 or
-//! 1/2, the smallest whose long edge is at least [`DECODE_EDGE`]): one
-//! entropy-decoding pass, no full-size pixel buffer. PNG and WebP have no
-//! such trick and are decoded in full under allocation limits. The decode
+//! A JPEG is decoded by libjpeg-turbo's decoder (the `mozjpeg` crate, built
+//! from source without SIMD) at a DCT-scaled size (1/8, 1/4 or 1/2, the
+//! smallest whose long edge is at least [`DECODE_EDGE`]): one
+//! entropy-decoding pass, no full-size pixel buffer, and any libjpeg warning
+//! (corrupt or missing data) refuses the photo. PNG and WebP have no such
+//! trick and are decoded in full under allocation limits. The decode
 //! doubles as the proof that the file is an image.
 
 use super::{PhotoFormat, PhotoLimits, PHOTO_PART};
@@ -13,6 +15,7 @@ use crate::Error;
 use image::{DynamicImage, ImageReader, Limits};
 use image_hasher::{HashAlg, Hasher, HasherConfig};
 use std::io::Cursor;
+use std::os::raw::c_int;
 use std::sync::OnceLock;
 
 /// The thumbnail's longest edge at most, in pixels.
@@ -91,45 +94,101 @@ pub fn phash(image: &DynamicImage) -> u64 {
 }
 
 /// A JPEG at the smallest DCT scale whose long edge is ≥ [`DECODE_EDGE`]
-/// (or the full size for small photos).
+/// (or the full size for small photos), decoded by libjpeg-turbo's decoder
+/// (the `mozjpeg` crate) under [`strict_errors`].
 fn decode_jpeg_scaled(bytes: &[u8], (width, height): (u32, u32)) -> Result<DynamicImage, Error> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(undecodable)?;
-    let info = decoder.info().ok_or_else(|| undecodable("no header"))?;
-    if (u32::from(info.width), u32::from(info.height)) != (width, height) {
-        return Err(undecodable("the frame size differs from the header"));
+    // libjpeg reports errors by unwinding (`error_exit`); `strict_errors`
+    // makes its warnings (corrupt or missing data) unwind too.
+    let decoded = std::panic::catch_unwind(|| -> std::io::Result<DynamicImage> {
+        let mut decoder = mozjpeg::Decompress::builder()
+            .with_err(strict_errors())
+            .from_mem(bytes)?;
+        if decoder.size() != (width as usize, height as usize) {
+            return Err(std::io::Error::other(
+                "the frame size differs from the header",
+            ));
+        }
+        let numerator = dct_scale(width.max(height));
+        decoder.scale(numerator);
+        let image = match decoder.image()? {
+            mozjpeg::Format::RGB(d) => read(d)
+                .map(|(w, h, px)| image::RgbImage::from_raw(w, h, px).map(DynamicImage::ImageRgb8)),
+            mozjpeg::Format::Gray(d) => read(d).map(|(w, h, px)| {
+                image::GrayImage::from_raw(w, h, px).map(DynamicImage::ImageLuma8)
+            }),
+            mozjpeg::Format::CMYK(d) => read(d).map(|(w, h, px)| {
+                image::RgbImage::from_raw(w, h, cmyk_to_rgb(&px)).map(DynamicImage::ImageRgb8)
+            }),
+        }?;
+        image.ok_or_else(|| std::io::Error::other("short pixel data"))
+    });
+    match decoded {
+        Ok(Ok(image)) => Ok(image),
+        Ok(Err(e)) => Err(undecodable(e)),
+        Err(payload) => Err(undecodable(
+            payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("libjpeg refused it"),
+        )),
     }
-    // jpeg-decoder picks the smallest scale where either side reaches the
-    // request: the long edge is then at least DECODE_EDGE.
-    let (w, h) = decoder
-        .scale(DECODE_EDGE.min(info.width), DECODE_EDGE.min(info.height))
-        .map_err(undecodable)?;
-    // The scaled output is at most 4 bytes a pixel (CMYK).
-    decoder.set_max_decoding_buffer_size(usize::from(w) * usize::from(h) * 4 + (1 << 20));
-    let pixels = decoder.decode().map_err(undecodable)?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => {
-            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::RGB24 => {
-            image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            image::RgbImage::from_raw(w, h, cmyk_to_rgb(&pixels)).map(DynamicImage::ImageRgb8)
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            let wide: Vec<u16> = pixels
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
-            image::ImageBuffer::from_raw(w, h, wide).map(DynamicImage::ImageLuma16)
-        }
-    };
-    image.ok_or_else(|| undecodable("short pixel data"))
 }
 
-/// jpeg-decoder's CMYK (Adobe, inverted) to RGB.
+/// All scanlines of a started decode, with the output's width and height.
+fn read(
+    mut started: mozjpeg::decompress::DecompressStarted<&[u8]>,
+) -> std::io::Result<(u32, u32, Vec<u8>)> {
+    let size = |n: usize| u32::try_from(n).map_err(std::io::Error::other);
+    let (w, h) = (size(started.width())?, size(started.height())?);
+    let pixels = started.read_scanlines::<u8>()?;
+    started.finish()?;
+    Ok((w, h, pixels))
+}
+
+/// The numerator (over 8) of the smallest DCT scale, of 1/8, 1/4, 1/2 and
+/// 1, at which the long edge is at least [`DECODE_EDGE`].
+fn dct_scale(long_edge: u32) -> u8 {
+    [1u8, 2, 4]
+        .into_iter()
+        .find(|&n| (long_edge * u32::from(n)).div_ceil(8) >= u32::from(DECODE_EDGE))
+        .unwrap_or(8)
+}
+
+/// libjpeg's error manager, stricter than its default: a warning (data
+/// missing or corrupt, which libjpeg would paint grey and carry on) ends
+/// the decode like an error. Both unwind with a message, as the `mozjpeg`
+/// crate expects of an error manager.
+fn strict_errors() -> mozjpeg_sys::jpeg_error_mgr {
+    extern "C-unwind" fn error_exit(_: &mut mozjpeg_sys::jpeg_common_struct) {
+        std::panic::resume_unwind(Box::new("libjpeg cannot decode it"));
+    }
+    extern "C-unwind" fn emit_message(_: &mut mozjpeg_sys::jpeg_common_struct, level: c_int) {
+        // Level -1 is a warning; 0 and up are trace messages.
+        if level < 0 {
+            std::panic::resume_unwind(Box::new("corrupt or incomplete JPEG data"));
+        }
+    }
+    extern "C-unwind" fn quiet(_: &mut mozjpeg_sys::jpeg_common_struct) {}
+    mozjpeg_sys::jpeg_error_mgr {
+        error_exit: Some(error_exit),
+        emit_message: Some(emit_message),
+        output_message: Some(quiet),
+        format_message: None,
+        reset_error_mgr: Some(quiet),
+        msg_code: 0,
+        msg_parm: mozjpeg_sys::msg_parm_union::default(),
+        trace_level: 0,
+        num_warnings: 0,
+        jpeg_message_table: std::ptr::null(),
+        last_jpeg_message: 0,
+        addon_message_table: std::ptr::null(),
+        first_addon_message: 0,
+        last_addon_message: 0,
+    }
+}
+
+/// libjpeg's CMYK (Adobe, inverted) to RGB.
 fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     cmyk.chunks_exact(4)
         .flat_map(|p| {
@@ -193,6 +252,61 @@ mod tests {
         )
         .unwrap();
         assert_eq!(thumb_size(&small), (100, 50));
+    }
+
+    #[test]
+    fn jpegs_decode_at_the_smallest_scale_reaching_256_px() {
+        assert_eq!(dct_scale(4032), 1);
+        assert_eq!(dct_scale(2048), 1);
+        assert_eq!(dct_scale(2041), 1);
+        assert_eq!(dct_scale(2040), 2);
+        assert_eq!(dct_scale(1600), 2);
+        assert_eq!(dct_scale(1000), 4);
+        assert_eq!(dct_scale(511), 4);
+        assert_eq!(dct_scale(510), 8);
+        assert_eq!(dct_scale(64), 8);
+        let image = decode_jpeg_scaled(&photos::jpeg(2048, 1536), (2048, 1536)).unwrap();
+        assert_eq!((image.width(), image.height()), (256, 192));
+        let image = decode_jpeg_scaled(&photos::jpeg(1000, 750), (1000, 750)).unwrap();
+        assert_eq!((image.width(), image.height()), (500, 375));
+    }
+
+    #[test]
+    fn a_scan_that_stops_halfway_does_not_decode() {
+        let cut = photos::cut_scan_jpeg();
+        let stripped = super::super::jpeg::strip(&cut).expect("the framing is intact");
+        let err = derive(&stripped, PhotoFormat::Jpeg, (640, 480), None, LIMITS).unwrap_err();
+        assert_eq!(err.status().as_u16(), 422);
+        assert!(err.to_string().contains("corrupt or incomplete"), "{err}");
+        let err = decode_jpeg_scaled(&photos::jpeg(64, 48), (64, 49)).unwrap_err();
+        assert!(err.to_string().contains("differs"), "{err}");
+    }
+
+    #[test]
+    fn grey_and_cmyk_jpegs_decode_to_their_colours() {
+        let grey = image::GrayImage::from_pixel(64, 48, image::Luma([200]));
+        let mut jpeg = Cursor::new(Vec::new());
+        grey.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+        let image = decode_jpeg_scaled(jpeg.get_ref(), (64, 48)).unwrap();
+        let px = image.to_luma8().get_pixel(10, 10).0[0];
+        assert!(px.abs_diff(200) <= 2, "{px}");
+
+        // Adobe CMYK, as phones never make it but print shops do: cyan and
+        // yellow ink make green.
+        let cmyk = std::panic::catch_unwind(|| {
+            let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+            c.set_size(64, 48);
+            let mut c = c.start_compress(Vec::new()).unwrap();
+            // C, M, Y, K stored as 255 - ink: full cyan and yellow, no
+            // magenta, no black.
+            let ink = [0u8, 255, 0, 255];
+            c.write_scanlines(&ink.repeat(64 * 48)).unwrap();
+            c.finish().unwrap()
+        })
+        .unwrap();
+        let image = decode_jpeg_scaled(&cmyk, (64, 48)).unwrap().to_rgb8();
+        let [r, g, b] = image.get_pixel(10, 10).0;
+        assert!(r < 30 && g > 220 && b < 30, "{r} {g} {b}");
     }
 
     /// The same smooth picture at any size, encoded as `format`.

@@ -61,6 +61,36 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Width and height from the frame header (SOFn), read before anything
+/// else: no pixel is decoded and nothing is copied.
+pub fn frame_size(input: &[u8]) -> Result<(u32, u32), Error> {
+    if !input.starts_with(&[0xFF, SOI]) {
+        return Err(malformed("no start-of-image marker"));
+    }
+    let mut pos = 2;
+    loop {
+        let (marker, after) = next_marker(input, pos)?;
+        match marker {
+            // SOF0..SOF15, less DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let end = segment_end(input, after)?;
+                let sof = &input[after + 2..end];
+                let field = |at: usize| {
+                    sof.get(at..at + 2)
+                        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                };
+                return match (field(1), field(3)) {
+                    (Some(height), Some(width)) => Ok((u32::from(width), u32::from(height))),
+                    _ => Err(malformed("short frame header")),
+                };
+            }
+            SOS | EOI | SOI => return Err(malformed("no frame header before the image data")),
+            0x01 | 0xD0..=0xD7 => pos = after,
+            _ => pos = segment_end(input, after)?,
+        }
+    }
+}
+
 /// Signatures of files that must not ride along after an image: archives,
 /// documents, markup and executables (a polyglot). Phone trailers (motion
 /// photo videos, depth maps) start otherwise and are merely dropped.
@@ -191,6 +221,19 @@ mod tests {
         out.extend_from_slice(&jpeg[2..]);
         out.extend_from_slice(b"MotionPhoto_Data trailing video");
         out
+    }
+
+    #[test]
+    fn the_frame_size_comes_from_the_header_alone() {
+        let jpeg = photos::jpeg(64, 48);
+        assert_eq!(frame_size(&jpeg).unwrap(), (64, 48));
+        assert_eq!(frame_size(&with_metadata(&jpeg)).unwrap(), (64, 48));
+        // The bytes up to the end of the frame header (3 components) suffice.
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        assert_eq!(frame_size(&jpeg[..sof + 2 + 17]).unwrap(), (64, 48));
+        assert!(frame_size(&jpeg[..sof + 2 + 16]).is_err());
+        assert!(frame_size(&[0xFF, SOI, 0xFF, EOI]).is_err());
+        assert!(frame_size(b"not a jpeg").is_err());
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -185,13 +185,7 @@ fn dimensions(raw: &[u8], format: PhotoFormat, limits: PhotoLimits) -> Result<(u
         Error::invalid_photo(PHOTO_PART, format!("unreadable header: {e}"))
     };
     let (width, height) = if format == PhotoFormat::Jpeg {
-        // The decoder that will decode it reads the frame header (cheap).
-        let mut decoder = jpeg_decoder::Decoder::new(raw);
-        decoder.read_info().map_err(|e| unreadable(&e))?;
-        let info = decoder
-            .info()
-            .ok_or_else(|| unreadable(&"no frame header"))?;
-        (u32::from(info.width), u32::from(info.height))
+        jpeg::frame_size(raw)?
     } else {
         ImageReader::with_format(Cursor::new(raw), format.image_format())
             .into_dimensions()

@@ -5,10 +5,12 @@
 //! renamed into place, so a reader never sees half a photo. A photo that is
 //! already stored is left as is: same name, same bytes.
 
+use crate::local::StoredPhoto;
 use crate::{Error, PhotoBackendKind};
 use async_nats::jetstream::{self, object_store};
 use bytes::Bytes;
 use civicprobe_model::nats::PHOTOS_BUCKET;
+use civicprobe_model::ReportId;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -181,6 +183,55 @@ impl PhotoBackend {
                 Ok(Some(out))
             }
         }
+    }
+}
+
+/// The bucket object listing a report's photos.
+fn index_key(report_id: ReportId) -> String {
+    format!("report-{report_id}")
+}
+
+impl PhotoBackend {
+    /// Lists a report's photos in the bucket, so that every ingest instance
+    /// sharing it can serve them (`GET /v1/reports/{id}/photos/{n}`), not
+    /// only the one that accepted the report. A filesystem store belongs to
+    /// one instance, whose local store already lists them: nothing to do.
+    pub async fn put_index(
+        &self,
+        report_id: ReportId,
+        photos: &[StoredPhoto],
+    ) -> Result<(), Error> {
+        if let PhotoBackend::Nats(nats) = self {
+            let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+            let json = serde_json::to_vec(photos)
+                .map_err(|e| Error::internal("encoding a photo index", e))?;
+            let mut reader = std::io::Cursor::new(json);
+            bucket
+                .put(index_key(report_id).as_str(), &mut reader)
+                .await
+                .map_err(nats_error)?;
+        }
+        Ok(())
+    }
+
+    /// Photo `n` of a report, from the bucket's index (`None` for a
+    /// filesystem store, or a report the bucket does not list).
+    pub async fn indexed_photo(
+        &self,
+        report_id: ReportId,
+        n: u32,
+    ) -> Result<Option<StoredPhoto>, Error> {
+        if let PhotoBackend::Fs(_) = self {
+            return Ok(None);
+        }
+        let Some(json) = self.get(&index_key(report_id)).await? else {
+            return Ok(None);
+        };
+        let photos: Vec<StoredPhoto> = serde_json::from_slice(&json)
+            .map_err(|e| Error::internal("reading a photo index", e))?;
+        Ok(usize::try_from(n)
+            .ok()
+            .and_then(|n| photos.into_iter().nth(n)))
     }
 }
 

@@ -130,6 +130,31 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// A second ingest instance on the same NATS, with its own data
+    /// directory and `config`'s photo store: its base URL (the folder lives
+    /// as long as the returned guard).
+    pub async fn second_instance(
+        &self,
+        photo_store: civicprobe_ingest::PhotoBackendKind,
+    ) -> (String, tempfile::TempDir) {
+        let data = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: data.path().to_path_buf(),
+            photo_store,
+            ..Config::default()
+        };
+        let couriers = Couriers(HashMap::from([(TOKEN.to_owned(), self.courier)]));
+        let state = IngestState::new(config, self.js.clone(), Arc::new(couriers))
+            .with_report_access(Arc::new(Offices));
+        state.open_store().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app(state)).await });
+        (base, data)
+    }
+}
+
 /// A real nats-server and a JetStream context on it. Retried: the free
 /// port the testkit picks can be taken by a parallel test before the
 /// server binds it.
