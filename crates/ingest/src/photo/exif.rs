@@ -26,7 +26,18 @@ fn invalid(detail: impl Into<String>) -> Error {
 
 /// The evidence in `raw`'s EXIF (JPEG, PNG or WebP container).
 pub fn read(raw: &[u8]) -> Result<PhotoExif, Error> {
-    let exif = match exif::Reader::new().read_from_container(&mut Cursor::new(raw)) {
+    let reader = exif::Reader::new();
+    let parsed = if super::PhotoFormat::detect(raw) == Some(super::PhotoFormat::Jpeg) {
+        // From the APP1 segment found by walking the headers: the container
+        // reader would scan the whole scan data of a photo without EXIF.
+        match super::jpeg::exif_payload(raw) {
+            Some(tiff) => reader.read_raw(tiff.to_vec()),
+            None => return Ok(PhotoExif::default()),
+        }
+    } else {
+        reader.read_from_container(&mut Cursor::new(raw))
+    };
+    let exif = match parsed {
         Ok(exif) => exif,
         Err(exif::Error::NotFound(_)) => return Ok(PhotoExif::default()),
         Err(e) => return Err(invalid(format!("the EXIF cannot be parsed: {e}"))),

@@ -91,6 +91,29 @@ pub fn frame_size(input: &[u8]) -> Result<(u32, u32), Error> {
     }
 }
 
+/// The TIFF data of the first EXIF segment (`APP1` starting `Exif\0\0`)
+/// before the first scan, if any; `None` also for a malformed file (which
+/// [`strip`] refuses).
+pub fn exif_payload(input: &[u8]) -> Option<&[u8]> {
+    const EXIF_ID: &[u8] = b"Exif\0\0";
+    let mut pos = 2;
+    loop {
+        let (marker, after) = next_marker(input, pos).ok()?;
+        match marker {
+            SOS | EOI | SOI => return None,
+            0x01 | 0xD0..=0xD7 => pos = after,
+            _ => {
+                let end = segment_end(input, after).ok()?;
+                let payload = &input[after + 2..end];
+                if marker == 0xE1 && payload.starts_with(EXIF_ID) {
+                    return Some(&payload[EXIF_ID.len()..]);
+                }
+                pos = end;
+            }
+        }
+    }
+}
+
 /// Signatures of files that must not ride along after an image: archives,
 /// documents, markup and executables (a polyglot). Phone trailers (motion
 /// photo videos, depth maps) start otherwise and are merely dropped.
@@ -186,15 +209,13 @@ fn segment_end(input: &[u8], at: usize) -> Result<usize, Error> {
 /// that is neither a stuffed `FF 00` nor a restart marker.
 fn entropy_end(input: &[u8], pos: usize) -> Result<usize, Error> {
     let mut i = pos;
-    while i + 1 < input.len() {
-        if input[i] == 0xFF {
-            let next = input[i + 1];
-            if next != 0x00 && !(0xD0..=0xD7).contains(&next) {
-                return Ok(i);
-            }
-            i += 2;
-        } else {
-            i += 1;
+    // memchr: a 0xFF comes about once in 256 bytes of scan data.
+    while let Some(at) = input.get(i..).and_then(|rest| memchr::memchr(0xFF, rest)) {
+        let ff = i + at;
+        match input.get(ff + 1) {
+            Some(&next) if next != 0x00 && !(0xD0..=0xD7).contains(&next) => return Ok(ff),
+            Some(_) => i = ff + 2,
+            None => break,
         }
     }
     Err(malformed("truncated: no end-of-image marker"))
