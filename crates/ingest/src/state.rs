@@ -146,6 +146,25 @@ impl IngestState {
         self.inner.photos.get(sha256).await
     }
 
+    /// Reserves room in the upload budget for a request body of the
+    /// `Content-Length` in `headers` (a full body when there is none),
+    /// waiting in turn up to 30 s ([`Error::Busy`], 503, after that). A
+    /// front end other than `POST /v1/reports` (Open311) holds the permit
+    /// while it reads and processes its body, so that every upload shares
+    /// the one memory bound (see [`crate::limit`]).
+    pub async fn reserve_upload(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let length = crate::submit::content_length(headers);
+        self.inner.budget.reserve(length).await
+    }
+
+    /// KiB of the upload budget free right now.
+    pub fn upload_budget_free_kib(&self) -> usize {
+        self.inner.budget.available_kib()
+    }
+
     pub(crate) fn access(&self) -> Arc<dyn ReportAccess> {
         self.inner
             .access

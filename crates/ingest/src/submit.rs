@@ -101,7 +101,7 @@ async fn accept(
     if earlier.is_none() {
         state.inner.limiter.check(courier_id)?;
     }
-    let _room = state.inner.budget.reserve(content_length(headers)).await?;
+    let _room = state.reserve_upload(headers).await?;
     let form = form::read(
         multipart.map_err(form::rejection)?,
         state.photo_limits().max_bytes,
@@ -134,7 +134,7 @@ fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<(Accepted, bo
     }
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
         .to_str()

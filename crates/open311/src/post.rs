@@ -61,6 +61,9 @@ pub async fn post_request(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let result = async {
+        // The body shares ingest's upload budget with the courier app's
+        // uploads: held until the report is committed.
+        let _room = state.ingest.reserve_upload(request.headers()).await?;
         let posted = read(request).await?;
         let courier = authorize(&state, &posted).await?;
         let fields = fields(&posted, &state.places)?;

@@ -29,6 +29,7 @@ impl CourierDirectory for NoCouriers {
 struct Harness {
     base: String,
     store: Store,
+    ingest: IngestState,
     courier: String,
     office: String,
     http: reqwest::Client,
@@ -82,7 +83,7 @@ async fn harness(kind: &str) -> Harness {
     let ingest = IngestState::new(ingest_config, js, Arc::new(NoCouriers));
     let state = Open311State::new(
         store.clone(),
-        ingest,
+        ingest.clone(),
         civicprobe_router::Categories::builtin(),
     )
     .with_places(
@@ -97,6 +98,7 @@ async fn harness(kind: &str) -> Harness {
     Harness {
         base,
         store,
+        ingest,
         courier,
         office,
         http: reqwest::Client::new(),
@@ -605,4 +607,41 @@ async fn sqlite_address_string() {
 #[tokio::test]
 async fn postgres_address_string() {
     address_string("postgres").await;
+}
+
+/// A post holds its share of ingest's upload budget while its body is
+/// read, like a courier's upload, and gives it back when it ends.
+#[tokio::test]
+async fn posts_share_the_upload_budget() {
+    use tokio::io::AsyncWriteExt;
+    let h = harness("sqlite").await;
+    let free = h.ingest.upload_budget_free_kib();
+    let length: usize = 2_000_000;
+    let address = h.base.trim_start_matches("http://").to_owned();
+    let mut upload = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /open311/v2/requests.json HTTP/1.1\r\nHost: test\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {length}\r\n\r\n--B\r\n"
+    );
+    upload.write_all(head.as_bytes()).await.expect("send");
+    let held = free - length.div_ceil(1024);
+    let mut seen = Vec::new();
+    for _ in 0..500 {
+        seen.push(h.ingest.upload_budget_free_kib());
+        if seen.last() == Some(&held) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen.last(), Some(&held), "free KiB seen: {seen:?}");
+    drop(upload);
+    for _ in 0..500 {
+        if h.ingest.upload_budget_free_kib() == free {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.ingest.upload_budget_free_kib(), free);
 }
