@@ -5,9 +5,11 @@
 //! - EXIF position far from the reported position;
 //! - photo reuse: a perceptual hash within a few bits of one in an earlier
 //!   report, looked up in [`ReuseIndex`] (in memory, seeded from the local
-//!   store at start, the last [`REUSE_WINDOW_DAYS`] days).
+//!   store at start, the last [`REUSE_WINDOW_DAYS`] days, and kept up with
+//!   every instance's reports by [`crate::reuse_feed`]).
 
 use civicprobe_model::{EvidenceFlag, Location, PhotoExif, ReportId};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -31,19 +33,29 @@ pub struct Thresholds {
 /// Recent perceptual hashes and the report each came in.
 #[derive(Debug, Default)]
 pub struct ReuseIndex {
+    inner: Mutex<Indexed>,
+}
+
+#[derive(Debug, Default)]
+struct Indexed {
     /// `(phash, report)`, oldest first.
-    entries: Mutex<Vec<(u64, ReportId)>>,
+    entries: VecDeque<(u64, ReportId)>,
+    /// The same pairs, to index each once.
+    held: HashSet<(u64, ReportId)>,
 }
 
 impl ReuseIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Indexed> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The nearest earlier hash to `phash` from another report, if within
     /// `max_bits`.
     pub fn nearest(&self, phash: u64, not: ReportId, max_bits: u32) -> Option<(ReportId, u32)> {
-        let entries = self
+        self.lock()
             .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
             .iter()
             .filter(|(_, report)| *report != not)
             .map(|(h, report)| (*report, (h ^ phash).count_ones()))
@@ -51,25 +63,24 @@ impl ReuseIndex {
             .min_by_key(|(_, bits)| *bits)
     }
 
-    /// Remembers an accepted photo's hash.
+    /// Remembers an accepted photo's hash (once: the same pair again, as
+    /// the reuse feed brings an instance's own reports back, is ignored).
     pub fn insert(&self, phash: u64, report: ReportId) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= MAX_INDEXED {
-            let excess = entries.len() + 1 - MAX_INDEXED;
-            entries.drain(..excess);
+        let mut indexed = self.lock();
+        if !indexed.held.insert((phash, report)) {
+            return;
         }
-        entries.push((phash, report));
+        indexed.entries.push_back((phash, report));
+        while indexed.entries.len() > MAX_INDEXED {
+            if let Some(oldest) = indexed.entries.pop_front() {
+                indexed.held.remove(&oldest);
+            }
+        }
     }
 
     /// How many hashes are indexed.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.lock().entries.len()
     }
 
     /// Whether nothing is indexed.
@@ -160,6 +171,9 @@ mod tests {
         let this = ReportId::for_submission(CourierId::new(), "b");
         index.insert(0xFFFF_0000_FFFF_0000, earlier);
         index.insert(0x0F0F, this);
+        // The reuse feed brings known pairs back: each is indexed once.
+        index.insert(0xFFFF_0000_FFFF_0000, earlier);
+        assert_eq!(index.len(), 2);
         let facts = [PhotoFacts {
             exif: &exif,
             phash: Some(0xFFFF_0000_FFFF_0007),

@@ -53,6 +53,7 @@ pub mod photo;
 pub mod proof;
 pub mod publish;
 pub mod report;
+pub mod reuse_feed;
 pub mod state;
 pub mod submit;
 

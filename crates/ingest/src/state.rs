@@ -101,10 +101,13 @@ impl IngestState {
                     shared.clone(),
                     js.clone(),
                     wake.clone(),
-                    stopped,
+                    stopped.clone(),
                 ));
+                rt.spawn(crate::reuse_feed::run(shared.clone(), js.clone(), stopped));
             }
-            Err(_) => tracing::error!("no Tokio runtime: the outbox publisher is not running"),
+            Err(_) => tracing::error!(
+                "no Tokio runtime: the outbox publisher and the reuse feed are not running"
+            ),
         }
         let inner = Inner {
             photos: PhotoBackend::new(config.photo_store, &config.data_dir, &js),
@@ -158,6 +161,12 @@ impl IngestState {
     ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
         let length = crate::submit::content_length(headers);
         self.inner.budget.reserve(length).await
+    }
+
+    /// Photo hashes in the reuse index (this instance's and, through
+    /// [`crate::reuse_feed`], every other's).
+    pub fn known_photo_hashes(&self) -> usize {
+        self.inner.shared.reuse.len()
     }
 
     /// KiB of the upload budget free right now.

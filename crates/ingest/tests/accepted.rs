@@ -223,3 +223,60 @@ async fn sixty_four_concurrent_uploads_share_a_small_budget_and_all_land() {
     }
     app.wait_for_messages(64).await;
 }
+
+#[tokio::test]
+async fn a_photo_first_sent_to_another_instance_is_flagged_as_reused() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    let (other, other_state, _data) = app
+        .second_instance(civicprobe_ingest::PhotoBackendKind::Fs)
+        .await;
+    let jpeg = photos::jpeg(640, 480);
+    let first_key = key();
+    let response = app
+        .submit(Some(TOKEN), Some(&first_key), form(Some(REPORT), &[&jpeg]))
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    app.wait_for_messages(1).await;
+    // The other instance learns the hash from REPORTS.
+    for _ in 0..500 {
+        if other_state.known_photo_hashes() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(other_state.known_photo_hashes(), 1);
+
+    let response = app
+        .http
+        .post(format!("{other}/v1/reports"))
+        .bearer_auth(TOKEN)
+        .header("Idempotency-Key", key())
+        .multipart(form(Some(REPORT), &[&jpeg]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    app.wait_for_messages(2).await;
+    let (second, _) = app.message(2).await;
+    let first_id = ReportId::for_submission(app.courier, &first_key);
+    assert!(
+        matches!(
+            second.evidence.flags.as_slice(),
+            [civicprobe_model::EvidenceFlag::PhotoReuse { earlier_report, distance_bits: 0, .. }]
+                if *earlier_report == first_id
+        ),
+        "{:?}",
+        second.evidence.flags
+    );
+    // The first instance holds both reports' hashes; its own report came
+    // back on the feed (before the other's: the feed is ordered) and is
+    // indexed once, not twice.
+    for _ in 0..500 {
+        if app.state.known_photo_hashes() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.state.known_photo_hashes(), 2);
+}

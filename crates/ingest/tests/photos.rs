@@ -194,8 +194,8 @@ async fn the_jetstream_object_store_holds_photos_when_chosen() {
 
     // Another instance on the same bucket serves it too, thumbnail included;
     // one on its own filesystem store does not know the report.
-    let (other, _data) = app.second_instance(PhotoBackendKind::Nats).await;
-    let (alone, _alone_data) = app.second_instance(PhotoBackendKind::Fs).await;
+    let (other, _, _data) = app.second_instance(PhotoBackendKind::Nats).await;
+    let (alone, _, _alone_data) = app.second_instance(PhotoBackendKind::Fs).await;
     let client = reqwest::Client::new();
     let fetch = |base: &str, query: &str| {
         client

@@ -132,12 +132,13 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 impl TestApp {
     /// A second ingest instance on the same NATS, with its own data
-    /// directory and `config`'s photo store: its base URL (the folder lives
-    /// as long as the returned guard).
+    /// directory and the given photo store: its base URL and state (the
+    /// folder lives as long as the returned guard). `TOKEN` is the same
+    /// courier there.
     pub async fn second_instance(
         &self,
         photo_store: civicprobe_ingest::PhotoBackendKind,
-    ) -> (String, tempfile::TempDir) {
+    ) -> (String, IngestState, tempfile::TempDir) {
         let data = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: data.path().to_path_buf(),
@@ -150,8 +151,9 @@ impl TestApp {
         state.open_store().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app(state)).await });
-        (base, data)
+        let served = state.clone();
+        tokio::spawn(async move { axum::serve(listener, app(served)).await });
+        (base, state, data)
     }
 }
 
