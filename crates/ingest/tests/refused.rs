@@ -240,6 +240,7 @@ async fn bombs_are_413_from_the_header_alone() {
         png_claiming(10_000, 10_000),
         jpeg_claiming(65_000, 65_000),
         jpeg_claiming(9000, 9000),
+        photos::jpeg_with_scans(5000),
     ] {
         let response = submit(&app, Some(REPORT), &[bomb]).await;
         let body = problem(response, 413, "/problems/payload-too-large").await;

@@ -48,6 +48,23 @@ pub fn cut_scan_jpeg() -> Vec<u8> {
     bytes
 }
 
+/// A 16×16 JPEG whose one scan is repeated to make `n` scans: a CPU bomb's
+/// shape (each scan is another pass over the image).
+pub fn jpeg_with_scans(n: usize) -> Vec<u8> {
+    let jpeg = jpeg(16, 16);
+    let sos = jpeg
+        .windows(2)
+        .position(|p| p == [0xFF, 0xDA])
+        .expect("a JPEG has a scan");
+    let eoi = jpeg.len() - 2;
+    let mut out = jpeg[..sos].to_vec();
+    for _ in 0..n {
+        out.extend_from_slice(&jpeg[sos..eoi]);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
 /// Text that claims to be a photo.
 pub fn not_a_photo() -> Vec<u8> {
     b"GIF89a? no, just text pretending to be a photo".to_vec()

@@ -332,6 +332,33 @@ mod tests {
     }
 
     #[test]
+    fn a_progressive_jpeg_decodes_scaled() {
+        // mozjpeg's default: progressive, with its scans optimised.
+        let progressive = std::panic::catch_unwind(|| {
+            let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+            c.set_size(640, 480);
+            c.set_quality(85.0);
+            let mut c = c.start_compress(Vec::new()).unwrap();
+            let img = image::RgbImage::from_fn(640, 480, |x, y| {
+                image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x ^ y) % 256) as u8])
+            });
+            c.write_scanlines(img.as_raw()).unwrap();
+            c.finish().unwrap()
+        })
+        .unwrap();
+        let scans = progressive
+            .windows(2)
+            .filter(|w| *w == [0xFF, 0xDA])
+            .count();
+        assert!(scans > 1, "{scans} scans");
+        let image = decode_jpeg_scaled(&progressive, (640, 480)).unwrap();
+        assert_eq!((image.width(), image.height()), (320, 240));
+        let stripped = super::super::jpeg::strip(&progressive).unwrap();
+        let d = derive(&stripped, PhotoFormat::Jpeg, (640, 480), None, LIMITS).unwrap();
+        assert_eq!(thumb_size(&d), (320, 240));
+    }
+
+    #[test]
     fn a_scan_that_stops_halfway_does_not_decode() {
         let cut = photos::cut_scan_jpeg();
         let stripped = super::super::jpeg::strip(&cut).expect("the framing is intact");

@@ -18,6 +18,12 @@ const APP0: u8 = 0xE0;
 const APP14: u8 = 0xEE;
 const COM: u8 = 0xFE;
 
+/// The most scans a JPEG may have. A phone's baseline JPEG has one, a
+/// progressive one about ten; thousands of tiny scans would make each
+/// decode pass over the whole coefficient buffer again (a CPU bomb), so
+/// more are refused before decoding.
+pub const MAX_SCANS: usize = 64;
+
 fn malformed(detail: &str) -> Error {
     Error::invalid_photo(PHOTO_PART, format!("not a well-formed JPEG: {detail}"))
 }
@@ -30,6 +36,7 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(input.len());
     out.extend_from_slice(&[0xFF, SOI]);
     let mut pos = 2;
+    let mut scans = 0;
     loop {
         let (marker, after) = next_marker(input, pos)?;
         match marker {
@@ -52,6 +59,13 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
                 }
                 pos = end;
                 if marker == SOS {
+                    scans += 1;
+                    if scans > MAX_SCANS {
+                        return Err(Error::too_large(
+                            PHOTO_PART,
+                            format!("a JPEG may have at most {MAX_SCANS} scans"),
+                        ));
+                    }
                     let scan_end = entropy_end(input, pos)?;
                     out.extend_from_slice(&input[pos..scan_end]);
                     pos = scan_end;
@@ -242,6 +256,14 @@ mod tests {
         out.extend_from_slice(&jpeg[2..]);
         out.extend_from_slice(b"MotionPhoto_Data trailing video");
         out
+    }
+
+    #[test]
+    fn more_than_max_scans_is_refused_before_decoding() {
+        assert!(strip(&photos::jpeg_with_scans(MAX_SCANS)).is_ok());
+        let err = strip(&photos::jpeg_with_scans(MAX_SCANS + 1)).unwrap_err();
+        assert_eq!(err.status().as_u16(), 413, "{err}");
+        assert!(err.to_string().contains("scans"), "{err}");
     }
 
     #[test]
