@@ -69,15 +69,8 @@ pub fn to_request(
     asked: ReportId,
     t: &Ticket,
 ) -> ServiceRequest {
-    let updated = [
-        t.acknowledged_at,
-        t.made_safe_at,
-        t.resolved_at,
-        t.closed_at,
-    ]
-    .into_iter()
-    .flatten()
-    .fold(t.opened_at, OffsetDateTime::max);
+    // Every step is an event, reroutes and reopens included.
+    let updated = t.updated_at;
     let (address, description) = crate::post::split_address(t.text.as_deref());
     let media_url =
         (!t.photos.is_empty()).then(|| format!("{origin}{}", crate::media::path(asked, 0)));

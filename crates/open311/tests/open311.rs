@@ -322,6 +322,33 @@ async fn updates(h: &Harness, id: &str, ticket_id: TicketId) {
         "{xml}"
     );
     assert!(xml.contains("<status>INVESTIGATING</status>"));
+
+    // A supervisor's reroute is an update too: updated_datetime follows it.
+    let acknowledged = h
+        .store
+        .ticket(ticket_id)
+        .await
+        .expect("ticket")
+        .expect("some");
+    let fushan: OfficeId = "fushan".parse().expect("office id");
+    h.store
+        .reroute(&acknowledged, &fushan, "supervisor:zhang", None)
+        .await
+        .expect("reroute");
+    let events = h.store.ticket_events(ticket_id).await.expect("events");
+    let rerouted = events.last().expect("an event");
+    assert_eq!(rerouted.kind, "rerouted");
+    let (status, body) = h.get(&format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        v[0]["updated_datetime"],
+        rerouted
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format"),
+        "{body}"
+    );
 }
 
 async fn refusals(h: &Harness) {

@@ -18,6 +18,7 @@ on_both_databases!(
     a_stale_version_is_a_concurrent_update,
     needs_triage_is_stored_and_returned,
     the_boundary_flag_is_stored_and_returned,
+    updated_at_is_the_newest_step_whatever_it_was,
 );
 
 /// The design rests on `$N` working on SQLite too, also out of order and
@@ -253,4 +254,49 @@ async fn the_boundary_flag_is_stored_and_returned(kind: &str) {
         let json = serde_json::to_value(&ticket).unwrap();
         assert_eq!(json["boundary"], expected, "{json}");
     }
+}
+
+/// `updated_at` is the time of the newest event: an office's step, and
+/// also a supervisor's reroute, which no `*_at` column records.
+async fn updated_at_is_the_newest_step_whatever_it_was(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let ev = opened(
+        "wenquan",
+        CourierId::new(),
+        base_time(),
+        Duration::minutes(30),
+    );
+    store.record_ticket_opened(&ev).await.unwrap();
+    let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+    let events = store.ticket_events(ev.ticket_id).await.unwrap();
+    assert_eq!(ticket.updated_at, events[0].at);
+    let ack = Transition {
+        action: TicketAction::Acknowledge,
+        actor: "office:wenquan".into(),
+        role: Role::Office,
+        at: base_time() + Duration::minutes(5),
+        reason: None,
+        note: None,
+        proof_photo_sha256: None,
+    };
+    let ticket = store.apply(&ticket, &ack).await.unwrap();
+    assert_eq!(ticket.updated_at, base_time() + Duration::minutes(5));
+    // The reroute happens now (the store's clock), long after the ack, and
+    // clears acknowledged_at: only the event tells when.
+    let moved = store
+        .reroute(&ticket, &office("fushan"), "supervisor:zhang", None)
+        .await
+        .unwrap();
+    let events = store.ticket_events(ev.ticket_id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "rerouted");
+    assert_eq!(moved.updated_at, last.at);
+    assert!(moved.updated_at > base_time() + Duration::minutes(5));
+    let queue = store
+        .office_queue(&office("fushan"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(queue[0].updated_at, last.at);
+    let json = serde_json::to_value(&moved).unwrap();
+    assert!(json["updated_at"].is_string(), "{json}");
 }

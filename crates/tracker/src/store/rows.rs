@@ -18,7 +18,9 @@ macro_rules! ticket_columns {
         "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
-         resolved_at, closed_at, version, reopen_count, needs_triage, boundary"
+         resolved_at, closed_at, version, reopen_count, needs_triage, boundary, \
+         (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = tickets.ticket_id) \
+         AS updated_at"
     };
 }
 pub(crate) use ticket_columns;
@@ -82,6 +84,10 @@ pub struct Ticket {
     /// When it was closed.
     #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// When its latest step happened, whatever it was (a reroute, a
+    /// reopen, a merged duplicate, an escalation…): its newest event.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
     /// Bumped by every change; the optimistic-concurrency check.
     pub version: i64,
     /// How often it was reopened as not fixed.
@@ -203,6 +209,7 @@ impl Ticket {
     /// Reads the [`ticket_columns!`] of a row.
     pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, Error> {
         let photos_json: String = row.try_get("photos_json")?;
+        let opened_at = from_ms(row.try_get("opened_at")?)?;
         Ok(Ticket {
             ticket_id: parsed(row, "ticket_id")?,
             report_id: parsed(row, "report_id")?,
@@ -218,7 +225,7 @@ impl Ticket {
             photos: serde_json::from_str(&photos_json)?,
             reported_at: from_opt_ms(row.try_get("reported_at")?)?,
             received_at: from_ms(row.try_get("received_at")?)?,
-            opened_at: from_ms(row.try_get("opened_at")?)?,
+            opened_at,
             deadlines: Deadlines {
                 acknowledge_by: from_ms(row.try_get("acknowledge_by")?)?,
                 make_safe_by: from_ms(row.try_get("make_safe_by")?)?,
@@ -228,6 +235,7 @@ impl Ticket {
             made_safe_at: from_opt_ms(row.try_get("made_safe_at")?)?,
             resolved_at: from_opt_ms(row.try_get("resolved_at")?)?,
             closed_at: from_opt_ms(row.try_get("closed_at")?)?,
+            updated_at: from_opt_ms(row.try_get("updated_at")?)?.unwrap_or(opened_at),
             version: row.try_get("version")?,
             reopen_count: row.try_get("reopen_count")?,
             needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
