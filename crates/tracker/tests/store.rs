@@ -5,7 +5,7 @@ mod common;
 
 use civicprobe_model::{CourierId, Principal, Role, TicketAction, TicketState};
 use civicprobe_tracker::{Error, Transition};
-use common::{base_time, office, opened, store, unrouted};
+use common::{base_time, office, opened, store, unrouted, wenquan_acknowledges};
 use sqlx::Row;
 use time::Duration;
 
@@ -168,15 +168,7 @@ async fn a_stale_version_is_a_concurrent_update(kind: &str) {
     );
     store.record_ticket_opened(&ev).await.unwrap();
     let read = store.ticket(ev.ticket_id).await.unwrap().unwrap();
-    let ack = Transition {
-        action: TicketAction::Acknowledge,
-        actor: "office:wenquan".into(),
-        role: Role::Office,
-        at: base_time() + Duration::minutes(5),
-        reason: None,
-        note: None,
-        proof_photo_sha256: None,
-    };
+    let ack = wenquan_acknowledges(base_time() + Duration::minutes(5));
     let now = store.apply(&read, &ack).await.unwrap();
     assert_eq!((now.state, now.version), (TicketState::Acknowledged, 2));
     let make_safe = Transition {
@@ -270,15 +262,7 @@ async fn updated_at_is_the_newest_step_whatever_it_was(kind: &str) {
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     assert_eq!(ticket.updated_at, events[0].at);
-    let ack = Transition {
-        action: TicketAction::Acknowledge,
-        actor: "office:wenquan".into(),
-        role: Role::Office,
-        at: base_time() + Duration::minutes(5),
-        reason: None,
-        note: None,
-        proof_photo_sha256: None,
-    };
+    let ack = wenquan_acknowledges(base_time() + Duration::minutes(5));
     let ticket = store.apply(&ticket, &ack).await.unwrap();
     assert_eq!(ticket.updated_at, base_time() + Duration::minutes(5));
     // The reroute happens now (the store's clock), long after the ack, and

@@ -273,3 +273,16 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
         .unwrap()
         .get(0)
 }
+
+/// Office wenquan acknowledges, at `at`.
+pub fn wenquan_acknowledges(at: OffsetDateTime) -> civicprobe_tracker::Transition {
+    civicprobe_tracker::Transition {
+        action: civicprobe_model::TicketAction::Acknowledge,
+        actor: "office:wenquan".into(),
+        role: civicprobe_model::Role::Office,
+        at,
+        reason: None,
+        note: None,
+        proof_photo_sha256: None,
+    }
+}
