@@ -5,7 +5,7 @@ mod common;
 
 use civicprobe_model::{CourierId, Principal, Role, TicketAction, TicketState};
 use civicprobe_tracker::{Error, Transition};
-use common::{base_time, office, opened, store, unrouted, wenquan_acknowledges};
+use common::{base_time, office, open_ticket, opened, store, unrouted, wenquan_acknowledges};
 use sqlx::Row;
 use time::Duration;
 
@@ -140,13 +140,7 @@ async fn recording_an_unrouted_report_twice_stores_it_once(kind: &str) {
 
 async fn ticket_events_are_append_only(kind: &str) {
     let (_db, store) = store(kind).await;
-    let ev = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        Duration::minutes(30),
-    );
-    store.record_ticket_opened(&ev).await.unwrap();
+    let ev = open_ticket(&store, "wenquan", CourierId::new()).await;
     let update = sqlx::query("UPDATE ticket_events SET note = 'edited'")
         .execute(store.pool())
         .await;
@@ -160,13 +154,7 @@ async fn ticket_events_are_append_only(kind: &str) {
 
 async fn a_stale_version_is_a_concurrent_update(kind: &str) {
     let (_db, store) = store(kind).await;
-    let ev = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        Duration::minutes(30),
-    );
-    store.record_ticket_opened(&ev).await.unwrap();
+    let ev = open_ticket(&store, "wenquan", CourierId::new()).await;
     let read = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     let ack = wenquan_acknowledges(base_time() + Duration::minutes(5));
     let now = store.apply(&read, &ack).await.unwrap();
@@ -252,13 +240,7 @@ async fn the_boundary_flag_is_stored_and_returned(kind: &str) {
 /// also a supervisor's reroute, which no `*_at` column records.
 async fn updated_at_is_the_newest_step_whatever_it_was(kind: &str) {
     let (_db, store) = store(kind).await;
-    let ev = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        Duration::minutes(30),
-    );
-    store.record_ticket_opened(&ev).await.unwrap();
+    let ev = open_ticket(&store, "wenquan", CourierId::new()).await;
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     assert_eq!(ticket.updated_at, events[0].at);

@@ -109,7 +109,7 @@ fn fit((w, h): (u32, u32), edge: u32) -> (u32, u32) {
 /// encoder at its fastest settings (mozjpeg's trellis search off).
 fn encode_thumbnail(rgb: &image::RgbImage) -> Result<Vec<u8>, Error> {
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-    std::panic::catch_unwind(|| {
+    libjpeg(|| {
         let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
         compress.set_fastest_defaults();
         compress.set_size(w, h);
@@ -118,7 +118,6 @@ fn encode_thumbnail(rgb: &image::RgbImage) -> Result<Vec<u8>, Error> {
         started.write_scanlines(rgb.as_raw())?;
         started.finish()
     })
-    .unwrap_or_else(|_| Err(std::io::Error::other("libjpeg refused the thumbnail")))
     .map_err(|e| Error::internal("encoding a thumbnail", e))
 }
 
@@ -144,9 +143,9 @@ pub fn phash(image: &DynamicImage) -> u64 {
 /// (or the full size for small photos), decoded by libjpeg-turbo's decoder
 /// (the `mozjpeg` crate) under [`strict_errors`].
 fn decode_jpeg_scaled(bytes: &[u8], (width, height): (u32, u32)) -> Result<DynamicImage, Error> {
-    // libjpeg reports errors by unwinding (`error_exit`); `strict_errors`
-    // makes its warnings (corrupt or missing data) unwind too.
-    let decoded = std::panic::catch_unwind(|| -> std::io::Result<DynamicImage> {
+    // `strict_errors` makes libjpeg's warnings (corrupt or missing data)
+    // unwind like its errors.
+    libjpeg(|| {
         let mut decoder = mozjpeg::Decompress::builder()
             .with_err(strict_errors())
             .from_mem(bytes)?;
@@ -168,18 +167,21 @@ fn decode_jpeg_scaled(bytes: &[u8], (width, height): (u32, u32)) -> Result<Dynam
             }),
         }?;
         image.ok_or_else(|| std::io::Error::other("short pixel data"))
-    });
-    match decoded {
-        Ok(Ok(image)) => Ok(image),
-        Ok(Err(e)) => Err(undecodable(e)),
-        Err(payload) => Err(undecodable(
-            payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("libjpeg refused it"),
-        )),
-    }
+    })
+    .map_err(undecodable)
+}
+
+/// Runs libjpeg through the `mozjpeg` crate, which reports libjpeg's
+/// errors by unwinding: an unwind becomes an error with its message.
+fn libjpeg<T>(work: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("libjpeg failed");
+        Err(std::io::Error::other(message.to_owned()))
+    })
 }
 
 /// All scanlines of a started decode, with the output's width and height.

@@ -81,28 +81,21 @@ pub fn frame_size(input: &[u8]) -> Result<(u32, u32), Error> {
     if !input.starts_with(&[0xFF, SOI]) {
         return Err(malformed("no start-of-image marker"));
     }
-    let mut pos = 2;
-    loop {
-        let (marker, after) = next_marker(input, pos)?;
-        match marker {
-            // SOF0..SOF15, less DHT (C4), JPG (C8) and DAC (CC).
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let end = segment_end(input, after)?;
-                let sof = &input[after + 2..end];
-                let field = |at: usize| {
-                    sof.get(at..at + 2)
-                        .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                };
-                return match (field(1), field(3)) {
-                    (Some(height), Some(width)) => Ok((u32::from(width), u32::from(height))),
-                    _ => Err(malformed("short frame header")),
-                };
-            }
-            SOS | EOI | SOI => return Err(malformed("no frame header before the image data")),
-            0x01 | 0xD0..=0xD7 => pos = after,
-            _ => pos = segment_end(input, after)?,
+    for segment in header_segments(input) {
+        let (marker, sof) = segment?;
+        // SOF0..SOF15, less DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let field = |at: usize| {
+                sof.get(at..at + 2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            };
+            return match (field(1), field(3)) {
+                (Some(height), Some(width)) => Ok((u32::from(width), u32::from(height))),
+                _ => Err(malformed("short frame header")),
+            };
         }
     }
+    Err(malformed("no frame header before the image data"))
 }
 
 /// The TIFF data of the first EXIF segment (`APP1` starting `Exif\0\0`)
@@ -110,22 +103,39 @@ pub fn frame_size(input: &[u8]) -> Result<(u32, u32), Error> {
 /// [`strip`] refuses).
 pub fn exif_payload(input: &[u8]) -> Option<&[u8]> {
     const EXIF_ID: &[u8] = b"Exif\0\0";
-    let mut pos = 2;
-    loop {
-        let (marker, after) = next_marker(input, pos).ok()?;
+    header_segments(input)
+        .map_while(Result::ok)
+        .find_map(|(marker, payload)| {
+            (marker == 0xE1 && payload.starts_with(EXIF_ID)).then(|| &payload[EXIF_ID.len()..])
+        })
+}
+
+/// The `(marker, payload)` of each segment after SOI and before the first
+/// scan (standalone markers skipped); it ends at SOS, EOI or a second SOI,
+/// or after the first malformed marker or segment (yielded as the error).
+fn header_segments(input: &[u8]) -> impl Iterator<Item = Result<(u8, &[u8]), Error>> + '_ {
+    let mut pos = Some(2);
+    std::iter::from_fn(move || loop {
+        let (marker, after) = match next_marker(input, pos?) {
+            Ok(found) => found,
+            Err(e) => {
+                pos = None;
+                return Some(Err(e));
+            }
+        };
         match marker {
-            SOS | EOI | SOI => return None,
-            0x01 | 0xD0..=0xD7 => pos = after,
+            SOS | EOI | SOI => {
+                pos = None;
+                return None;
+            }
+            0x01 | 0xD0..=0xD7 => pos = Some(after),
             _ => {
-                let end = segment_end(input, after).ok()?;
-                let payload = &input[after + 2..end];
-                if marker == 0xE1 && payload.starts_with(EXIF_ID) {
-                    return Some(&payload[EXIF_ID.len()..]);
-                }
-                pos = end;
+                let end = segment_end(input, after);
+                pos = end.as_ref().ok().copied();
+                return Some(end.map(|end| (marker, &input[after + 2..end])));
             }
         }
-    }
+    })
 }
 
 /// Signatures of files that must not ride along after an image: archives,

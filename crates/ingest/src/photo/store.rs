@@ -201,15 +201,10 @@ impl PhotoBackend {
         report_id: ReportId,
         photos: &[StoredPhoto],
     ) -> Result<(), Error> {
-        if let PhotoBackend::Nats(nats) = self {
-            let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+        if let PhotoBackend::Nats(_) = self {
             let json = serde_json::to_vec(photos)
                 .map_err(|e| Error::internal("encoding a photo index", e))?;
-            let mut reader = std::io::Cursor::new(json);
-            bucket
-                .put(index_key(report_id).as_str(), &mut reader)
-                .await
-                .map_err(nats_error)?;
+            self.put(index_key(report_id), Bytes::from(json)).await?;
         }
         Ok(())
     }
