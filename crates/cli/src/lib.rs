@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //!
+//! - [`admin`]: `courier|office|supervisor add` and `token list|revoke|rotate`
+//!   against the store the services use.
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
 //!   address: NATS (found or started), streams, store, router and tracker
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
@@ -16,6 +18,7 @@
 //! - [`load`]: `civicprobe load`, many couriers at a fixed rate, with
 //!   submit and submit→queue latencies.
 
+pub mod admin;
 pub mod broker;
 pub mod load;
 pub mod ops;

@@ -1,11 +1,10 @@
 //! `civicprobe`: run the pipeline, one service, token admin, or submit.
 
 use anyhow::Context;
+use civicprobe::admin::{self, NameAction, Named, OfficeAction, Storage, TokenAction};
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::{broker::Broker, ops, submit};
-use civicprobe_model::OfficeId;
-use civicprobe_tracker::Store;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,7 +33,7 @@ enum Command {
         #[command(subcommand)]
         action: NameAction,
     },
-    /// Register a street office's token and print it.
+    /// Register a person of a street office's staff and print their token.
     Office {
         #[command(subcommand)]
         action: OfficeAction,
@@ -43,6 +42,11 @@ enum Command {
     Supervisor {
         #[command(subcommand)]
         action: NameAction,
+    },
+    /// List, revoke or rotate tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Submit a photo report as a courier; prints the report id.
     Submit(SubmitArgs),
@@ -54,25 +58,6 @@ enum Command {
     Audit(civicprobe_tracker::cli::AuditArgs),
     /// Submit photo reports at a fixed rate as many couriers and measure.
     Load(civicprobe::load::LoadArgs),
-}
-
-/// Where the data lives; shared by every command that opens the store.
-#[derive(Debug, Args, Clone)]
-struct Storage {
-    /// Folder for the SQLite database, photos and a NATS store started here.
-    #[arg(long, env = "CIVICPROBE_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    #[command(flatten)]
-    database: civicprobe_tracker::Config,
-}
-
-impl Storage {
-    async fn open(&self) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating {}", self.data_dir.display()))?;
-        let url = self.database.database_url_or_default(&self.data_dir);
-        Store::connect(&url).await.context("opening the database")
-    }
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +73,8 @@ struct UpArgs {
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
+    #[command(flatten)]
+    sessions: civicprobe_tracker::SessionConfig,
 }
 
 #[derive(Debug, Args)]
@@ -137,31 +124,6 @@ struct RouterArgs {
     router_options: civicprobe_router::Options,
 }
 
-#[derive(Debug, Subcommand)]
-enum NameAction {
-    /// Add one and print the new token.
-    Add {
-        /// Display name.
-        name: String,
-        #[command(flatten)]
-        storage: Storage,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum OfficeAction {
-    /// Add a token for an office and print it.
-    Add {
-        /// The office id from the jurisdictions file, e.g. `wenquan`.
-        office_id: OfficeId,
-        /// Display name.
-        #[arg(long)]
-        name: Option<String>,
-        #[command(flatten)]
-        storage: Storage,
-    },
-}
-
 #[derive(Debug, Args)]
 struct SubmitArgs {
     /// The courier's token.
@@ -204,39 +166,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => ingest(args).await,
         Command::Router(args) => router(args).await,
         Command::Tracker(args) => tracker(args).await,
-        Command::Courier {
-            action: NameAction::Add { name, storage },
-        } => {
-            let (id, token) = storage.open().await?.add_courier(&name).await?;
-            eprintln!("courier {name} has id {id}; their token (shown once):");
-            println!("{token}");
-            Ok(())
-        }
-        Command::Office {
-            action:
-                OfficeAction::Add {
-                    office_id,
-                    name,
-                    storage,
-                },
-        } => {
-            let token = storage
-                .open()
-                .await?
-                .add_office(&office_id, name.as_deref())
-                .await?;
-            eprintln!("token for office {office_id} (shown once):");
-            println!("{token}");
-            Ok(())
-        }
-        Command::Supervisor {
-            action: NameAction::Add { name, storage },
-        } => {
-            let token = storage.open().await?.add_supervisor(&name).await?;
-            eprintln!("token for supervisor {name} (shown once):");
-            println!("{token}");
-            Ok(())
-        }
+        Command::Courier { action } => admin::add_named(Named::Courier, action).await,
+        Command::Office { action } => admin::office(action).await,
+        Command::Supervisor { action } => admin::add_named(Named::Supervisor, action).await,
+        Command::Token { action } => admin::token(action).await,
         Command::Submit(args) => {
             let submission = submit::Submission {
                 url: args.url,
@@ -271,6 +204,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router_options: args.router_options,
         sla: args.sla,
         places: args.places,
+        sessions: args.sessions,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -418,5 +352,25 @@ mod tests {
         assert_eq!(args.service.listen.port(), 9000);
         assert_eq!(args.service.ingest.data_dir, PathBuf::from("/tmp/x"));
         assert!(Cli::try_parse_from(["civicprobe", "office", "add", "Not.Valid"]).is_err());
+        // An office token names the person who holds it.
+        assert!(Cli::try_parse_from(["civicprobe", "office", "add", "wenquan"]).is_err());
+        let args = [
+            "civicprobe",
+            "office",
+            "add",
+            "wenquan",
+            "--person",
+            "Wang Fang",
+        ];
+        assert!(Cli::try_parse_from(args).is_ok());
+        let days = [
+            "civicprobe",
+            "courier",
+            "add",
+            "Li",
+            "--expires-in-days",
+            "0",
+        ];
+        assert!(Cli::try_parse_from(days).is_err());
     }
 }

@@ -38,6 +38,8 @@ pub struct StackConfig {
     pub sla: civicprobe_tracker::SlaConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
+    /// How long web sessions last (idle and at most).
+    pub sessions: civicprobe_tracker::SessionConfig,
 }
 
 impl StackConfig {
@@ -65,6 +67,7 @@ impl StackConfig {
             },
             sla: civicprobe_tracker::SlaConfig::default(),
             places: fixtures.join("places.toml"),
+            sessions: civicprobe_tracker::SessionConfig::default(),
         }
     }
 }
@@ -151,8 +154,12 @@ impl Stack {
                 nats: broker.client.clone(),
             }))
             .merge(
-                civicprobe_web::app(store.clone(), &config.router.jurisdictions)
-                    .context("starting the web pages")?,
+                civicprobe_web::app(
+                    store.clone(),
+                    &config.router.jurisdictions,
+                    config.sessions.policy(),
+                )
+                .context("starting the web pages")?,
             )
             .layer(axum::middleware::from_fn(civicprobe_web::cookie_auth));
         let listener = TcpListener::bind(config.listen)
@@ -288,7 +295,7 @@ impl ReportAccess for TrackerAccess {
             let allowed = match &who {
                 Principal::Supervisor { .. } => true,
                 Principal::Courier { courier_id, .. } => *courier_id == reporter,
-                Principal::Office { office_id } => self
+                Principal::Office { office_id, .. } => self
                     .0
                     .ticket(ticket_id)
                     .await?
@@ -314,7 +321,7 @@ impl ReportAccess for TrackerAccess {
             };
             let allowed = match &who {
                 Principal::Supervisor { .. } => self.0.ticket(ticket).await?.is_some(),
-                Principal::Office { office_id } => self
+                Principal::Office { office_id, .. } => self
                     .0
                     .ticket(ticket)
                     .await?

@@ -9,7 +9,10 @@ use common::{admin, civicprobe, dead_nats_url, repo, spawn_up, terminate};
 fn up_starts_its_own_nats_takes_a_report_and_stops_cleanly() {
     let data = tempfile::tempdir().expect("tempdir");
     let courier = admin(data.path(), &["courier", "add", "Li Wei"]);
-    let office = admin(data.path(), &["office", "add", "wenquan"]);
+    let office = admin(
+        data.path(),
+        &["office", "add", "wenquan", "--person", "Wang Fang"],
+    );
     assert_eq!(courier.len(), 64, "{courier}");
     assert_ne!(courier, office);
 

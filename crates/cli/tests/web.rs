@@ -51,7 +51,10 @@ impl Up {
         let data = tempfile::tempdir().expect("tempdir");
         let tokens = [
             admin(data.path(), &["courier", "add", "Li Wei"]),
-            admin(data.path(), &["office", "add", "wenquan"]),
+            admin(
+                data.path(),
+                &["office", "add", "wenquan", "--person", "Wang Fang"],
+            ),
             admin(data.path(), &["supervisor", "add", "Zhang"]),
         ];
         // The fixture policy, except that elevator tickets are overdue
@@ -485,7 +488,10 @@ async fn proof_photos_go_through_the_pipeline_and_stay_with_the_ticket() {
     let up = Up::start();
     let (http, base) = (Client::new(), up.url.clone());
     let [courier, office, supervisor] = up.tokens.clone();
-    let fushan = admin(up._data.path(), &["office", "add", "fushan"]);
+    let fushan = admin(
+        up._data.path(),
+        &["office", "add", "fushan", "--person", "Chen Jie"],
+    );
     let ticket = open_ticket(&http, &base, &courier).await;
     let photos = civicprobe_testkit::photos::jpeg(640, 480);
 

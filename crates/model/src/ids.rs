@@ -60,6 +60,11 @@ id_type!(
     /// A registered courier.
     CourierId
 );
+id_type!(
+    /// A person of a street office's staff, or a supervisor: who acted,
+    /// whatever token they used.
+    PersonId
+);
 
 impl ReportId {
     /// The report id for a courier's submission under an `Idempotency-Key`:

@@ -38,10 +38,10 @@ pub use event::{
     Deadlines, MergeReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
 };
 pub use evidence::{Evidence, EvidenceFlag, PhotoExif};
-pub use ids::{CourierId, EventId, ReportId, TicketId};
+pub use ids::{CourierId, EventId, PersonId, ReportId, TicketId};
 pub use location::{Location, LocationError};
 pub use office::{OfficeId, OfficeIdError};
 pub use problem::{Problem, PROBLEM_JSON};
 pub use report::{PhotoRef, ReportSubmitted};
-pub use role::{bearer_token, Principal, Role};
+pub use role::{bearer_token, Actor, Person, Principal, Role};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};

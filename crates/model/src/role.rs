@@ -52,6 +52,17 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// A named person behind a staff or supervisor token. Several tokens (a
+/// rotation, a second device) may name the same person.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable id, in the actor of every event they cause.
+    pub person_id: crate::PersonId,
+    /// Display name; empty for the unnamed person a pre-0006 shared office
+    /// token became.
+    pub name: String,
+}
+
 /// An authenticated token holder: what a bearer token resolves to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
@@ -63,15 +74,17 @@ pub enum Principal {
         /// Display name.
         name: String,
     },
-    /// A street office; sees only its own tickets.
+    /// A person of a street office's staff; sees only the office's tickets.
     Office {
         /// The office the token is scoped to.
         office_id: crate::OfficeId,
+        /// Who holds the token.
+        person: Person,
     },
     /// A supervisor; sees everything.
     Supervisor {
-        /// Display name.
-        name: String,
+        /// Who holds the token.
+        person: Person,
     },
 }
 
@@ -85,23 +98,84 @@ impl Principal {
         }
     }
 
-    /// How the holder is named in ticket events: `courier:<id>`,
-    /// `office:<office_id>`, `supervisor:<name>`.
+    /// How the holder is named in ticket events: `courier:<courier id>`,
+    /// `office:<office_id>/<person id>`, `supervisor:<person id>`. Ids only,
+    /// so a name with `:` or `/` in it cannot make two actors look alike;
+    /// [`Actor::parse`] reads it back.
     pub fn actor(&self) -> String {
         match self {
             Principal::Courier { courier_id, .. } => format!("courier:{courier_id}"),
-            Principal::Office { office_id } => format!("office:{office_id}"),
-            Principal::Supervisor { name } => format!("supervisor:{name}"),
+            Principal::Office { office_id, person } => {
+                format!("office:{office_id}/{}", person.person_id)
+            }
+            Principal::Supervisor { person } => format!("supervisor:{}", person.person_id),
+        }
+    }
+
+    /// The person behind a staff or supervisor token.
+    pub fn person(&self) -> Option<&Person> {
+        match self {
+            Principal::Office { person, .. } | Principal::Supervisor { person } => Some(person),
+            Principal::Courier { .. } => None,
         }
     }
 
     /// Whether the holder may see and act on a ticket of `office`.
     pub fn may_see_office(&self, office: &crate::OfficeId) -> bool {
         match self {
-            Principal::Office { office_id } => office_id == office,
+            Principal::Office { office_id, .. } => office_id == office,
             Principal::Supervisor { .. } => true,
             Principal::Courier { .. } => false,
         }
+    }
+}
+
+/// An event's actor string, read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// `courier:<courier id>`.
+    Courier(crate::CourierId),
+    /// `office:<office_id>/<person id>`, or `office:<office_id>` as written
+    /// before offices had persons.
+    Office {
+        /// The office acting.
+        office_id: crate::OfficeId,
+        /// The person; `None` in events older than persons.
+        person_id: Option<crate::PersonId>,
+    },
+    /// `supervisor:<person id>`.
+    Supervisor(crate::PersonId),
+    /// Anything else: `router`, `system`, or `supervisor:<name>` as written
+    /// before supervisors had person ids.
+    Other(String),
+}
+
+impl Actor {
+    /// Reads what [`Principal::actor`] wrote.
+    pub fn parse(actor: &str) -> Actor {
+        let parsed = match actor.split_once(':') {
+            Some(("courier", id)) => id.parse().ok().map(Actor::Courier),
+            Some(("supervisor", id)) => id.parse().ok().map(Actor::Supervisor),
+            Some(("office", rest)) => {
+                let (office, person) = match rest.split_once('/') {
+                    Some((office, person)) => (office, Some(person.parse().ok())),
+                    None => (rest, None),
+                };
+                match (office.parse(), person) {
+                    (Ok(office_id), Some(Some(person_id))) => Some(Actor::Office {
+                        office_id,
+                        person_id: Some(person_id),
+                    }),
+                    (Ok(office_id), None) => Some(Actor::Office {
+                        office_id,
+                        person_id: None,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        parsed.unwrap_or_else(|| Actor::Other(actor.to_owned()))
     }
 }
 
@@ -117,5 +191,53 @@ mod tests {
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    #[test]
+    fn actors_name_the_person_and_parse_back() {
+        let person = Person {
+            person_id: crate::PersonId::new(),
+            name: "Wang: Fang/2".into(),
+        };
+        let office: crate::OfficeId = "wenquan".parse().unwrap();
+        let staff = Principal::Office {
+            office_id: office.clone(),
+            person: person.clone(),
+        };
+        let actor = staff.actor();
+        assert_eq!(actor, format!("office:wenquan/{}", person.person_id));
+        assert_eq!(
+            Actor::parse(&actor),
+            Actor::Office {
+                office_id: office.clone(),
+                person_id: Some(person.person_id)
+            }
+        );
+        let supervisor = Principal::Supervisor {
+            person: person.clone(),
+        };
+        assert_eq!(
+            Actor::parse(&supervisor.actor()),
+            Actor::Supervisor(person.person_id)
+        );
+        assert_eq!(
+            Actor::parse("office:wenquan"),
+            Actor::Office {
+                office_id: office,
+                person_id: None
+            }
+        );
+        for other in [
+            "router",
+            "supervisor:Zhang Min",
+            "office:wenquan/x",
+            "office:A/",
+        ] {
+            assert_eq!(Actor::parse(other), Actor::Other(other.into()), "{other}");
+        }
+        let json = serde_json::to_value(&staff).unwrap();
+        assert_eq!(json["role"], "office");
+        assert_eq!(json["office_id"], "wenquan");
+        assert_eq!(json["person"]["name"], "Wang: Fang/2");
     }
 }

@@ -65,6 +65,9 @@ pub use outbox::run_outbox;
 pub use sla::{run_sla_clock, SlaConfig};
 pub use store::chain::ChainReport;
 pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
+pub use store::sessions::{SessionConfig, SessionPolicy};
+pub use store::token_admin::{Revocation, TokenInfo};
+pub use store::tokens::{default_lifetime, Issued};
 pub use store::Store;
 
 use std::path::Path;

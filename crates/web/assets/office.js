@@ -100,7 +100,7 @@ function ticketMap(ticket) {
 
 function history(ticket) {
   return el('ol', { class: 'history' }, (ticket.events || []).map((e) => el('li', {},
-    el('strong', {}, t(e.kind)), ' ', el('span', { class: 'muted' }, `${when(e.at)} · ${e.actor}`),
+    el('strong', {}, t(e.kind)), ' ', el('span', { class: 'muted' }, `${when(e.at)} · ${e.actor_name || e.actor}`),
     e.reason ? el('div', {}, e.kind === 'rejected' ? `${t('reason')}: ${t(e.reason)}` : t(e.reason)) : null,
     e.note ? el('div', { class: 'note' }, e.note) : null,
     e.proof_photo_sha256 ? proofPhoto(ticket, e.proof_photo_sha256) : null)));

@@ -1,11 +1,13 @@
-//! The session cookie as a bearer token, and the cross-site defence.
+//! The session cookie as a bearer credential, and the cross-site defence.
 //!
-//! After sign-in the browser holds two cookies: [`SESSION_COOKIE`] (the
-//! token, `HttpOnly`, `SameSite=Strict`) and [`CSRF_COOKIE`] (a random value
-//! the page's script can read). [`cookie_auth`] runs over the whole app: a
-//! request without an `Authorization` header but with the session cookie
-//! gets `Authorization: Bearer <token>`, so every page and action goes
-//! through the API's own token and scope checks. A cookie-authenticated
+//! After sign-in the browser holds two cookies: [`SESSION_COOKIE`] (a
+//! server-side session id, `HttpOnly`, `SameSite=Strict`; never the token)
+//! and [`CSRF_COOKIE`] (a random value the page's script can read).
+//! [`cookie_auth`] runs over the whole app: a request without an
+//! `Authorization` header but with the session cookie gets `Authorization:
+//! Bearer <session id>`, which `Store::authenticate` accepts like a token
+//! while the session lives, so every page and action goes through the
+//! API's own token and scope checks. A cookie-authenticated
 //! request with an unsafe method must also pass [`check_csrf`]: the
 //! [`CSRF_HEADER`] equals the CSRF cookie (double submit) *and* the browser's
 //! `Sec-Fetch-Site` / `Origin` say the request comes from this origin.
@@ -17,7 +19,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The cookie holding the bearer token (`HttpOnly`).
+/// The cookie holding the session id (`HttpOnly`).
 pub const SESSION_COOKIE: &str = "cp_session";
 /// The cookie holding the double-submit CSRF value (readable by script).
 pub const CSRF_COOKIE: &str = "cp_csrf";

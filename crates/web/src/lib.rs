@@ -5,10 +5,12 @@
 //! The pages are small hand-written HTML, CSS and JavaScript files embedded
 //! in the binary (no CDN, no framework, no build step). Their scripts call
 //! the JSON API with `fetch`; nothing here duplicates the API's rules.
-//! Signing in turns a token into an `HttpOnly`, `SameSite=Strict` cookie;
-//! [`cookie_auth`], laid over the whole app, turns that cookie back into
-//! `Authorization: Bearer` so every page and action goes through the API's
-//! token and scope checks, and refuses cookie-authenticated changes that
+//! Signing in turns a token into a server-side session whose id goes into
+//! an `HttpOnly`, `SameSite=Strict` cookie (the token itself never does);
+//! [`cookie_auth`], laid over the whole app, turns that cookie into
+//! `Authorization: Bearer <session id>`, which the tracker's store
+//! authenticates like a token, so every page and action goes through the
+//! API's token and scope checks, and refuses cookie-authenticated changes that
 //! fail the CSRF checks. Pages carry a strict Content-Security-Policy
 //! (`script-src 'self'`, no inline code) and the scripts only ever put
 //! data into the page as text (`textContent`).
@@ -46,13 +48,14 @@ pub use auth::cookie_auth;
 pub use error::Error;
 
 use axum::Router;
-use civicprobe_tracker::Store;
+use civicprobe_tracker::{SessionPolicy, Store};
 use std::path::Path;
 
-/// The web routes. Reads the jurisdictions file once; fails if it is
-/// missing or not JSON. Apply [`cookie_auth`] over the *whole* app (API
-/// included) with `axum::middleware::from_fn(civicprobe_web::cookie_auth)`.
-pub fn app(store: Store, jurisdictions: &Path) -> Result<Router, Error> {
+/// The web routes; sessions last as `sessions` says. Reads the
+/// jurisdictions file once; fails if it is missing or not JSON. Apply
+/// [`cookie_auth`] over the *whole* app (API included) with
+/// `axum::middleware::from_fn(civicprobe_web::cookie_auth)`.
+pub fn app(store: Store, jurisdictions: &Path, sessions: SessionPolicy) -> Result<Router, Error> {
     let geojson = pages::load_jurisdictions(jurisdictions)?;
-    Ok(pages::router(geojson).merge(session::router(store)))
+    Ok(pages::router(geojson).merge(session::router(store, sessions)))
 }

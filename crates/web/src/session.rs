@@ -1,8 +1,10 @@
-//! Signing in and out: `POST /session` turns a valid token into the session
-//! and CSRF cookies, `GET /session` says who the cookie (or bearer token)
-//! belongs to, `POST /session/logout` clears both cookies.
+//! Signing in and out: `POST /session` turns a valid token into a
+//! server-side session (its id in the session cookie, never the token) and
+//! a CSRF cookie, `GET /session` says who the cookie (or bearer token)
+//! belongs to, `POST /session/logout` ends the session for every service
+//! and clears both cookies.
 
-use crate::auth::{same_origin, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{cookie, same_origin, CSRF_COOKIE, SESSION_COOKIE};
 use crate::Error;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ORIGIN, SET_COOKIE};
@@ -11,12 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use civicprobe_model::Principal;
-use civicprobe_tracker::Store;
+use civicprobe_tracker::{SessionPolicy, Store};
 use rand::RngCore;
 use serde::Deserialize;
-
-/// How long a sign-in lasts, seconds (a courier's shift week).
-const SESSION_MAX_AGE: u32 = 7 * 24 * 3600;
 
 /// The sign-in body.
 #[derive(Debug, Deserialize)]
@@ -25,35 +24,52 @@ struct SignIn {
     token: String,
 }
 
-/// `/session` and `/session/logout`.
-pub fn router(store: Store) -> Router {
+/// What the session routes share.
+#[derive(Clone, Debug)]
+struct Sessions {
+    /// Where sessions live.
+    store: Store,
+    /// How long they last.
+    policy: SessionPolicy,
+}
+
+/// `/session` and `/session/logout`; sessions last as `policy` says.
+pub fn router(store: Store, policy: SessionPolicy) -> Router {
     Router::new()
         .route("/session", get(whoami).post(sign_in))
         .route("/session/logout", post(sign_out))
-        .with_state(store)
+        .with_state(Sessions { store, policy })
 }
 
 /// `GET /session`: the principal behind the request's token, as JSON
 /// (`{"role":"office","office_id":"wenquan"}` …).
-async fn whoami(State(store): State<Store>, headers: HeaderMap) -> Result<Json<Principal>, Error> {
-    let token = headers
+async fn whoami(
+    State(sessions): State<Sessions>,
+    headers: HeaderMap,
+) -> Result<Json<Principal>, Error> {
+    let credential = bearer(&headers).ok_or(Error::NotSignedIn)?;
+    let who = sessions.store.authenticate(credential).await?;
+    who.map(Json).ok_or(Error::NotSignedIn)
+}
+
+/// The request's `Authorization: Bearer` credential (for a cookie, the
+/// session id [`crate::cookie_auth`] put there).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(civicprobe_model::bearer_token)
-        .ok_or(Error::NotSignedIn)?;
-    let who = store.authenticate(token).await?;
-    who.map(Json).ok_or(Error::NotSignedIn)
 }
 
 /// `POST /session` with `{"token": "…"}` (JSON only: a cross-site form
 /// cannot send it without a preflight) from this origin.
 async fn sign_in(
-    State(store): State<Store>,
+    State(sessions): State<Sessions>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let outcome = match check_and_authenticate(&store, &headers, &body).await {
-        Ok((token, who)) => Ok(signed_in(&headers, &token, &who)),
+    let outcome = match start_session(&sessions, &headers, &body).await {
+        Ok((session, who)) => Ok(signed_in(&headers, &session, &who, sessions.policy)),
         Err(e) => Err(e),
     };
     let label = match &outcome {
@@ -66,8 +82,10 @@ async fn sign_in(
     outcome.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn check_and_authenticate(
-    store: &Store,
+/// Checks the request and the token, and stores a new session: its id and
+/// holder.
+async fn start_session(
+    sessions: &Sessions,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(String, Principal), Error> {
@@ -81,27 +99,43 @@ async fn check_and_authenticate(
     }
     let SignIn { token } =
         serde_json::from_slice(body).map_err(|e| Error::BadBody(e.to_string()))?;
-    let token = token.trim().to_owned();
-    let who = store.authenticate(&token).await?.ok_or(Error::BadToken)?;
+    let (session, who) = sessions
+        .store
+        .create_session(token.trim(), sessions.policy)
+        .await?
+        .ok_or(Error::BadToken)?;
     tracing::info!(role = %who.role(), "signed in");
-    Ok((token, who))
+    Ok((session, who))
 }
 
 /// `200` with the principal and both cookies.
-fn signed_in(headers: &HeaderMap, token: &str, who: &Principal) -> Response {
+fn signed_in(
+    headers: &HeaderMap,
+    session: &str,
+    who: &Principal,
+    policy: SessionPolicy,
+) -> Response {
     let secure = secure_attr(headers);
+    let max_age = policy.max_age.whole_seconds();
     let mut csrf = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut csrf);
     let cookies = [
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_MAX_AGE}{secure}"),
-        format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={SESSION_MAX_AGE}{secure}", hex::encode(csrf)),
+        format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"),
+        format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}", hex::encode(csrf)),
     ];
     with_cookies(Json(who).into_response(), &cookies)
 }
 
-/// `POST /session/logout`: `204`, both cookies expired. (The middleware
+/// `POST /session/logout`: the session is deleted (the same cookie then
+/// gets `401` everywhere), `204`, both cookies expired. (The middleware
 /// already checked CSRF if a session cookie came with it.)
-async fn sign_out(headers: HeaderMap) -> Response {
+async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+    let session = cookie(&headers, SESSION_COOKIE).or_else(|| bearer(&headers));
+    if let Some(session) = session {
+        if let Err(e) = sessions.store.end_session(session).await {
+            return Error::from(e).into_response();
+        }
+    }
     let secure = secure_attr(&headers);
     let cookies = [
         format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),

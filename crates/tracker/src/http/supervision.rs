@@ -82,7 +82,7 @@ pub(super) async fn overdue(State(store): State<Store>, headers: HeaderMap) -> R
     observe("overdue", None, async {
         let office = match principal(&store, &headers).await? {
             Principal::Supervisor { .. } => None,
-            Principal::Office { office_id } => Some(office_id),
+            Principal::Office { office_id, .. } => Some(office_id),
             Principal::Courier { .. } => {
                 return Err(ApiError::Forbidden("couriers cannot see overdue tickets"))
             }

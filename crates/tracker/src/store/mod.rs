@@ -12,8 +12,10 @@ pub mod points;
 pub mod queries;
 pub mod reroute;
 pub mod rows;
+pub mod sessions;
 pub mod sla;
 pub mod tickets;
+pub mod token_admin;
 pub mod tokens;
 
 use crate::audit::copy::CopyPool;

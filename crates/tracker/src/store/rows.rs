@@ -29,7 +29,8 @@ pub(crate) use ticket_columns;
 macro_rules! event_columns {
     () => {
         "event_id, seq, kind, actor, role, at, reason, note, office_id, from_office, \
-         proof_photo_sha256, hash"
+         proof_photo_sha256, hash, \
+         (SELECT p.name FROM persons p WHERE p.actor = ticket_events.actor) AS actor_name"
     };
 }
 pub(crate) use event_columns;
@@ -108,8 +109,14 @@ pub struct TicketEvent {
     pub seq: i64,
     /// `opened`, `acknowledged`, `made_safe`, `resolved`, `rejected` …
     pub kind: String,
-    /// `office:<id>`, `supervisor:<name>`, `router` …
+    /// [`civicprobe_model::Principal::actor`] of who acted
+    /// (`office:<office_id>/<person id>`, `supervisor:<person id>`,
+    /// `courier:<id>`) or `router`, `system` …
     pub actor: String,
+    /// The acting person's name, for office staff and supervisors (not part
+    /// of the hash chain: looked up when read). Empty for an unnamed person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// `office`, `supervisor`, `courier` or `system`.
     pub role: String,
     /// When it happened.
@@ -252,6 +259,7 @@ impl TicketEvent {
             seq: row.try_get("seq")?,
             kind: row.try_get("kind")?,
             actor: row.try_get("actor")?,
+            actor_name: row.try_get("actor_name")?,
             role: row.try_get("role")?,
             at: from_ms(row.try_get("at")?)?,
             reason: row.try_get("reason")?,
