@@ -158,7 +158,8 @@ async function scenarios(browser) {
   const session = cookies.find((c) => c.name === 'cp_session');
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
   assert.equal(await courier.evaluate(() => document.cookie.includes('cp_session')), false);
-  check('the session cookie is HttpOnly and SameSite=Strict, invisible to script');
+  assert.ok(session.value.startsWith('cps_') && !session.value.includes(courierToken), 'the cookie holds a session id, not the token');
+  check('the session cookie is HttpOnly and SameSite=Strict, invisible to script, a session id');
 
   await courier.locator('#lang').click();
   assert.equal(await courier.locator('h1').textContent(), 'Report a hazard');

@@ -360,6 +360,24 @@ async fn pages_sign_in_by_cookie_and_refuse_cross_site_changes() {
         2,
         "{lines:?}"
     );
+    // …and ends the session on the server: the same cookie, kept by a
+    // careless client, gets 401 everywhere; the token itself still works.
+    for path in ["/session", "/v1/offices/wenquan/tickets"] {
+        let again = http
+            .get(format!("{base}{path}"))
+            .header(COOKIE, &jar)
+            .send()
+            .await
+            .expect("after logout");
+        assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let token = http
+        .get(format!("{base}/v1/offices/wenquan/tickets"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .expect("bearer");
+    assert_eq!(token.status(), StatusCode::OK);
 }
 
 /// Node, playwright-core and Chromium, if installed (`tests/browser/setup.sh`).

@@ -24,7 +24,10 @@
 //! - [`Config`]: the tracker's database setting; [`SlaConfig`] the SLA
 //!   clock's.
 //! - [`store`]: [`Store`], the database: connecting and migrating
-//!   ([`store`]), bearer tokens ([`store::tokens`]), tickets the router
+//!   ([`store`]), bearer tokens of couriers and of persons (office staff,
+//!   supervisors) with expiry ([`store::tokens`]), `token list|revoke|
+//!   rotate` ([`store::token_admin`]), web sessions ([`store::sessions`]),
+//!   tickets the router
 //!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
 //!   reroutes ([`store::lifecycle`]), the hash chain and its verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
