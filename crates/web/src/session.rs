@@ -42,7 +42,7 @@ pub fn router(store: Store, policy: SessionPolicy) -> Router {
 }
 
 /// `GET /session`: the principal behind the request's token, as JSON
-/// (`{"role":"office","office_id":"wenquan"}` …).
+/// (`{"role":"office","office_id":"wenquan","person":{"person_id":"…","name":"Wang Fang"}}` …).
 async fn whoami(
     State(sessions): State<Sessions>,
     headers: HeaderMap,
