@@ -75,7 +75,12 @@ async fn a_merged_courier_sees_only_their_own_report(kind: &str) {
     );
     assert!(view["deadlines"]["resolve_by"].is_string(), "{view}");
     let events = view["events"].as_array().unwrap();
-    assert!(events.iter().all(|e| e.get("actor").is_none()));
+    assert!(events
+        .iter()
+        .filter(|e| e["role"] == "courier")
+        .all(|e| e.get("actor").is_none()));
+    assert!(events.iter().any(|e| e["role"] == "courier"), "{view}");
+    assert!(events.iter().any(|e| e["actor"] == "office:wenquan"));
     assert!(raw.contains("crew on the way"), "office notes are shown");
 
     // The opener sees their own report the same way.

@@ -66,10 +66,11 @@ pub struct CourierTicket {
     pub events: Vec<CourierEvent>,
 }
 
-/// One step of a ticket, as a reporter sees it: what happened and when,
-/// by which kind of actor; never the actor's id. Notes are shown only
-/// when an office or a supervisor wrote them (a courier's note may be
-/// another reporter's words; a system note names reports).
+/// One step of a ticket, as a reporter sees it: what happened and when.
+/// The actor is named only when it is staff (an office, a supervisor) or
+/// the system, never when it is a courier (another reporter's id); notes
+/// are shown only when staff wrote them (a courier's note may be another
+/// reporter's words; a system note names reports).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CourierEvent {
     /// 1 for `opened`, then one more per step.
@@ -78,6 +79,10 @@ pub struct CourierEvent {
     pub kind: String,
     /// `office`, `supervisor`, `courier` or `system`.
     pub role: String,
+    /// `office:<id>`, `supervisor:<name>`, `router` …; left out for a
+    /// courier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
     /// When it happened.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -92,10 +97,12 @@ pub struct CourierEvent {
 impl From<&TicketEvent> for CourierEvent {
     fn from(e: &TicketEvent) -> Self {
         let staff = matches!(e.role.as_str(), "office" | "supervisor");
+        let courier = e.role == "courier" || e.actor.starts_with("courier:");
         CourierEvent {
             seq: e.seq,
             kind: e.kind.clone(),
             role: e.role.clone(),
+            actor: (!courier).then(|| e.actor.clone()),
             at: e.at,
             reason: e.reason.clone(),
             note: e.note.clone().filter(|_| staff),
