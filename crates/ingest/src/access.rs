@@ -147,7 +147,7 @@ async fn photo(
         Viewer::Unknown => return Err(Error::Unauthorized),
         Viewer::Allowed => {}
         // The courier's own report, accepted here and not yet routed.
-        Viewer::Denied if sent_it(state, &local, token, report).await? => {}
+        Viewer::Denied if sent_it(state, local, token, report).await? => {}
         // Like tickets: another area's report does not exist for this viewer.
         Viewer::Denied => return Err(Error::NotFound),
     }

@@ -117,7 +117,7 @@ enum TicketView {
     /// Offices and supervisors.
     Staff(TicketWithEvents),
     /// One of its reporting couriers: their own report, where it stands.
-    Reporter(Box<CourierTicket>),
+    Reporter(CourierTicket),
 }
 
 /// `GET /v1/tickets/{id}`.
@@ -131,9 +131,7 @@ pub(super) async fn ticket(
         let ticket = visible_ticket(&store, &who, &id).await?;
         if let Principal::Courier { courier_id, .. } = &who {
             let view = store.courier_ticket(&ticket, *courier_id).await?;
-            return Ok(TicketView::Reporter(Box::new(
-                view.ok_or(ApiError::NotFound)?,
-            )));
+            return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
         }
         let events = store.ticket_events(ticket.ticket_id).await?;
         Ok(TicketView::Staff(TicketWithEvents { ticket, events }))
