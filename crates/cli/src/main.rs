@@ -67,6 +67,11 @@ struct UpArgs {
     /// Named places (a local gazetteer) for Open311's `address_string`.
     #[arg(long, env = "CIVICPROBE_PLACES", default_value = civicprobe_open311::places::DEFAULT_PATH)]
     places: PathBuf,
+    /// Whether Open311's public reads serve report photos (`media_url`,
+    /// `/open311/v2/media/…`): a district's choice. `false` keeps photos
+    /// for offices, supervisors and their couriers only.
+    #[arg(long, env = "CIVICPROBE_OPEN311_PUBLIC_PHOTOS", default_value_t = true, action = clap::ArgAction::Set)]
+    open311_public_photos: bool,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     #[command(flatten)]
@@ -205,6 +210,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         sla: args.sla,
         places: args.places,
         sessions: args.sessions,
+        open311_public_photos: args.open311_public_photos,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());

@@ -40,6 +40,8 @@ pub struct StackConfig {
     pub places: PathBuf,
     /// How long web sessions last (idle and at most).
     pub sessions: civicprobe_tracker::SessionConfig,
+    /// Whether Open311's public reads serve report photos (`media_url`).
+    pub open311_public_photos: bool,
 }
 
 impl StackConfig {
@@ -68,6 +70,7 @@ impl StackConfig {
             sla: civicprobe_tracker::SlaConfig::default(),
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
+            open311_public_photos: true,
         }
     }
 }
@@ -107,6 +110,7 @@ impl Stack {
         let store = Store::connect(&db_url)
             .await
             .context("opening the database")?;
+        seed_offices(&store, router.jurisdictions()).await?;
 
         let shutdown = Shutdown::new();
         let mut tasks = Vec::new();
@@ -145,7 +149,8 @@ impl Stack {
                 .with_places(
                     civicprobe_open311::Places::load(&config.places)
                         .context("loading the Open311 gazetteer")?,
-                );
+                )
+                .with_public_photos(config.open311_public_photos);
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
@@ -216,6 +221,21 @@ impl Stack {
     }
 }
 
+/// Makes every office of the jurisdictions file a known office (a
+/// reroute or route target), updating their names.
+pub async fn seed_offices(
+    store: &Store,
+    jurisdictions: &civicprobe_router::Jurisdictions,
+) -> anyhow::Result<()> {
+    let offices = jurisdictions.offices().map(|o| (&o.id, o.name.as_str()));
+    let n = store
+        .seed_offices(offices)
+        .await
+        .context("recording the jurisdictions' offices")?;
+    tracing::info!(offices = n, "known offices seeded from the jurisdictions");
+    Ok(())
+}
+
 /// Creates the `REPORTS` and `TICKETS` streams if they are missing.
 pub async fn ensure_streams(js: &async_nats::jetstream::Context) -> anyhow::Result<()> {
     civicprobe_ingest::ensure_reports_stream(js)
@@ -270,7 +290,8 @@ impl CourierDirectory for StoreCouriers {
 
 /// Ingest's view of who may fetch a report's photos: supervisors all, an
 /// office the reports of its tickets (merged duplicates included), a
-/// courier their own reports.
+/// courier their own reports (unrouted ones included). Also where ingest
+/// records the proof photos it stored, so a resolve can cite only those.
 #[derive(Debug)]
 struct TrackerAccess(Store);
 
@@ -285,12 +306,7 @@ impl ReportAccess for TrackerAccess {
                 return Ok(Viewer::Unknown);
             };
             let Some((ticket_id, reporter)) = self.0.report_ticket(report).await? else {
-                let supervisor = matches!(who, Principal::Supervisor { .. });
-                return Ok(if supervisor {
-                    Viewer::Allowed
-                } else {
-                    Viewer::Denied
-                });
+                return Ok(self.unrouted_viewer(&who, report).await?);
             };
             let allowed = match &who {
                 Principal::Supervisor { .. } => true,
@@ -333,6 +349,46 @@ impl ReportAccess for TrackerAccess {
             } else {
                 Viewer::Denied
             })
+        })
+    }
+
+    /// Records the proof photo in the tracker's store, with its uploader.
+    fn proof_photo_stored<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+        sha256: &'a str,
+    ) -> BoxFuture<'a, Result<(), civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let who = self.0.authenticate(token).await?.ok_or("unknown token")?;
+            let at = self.0.now();
+            Ok(self
+                .0
+                .record_proof_photo(ticket, sha256, &who.actor(), at)
+                .await?)
+        })
+    }
+}
+
+impl TrackerAccess {
+    /// A report that is part of no ticket: supervisors may see it, and its
+    /// courier while it is unrouted (outside every area); nobody else.
+    async fn unrouted_viewer(
+        &self,
+        who: &Principal,
+        report: ReportId,
+    ) -> Result<Viewer, civicprobe_tracker::Error> {
+        let allowed = match who {
+            Principal::Supervisor { .. } => true,
+            Principal::Courier { courier_id, .. } => {
+                self.0.unrouted_courier(report).await? == Some(*courier_id)
+            }
+            Principal::Office { .. } => false,
+        };
+        Ok(if allowed {
+            Viewer::Allowed
+        } else {
+            Viewer::Denied
         })
     }
 }

@@ -1,12 +1,16 @@
 //! `GET /v1/reports/{id}/photos/{n}` (add `?size=thumbnail` for the
-//! thumbnail): offices and supervisors fetch a report's photos through the
-//! API, scoped like tickets, never by a path on disk. `n` counts from 0, in
-//! the report's photo order.
+//! thumbnail): offices, supervisors and the report's courier fetch a
+//! report's photos through the API, scoped like tickets, never by a path
+//! on disk. `n` counts from 0, in the report's photo order.
 //!
 //! Who may see which report is the tracker's business (a ticket belongs to
 //! an office); ingest asks through [`ReportAccess`], which the CLI
-//! implements with the tracker's store.
+//! implements with the tracker's store. A courier may also fetch the
+//! photos of a report this instance accepted from them before the tracker
+//! knows it (still in flight to the router): the local store keeps each
+//! accepted report's courier.
 
+use crate::local::LocalStore;
 use crate::{BoxError, Error, IngestState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -46,6 +50,19 @@ pub trait ReportAccess: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
         Box::pin(async { Ok(Viewer::Unknown) })
     }
+
+    /// Tells the ticket store that `sha256` was stored as a proof photo of
+    /// `ticket` by the holder of `token` (whom [`Self::ticket_viewer`]
+    /// allowed), so that a resolve may cite it and no other photo. Without
+    /// an implementation nothing is recorded.
+    fn proof_photo_stored<'a>(
+        &'a self,
+        _token: &'a str,
+        _ticket: TicketId,
+        _sha256: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The default without a tracker: every known token is denied, unknown
@@ -61,6 +78,29 @@ impl ReportAccess for DenyAll {
     ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
         Box::pin(async { Ok(Viewer::Unknown) })
     }
+}
+
+/// Whether the holder of `token` is the courier who sent `report`, as
+/// this instance's local store recorded when it accepted it.
+async fn sent_it(
+    state: &IngestState,
+    local: &LocalStore,
+    token: &str,
+    report: ReportId,
+) -> Result<bool, Error> {
+    let Some(sender) = local.courier_of(report).await? else {
+        return Ok(false);
+    };
+    let holder = state
+        .inner
+        .couriers
+        .courier_for_token(token)
+        .await
+        .map_err(|source| Error::Unavailable {
+            what: "the token store",
+            source,
+        })?;
+    Ok(holder == Some(sender))
 }
 
 /// `?size=`.
@@ -102,13 +142,15 @@ async fn photo(
             what: "the ticket store",
             source,
         })?;
+    let local = state.inner.shared.local().await?;
     match viewer {
         Viewer::Unknown => return Err(Error::Unauthorized),
+        Viewer::Allowed => {}
+        // The courier's own report, accepted here and not yet routed.
+        Viewer::Denied if sent_it(state, local, token, report).await? => {}
         // Like tickets: another area's report does not exist for this viewer.
         Viewer::Denied => return Err(Error::NotFound),
-        Viewer::Allowed => {}
     }
-    let local = state.inner.shared.local().await?;
     // Accepted here, or (object store) by another instance sharing the bucket.
     let stored = match local.photo(report, n).await? {
         Some(stored) => stored,

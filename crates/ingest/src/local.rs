@@ -1,7 +1,8 @@
 //! Ingest's local store, `<data_dir>/ingest.db` (SQLite, WAL,
 //! `synchronous=FULL`): the outbox of accepted reports, the answer each
-//! `Idempotency-Key` got, and every accepted photo (for serving it back and
-//! for the photo-reuse index).
+//! `Idempotency-Key` got, every accepted photo (for serving it back and
+//! for the photo-reuse index) and the courier of each accepted report (so
+//! they can fetch its photos while it is not yet routed).
 //!
 //! A report row is committed (and fsync'd) before the `202` is sent; the
 //! publisher ([`crate::outbox`]) marks it published once JetStream
@@ -9,7 +10,7 @@
 //! unpublished at the next start.
 
 use crate::Error;
-use civicprobe_model::{ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS photos (
     phash            TEXT,
     accepted_ms      INTEGER NOT NULL,
     PRIMARY KEY (report_id, n)
+);
+CREATE TABLE IF NOT EXISTS report_couriers (
+    report_id  TEXT PRIMARY KEY,
+    courier_id TEXT NOT NULL
 );
 ";
 
@@ -148,6 +153,12 @@ impl LocalStore {
             drop(tx);
             return self.earlier(report.report_id).await;
         }
+        sqlx::query("INSERT INTO report_couriers (report_id, courier_id) VALUES (?, ?)")
+            .bind(&id)
+            .bind(report.courier_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
         for (n, photo) in report.photos.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO photos (report_id, n, sha256, media_type, thumbnail_sha256, phash, accepted_ms)
@@ -209,6 +220,22 @@ impl LocalStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)
+    }
+
+    /// The courier who sent a report accepted here (since the table was
+    /// added), so they can fetch its photos before the tracker knows it.
+    pub async fn courier_of(&self, report_id: ReportId) -> Result<Option<CourierId>, Error> {
+        let row = sqlx::query("SELECT courier_id FROM report_couriers WHERE report_id = ?")
+            .bind(report_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| {
+            r.get::<String, _>(0)
+                .parse()
+                .map_err(|e| Error::internal("reading a report's courier", e))
+        })
+        .transpose()
     }
 
     /// Photo `n` of a report.

@@ -65,7 +65,9 @@ pub async fn upload(
             state.photo_limits().max_bytes,
         )
         .await?;
-        store(&state, ticket, raw).await
+        let proof = store(&state, ticket, raw).await?;
+        tell_tracker(&state, &headers, ticket, &proof.sha256).await?;
+        Ok::<_, Error>(proof)
     }
     .await;
     let outcome = if result.is_ok() { "stored" } else { "refused" };
@@ -96,6 +98,23 @@ async fn allowed(state: &IngestState, id: &str, headers: &HeaderMap) -> Result<T
         Viewer::Denied => Err(Error::NotFound),
         Viewer::Allowed => Ok(ticket),
     }
+}
+
+/// Records the stored photo with the ticket store, the only photos a
+/// resolve may cite ([`ReportAccess::proof_photo_stored`]).
+async fn tell_tracker(
+    state: &IngestState,
+    headers: &HeaderMap,
+    ticket: TicketId,
+    sha256: &str,
+) -> Result<(), Error> {
+    let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
+    ReportAccess::proof_photo_stored(state.access().as_ref(), token, ticket, sha256)
+        .await
+        .map_err(|source| Error::Unavailable {
+            what: "the ticket store",
+            source,
+        })
 }
 
 /// Exactly one `photo` part, within the size limit.

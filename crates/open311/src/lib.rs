@@ -64,6 +64,9 @@ pub struct Open311State {
     /// Named places for `address_string` (empty unless
     /// [`Open311State::with_places`]).
     pub(crate) places: Arc<Places>,
+    /// Whether public reads serve report photos (a district's setting;
+    /// on unless [`Open311State::with_public_photos`] turns it off).
+    pub(crate) public_photos: bool,
 }
 
 impl Open311State {
@@ -75,6 +78,7 @@ impl Open311State {
             categories: Arc::new(categories),
             base_url: None,
             places: Arc::new(Places::default()),
+            public_photos: true,
         }
     }
 
@@ -83,6 +87,13 @@ impl Open311State {
     /// only `address_string` is refused as not a known place.
     pub fn with_places(mut self, places: Places) -> Self {
         self.places = Arc::new(places);
+        self
+    }
+
+    /// Serves report photos publicly (`media_url`, `media/…`) or not. A
+    /// photo a supervisor hid is never served, whatever this says.
+    pub fn with_public_photos(mut self, public: bool) -> Self {
+        self.public_photos = public;
         self
     }
 

@@ -4,6 +4,11 @@
 //! its photo, which ingest stored without any metadata. Only photos of
 //! routed requests are served, by the request's own id; nothing else in
 //! the photo store is reachable from here.
+//!
+//! A district may turn public photos off
+//! ([`crate::Open311State::with_public_photos`]), and a supervisor may hide
+//! a single photo (`POST /v1/reports/{id}/photos/{n}/hide`); either way the
+//! photo is a 404 here and has no `media_url`.
 
 use crate::format::Format;
 use crate::{Error, Open311State};
@@ -11,6 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use civicprobe_model::ReportId;
+use civicprobe_tracker::Ticket;
+use std::collections::HashSet;
 
 /// The path of a request's `n`th photo, below the public origin.
 pub fn path(request: ReportId, n: usize) -> String {
@@ -38,6 +45,10 @@ async fn serve(state: &Open311State, id: &str, n: usize) -> Result<Response, Err
         .into_iter()
         .next()
         .ok_or_else(missing)?;
+    let hidden = state.store.hidden_photos(ticket.report_id).await?;
+    if !visible(state, &ticket, &hidden).contains(&n) {
+        return Err(missing());
+    }
     let photo = ticket.photos.get(n).ok_or_else(missing)?;
     let bytes = state
         .ingest
@@ -53,4 +64,15 @@ async fn serve(state: &Open311State, id: &str, n: usize) -> Result<Response, Err
         bytes,
     )
         .into_response())
+}
+
+/// The numbers of `ticket`'s photos the public may see, in order: none
+/// when the district keeps photos private, else all but the `hidden` ones.
+pub fn visible(state: &Open311State, ticket: &Ticket, hidden: &HashSet<u32>) -> Vec<usize> {
+    if !state.public_photos {
+        return Vec::new();
+    }
+    (0..ticket.photos.len())
+        .filter(|n| u32::try_from(*n).is_ok_and(|n| !hidden.contains(&n)))
+        .collect()
 }

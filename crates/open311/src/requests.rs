@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use civicprobe_model::{Category, ReportId, TicketState};
 use civicprobe_tracker::Ticket;
+use std::collections::HashSet;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -62,18 +63,22 @@ pub fn origin(state: &Open311State, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// The service request a ticket is, under the report id `asked`.
+/// The service request a ticket is, under the report id `asked`; its
+/// `media_url` names the first photo the public may see
+/// ([`crate::media::visible`]), if any. No field carries a courier id.
 pub fn to_request(
     state: &Open311State,
     origin: &str,
     asked: ReportId,
     t: &Ticket,
+    hidden: &HashSet<u32>,
 ) -> ServiceRequest {
     // Every step is an event, reroutes and reopens included.
     let updated = t.updated_at;
     let (address, description) = crate::post::split_address(t.text.as_deref());
-    let media_url =
-        (!t.photos.is_empty()).then(|| format!("{origin}{}", crate::media::path(asked, 0)));
+    let media_url = crate::media::visible(state, t, hidden)
+        .first()
+        .map(|n| format!("{origin}{}", crate::media::path(asked, *n)));
     ServiceRequest {
         service_request_id: asked.to_string(),
         status: if t.state.is_active() {
@@ -200,9 +205,15 @@ pub async fn list(
         state.store.tickets_of_reports(&f.ids).await?
     };
     let origin = origin(state, headers);
+    let openers: Vec<ReportId> = tickets.iter().map(|t| t.report_id).collect();
+    let hidden = state.store.hidden_photos_of(&openers).await?;
+    let none = HashSet::new();
     let requests: Vec<ServiceRequest> = tickets
         .iter()
-        .map(|t| to_request(state, &origin, t.report_id, t))
+        .map(|t| {
+            let hidden = hidden.get(&t.report_id).unwrap_or(&none);
+            to_request(state, &origin, t.report_id, t, hidden)
+        })
         .collect();
     Ok(format::list(
         format,
@@ -242,7 +253,8 @@ async fn one(
         .ok_or_else(unknown)?;
     let ticket = state.store.ticket(ticket_id).await?.ok_or_else(unknown)?;
     let origin = origin(state, headers);
-    let request = to_request(state, &origin, report, &ticket);
+    let hidden = state.store.hidden_photos(ticket.report_id).await?;
+    let request = to_request(state, &origin, report, &ticket, &hidden);
     Ok(format::list(
         format,
         StatusCode::OK,

@@ -31,12 +31,17 @@ pub fn status_of(event: &TicketEvent) -> Option<&'static str> {
     })
 }
 
-/// The update for one step.
+/// The update for one step. Its description is the note of an office or a
+/// supervisor, or else the step in words: a courier's note (which may be
+/// a merged duplicate's reporter writing) and system notes are never
+/// published, and no field names the actor.
 pub fn to_update(report: ReportId, event: &TicketEvent) -> Option<RequestUpdate> {
     let status = status_of(event)?;
+    let staff = matches!(event.role.as_str(), "office" | "supervisor");
     let description = event
         .note
         .clone()
+        .filter(|_| staff)
         .unwrap_or_else(|| event.kind.replace('_', " "));
     Some(RequestUpdate {
         update_id: event.event_id.clone(),

@@ -67,6 +67,7 @@ pub use http::app;
 pub use outbox::run_outbox;
 pub use sla::{run_sla_clock, SlaConfig};
 pub use store::chain::ChainReport;
+pub use store::courier_view::{CourierEvent, CourierTicket};
 pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
 pub use store::sessions::{SessionConfig, SessionPolicy};
 pub use store::token_admin::{Revocation, TokenInfo};

@@ -51,6 +51,10 @@ async fn a_full_life_records_every_step(kind: &str) {
     let body = ok(&store, &format!("{t}/make_safe"), &a.wenquan, json!({})).await;
     assert!(body["made_safe_at"].is_string());
     let proof = "cd".repeat(32);
+    store
+        .record_proof_photo(ev.ticket_id, &proof, "office:wenquan", base_time())
+        .await
+        .unwrap();
     let body = json!({"note": "cover replaced", "proof_photo_sha256": proof});
     assert_eq!(
         ok(&store, &format!("{t}/resolve"), &a.wenquan, body).await["state"],
@@ -168,13 +172,19 @@ async fn only_reporters_and_supervisors_reopen_and_close(kind: &str) {
         Some("reason"),
     );
 
-    // A courier whose duplicate was merged in is a reporter too.
+    // A courier whose duplicate was merged in sees the ticket but may not
+    // steer it: 403, not 404 (it is not hidden from them).
     let (dup_id, dup) = store.add_courier("second reporter").await.unwrap();
     assert!(store
         .record_merged(&merged(&ev, dup_id, false))
         .await
         .unwrap());
-    let body = ok(&store, &format!("{t}/reopen"), &dup, json!({})).await;
+    for action in ["reopen", "close"] {
+        let reply = post(&store, &format!("{t}/{action}"), &dup, None).await;
+        assert_problem(&reply, 403, None);
+    }
+    assert_eq!(get(&store, &t, &dup).await.body["state"], "resolved");
+    let body = ok(&store, &format!("{t}/reopen"), &a.supervisor, json!({})).await;
     assert_eq!(body["state"], "reopened");
     ok(&store, &format!("{t}/acknowledge"), &a.wenquan, json!({})).await;
     ok(

@@ -33,12 +33,21 @@ pub fn fixtures() -> PathBuf {
 
 impl Harness {
     pub async fn start(db_kind: &str) -> anyhow::Result<Self> {
+        Self::start_with(db_kind, |_| {}).await
+    }
+
+    /// [`Harness::start`] with `adjust` applied to the stack's settings.
+    pub async fn start_with(
+        db_kind: &str,
+        adjust: impl FnOnce(&mut StackConfig),
+    ) -> anyhow::Result<Self> {
         civicprobe_testkit::init_tracing();
         let nats = NatsServer::start()?;
         let db = TestDb::of_kind(db_kind).await?;
         let data = tempfile::tempdir()?;
         let mut config = StackConfig::new(data.path().to_path_buf(), nats.url(), &fixtures());
         config.database.database_url = Some(db.url().to_owned());
+        adjust(&mut config);
         let stack = Stack::start(config).await?;
         let (_, courier_token) = stack.store.add_courier("Li Wei").await?;
         let supervisor_token = stack.store.add_supervisor("Zhang Min").await?;
@@ -75,6 +84,19 @@ impl Harness {
         text: &str,
         photo: Vec<u8>,
     ) -> anyhow::Result<(u16, Value)> {
+        self.submit_as(&self.courier_token, key, at, text, photo)
+            .await
+    }
+
+    /// [`Harness::submit`] as the courier holding `token`.
+    pub async fn submit_as(
+        &self,
+        token: &str,
+        key: &str,
+        at: (f64, f64),
+        text: &str,
+        photo: Vec<u8>,
+    ) -> anyhow::Result<(u16, Value)> {
         let report = serde_json::json!({"lat": at.0, "lon": at.1, "text": text});
         let form = reqwest::multipart::Form::new()
             .text("report", report.to_string())
@@ -85,7 +107,7 @@ impl Harness {
         let response = self
             .http
             .post(self.url("/v1/reports"))
-            .bearer_auth(&self.courier_token)
+            .bearer_auth(token)
             .header("Idempotency-Key", key)
             .multipart(form)
             .send()

@@ -3,21 +3,26 @@
 //! | route | who |
 //! |---|---|
 //! | `GET /v1/offices/{office_id}/tickets` | that office, supervisors |
-//! | `GET /v1/tickets/{id}` | its office, its courier, supervisors |
+//! | `GET /v1/tickets/{id}` | its office, supervisors; its reporting couriers see their own report and its status |
 //! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `start` · `resolve` · `reject` | its office, supervisors |
-//! | `POST /v1/tickets/{id}/reopen` · `close` | its reporters, supervisors |
+//! | `POST /v1/tickets/{id}/reopen` · `close` | the courier whose report opened it, supervisors |
 //! | `POST /v1/tickets/{id}/reroute` | supervisors |
 //! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
 //! | `GET /v1/audit/response-times?group_by=office,category,urgent,week&format=csv` | supervisors |
 //! | `GET /v1/audit/overdue` | supervisors, offices (their own) |
 //! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
 //! | `GET /v1/couriers/me` | couriers |
+//! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
-//! existence is not revealed. Errors are `application/problem+json`.
+//! existence is not revealed; a ticket the caller may see but not act on
+//! (an office's reopen, a merged duplicate's courier closing) is a 403.
+//! Errors are `application/problem+json`.
 
 mod courier;
 mod error;
+mod photos;
+mod proof;
 mod reroute;
 mod supervision;
 mod tickets;
@@ -58,6 +63,8 @@ pub fn app(store: Store) -> Router {
         .route("/v1/audit/couriers", get(supervision::leaderboard))
         .route("/v1/audit/verify", get(supervision::verify))
         .route("/v1/couriers/me", get(courier::me))
+        .route("/v1/reports/{id}/photos/{n}/hide", post(photos::hide))
+        .route("/v1/reports/{id}/photos/{n}/unhide", post(photos::unhide))
         .with_state(store)
 }
 

@@ -35,6 +35,21 @@ fn parse_body(body: &[u8]) -> Result<(OfficeId, Option<String>), ApiError> {
     Ok((office, note))
 }
 
+/// The target office must be a known one (seeded from the jurisdictions
+/// file, registered with `civicprobe office add`, or named by the router):
+/// a ticket moved to an unknown office would be in no office's queue.
+async fn known_target(store: &Store, office: &OfficeId) -> Result<(), ApiError> {
+    if store.office_known(office).await? {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "office_id",
+            "no such office: the target must be an office of the jurisdictions \
+             or one registered with `civicprobe office add`",
+        ))
+    }
+}
+
 /// A lost race is a 409 with the state now.
 async fn conflict_or(store: &Store, e: Error) -> ApiError {
     match e {
@@ -60,6 +75,7 @@ pub(super) async fn reroute_ticket(
         let who = principal(&store, &headers).await?;
         supervisor_only(&who)?;
         let (to, note) = parse_body(&body)?;
+        known_target(&store, &to).await?;
         let current: Ticket = visible_ticket(&store, &who, &id).await?;
         match store.reroute(&current, &to, &who.actor(), note).await {
             Ok(ticket) => {
@@ -86,6 +102,7 @@ pub(super) async fn route_unrouted(
             .parse()
             .map_err(|_| ApiError::field("report_id", "the report id must be a UUID"))?;
         let (to, note) = parse_body(&body)?;
+        known_target(&store, &to).await?;
         let ticket = store
             .route_unrouted(report_id, &to, &who.actor(), note)
             .await?;

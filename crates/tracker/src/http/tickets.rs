@@ -1,9 +1,11 @@
 //! An office's queue, one ticket with its history, and the actions that
 //! move a ticket along: acknowledge, make safe, start, resolve, reject
-//! (its office or a supervisor); reopen and close (a supervisor or one of
-//! the ticket's reporting couriers).
+//! (its office or a supervisor); reopen and close (a supervisor or the
+//! courier whose report opened the ticket). A courier reads a ticket only
+//! through [`CourierTicket`]: their own report and where it stands.
 
 use super::{observe, principal, ApiError};
+use crate::store::courier_view::CourierTicket;
 use crate::store::lifecycle::NOT_FIXED;
 use crate::store::rows::{Ticket, TicketEvent, Transition};
 use crate::{Error, Store};
@@ -107,6 +109,17 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+/// What `GET /v1/tickets/{id}` answers: the whole ticket for its office
+/// and supervisors, a reporter's view ([`CourierTicket`]) for a courier.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum TicketView {
+    /// Offices and supervisors.
+    Staff(TicketWithEvents),
+    /// One of its reporting couriers: their own report, where it stands.
+    Reporter(CourierTicket),
+}
+
 /// `GET /v1/tickets/{id}`.
 pub(super) async fn ticket(
     State(store): State<Store>,
@@ -116,8 +129,12 @@ pub(super) async fn ticket(
     observe("ticket", Some(&id), async {
         let who = principal(&store, &headers).await?;
         let ticket = visible_ticket(&store, &who, &id).await?;
+        if let Principal::Courier { courier_id, .. } = &who {
+            let view = store.courier_ticket(&ticket, *courier_id).await?;
+            return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
+        }
         let events = store.ticket_events(ticket.ticket_id).await?;
-        Ok(TicketWithEvents { ticket, events })
+        Ok(TicketView::Staff(TicketWithEvents { ticket, events }))
     })
     .await
 }
@@ -187,6 +204,21 @@ fn may_take(who: &Principal, action: TicketAction) -> Result<(), ApiError> {
     }
 }
 
+/// A courier reopens or closes only a ticket their own report opened. A
+/// courier merged onto someone else's ticket sees it (so this is a 403,
+/// not the 404 of a ticket outside their scope) but may not steer it.
+fn only_the_opener_confirms(who: &Principal, ticket: &Ticket) -> Result<(), ApiError> {
+    match who {
+        Principal::Courier { courier_id, .. } if *courier_id != ticket.courier_id => {
+            Err(ApiError::Forbidden(
+                "only the courier whose report opened the ticket, or a supervisor, \
+                 may reopen or close it",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Authenticates, validates the body, checks scope, applies the action.
 async fn act(
     store: &Store,
@@ -199,6 +231,8 @@ async fn act(
     may_take(&who, action)?;
     let checked = validate_body(action, body)?;
     let current = visible_ticket(store, &who, id).await?;
+    only_the_opener_confirms(&who, &current)?;
+    super::proof::must_be_uploaded(store, &current, checked.proof_photo_sha256.as_deref()).await?;
     let change = Transition {
         action,
         actor: who.actor(),
@@ -265,40 +299,12 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
         }
         _ => None,
     };
-    let proof_photo_sha256 = check_proof(action, body.proof_photo_sha256)?;
+    let proof_photo_sha256 = super::proof::check_proof(action, body.proof_photo_sha256)?;
     Ok(Checked {
         reason,
         note,
         proof_photo_sha256,
     })
-}
-
-/// A resolve's proof photo: 64 lower-case hex digits naming a photo ingest
-/// stored; no other action carries one.
-fn check_proof(action: TicketAction, proof: Option<String>) -> Result<Option<String>, ApiError> {
-    Ok(match (action, proof) {
-        (_, None) => None,
-        (TicketAction::Resolve, Some(sha)) if is_sha256(&sha) => Some(sha),
-        (TicketAction::Resolve, Some(_)) => {
-            return Err(ApiError::field(
-                "proof_photo_sha256",
-                "proof_photo_sha256 must be 64 lower-case hex digits of a stored photo",
-            ));
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::field(
-                "proof_photo_sha256",
-                "only a resolution carries a proof photo",
-            ));
-        }
-    })
-}
-
-/// 64 lower-case hex digits.
-fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn parse_reason(raw: &str) -> Result<RejectReason, ApiError> {

@@ -5,10 +5,14 @@
 //! SQLite and PostgreSQL accept.
 
 pub mod chain;
+pub mod courier_view;
 pub mod lifecycle;
 mod listing;
 pub mod merge;
+mod offices;
+mod photo_visibility;
 pub mod points;
+mod proof_photos;
 pub mod queries;
 pub mod reroute;
 pub mod rows;

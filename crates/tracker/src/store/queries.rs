@@ -7,7 +7,7 @@ use super::rows::{
 use super::Store;
 use crate::time_ms::from_ms;
 use crate::Error;
-use civicprobe_model::{CourierId, OfficeId, TicketId, TicketState};
+use civicprobe_model::{CourierId, OfficeId, ReportId, TicketId, TicketState};
 use sqlx::Row;
 
 /// The queue order: active tickets first, then by the next unmet deadline
@@ -101,6 +101,19 @@ impl Store {
         .iter()
         .map(UnroutedReport::from_row)
         .collect()
+    }
+
+    /// The courier of `report` while it is unrouted (in no office's area
+    /// and not yet routed by a supervisor); `None` otherwise.
+    pub async fn unrouted_courier(&self, report: ReportId) -> Result<Option<CourierId>, Error> {
+        let row = sqlx::query(
+            "SELECT courier_id FROM unrouted WHERE report_id = $1 AND routed_ticket_id IS NULL",
+        )
+        .bind(report.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| super::rows::parsed(&row, "courier_id"))
+            .transpose()
     }
 
     /// Whether `courier_id` reported the ticket (opened it or a duplicate

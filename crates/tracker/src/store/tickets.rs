@@ -113,8 +113,9 @@ pub(crate) async fn insert_ticket(
     Ok(done.rows_affected() == 1)
 }
 
-/// Attaches `report` to the ticket as one of its reporters; `false` when
-/// the report is already attached.
+/// Attaches `report` to the ticket as one of its reporters, with its own
+/// text and photos (what that courier is shown); `false` when the report
+/// is already attached.
 pub(crate) async fn insert_reporter(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
@@ -123,7 +124,8 @@ pub(crate) async fn insert_reporter(
 ) -> Result<bool, Error> {
     let done = sqlx::query(
         "INSERT INTO ticket_reporters (report_id, ticket_id, courier_id, photo_reuse, received_at, \
-         joined_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id) DO NOTHING",
+         joined_at, text, photos_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (report_id) DO NOTHING",
     )
     .bind(report.report_id.to_string())
     .bind(ticket_id.to_string())
@@ -131,6 +133,8 @@ pub(crate) async fn insert_reporter(
     .bind(i64::from(report.evidence.photo_reuse()))
     .bind(to_ms(report.received_at))
     .bind(to_ms(joined_at))
+    .bind(report.text.clone())
+    .bind(serde_json::to_string(&report.photos)?)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
