@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //!
+//! - [`answers`]: [`answers::harden`] makes every error answer a problem
+//!   (or an Open311 error document) and turns a panic into a 500.
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
 //!   address: NATS (found or started), streams, store, router and tracker
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
@@ -16,6 +18,7 @@
 //! - [`load`]: `civicprobe load`, many couriers at a fixed rate, with
 //!   submit and submit→queue latencies.
 
+pub mod answers;
 pub mod broker;
 pub mod load;
 pub mod ops;

@@ -88,6 +88,11 @@ struct UpArgs {
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
+    /// The public URL every absolute URL starts with (Open311 `media_url`,
+    /// discovery) and the web pages' origin, e.g. `https://civic.example`;
+    /// unset: `http://<listen address>`.
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +109,8 @@ struct ServiceArgs {
     /// Data directory and upload limits.
     #[command(flatten)]
     ingest: civicprobe_ingest::Config,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
 }
 
 impl ServiceArgs {
@@ -125,7 +132,7 @@ struct TrackerArgs {
 
 #[derive(Debug, Args)]
 struct RouterArgs {
-    /// HTTP listen address for /healthz and /metrics.
+    /// HTTP listen address for /healthz and /metrics (with a token).
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
     /// NATS server (must be running).
@@ -135,6 +142,8 @@ struct RouterArgs {
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +151,7 @@ enum NameAction {
     /// Add one and print the new token.
     Add {
         /// Display name.
+        #[arg(value_parser = civicprobe::answers::plain_name)]
         name: String,
         #[command(flatten)]
         storage: Storage,
@@ -155,7 +165,7 @@ enum OfficeAction {
         /// The office id from the jurisdictions file, e.g. `wenquan`.
         office_id: OfficeId,
         /// Display name.
-        #[arg(long)]
+        #[arg(long, value_parser = civicprobe::answers::plain_name)]
         name: Option<String>,
         #[command(flatten)]
         storage: Storage,
@@ -271,6 +281,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router_options: args.router_options,
         sla: args.sla,
         places: args.places,
+        public_url: args.public_url,
+        metrics_token: args.service.ops.metrics_token,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -288,7 +300,8 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .open_store()
         .await
         .context("opening ingest's local store")?;
-    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest"));
+    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest", &args.ops));
+    let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, Shutdown::new()).await?;
     broker.stop().await;
     Ok(())
@@ -303,7 +316,8 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
-    serve_with(args.listen, health(&broker, "router"), shutdown).await?;
+    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
+    serve_with(args.listen, app, shutdown).await?;
     consumer.await??;
     broker.stop().await;
     Ok(())
@@ -333,7 +347,8 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
-    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker"));
+    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker", &service.ops));
+    let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, shutdown).await?;
     for stage in stages {
         stage.await??;
@@ -342,10 +357,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn health(broker: &Broker, service: &'static str) -> axum::Router {
+fn health(broker: &Broker, service: &'static str, args: &ops::OpsArgs) -> axum::Router {
     ops::router(ops::Health {
         service,
         nats: broker.client.clone(),
+        metrics_token: args.metrics_token.clone(),
     })
 }
 

@@ -38,6 +38,13 @@ pub struct StackConfig {
     pub sla: civicprobe_tracker::SlaConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
+    /// The public URL (`https://civic.example`) every absolute URL starts
+    /// with; unset: `http://<the listen address>`. When set, the web
+    /// pages' Origin check and cookies follow it too. The `Host` header is
+    /// never used for absolute URLs.
+    pub public_url: Option<String>,
+    /// What `/metrics` requires; unset disables it.
+    pub metrics_token: Option<crate::ops::MetricsToken>,
 }
 
 impl StackConfig {
@@ -65,6 +72,8 @@ impl StackConfig {
             },
             sla: civicprobe_tracker::SlaConfig::default(),
             places: fixtures.join("places.toml"),
+            public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -132,6 +141,11 @@ impl Stack {
             )),
         ));
 
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public = public_url(config.public_url.as_deref(), addr)?;
         let ingest = ingest_state(config.ingest.clone(), js, &store);
         ingest
             .open_store()
@@ -142,25 +156,28 @@ impl Stack {
                 .with_places(
                     civicprobe_open311::Places::load(&config.places)
                         .context("loading the Open311 gazetteer")?,
-                );
+                )
+                .with_base_url(public.url.clone());
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
                 service: "up",
                 nats: broker.client.clone(),
+                metrics_token: config.metrics_token.clone(),
             }))
             .merge(
                 civicprobe_web::app(store.clone(), &config.router.jurisdictions)
                     .context("starting the web pages")?,
             )
             .layer(axum::middleware::from_fn(civicprobe_web::cookie_auth));
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let addr = listener.local_addr()?;
+        let app = match public.web_origin {
+            Some(origin) => app.layer(axum::Extension(origin)),
+            None => app,
+        };
+        let app = crate::answers::harden(app);
         tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
-        tracing::info!(%addr, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
+        tracing::info!(%addr, public_url = %public.url, nats = %crate::broker::mask(&broker.url), database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,
@@ -227,6 +244,35 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     tokio::spawn(async move { stage.await.map_err(anyhow::Error::from) })
+}
+
+/// Where absolute URLs point.
+#[derive(Debug)]
+struct PublicUrl {
+    /// Open311's base for `media_url` and discovery (no trailing slash).
+    url: String,
+    /// The web pages' origin for CSRF and `Secure`, only when configured.
+    web_origin: Option<civicprobe_web::PublicOrigin>,
+}
+
+/// `--public-url` checked, or `http://<addr>`.
+fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<PublicUrl> {
+    let Some(url) = configured else {
+        return Ok(PublicUrl {
+            url: format!("http://{addr}"),
+            web_origin: None,
+        });
+    };
+    let origin = civicprobe_web::PublicOrigin::of_url(url).with_context(|| {
+        format!("--public-url {url:?} must be http:// or https:// and a host, e.g. https://civic.example")
+    })?;
+    if url.contains(['?', '#']) {
+        anyhow::bail!("--public-url {url:?} must not have a query or fragment");
+    }
+    Ok(PublicUrl {
+        url: url.trim().trim_end_matches('/').to_owned(),
+        web_origin: Some(origin),
+    })
 }
 
 /// Serves `app` with request tracing and a timeout until shutdown.

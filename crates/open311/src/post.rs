@@ -157,6 +157,7 @@ async fn authorize(state: &Open311State, posted: &Posted) -> Result<CourierId, E
 /// `phone`, names, `device_id`, `account_id`) and `attribute[…]` are
 /// accepted and not kept; `media_url` is accepted and not fetched.
 pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
+    no_controls(posted)?;
     let code = posted
         .get("service_code")
         .ok_or_else(|| Error::bad("service_code is required"))?;
@@ -191,6 +192,41 @@ pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
         text,
         reported_at: None,
     })
+}
+
+/// The specification's request fields, named when at fault; any other
+/// field is "a field" (its name is the client's input, never echoed).
+const SPEC_FIELDS: [&str; 15] = [
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+];
+
+/// Refuses control characters in every posted value (see
+/// [`civicprobe_model::text`]), kept or not.
+fn no_controls(posted: &Posted) -> Result<(), Error> {
+    for (name, value) in &posted.fields {
+        if let Err(e) = civicprobe_model::text::check(value) {
+            let field = SPEC_FIELDS
+                .iter()
+                .find(|f| *f == name)
+                .map_or("a field", |f| f);
+            return Err(Error::bad(format!("{field} {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// `address_string` on one line (runs of white space made one space).
@@ -316,6 +352,31 @@ mod tests {
             ("description", &long)
         ])
         .contains("description"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        let msg = |p: &[(&str, &str)]| {
+            fields(&posted(p), &Places::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let base = [("service_code", "other"), ("lat", "1"), ("long", "1")];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut p = base.to_vec();
+            p.push(extra);
+            msg(&p)
+        };
+        assert!(with(("description", "a\u{1b}[2J")).starts_with("description must not"));
+        assert!(with(("address_string", "温泉路\u{0}")).starts_with("address_string"));
+        assert!(with(("first_name", "x\u{7f}")).starts_with("first_name"));
+        assert!(with(("x<b>y", "\u{1}")).starts_with("a field must not"));
+        let tabs = [("description", "a\tb\r\nc")];
+        assert!(fields(
+            &posted(&[base.as_slice(), &tabs].concat()),
+            &Places::default()
+        )
+        .is_ok());
     }
 
     #[test]

@@ -169,11 +169,13 @@ pub(crate) fn window(
     now: OffsetDateTime,
 ) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
     let days = Duration::days(DEFAULT_WINDOW_DAYS);
+    // Checked: a window at either end of time is a 400, not an overflow.
+    let beyond = || Error::bad("the date window reaches past the supported range of dates");
     let (start, end) = match (start, end) {
         (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, s + days),
-        (None, Some(e)) => (e - days, e),
-        (None, None) => (now - days, now),
+        (Some(s), None) => (s, s.checked_add(days).ok_or_else(beyond)?),
+        (None, Some(e)) => (e.checked_sub(days).ok_or_else(beyond)?, e),
+        (None, None) => (now.checked_sub(days).ok_or_else(beyond)?, now),
     };
     if start > end {
         return Err(Error::bad("start_date must not be after end_date"));
@@ -308,5 +310,10 @@ mod tests {
         let (s, e) = window(None, None, now).unwrap();
         assert_eq!((e - s).whole_days(), 90);
         assert!(window(Some(now), Some(now - Duration::days(1)), now).is_err());
+        let end_of_time = parse_date("start_date", "9999-12-31T23:59:59Z").unwrap();
+        assert!(window(Some(end_of_time), None, now).is_err());
+        let start_of_time = parse_date("end_date", "0000-01-01T00:00:00Z").unwrap();
+        assert!(window(None, Some(start_of_time), now).is_err());
+        assert!(window(Some(start_of_time), Some(end_of_time), now).is_ok());
     }
 }

@@ -3,12 +3,13 @@
 //! belongs to, `POST /session/logout` clears both cookies.
 
 use crate::auth::{same_origin, CSRF_COOKIE, SESSION_COOKIE};
-use crate::Error;
+use crate::{Error, PublicOrigin};
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use civicprobe_model::Principal;
 use civicprobe_tracker::Store;
@@ -49,11 +50,13 @@ async fn whoami(State(store): State<Store>, headers: HeaderMap) -> Result<Json<P
 /// cannot send it without a preflight) from this origin.
 async fn sign_in(
     State(store): State<Store>,
+    public: Option<Extension<PublicOrigin>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let outcome = match check_and_authenticate(&store, &headers, &body).await {
-        Ok((token, who)) => Ok(signed_in(&headers, &token, &who)),
+    let public = public.map(|Extension(p)| p);
+    let outcome = match check_and_authenticate(&store, &headers, public.as_ref(), &body).await {
+        Ok((token, who)) => Ok(signed_in(&headers, public.as_ref(), &token, &who)),
         Err(e) => Err(e),
     };
     let label = match &outcome {
@@ -69,9 +72,10 @@ async fn sign_in(
 async fn check_and_authenticate(
     store: &Store,
     headers: &HeaderMap,
+    public: Option<&PublicOrigin>,
     body: &[u8],
 ) -> Result<(String, Principal), Error> {
-    same_origin(headers)?;
+    same_origin(headers, public)?;
     let json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -88,8 +92,13 @@ async fn check_and_authenticate(
 }
 
 /// `200` with the principal and both cookies.
-fn signed_in(headers: &HeaderMap, token: &str, who: &Principal) -> Response {
-    let secure = secure_attr(headers);
+fn signed_in(
+    headers: &HeaderMap,
+    public: Option<&PublicOrigin>,
+    token: &str,
+    who: &Principal,
+) -> Response {
+    let secure = secure_attr(headers, public);
     let mut csrf = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut csrf);
     let cookies = [
@@ -101,8 +110,9 @@ fn signed_in(headers: &HeaderMap, token: &str, who: &Principal) -> Response {
 
 /// `POST /session/logout`: `204`, both cookies expired. (The middleware
 /// already checked CSRF if a session cookie came with it.)
-async fn sign_out(headers: HeaderMap) -> Response {
-    let secure = secure_attr(&headers);
+async fn sign_out(public: Option<Extension<PublicOrigin>>, headers: HeaderMap) -> Response {
+    let public = public.map(|Extension(p)| p);
+    let secure = secure_attr(&headers, public.as_ref());
     let cookies = [
         format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
         format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}"),
@@ -110,12 +120,16 @@ async fn sign_out(headers: HeaderMap) -> Response {
     with_cookies(StatusCode::NO_CONTENT.into_response(), &cookies)
 }
 
-/// `; Secure` when the page was loaded over https.
-fn secure_attr(headers: &HeaderMap) -> &'static str {
-    let https = headers
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|o| o.starts_with("https://"));
+/// `; Secure` when the public URL is https, or, without one, when the
+/// page was loaded over https.
+fn secure_attr(headers: &HeaderMap, public: Option<&PublicOrigin>) -> &'static str {
+    let https = match public {
+        Some(public) => public.is_https(),
+        None => headers
+            .get(ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|o| o.starts_with("https://")),
+    };
     if https {
         "; Secure"
     } else {

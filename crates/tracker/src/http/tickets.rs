@@ -246,6 +246,9 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
             format!("note is longer than {MAX_NOTE_CHARS} characters"),
         ));
     }
+    if let Some(note) = &note {
+        no_controls("note", note)?;
+    }
     if action == TicketAction::Resolve && note.is_none() {
         return Err(ApiError::field(
             "note",
@@ -301,7 +304,14 @@ fn is_sha256(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Refuses control characters in a text `field` (see
+/// [`civicprobe_model::text`]).
+pub(super) fn no_controls(field: &'static str, text: &str) -> Result<(), ApiError> {
+    civicprobe_model::text::check(text).map_err(|e| ApiError::field(field, format!("{field} {e}")))
+}
+
 fn parse_reason(raw: &str) -> Result<RejectReason, ApiError> {
+    no_controls("reason", raw)?;
     [
         RejectReason::Duplicate,
         RejectReason::NotAHazard,
@@ -362,6 +372,12 @@ mod tests {
             "reason"
         );
         assert!(validate_body(TicketAction::Reopen, br#"{"reason":"not_fixed"}"#).is_ok());
+        let ctl = validate_body(TicketAction::Resolve, br#"{"note":"done\u001b[2J"}"#);
+        assert_eq!(field_of(ctl.unwrap_err()), "note");
+        let ctl = validate_body(TicketAction::Reject, br#"{"reason":"duplicate\u0000"}"#);
+        assert_eq!(field_of(ctl.unwrap_err()), "reason");
+        let fine = br#"{"note":"line one\r\n\tline two"}"#;
+        assert!(validate_body(TicketAction::Resolve, fine).is_ok());
         assert_eq!(
             field_of(validate_body(TicketAction::Acknowledge, b"[").unwrap_err()),
             "body"
