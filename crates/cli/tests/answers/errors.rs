@@ -187,12 +187,10 @@ fn well_formed(xml: &str) {
         "{xml:?}"
     );
     let mut reader = quick_xml::Reader::from_str(xml);
-    loop {
-        match reader.read_event().expect("well-formed XML") {
-            quick_xml::events::Event::Eof => break,
-            _ => {}
-        }
-    }
+    while !matches!(
+        reader.read_event().expect("well-formed XML"),
+        quick_xml::events::Event::Eof
+    ) {}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
