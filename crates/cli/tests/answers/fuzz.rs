@@ -1,1 +1,1 @@
-
+//! Arbitrary input at every endpoint (written next).
