@@ -40,10 +40,17 @@ pub struct ReportFields {
 
 /// Parses and validates the `report` part's bytes.
 pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
-    let map: Map<String, Value> = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(REPORT_PART, format!("must be a JSON object: {e}")))?;
+    let map: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| {
+        let why = civicprobe_model::text::redact_quoted(&e.to_string());
+        Error::invalid(REPORT_PART, format!("must be a JSON object: {why}"))
+    })?;
     if let Some(unknown) = map.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
-        let name: String = unknown.chars().take(64).collect();
+        // Named when it looks like a field name; other input is not echoed.
+        let plain = unknown.len() <= 64
+            && unknown
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let name = if plain { unknown.as_str() } else { REPORT_PART };
         return Err(Error::invalid(name, "unknown field"));
     }
     let lat = required_number(&map, "lat")?;

@@ -55,6 +55,35 @@ pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `message` with every double-quoted part replaced by `"…"`: parser
+/// messages (serde's among them) quote the offending input, and an error
+/// answer must not repeat what the client sent.
+pub fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in message.chars() {
+        match (quoted, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => {
+                out.push_str("…\"");
+                quoted = false;
+            }
+            (true, false, _) => {}
+            (false, _, '"') => {
+                out.push('"');
+                quoted = true;
+            }
+            (false, _, c) => out.push(c),
+        }
+    }
+    if quoted {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +106,19 @@ mod tests {
         let e = check("字\u{0}").unwrap_err();
         assert_eq!(e.position, 1);
         assert!(e.to_string().contains("U+0000"), "{e}");
+    }
+
+    #[test]
+    fn quoted_input_is_redacted() {
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "zq<b>\"x", expected a map at line 1"#),
+            r#"invalid type: string "…", expected a map at line 1"#
+        );
+        assert_eq!(
+            redact_quoted("missing field `note`"),
+            "missing field `note`"
+        );
+        assert_eq!(redact_quoted("open \"zq"), "open \"…");
     }
 
     #[test]

@@ -128,14 +128,15 @@ fn filters(query: &str) -> Result<Filters, Error> {
             "service_request_id" => {
                 for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     f.ids.push(id.parse().map_err(|_| {
-                        Error::bad(format!("service_request_id {id:?} is not a request id"))
+                        Error::bad("service_request_id is not a list of request ids")
                     })?);
                 }
             }
             "service_code" => {
-                f.category = Some(v.parse().map_err(|_| {
-                    Error::bad(format!("service_code {v:?} is not a service code"))
-                })?);
+                f.category = Some(
+                    v.parse()
+                        .map_err(|_| Error::bad("service_code is not a service code"))?,
+                );
             }
             "start_date" => f.start = Some(parse_date("start_date", v)?),
             "end_date" => f.end = Some(parse_date("end_date", v)?),
@@ -235,7 +236,7 @@ async fn one(
     id: &str,
     format: Format,
 ) -> Result<Response, Error> {
-    let unknown = || Error::not_found(format!("no service request {id:?}"));
+    let unknown = || Error::not_found("no such service request");
     let report: ReportId = id.parse().map_err(|_| unknown())?;
     let (ticket_id, _) = state
         .store
@@ -260,7 +261,7 @@ pub async fn token(State(state): State<Open311State>, Path(file): Path<String>) 
     let Some((token, format)) = Format::split(&file) else {
         return Error::not_found("no such endpoint").respond(Format::Json);
     };
-    let unknown = || Error::not_found(format!("no service request for token {token:?} yet"));
+    let unknown = || Error::not_found("no service request for this token yet");
     let Ok(report) = token.parse::<ReportId>() else {
         return unknown().respond(format);
     };

@@ -83,8 +83,8 @@ async fn check_and_authenticate(
     if !json {
         return Err(Error::BadBody("send application/json".into()));
     }
-    let SignIn { token } =
-        serde_json::from_slice(body).map_err(|e| Error::BadBody(e.to_string()))?;
+    let SignIn { token } = serde_json::from_slice(body)
+        .map_err(|e| Error::BadBody(civicprobe_model::text::redact_quoted(&e.to_string())))?;
     let token = token.trim().to_owned();
     let who = store.authenticate(&token).await?.ok_or(Error::BadToken)?;
     tracing::info!(role = %who.role(), "signed in");

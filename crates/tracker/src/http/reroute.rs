@@ -24,8 +24,8 @@ struct RerouteBody {
 
 /// The target office and note of a reroute body.
 fn parse_body(body: &[u8]) -> Result<(OfficeId, Option<String>), ApiError> {
-    let body: RerouteBody =
-        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let body: RerouteBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::field("body", super::tickets::redacted(&e)))?;
     let office = OfficeId::parse(&body.office_id)
         .map_err(|e| ApiError::field("office_id", e.to_string()))?;
     if let Some(note) = &body.note {

@@ -81,7 +81,7 @@ pub(super) async fn office_queue(
         if !who.may_see_office(&office_id) {
             return Err(ApiError::NotFound);
         }
-        let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+        let Query(query) = query.map_err(|e| ApiError::field("query", redacted(&e.body_text())))?;
         let state = query
             .state
             .map(|s| s.parse::<TicketState>())
@@ -231,7 +231,7 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?
+        serde_json::from_slice(body).map_err(|e| ApiError::field("body", redacted(&e)))?
     };
     let note = body
         .note
@@ -302,6 +302,11 @@ fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A parser's message without the input it quotes.
+pub(super) fn redacted(e: &dyn std::fmt::Display) -> String {
+    civicprobe_model::text::redact_quoted(&e.to_string())
 }
 
 /// Refuses control characters in a text `field` (see
