@@ -30,9 +30,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 /// `app` with a problem fallback, error answers mapped to problems, and
 /// panics caught. Apply it last, around the merged app.
 pub fn harden(app: Router) -> Router {
+    // The mapping is outside the panic layer, so that a panic under
+    // `/open311/` is answered as an Open311 error too.
     app.fallback(unknown_route)
-        .layer(axum::middleware::from_fn(answer_errors))
         .layer(CatchPanicLayer::custom(panic_answer))
+        .layer(axum::middleware::from_fn(answer_errors))
 }
 
 /// The fallback: no route has this path.
@@ -60,25 +62,19 @@ async fn answer_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Whether `response` is a problem, or an Open311 document on an Open311
-/// path.
+/// Whether `response` is an Open311 document on an Open311 path, or a
+/// problem elsewhere.
 fn in_shape(path: &str, response: &Response) -> bool {
     let kind = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if kind.starts_with(PROBLEM_JSON) {
-        return true;
+    if !is_open311(path) {
+        return kind.starts_with(PROBLEM_JSON);
     }
-    is_open311(path)
-        && (kind.starts_with(
-            Format::Xml
-                .content_type()
-                .split(';')
-                .next()
-                .unwrap_or_default(),
-        ) || kind.starts_with(Format::Json.content_type()))
+    let xml = Format::Xml.content_type().split(';').next();
+    kind.starts_with(xml.unwrap_or_default()) || kind.starts_with(Format::Json.content_type())
 }
 
 fn is_open311(path: &str) -> bool {
@@ -153,7 +149,8 @@ fn explain(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// A panic's answer: 500, the cause logged.
+/// A panic's answer: 500, the cause logged (under `/open311/` the
+/// mapping makes it an Open311 error).
 fn panic_answer(cause: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let message = cause
         .downcast_ref::<String>()

@@ -20,6 +20,7 @@ fn app() -> Router {
             .route("/q", get(|Query(_): Query<Limit>| async { "ok" }))
             .route("/j", post(|Json(_): Json<Limit>| async { "ok" }))
             .route("/boom", get(boom))
+            .route("/open311/v2/boom.xml", get(boom))
             .route(
                 "/open311/v2/x.xml",
                 get(|| async { StatusCode::BAD_REQUEST }),
@@ -84,6 +85,13 @@ async fn a_panic_is_a_500_problem_without_its_cause() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(kind, PROBLEM_JSON);
     assert!(!body.contains("zq41") && !body.contains("secret"), "{body}");
+    let (status, kind, body) = answer(get_req("/open311/v2/boom.xml")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(kind.starts_with("text/xml"), "{kind}");
+    assert!(
+        body.contains("<code>500</code>") && !body.contains("zq41"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
