@@ -56,6 +56,7 @@ pub enum NameAction {
     /// Add one and print the new token.
     Add {
         /// Their name, e.g. "Zhang Min".
+        #[arg(value_parser = crate::answers::plain_name)]
         name: String,
         #[command(flatten)]
         lifetime: Lifetime,
@@ -72,10 +73,10 @@ pub enum OfficeAction {
         /// The office id from the jurisdictions file, e.g. `wenquan`.
         office_id: OfficeId,
         /// The person who will hold the token, e.g. "Wang Fang".
-        #[arg(long)]
+        #[arg(long, value_parser = crate::answers::plain_name)]
         person: String,
         /// The office's display name (sets or renames it).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::answers::plain_name)]
         name: Option<String>,
         #[command(flatten)]
         lifetime: Lifetime,

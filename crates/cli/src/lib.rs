@@ -6,6 +6,8 @@
 //!
 //! - [`admin`]: `courier|office|supervisor add` and `token list|revoke|rotate`
 //!   against the store the services use.
+//! - [`answers`]: [`answers::harden`] makes every error answer a problem
+//!   (or an Open311 error document) and turns a panic into a 500.
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
 //!   address: NATS (found or started), streams, store, router and tracker
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
@@ -19,6 +21,7 @@
 //!   submit and submit→queue latencies.
 
 pub mod admin;
+pub mod answers;
 pub mod broker;
 pub mod load;
 pub mod ops;

@@ -80,6 +80,11 @@ struct UpArgs {
     router_options: civicprobe_router::Options,
     #[command(flatten)]
     sessions: civicprobe_tracker::SessionConfig,
+    /// The public URL every absolute URL starts with (Open311 `media_url`,
+    /// discovery) and the web pages' origin, e.g. `https://civic.example`;
+    /// unset: `http://<listen address>`.
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +101,8 @@ struct ServiceArgs {
     /// Data directory and upload limits.
     #[command(flatten)]
     ingest: civicprobe_ingest::Config,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
 }
 
 impl ServiceArgs {
@@ -117,7 +124,7 @@ struct TrackerArgs {
 
 #[derive(Debug, Args)]
 struct RouterArgs {
-    /// HTTP listen address for /healthz and /metrics.
+    /// HTTP listen address for /healthz and /metrics (with a token).
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
     /// NATS server (must be running).
@@ -127,6 +134,8 @@ struct RouterArgs {
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +220,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
+        public_url: args.public_url,
+        metrics_token: args.service.ops.metrics_token,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -228,7 +239,8 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .open_store()
         .await
         .context("opening ingest's local store")?;
-    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest"));
+    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest", &args.ops));
+    let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, Shutdown::new()).await?;
     broker.stop().await;
     Ok(())
@@ -243,7 +255,8 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
-    serve_with(args.listen, health(&broker, "router"), shutdown).await?;
+    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
+    serve_with(args.listen, app, shutdown).await?;
     consumer.await??;
     broker.stop().await;
     Ok(())
@@ -273,7 +286,8 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
-    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker"));
+    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker", &service.ops));
+    let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, shutdown).await?;
     for stage in stages {
         stage.await??;
@@ -282,10 +296,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn health(broker: &Broker, service: &'static str) -> axum::Router {
+fn health(broker: &Broker, service: &'static str, args: &ops::OpsArgs) -> axum::Router {
     ops::router(ops::Health {
         service,
         nats: broker.client.clone(),
+        metrics_token: args.metrics_token.clone(),
     })
 }
 

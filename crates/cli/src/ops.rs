@@ -1,12 +1,59 @@
-//! Operations endpoints every mode serves: `/healthz` and `/metrics`.
+//! Operations endpoints every mode serves: `/healthz` (open) and
+//! `/metrics` (only with `Authorization: Bearer <CIVICPROBE_METRICS_TOKEN>`;
+//! without a configured token it is disabled: 404).
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use subtle::ConstantTimeEq;
+
+/// The secret a Prometheus scraper presents for `/metrics`; masked in
+/// `Debug`, compared in constant time.
+#[derive(Clone)]
+pub struct MetricsToken(Arc<str>);
+
+impl MetricsToken {
+    /// A token; refused when empty or shorter than 16 characters.
+    pub fn new(token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.chars().count() < 16 {
+            return Err("the metrics token must be at least 16 characters".into());
+        }
+        Ok(Self(token.into()))
+    }
+
+    /// Whether `presented` is this token (time independent of where they
+    /// differ).
+    pub fn matches(&self, presented: &str) -> bool {
+        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
+
+impl std::str::FromStr for MetricsToken {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::new(s)
+    }
+}
+
+/// The operations flags of every service.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct OpsArgs {
+    /// Bearer token a scraper must send for `/metrics`; unset: `/metrics`
+    /// is disabled (404).
+    #[arg(long, env = "CIVICPROBE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<MetricsToken>,
+}
 
 /// The process-wide Prometheus recorder, installed on first use (a process
 /// can only have one; tests start several stacks in one process).
@@ -29,6 +76,8 @@ pub struct Health {
     pub service: &'static str,
     /// The NATS client whose connection is checked.
     pub nats: async_nats::Client,
+    /// What `/metrics` requires; `None` disables it.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// `/healthz` (200 when NATS is connected, else 503) and `/metrics`.
@@ -58,9 +107,44 @@ async fn healthz(State(health): State<Health>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-async fn metrics_text() -> impl IntoResponse {
+async fn metrics_text(State(health): State<Health>, headers: HeaderMap) -> Response {
+    let Some(token) = &health.metrics_token else {
+        return crate::answers::problem(StatusCode::NOT_FOUND, "not-found", "no such resource");
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(civicprobe_model::bearer_token);
+    if !presented.is_some_and(|p| token.matches(p)) {
+        let mut refused = crate::answers::problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <the metrics token>",
+        );
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return refused;
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),
     )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_masked_and_compared_whole() {
+        let token = MetricsToken::new("s3cret-scrape-token-1").unwrap();
+        assert_eq!(format!("{token:?}"), "MetricsToken(***)");
+        assert!(token.matches("s3cret-scrape-token-1"));
+        assert!(!token.matches("s3cret-scrape-token-"));
+        assert!(!token.matches("s3cret-scrape-token-12"));
+        assert!(MetricsToken::new("short").is_err());
+    }
 }

@@ -42,6 +42,13 @@ pub struct StackConfig {
     pub sessions: civicprobe_tracker::SessionConfig,
     /// Whether Open311's public reads serve report photos (`media_url`).
     pub open311_public_photos: bool,
+    /// The public URL (`https://civic.example`) every absolute URL starts
+    /// with; unset: `http://<the listen address>`. When set, the web
+    /// pages' Origin check and cookies follow it too. The `Host` header is
+    /// never used for absolute URLs.
+    pub public_url: Option<String>,
+    /// What `/metrics` requires; unset disables it.
+    pub metrics_token: Option<crate::ops::MetricsToken>,
 }
 
 impl StackConfig {
@@ -71,6 +78,8 @@ impl StackConfig {
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
+            public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -139,6 +148,11 @@ impl Stack {
             )),
         ));
 
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public = public_url(config.public_url.as_deref(), addr)?;
         let ingest = ingest_state(config.ingest.clone(), js, &store);
         ingest
             .open_store()
@@ -150,13 +164,15 @@ impl Stack {
                     civicprobe_open311::Places::load(&config.places)
                         .context("loading the Open311 gazetteer")?,
                 )
-                .with_public_photos(config.open311_public_photos);
+                .with_public_photos(config.open311_public_photos)
+                .with_base_url(public.url.clone());
         let app = civicprobe_ingest::app(ingest)
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
                 service: "up",
                 nats: broker.client.clone(),
+                metrics_token: config.metrics_token.clone(),
             }))
             .merge(
                 civicprobe_web::app(
@@ -167,12 +183,13 @@ impl Stack {
                 .context("starting the web pages")?,
             )
             .layer(axum::middleware::from_fn(civicprobe_web::cookie_auth));
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let addr = listener.local_addr()?;
+        let app = match public.web_origin {
+            Some(origin) => app.layer(axum::Extension(origin)),
+            None => app,
+        };
+        let app = crate::answers::harden(app);
         tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
-        tracing::info!(%addr, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
+        tracing::info!(%addr, public_url = %public.url, nats = %crate::broker::mask(&broker.url), database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,
@@ -254,6 +271,35 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     tokio::spawn(async move { stage.await.map_err(anyhow::Error::from) })
+}
+
+/// Where absolute URLs point.
+#[derive(Debug)]
+struct PublicUrl {
+    /// Open311's base for `media_url` and discovery (no trailing slash).
+    url: String,
+    /// The web pages' origin for CSRF and `Secure`, only when configured.
+    web_origin: Option<civicprobe_web::PublicOrigin>,
+}
+
+/// `--public-url` checked, or `http://<addr>`.
+fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<PublicUrl> {
+    let Some(url) = configured else {
+        return Ok(PublicUrl {
+            url: format!("http://{addr}"),
+            web_origin: None,
+        });
+    };
+    let origin = civicprobe_web::PublicOrigin::of_url(url).with_context(|| {
+        format!("--public-url {url:?} must be http:// or https:// and a host, e.g. https://civic.example")
+    })?;
+    if url.contains(['?', '#']) {
+        anyhow::bail!("--public-url {url:?} must not have a query or fragment");
+    }
+    Ok(PublicUrl {
+        url: url.trim().trim_end_matches('/').to_owned(),
+        web_origin: Some(origin),
+    })
 }
 
 /// Serves `app` with request tracing and a timeout until shutdown.

@@ -33,6 +33,7 @@ pub async fn accept(
             "must be 1 to 128 characters",
         ));
     }
+    fields.check_text()?;
     if photos.len() > MAX_PHOTOS {
         return Err(Error::invalid(
             "media",

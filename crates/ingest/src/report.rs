@@ -40,10 +40,17 @@ pub struct ReportFields {
 
 /// Parses and validates the `report` part's bytes.
 pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
-    let map: Map<String, Value> = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(REPORT_PART, format!("must be a JSON object: {e}")))?;
+    let map: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| {
+        let why = civicprobe_model::text::redact_quoted(&e.to_string());
+        Error::invalid(REPORT_PART, format!("must be a JSON object: {why}"))
+    })?;
     if let Some(unknown) = map.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
-        let name: String = unknown.chars().take(64).collect();
+        // Named when it looks like a field name; other input is not echoed.
+        let plain = unknown.len() <= 64
+            && unknown
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let name = if plain { unknown.as_str() } else { REPORT_PART };
         return Err(Error::invalid(name, "unknown field"));
     }
     let lat = required_number(&map, "lat")?;
@@ -108,7 +115,21 @@ fn text(map: &Map<String, Value>) -> Result<Option<String>, Error> {
             format!("must be at most {MAX_TEXT_CHARS} characters"),
         ));
     }
+    no_controls(text)?;
     Ok((!text.trim().is_empty()).then(|| text.to_owned()))
+}
+
+impl ReportFields {
+    /// Refuses a `text` holding control characters (see
+    /// [`civicprobe_model::text`]); every intake path checks its fields
+    /// here, whichever form they came in.
+    pub fn check_text(&self) -> Result<(), Error> {
+        self.text.as_deref().map_or(Ok(()), no_controls)
+    }
+}
+
+fn no_controls(text: &str) -> Result<(), Error> {
+    civicprobe_model::text::check(text).map_err(|e| Error::invalid("text", e.to_string()))
 }
 
 fn reported_at(map: &Map<String, Value>) -> Result<Option<OffsetDateTime>, Error> {
@@ -175,5 +196,8 @@ mod tests {
         assert_eq!(field_of(&long), "text");
         let max = format!(r#"{{"lat":1,"lon":1,"text":"{}"}}"#, "字".repeat(2000));
         assert!(parse(max.as_bytes()).is_ok());
+        assert_eq!(field_of(r#"{"lat":1,"lon":1,"text":"a\u001bb"}"#), "text");
+        assert_eq!(field_of(r#"{"lat":1,"lon":1,"text":"a\u007f"}"#), "text");
+        assert!(parse(br#"{"lat":1,"lon":1,"text":"a\tb\r\nc"}"#).is_ok());
     }
 }

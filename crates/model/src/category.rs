@@ -45,7 +45,8 @@ impl fmt::Display for Category {
 
 /// A name that is not one of [`Category::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown category {0:?}: expected one of manhole, elevator, electrical_box, other")]
+/// (The message does not repeat the name: it is client input.)
+#[error("unknown category: expected one of manhole, elevator, electrical_box, other")]
 pub struct UnknownCategory(pub String);
 
 impl std::str::FromStr for Category {

@@ -20,6 +20,7 @@
 //! - [`nats`]: every stream, subject and consumer name.
 //! - [`role`]: who is acting: courier, office or supervisor.
 //! - [`problem`]: the `application/problem+json` error body.
+//! - [`text`]: the rule on control characters in free text.
 
 pub mod category;
 pub mod event;
@@ -31,6 +32,7 @@ pub mod office;
 pub mod problem;
 pub mod report;
 pub mod role;
+pub mod text;
 pub mod ticket;
 
 pub use category::Category;

@@ -12,7 +12,8 @@ pub struct OfficeId(String);
 
 /// Why a string is not an [`OfficeId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("office id {0:?} must be 1 to 64 characters of a-z, 0-9, '_' or '-'")]
+/// (The message does not repeat the id: it is client input.)
+#[error("an office id must be 1 to 64 characters of a-z, 0-9, '_' or '-'")]
 pub struct OfficeIdError(pub String);
 
 impl OfficeId {

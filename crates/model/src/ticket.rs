@@ -129,7 +129,7 @@ impl std::str::FromStr for TicketState {
         TicketState::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown ticket state {s:?}"))
+            .ok_or_else(|| "unknown ticket state: expected open, acknowledged, in_progress, resolved, closed, reopened or rejected".to_owned())
     }
 }
 

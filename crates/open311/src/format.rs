@@ -45,7 +45,7 @@ pub fn list<T: Serialize>(
 ) -> Response {
     let body = match format {
         Format::Json => serde_json::to_string(items).map_err(|e| e.to_string()),
-        Format::Xml => xml_list(root, item, items),
+        Format::Xml => xml_list(root, item, items).map(xml_safe),
     };
     respond(format, status, body)
 }
@@ -55,10 +55,20 @@ pub fn object<T: Serialize>(format: Format, root: &str, value: &T) -> Response {
     let body = match format {
         Format::Json => serde_json::to_string(value).map_err(|e| e.to_string()),
         Format::Xml => quick_xml::se::to_string_with_root(root, value)
-            .map(|x| format!("{XML_DECL}{x}"))
+            .map(|x| xml_safe(format!("{XML_DECL}{x}")))
             .map_err(|e| e.to_string()),
     };
     respond(format, StatusCode::OK, body)
+}
+
+/// `xml` without the control characters XML 1.0 forbids: text stored
+/// before they were refused at intake still renders a document every
+/// reader can parse. (Markup never holds them, only text.)
+fn xml_safe(xml: String) -> String {
+    match civicprobe_model::text::strip_controls(&xml) {
+        std::borrow::Cow::Borrowed(_) => xml,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
 }
 
 fn xml_list<T: Serialize>(root: &str, item: &str, items: &[T]) -> Result<String, String> {

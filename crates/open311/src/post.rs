@@ -157,12 +157,13 @@ async fn authorize(state: &Open311State, posted: &Posted) -> Result<CourierId, E
 /// `phone`, names, `device_id`, `account_id`) and `attribute[…]` are
 /// accepted and not kept; `media_url` is accepted and not fetched.
 pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
+    no_controls(posted)?;
     let code = posted
         .get("service_code")
         .ok_or_else(|| Error::bad("service_code is required"))?;
     let category: Category = code
         .parse()
-        .map_err(|_| Error::bad(format!("service_code {code:?} is not a service code")))?;
+        .map_err(|_| Error::bad("service_code is not a service code"))?;
     let address = address(posted)?;
     let location = location(posted, address.as_deref(), places)?;
     let description = posted.get("description");
@@ -193,6 +194,41 @@ pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
     })
 }
 
+/// The specification's request fields, named when at fault; any other
+/// field is "a field" (its name is the client's input, never echoed).
+const SPEC_FIELDS: [&str; 15] = [
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+];
+
+/// Refuses control characters in every posted value (see
+/// [`civicprobe_model::text`]), kept or not.
+fn no_controls(posted: &Posted) -> Result<(), Error> {
+    for (name, value) in &posted.fields {
+        if let Err(e) = civicprobe_model::text::check(value) {
+            let field = SPEC_FIELDS
+                .iter()
+                .find(|f| *f == name)
+                .map_or("a field", |f| f);
+            return Err(Error::bad(format!("{field} {e}")));
+        }
+    }
+    Ok(())
+}
+
 /// `address_string` on one line (runs of white space made one space).
 fn address(posted: &Posted) -> Result<Option<String>, Error> {
     let Some(raw) = posted.get("address_string") else {
@@ -218,9 +254,7 @@ fn location(posted: &Posted, address: Option<&str>, places: &Places) -> Result<L
             .map_err(|e| Error::bad(format!("{}: {e}", field_name(e.field())))),
         (None, None) => match address {
             Some(address) => places.find(address).map(|p| p.location).ok_or_else(|| {
-                Error::bad(format!(
-                    "address_string {address:?} is not a known place; send lat and long"
-                ))
+                Error::bad("address_string is not a known place; send lat and long")
             }),
             None if posted.get("address_id").is_some() => Err(Error::bad(
                 "address_id is not supported; send lat and long, or address_string",
@@ -298,7 +332,10 @@ mod tests {
                 .to_string()
         };
         assert!(msg(&[("lat", "1"), ("long", "1")]).contains("service_code"));
-        assert!(msg(&[("service_code", "fire"), ("lat", "1"), ("long", "1")]).contains("fire"));
+        assert!(
+            msg(&[("service_code", "fire"), ("lat", "1"), ("long", "1")])
+                .contains("service_code is not")
+        );
         assert!(
             msg(&[("service_code", "other"), ("address_string", "1 Main St")])
                 .contains("is not a known place; send lat and long")
@@ -316,6 +353,31 @@ mod tests {
             ("description", &long)
         ])
         .contains("description"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        let msg = |p: &[(&str, &str)]| {
+            fields(&posted(p), &Places::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let base = [("service_code", "other"), ("lat", "1"), ("long", "1")];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut p = base.to_vec();
+            p.push(extra);
+            msg(&p)
+        };
+        assert!(with(("description", "a\u{1b}[2J")).starts_with("description must not"));
+        assert!(with(("address_string", "温泉路\u{0}")).starts_with("address_string"));
+        assert!(with(("first_name", "x\u{7f}")).starts_with("first_name"));
+        assert!(with(("x<b>y", "\u{1}")).starts_with("a field must not"));
+        let tabs = [("description", "a\tb\r\nc")];
+        assert!(fields(
+            &posted(&[base.as_slice(), &tabs].concat()),
+            &Places::default()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -356,9 +418,6 @@ mod tests {
         assert_eq!(f.text.as_deref(), Some("地址：银泉大道"));
         let far = [("service_code", "other"), ("address_string", "银泉大道")];
         let e = fields(&posted(&far), &places).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "address_string \"银泉大道\" is not a known place; send lat and long"
-        );
+        assert_eq!(e, "address_string is not a known place; send lat and long");
     }
 }

@@ -133,14 +133,15 @@ fn filters(query: &str) -> Result<Filters, Error> {
             "service_request_id" => {
                 for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     f.ids.push(id.parse().map_err(|_| {
-                        Error::bad(format!("service_request_id {id:?} is not a request id"))
+                        Error::bad("service_request_id is not a list of request ids")
                     })?);
                 }
             }
             "service_code" => {
-                f.category = Some(v.parse().map_err(|_| {
-                    Error::bad(format!("service_code {v:?} is not a service code"))
-                })?);
+                f.category = Some(
+                    v.parse()
+                        .map_err(|_| Error::bad("service_code is not a service code"))?,
+                );
             }
             "start_date" => f.start = Some(parse_date("start_date", v)?),
             "end_date" => f.end = Some(parse_date("end_date", v)?),
@@ -174,11 +175,13 @@ pub(crate) fn window(
     now: OffsetDateTime,
 ) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
     let days = Duration::days(DEFAULT_WINDOW_DAYS);
+    // Checked: a window at either end of time is a 400, not an overflow.
+    let beyond = || Error::bad("the date window reaches past the supported range of dates");
     let (start, end) = match (start, end) {
         (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, s + days),
-        (None, Some(e)) => (e - days, e),
-        (None, None) => (now - days, now),
+        (Some(s), None) => (s, s.checked_add(days).ok_or_else(beyond)?),
+        (None, Some(e)) => (e.checked_sub(days).ok_or_else(beyond)?, e),
+        (None, None) => (now.checked_sub(days).ok_or_else(beyond)?, now),
     };
     if start > end {
         return Err(Error::bad("start_date must not be after end_date"));
@@ -244,7 +247,7 @@ async fn one(
     id: &str,
     format: Format,
 ) -> Result<Response, Error> {
-    let unknown = || Error::not_found(format!("no service request {id:?}"));
+    let unknown = || Error::not_found("no such service request");
     let report: ReportId = id.parse().map_err(|_| unknown())?;
     let (ticket_id, _) = state
         .store
@@ -270,7 +273,7 @@ pub async fn token(State(state): State<Open311State>, Path(file): Path<String>) 
     let Some((token, format)) = Format::split(&file) else {
         return Error::not_found("no such endpoint").respond(Format::Json);
     };
-    let unknown = || Error::not_found(format!("no service request for token {token:?} yet"));
+    let unknown = || Error::not_found("no service request for this token yet");
     let Ok(report) = token.parse::<ReportId>() else {
         return unknown().respond(format);
     };
@@ -320,5 +323,10 @@ mod tests {
         let (s, e) = window(None, None, now).unwrap();
         assert_eq!((e - s).whole_days(), 90);
         assert!(window(Some(now), Some(now - Duration::days(1)), now).is_err());
+        let end_of_time = parse_date("start_date", "9999-12-31T23:59:59Z").unwrap();
+        assert!(window(Some(end_of_time), None, now).is_err());
+        let start_of_time = parse_date("end_date", "0000-01-01T00:00:00Z").unwrap();
+        assert!(window(None, Some(start_of_time), now).is_ok());
+        assert!(window(Some(start_of_time), Some(end_of_time), now).is_ok());
     }
 }

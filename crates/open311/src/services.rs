@@ -50,7 +50,7 @@ pub async fn definition(State(_state): State<Open311State>, Path(file): Path<Str
         return Error::not_found("no such endpoint").respond(Format::Json);
     };
     let Ok(category) = code.parse::<Category>() else {
-        return Error::not_found(format!("no service with code {code:?}")).respond(format);
+        return Error::not_found("no service with this code").respond(format);
     };
     let service_code = category.as_str().to_owned();
     match format {

@@ -113,18 +113,66 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
+/// A URL fit for a log line: `scheme://user:secret@host/…?password=x` →
+/// `scheme://user:***@host/…?password=***`. The user information ends at
+/// the last `@` before the host, so a password holding `@` is masked
+/// whole; a user-only part is kept except for NATS, where it is a token.
 pub fn mask_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return mask_query_password(url);
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    let (authority_and_path, query) = match rest.find(['?', '#']) {
+        // A `?` before the last `@` is part of the password, not a query.
+        Some(q) if !rest[q..].contains('@') || rest[..q].contains('/') => rest.split_at(q),
+        _ => (rest, ""),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let masked = match userinfo_end(authority_and_path) {
+        Some(at) => {
+            let (userinfo, host) = (&authority_and_path[..at], &authority_and_path[at..]);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***{host}"),
+                None if scheme.starts_with("nats") || scheme.starts_with("tls") => {
+                    format!("{scheme}://***{host}")
+                }
+                None => format!("{scheme}://{userinfo}{host}"),
+            }
+        }
+        None => format!("{scheme}://{authority_and_path}"),
+    };
+    format!("{masked}{}", mask_query_password(query))
+}
+
+/// Where the user information ends: the last `@`, unless it is in the
+/// path (after a `/` that follows a plain host).
+fn userinfo_end(authority_and_path: &str) -> Option<usize> {
+    let at = authority_and_path.rfind('@')?;
+    let in_path = authority_and_path
+        .find('/')
+        .is_some_and(|slash| slash < at && !authority_and_path[..slash].contains(['@', ':']));
+    (!in_path).then_some(at)
+}
+
+/// `…password=secret&…` → `…password=***&…` (any case, any position).
+fn mask_query_password(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut rest = query;
+    while let Some(i) = rest.find(['?', '&', ';']) {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let key_end = rest.find('=').unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        let secret = ["password", "pass", "passwd", "pwd", "token", "auth_token"]
+            .iter()
+            .any(|k| key.eq_ignore_ascii_case(k));
+        if secret && key_end < rest.len() {
+            out.push_str(key);
+            out.push_str("=***");
+            rest = &rest[key_end + 1..];
+            rest = &rest[rest.find(['&', '#', ';']).unwrap_or(rest.len())..];
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -139,6 +187,49 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("postgres://civic:***@db/civic"));
+    }
+
+    #[test]
+    fn passwords_are_masked_wherever_they_are() {
+        for (url, shown) in [
+            (
+                "postgres://civic:hunter2@db/civic",
+                "postgres://civic:***@db/civic",
+            ),
+            (
+                "postgres://civic:p@ss@db:5432/civic",
+                "postgres://civic:***@db:5432/civic",
+            ),
+            (
+                "postgres://civic:a@b?c@db/civic",
+                "postgres://civic:***@db/civic",
+            ),
+            (
+                "postgres://db/civic?user=civic&password=hunter2&sslmode=require",
+                "postgres://db/civic?user=civic&password=***&sslmode=require",
+            ),
+            (
+                "postgres://db/civic?PASSWORD=hunter2",
+                "postgres://db/civic?PASSWORD=***",
+            ),
+            (
+                "nats://u:p@ss@127.0.0.1:4222",
+                "nats://u:***@127.0.0.1:4222",
+            ),
+            (
+                "nats://s3cr3t-token@127.0.0.1:4222",
+                "nats://***@127.0.0.1:4222",
+            ),
+            ("postgres://civic@db/civic", "postgres://civic@db/civic"),
+            ("sqlite:///var/x.db?mode=rwc", "sqlite:///var/x.db?mode=rwc"),
+            ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ] {
+            assert_eq!(mask_password(url), shown, "{url}");
+        }
+        for secret in ["hunter2", "p@ss", "a@b?c", "s3cr3t"] {
+            let url = format!("postgres://u:{secret}@h/d?password={secret}");
+            assert!(!mask_password(&url).contains(secret), "{url}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! [`CSRF_HEADER`] equals the CSRF cookie (double submit) *and* the browser's
 //! `Sec-Fetch-Site` / `Origin` say the request comes from this origin.
 
-use crate::Error;
+use crate::{Error, PublicOrigin};
 use axum::extract::Request;
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -35,7 +35,8 @@ pub async fn cookie_auth(mut request: Request, next: Next) -> Response {
     if !headers.contains_key(AUTHORIZATION) {
         if let Some(token) = cookie(headers, SESSION_COOKIE).map(str::to_owned) {
             if is_unsafe(request.method()) {
-                if let Err(e) = check_csrf(headers) {
+                let public = request.extensions().get::<PublicOrigin>();
+                if let Err(e) = check_csrf(headers, public) {
                     metrics::counter!("civicprobe_web_csrf_refused_total").increment(1);
                     tracing::warn!(method = %request.method(), path = request.uri().path(), error = %e, "refused");
                     return nosniff(e.into_response());
@@ -79,8 +80,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Both defences: [`same_origin`], then the double-submit token.
-pub fn check_csrf(headers: &HeaderMap) -> Result<(), Error> {
-    same_origin(headers)?;
+pub fn check_csrf(headers: &HeaderMap, public: Option<&PublicOrigin>) -> Result<(), Error> {
+    same_origin(headers, public)?;
     let cookie = cookie(headers, CSRF_COOKIE).ok_or(Error::CrossSite("no CSRF cookie"))?;
     let header = headers
         .get(CSRF_HEADER)
@@ -94,9 +95,10 @@ pub fn check_csrf(headers: &HeaderMap) -> Result<(), Error> {
 
 /// What the browser says about where the request comes from:
 /// `Sec-Fetch-Site`, when sent, must be `same-origin`; `Origin`, when sent,
-/// must be this host (`Host` header) over http or https. Clients that send
-/// neither (not a browser) are left to the double-submit token.
-pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
+/// must be the public origin (`--public-url`) when one is set, else this
+/// host (`Host` header) over http or https. Clients that send neither (not
+/// a browser) are left to the double-submit token.
+pub fn same_origin(headers: &HeaderMap, public: Option<&PublicOrigin>) -> Result<(), Error> {
     if let Some(site) = headers.get("sec-fetch-site") {
         if site.as_bytes() != b"same-origin" {
             return Err(Error::CrossSite("Sec-Fetch-Site is not same-origin"));
@@ -104,6 +106,13 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
     }
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("null");
+        if let Some(public) = public {
+            return if origin.eq_ignore_ascii_case(public.as_str()) {
+                Ok(())
+            } else {
+                Err(Error::CrossSite("Origin is not this site"))
+            };
+        }
         let host = headers
             .get(HOST)
             .and_then(|h| h.to_str().ok())
@@ -163,24 +172,31 @@ mod tests {
             ("origin", "http://h:1"),
             ("sec-fetch-site", "same-origin"),
         ];
-        assert!(check_csrf(&headers(&ok)).is_ok());
+        assert!(check_csrf(&headers(&ok), None).is_ok());
         // Not a browser: no Origin, no Sec-Fetch-Site, token still needed.
-        assert!(check_csrf(&headers(&ok[..2])).is_ok());
-        assert!(check_csrf(&headers(&ok[..1])).is_err());
+        assert!(check_csrf(&headers(&ok[..2]), None).is_ok());
+        assert!(check_csrf(&headers(&ok[..1]), None).is_err());
         let mut bad = ok;
         bad[1] = ("x-csrf-token", "0123456789abcdef0123456789abcdeX");
-        assert!(check_csrf(&headers(&bad)).is_err());
+        assert!(check_csrf(&headers(&bad), None).is_err());
         let mut bad = ok;
         bad[3] = ("origin", "http://evil.example");
-        assert!(check_csrf(&headers(&bad)).is_err());
+        assert!(check_csrf(&headers(&bad), None).is_err());
         let mut bad = ok;
         bad[3] = ("origin", "null");
-        assert!(check_csrf(&headers(&bad)).is_err());
+        assert!(check_csrf(&headers(&bad), None).is_err());
         let mut bad = ok;
         bad[4] = ("sec-fetch-site", "cross-site");
-        assert!(check_csrf(&headers(&bad)).is_err());
+        assert!(check_csrf(&headers(&bad), None).is_err());
+        // Behind a proxy: the public origin, not the Host, is this site.
+        let public = PublicOrigin::of_url("https://civic.example/").unwrap();
+        assert!(check_csrf(&headers(&ok), Some(&public)).is_err());
+        let mut proxied = ok;
+        proxied[3] = ("origin", "https://civic.example");
+        assert!(check_csrf(&headers(&proxied), Some(&public)).is_ok());
+        assert!(check_csrf(&headers(&proxied), None).is_err());
         let short = [("cookie", "cp_csrf=abc"), ("x-csrf-token", "abc")];
-        assert!(check_csrf(&headers(&short)).is_err());
+        assert!(check_csrf(&headers(&short), None).is_err());
     }
 
     #[test]

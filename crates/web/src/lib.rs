@@ -42,10 +42,12 @@
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod public;
 pub mod session;
 
 pub use auth::cookie_auth;
 pub use error::Error;
+pub use public::PublicOrigin;
 
 use axum::Router;
 use civicprobe_tracker::{SessionPolicy, Store};

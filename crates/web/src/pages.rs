@@ -105,12 +105,13 @@ async fn asset(Path(name): Path<String>) -> Response {
             )
                 .into_response(),
         ),
-        None => (
-            StatusCode::NOT_FOUND,
-            [(CONTENT_TYPE, "text/plain")],
-            "not found",
-        )
-            .into_response(),
+        None => {
+            let problem = civicprobe_model::Problem::new(404, "not-found", "Not found")
+                .detail("no such asset");
+            let body = serde_json::to_vec(&problem).unwrap_or_default();
+            let content_type = [(CONTENT_TYPE, civicprobe_model::PROBLEM_JSON)];
+            (StatusCode::NOT_FOUND, content_type, body).into_response()
+        }
     }
 }
 

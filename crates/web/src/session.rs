@@ -5,12 +5,13 @@
 //! and clears both cookies.
 
 use crate::auth::{cookie, same_origin, CSRF_COOKIE, SESSION_COOKIE};
-use crate::Error;
+use crate::{Error, PublicOrigin};
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use civicprobe_model::Principal;
 use civicprobe_tracker::{SessionPolicy, Store};
@@ -65,11 +66,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// cannot send it without a preflight) from this origin.
 async fn sign_in(
     State(sessions): State<Sessions>,
+    public: Option<Extension<PublicOrigin>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let outcome = match start_session(&sessions, &headers, &body).await {
-        Ok((session, who)) => Ok(signed_in(&headers, &session, &who, sessions.policy)),
+    let public = public.map(|Extension(p)| p);
+    let outcome = match start_session(&sessions, &headers, public.as_ref(), &body).await {
+        Ok((session, who)) => Ok(signed_in(
+            &headers,
+            public.as_ref(),
+            &session,
+            &who,
+            sessions.policy,
+        )),
         Err(e) => Err(e),
     };
     let label = match &outcome {
@@ -87,9 +96,10 @@ async fn sign_in(
 async fn start_session(
     sessions: &Sessions,
     headers: &HeaderMap,
+    public: Option<&PublicOrigin>,
     body: &[u8],
 ) -> Result<(String, Principal), Error> {
-    same_origin(headers)?;
+    same_origin(headers, public)?;
     let json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -97,8 +107,8 @@ async fn start_session(
     if !json {
         return Err(Error::BadBody("send application/json".into()));
     }
-    let SignIn { token } =
-        serde_json::from_slice(body).map_err(|e| Error::BadBody(e.to_string()))?;
+    let SignIn { token } = serde_json::from_slice(body)
+        .map_err(|e| Error::BadBody(civicprobe_model::text::redact_quoted(&e.to_string())))?;
     let (session, who) = sessions
         .store
         .create_session(token.trim(), sessions.policy)
@@ -111,11 +121,12 @@ async fn start_session(
 /// `200` with the principal and both cookies.
 fn signed_in(
     headers: &HeaderMap,
+    public: Option<&PublicOrigin>,
     session: &str,
     who: &Principal,
     policy: SessionPolicy,
 ) -> Response {
-    let secure = secure_attr(headers);
+    let secure = secure_attr(headers, public);
     let max_age = policy.max_age.whole_seconds();
     let mut csrf = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut csrf);
@@ -129,14 +140,19 @@ fn signed_in(
 /// `POST /session/logout`: the session is deleted (the same cookie then
 /// gets `401` everywhere), `204`, both cookies expired. (The middleware
 /// already checked CSRF if a session cookie came with it.)
-async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+async fn sign_out(
+    State(sessions): State<Sessions>,
+    public: Option<Extension<PublicOrigin>>,
+    headers: HeaderMap,
+) -> Response {
     let session = cookie(&headers, SESSION_COOKIE).or_else(|| bearer(&headers));
     if let Some(session) = session {
         if let Err(e) = sessions.store.end_session(session).await {
             return Error::from(e).into_response();
         }
     }
-    let secure = secure_attr(&headers);
+    let public = public.map(|Extension(p)| p);
+    let secure = secure_attr(&headers, public.as_ref());
     let cookies = [
         format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
         format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}"),
@@ -144,12 +160,16 @@ async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Respo
     with_cookies(StatusCode::NO_CONTENT.into_response(), &cookies)
 }
 
-/// `; Secure` when the page was loaded over https.
-fn secure_attr(headers: &HeaderMap) -> &'static str {
-    let https = headers
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|o| o.starts_with("https://"));
+/// `; Secure` when the public URL is https, or, without one, when the
+/// page was loaded over https.
+fn secure_attr(headers: &HeaderMap, public: Option<&PublicOrigin>) -> &'static str {
+    let https = match public {
+        Some(public) => public.is_https(),
+        None => headers
+            .get(ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|o| o.starts_with("https://")),
+    };
     if https {
         "; Secure"
     } else {

@@ -255,6 +255,10 @@ async fn pages_and_assets_carry_the_policy() {
         .await
         .expect("answer");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.headers()[header::CONTENT_TYPE],
+        civicprobe_model::PROBLEM_JSON
+    );
     let geo = app
         .oneshot(
             Request::get("/v1/jurisdictions")

@@ -24,10 +24,13 @@ struct RerouteBody {
 
 /// The target office and note of a reroute body.
 fn parse_body(body: &[u8]) -> Result<(OfficeId, Option<String>), ApiError> {
-    let body: RerouteBody =
-        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let body: RerouteBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::field("body", super::tickets::redacted(&e)))?;
     let office = OfficeId::parse(&body.office_id)
         .map_err(|e| ApiError::field("office_id", e.to_string()))?;
+    if let Some(note) = &body.note {
+        super::tickets::no_controls("note", note)?;
+    }
     let note = body
         .note
         .map(|n| n.trim().chars().take(2000).collect::<String>())

@@ -54,9 +54,10 @@ pub(super) async fn response_times(
 ) -> Response {
     observe_response("response_times", None, async {
         supervisor_only(&principal(&store, &headers).await?)?;
-        let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+        let Query(query) = query
+            .map_err(|e| ApiError::field("query", super::tickets::redacted(&e.body_text())))?;
         let dims = Dimension::parse_list(query.group_by.as_deref().unwrap_or("office"))
-            .map_err(|e| ApiError::field("group_by", e))?;
+            .map_err(|e| ApiError::field("group_by", super::tickets::redacted(&e)))?;
         let csv = match query.format.as_deref() {
             None | Some("json") => false,
             Some("csv") => true,

@@ -83,7 +83,7 @@ pub(super) async fn office_queue(
         if !who.may_see_office(&office_id) {
             return Err(ApiError::NotFound);
         }
-        let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+        let Query(query) = query.map_err(|e| ApiError::field("query", redacted(&e.body_text())))?;
         let state = query
             .state
             .map(|s| s.parse::<TicketState>())
@@ -265,7 +265,7 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::field("body", e.to_string()))?
+        serde_json::from_slice(body).map_err(|e| ApiError::field("body", redacted(&e)))?
     };
     let note = body
         .note
@@ -279,6 +279,9 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
             "note",
             format!("note is longer than {MAX_NOTE_CHARS} characters"),
         ));
+    }
+    if let Some(note) = &note {
+        no_controls("note", note)?;
     }
     if action == TicketAction::Resolve && note.is_none() {
         return Err(ApiError::field(
@@ -307,7 +310,19 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
     })
 }
 
+/// A parser's message without the input it quotes.
+pub(super) fn redacted(e: &dyn std::fmt::Display) -> String {
+    civicprobe_model::text::redact_quoted(&e.to_string())
+}
+
+/// Refuses control characters in a text `field` (see
+/// [`civicprobe_model::text`]).
+pub(super) fn no_controls(field: &'static str, text: &str) -> Result<(), ApiError> {
+    civicprobe_model::text::check(text).map_err(|e| ApiError::field(field, format!("{field} {e}")))
+}
+
 fn parse_reason(raw: &str) -> Result<RejectReason, ApiError> {
+    no_controls("reason", raw)?;
     [
         RejectReason::Duplicate,
         RejectReason::NotAHazard,
@@ -368,6 +383,12 @@ mod tests {
             "reason"
         );
         assert!(validate_body(TicketAction::Reopen, br#"{"reason":"not_fixed"}"#).is_ok());
+        let ctl = validate_body(TicketAction::Resolve, br#"{"note":"done\u001b[2J"}"#);
+        assert_eq!(field_of(ctl.unwrap_err()), "note");
+        let ctl = validate_body(TicketAction::Reject, br#"{"reason":"duplicate\u0000"}"#);
+        assert_eq!(field_of(ctl.unwrap_err()), "reason");
+        let fine = br#"{"note":"line one\r\n\tline two"}"#;
+        assert!(validate_body(TicketAction::Resolve, fine).is_ok());
         assert_eq!(
             field_of(validate_body(TicketAction::Acknowledge, b"[").unwrap_err()),
             "body"
