@@ -10,4 +10,5 @@ mod common;
 mod errors;
 mod fuzz;
 mod harness;
+mod routes;
 mod secrets;
