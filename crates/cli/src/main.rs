@@ -1,6 +1,7 @@
 //! `civicprobe`: run the pipeline, one service, token admin, or submit.
 
 use anyhow::Context;
+use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::{broker::Broker, ops, submit};
@@ -104,6 +105,9 @@ struct ServiceArgs {
     /// Data directory and upload limits.
     #[command(flatten)]
     ingest: civicprobe_ingest::Config,
+    /// Timeouts, connection cap, uploads per client.
+    #[command(flatten)]
+    http: HttpLimits,
 }
 
 impl ServiceArgs {
@@ -135,6 +139,9 @@ struct RouterArgs {
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
+    /// Timeouts and connection cap.
+    #[command(flatten)]
+    http: HttpLimits,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +278,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router_options: args.router_options,
         sla: args.sla,
         places: args.places,
+        http: args.service.http,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -283,13 +291,14 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_ingest::ensure_reports_stream(&js).await?;
     let store = args.storage().open().await?;
-    let state = stack::ingest_state(args.ingest, js, &store);
+    let state = stack::ingest_state(args.ingest, js, &store)
+        .with_uploads_per_client(args.http.max_uploads_per_client);
     state
         .open_store()
         .await
         .context("opening ingest's local store")?;
     let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest"));
-    serve_with(args.listen, app, Shutdown::new()).await?;
+    serve_with(args.listen, app, args.http, Shutdown::new()).await?;
     broker.stop().await;
     Ok(())
 }
@@ -303,7 +312,7 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
-    serve_with(args.listen, health(&broker, "router"), shutdown).await?;
+    serve_with(args.listen, health(&broker, "router"), args.http, shutdown).await?;
     consumer.await??;
     broker.stop().await;
     Ok(())
@@ -334,7 +343,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         )),
     ];
     let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker"));
-    serve_with(service.listen, app, shutdown).await?;
+    serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {
         stage.await??;
     }
@@ -353,6 +362,7 @@ fn health(broker: &Broker, service: &'static str) -> axum::Router {
 async fn serve_with(
     listen: SocketAddr,
     app: axum::Router,
+    limits: HttpLimits,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -360,7 +370,7 @@ async fn serve_with(
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     shutdown.on_signals();
-    stack::serve(listener, app, shutdown).await
+    civicprobe::serve::serve(listener, app, limits, shutdown).await
 }
 
 #[cfg(test)]

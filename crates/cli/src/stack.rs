@@ -2,9 +2,9 @@
 
 use crate::broker::Broker;
 use crate::ops::{self, Health};
+use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
-use axum::Router;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
 use civicprobe_model::{CourierId, Principal, ReportId, TicketId};
 use civicprobe_tracker::Store;
@@ -38,6 +38,8 @@ pub struct StackConfig {
     pub sla: civicprobe_tracker::SlaConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
+    /// Timeouts, connection cap and uploads per client.
+    pub http: HttpLimits,
 }
 
 impl StackConfig {
@@ -65,6 +67,7 @@ impl StackConfig {
             },
             sla: civicprobe_tracker::SlaConfig::default(),
             places: fixtures.join("places.toml"),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -76,6 +79,8 @@ pub struct Stack {
     pub addr: SocketAddr,
     /// The tracker's store (tests and admin commands use it directly).
     pub store: Store,
+    /// Ingest's state (tests read its upload budget).
+    pub ingest: IngestState,
     /// The NATS connection (and server, if started here).
     broker: Broker,
     /// Stops every task below.
@@ -132,7 +137,8 @@ impl Stack {
             )),
         ));
 
-        let ingest = ingest_state(config.ingest.clone(), js, &store);
+        let ingest = ingest_state(config.ingest.clone(), js, &store)
+            .with_uploads_per_client(config.http.max_uploads_per_client);
         ingest
             .open_store()
             .await
@@ -143,7 +149,7 @@ impl Stack {
                     civicprobe_open311::Places::load(&config.places)
                         .context("loading the Open311 gazetteer")?,
                 );
-        let app = civicprobe_ingest::app(ingest)
+        let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
@@ -159,11 +165,13 @@ impl Stack {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
+        let serving = serve(listener, app, config.http.clone(), shutdown.clone());
+        tasks.push(("http", tokio::spawn(serving)));
         tracing::info!(%addr, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,
+            ingest,
             broker,
             shutdown,
             tasks,
@@ -227,20 +235,6 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     tokio::spawn(async move { stage.await.map_err(anyhow::Error::from) })
-}
-
-/// Serves `app` with request tracing and a timeout until shutdown.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = app
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.signalled())
-        .await
-        .context("HTTP server")
 }
 
 /// Ingest's view of the token store: courier tokens only.
