@@ -15,9 +15,11 @@
 //! 256 MiB; body limit = 3 × 16 MiB + 80 KiB), plus per connection what
 //! hyper buffers of one chunk and Open311's pre-authentication cap
 //! ([`UploadSlots`] bounds uploads per client, the HTTP server the number
-//! of connections). Under overload, an upload that cannot get its next
-//! chunk's KiB within 30 s fails with `503` and gives back all it held, so
-//! partly received uploads never wait on each other for ever. Photos are
+//! of connections). Partly received uploads cannot wait on each other for
+//! ever: one full body of the budget is a reserve that, once the shared
+//! part is exhausted, one upload at a time (in turn) draws on, and one full
+//! body is all an upload can need, so some upload can always finish.
+//! Photos are
 //! then decoded on at most `C` = cores blocking threads at a time, each decode
 //! bounded: a JPEG decodes at a DCT-scaled size (≤ 4 bytes × ~(320..640)²)
 //! plus, if progressive, libjpeg's whole-image coefficients (2 bytes × 1.5
@@ -105,11 +107,18 @@ impl RateLimiter {
     }
 }
 
-/// The in-flight upload budget, counted in KiB.
+/// The in-flight upload budget, counted in KiB: a shared part, and a
+/// reserve of one full body that one upload at a time (the holder of the
+/// lane) may draw on once the shared part is exhausted, so that partly
+/// received uploads never all wait on each other.
 #[derive(Clone, Debug)]
 pub struct UploadBudget {
-    /// KiB available.
+    /// KiB of the shared part available.
     pub(crate) permits: Arc<Semaphore>,
+    /// KiB of the reserve available (one full body in all).
+    pub(crate) reserve: Arc<Semaphore>,
+    /// One permit: who may draw on the reserve.
+    pub(crate) lane: Arc<Semaphore>,
     /// The most one request may take, KiB.
     pub(crate) max_request_kib: u32,
 }
@@ -125,14 +134,16 @@ impl UploadBudget {
         let max_request_kib = kib(body_limit).max(1);
         let total = kib(budget_bytes).max(max_request_kib);
         Self {
-            permits: Arc::new(Semaphore::new(total as usize)),
+            permits: Arc::new(Semaphore::new((total - max_request_kib) as usize)),
+            reserve: Arc::new(Semaphore::new(max_request_kib as usize)),
+            lane: Arc::new(Semaphore::new(1)),
             max_request_kib,
         }
     }
 
-    /// KiB free right now (for tests and metrics).
+    /// KiB free right now, shared part and reserve (for tests and metrics).
     pub fn available_kib(&self) -> usize {
-        self.permits.available_permits()
+        self.permits.available_permits() + self.reserve.available_permits()
     }
 }
 

@@ -17,7 +17,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 /// What one request holds of the upload budget.
 #[derive(Clone, Debug)]
@@ -28,12 +28,16 @@ pub struct UploadMeter {
     held: Arc<Mutex<Held>>,
 }
 
-/// A meter's state.
+/// A meter's state. The reserve is given back before the lane.
 #[derive(Debug, Default)]
 struct Held {
-    /// The permits taken so far (one merged permit).
+    /// The permits taken from the shared part (one merged permit).
     permit: Option<OwnedSemaphorePermit>,
-    /// KiB in `permit`.
+    /// The permits taken from the reserve (lane holder only).
+    reserve: Option<OwnedSemaphorePermit>,
+    /// The lane, once the shared part ran out while this body was read.
+    lane: Option<OwnedSemaphorePermit>,
+    /// KiB in `permit` and `reserve`.
     kib: u32,
     /// Body bytes seen so far.
     bytes: usize,
@@ -135,18 +139,36 @@ impl UploadMeter {
         if want == 0 {
             return Ok(());
         }
-        let acquire = self.budget.permits.clone().acquire_many_owned(want);
-        let Ok(Ok(permit)) = tokio::time::timeout(BUDGET_WAIT, acquire).await else {
-            self.lock().busy = true;
-            metrics::counter!("civicprobe_ingest_upload_budget_timeouts_total").increment(1);
-            return Err(Error::Busy);
-        };
+        match tokio::time::timeout(BUDGET_WAIT, self.acquire(want)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => {
+                self.lock().busy = true;
+                metrics::counter!("civicprobe_ingest_upload_budget_timeouts_total").increment(1);
+                Err(Error::Busy)
+            }
+        }
+    }
+
+    /// `want` KiB: from the shared part, or else from the reserve once
+    /// this upload holds the lane (waiting in turn for it).
+    async fn acquire(&self, want: u32) -> Result<(), AcquireError> {
+        let budget = &self.budget;
+        if self.lock().lane.is_none() {
+            tokio::select! {
+                biased;
+                shared = budget.permits.clone().acquire_many_owned(want) => {
+                    let mut held = self.lock();
+                    held.kib += want;
+                    merge(&mut held.permit, shared?);
+                    return Ok(());
+                }
+                lane = budget.lane.clone().acquire_owned() => self.lock().lane = Some(lane?),
+            }
+        }
+        let reserve = budget.reserve.clone().acquire_many_owned(want).await?;
         let mut held = self.lock();
         held.kib += want;
-        match &mut held.permit {
-            Some(p) => p.merge(permit),
-            None => held.permit = Some(permit),
-        }
+        merge(&mut held.reserve, reserve);
         Ok(())
     }
 
@@ -154,6 +176,13 @@ impl UploadMeter {
         self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn merge(into: &mut Option<OwnedSemaphorePermit>, permit: OwnedSemaphorePermit) {
+    match into {
+        Some(p) => p.merge(permit),
+        None => *into = Some(permit),
     }
 }
 
@@ -165,7 +194,7 @@ mod tests {
 
     type Sender = mpsc::UnboundedSender<Result<Bytes, std::io::Error>>;
 
-    /// A body fed by hand, metered from a budget of `budget_kib`.
+    /// A body fed by hand, metered from `budget`.
     fn fed(budget: &UploadBudget, armed: bool) -> (Sender, Body, UploadMeter) {
         let (tx, rx) = mpsc::unbounded();
         let body = Body::from_stream(rx);
@@ -227,6 +256,34 @@ mod tests {
         assert_eq!(chunk.unwrap().unwrap().len(), 4096);
         assert_eq!(meter2.held_kib(), 4);
         assert_eq!(budget.available_kib(), 4);
+    }
+
+    #[tokio::test]
+    async fn partly_received_uploads_cannot_wait_on_each_other_for_ever() {
+        // 4 KiB shared, a 4 KiB reserve.
+        let budget = UploadBudget::new(8 * 1024, 4 * 1024);
+        let (tx_a, body_a, meter_a) = fed(&budget, true);
+        let (tx_b, body_b, meter_b) = fed(&budget, true);
+        let (mut a, mut b) = (body_a.into_data_stream(), body_b.into_data_stream());
+        let send =
+            |tx: &Sender, kib: usize| tx.unbounded_send(Ok(Bytes::from(vec![0; kib * 1024])));
+        send(&tx_a, 3).unwrap();
+        next(&mut a).await.unwrap().unwrap();
+        send(&tx_b, 1).unwrap();
+        next(&mut b).await.unwrap().unwrap();
+        // The shared part is gone; A finishes on the reserve.
+        send(&tx_a, 1).unwrap();
+        next(&mut a).await.unwrap().unwrap();
+        assert_eq!((meter_a.held_kib(), budget.available_kib()), (4, 3));
+        send(&tx_b, 3).unwrap();
+        let waiting = tokio::spawn(async move { (b.next().await, b) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the reserve is A's");
+        drop((a, meter_a, tx_a));
+        let (chunk, _b) = waiting.await.unwrap();
+        chunk.unwrap().unwrap();
+        assert_eq!((meter_b.held_kib(), budget.available_kib()), (4, 4));
+        drop(tx_b);
     }
 
     #[tokio::test]
