@@ -225,6 +225,51 @@ fn body_timeout(idle: Duration) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Log lines written here.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn request_spans_name_the_path_never_the_query() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("tower_http=debug,civicprobe=debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = Router::new().route("/x", axum::routing::get(|| async { "ok" }));
+        let shutdown = Shutdown::new();
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            HttpLimits::default(),
+            shutdown.clone(),
+        ));
+        let url = format!("http://{addr}/x?api_key=secret-key");
+        let body = reqwest::get(url).await.expect("get").text().await;
+        assert_eq!(body.expect("body"), "ok");
+        shutdown.trigger();
+        server.await.expect("join").expect("served");
+        let logs = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+        assert!(logs.contains("path=/x"), "{logs}");
+        assert!(!logs.contains("secret-key"), "{logs}");
+    }
 
     #[test]
     fn seconds_are_positive_and_bounded() {
