@@ -8,6 +8,8 @@
 //!   [`HttpLimits::body_idle_timeout`] while the handler waits for one is
 //!   cut; the request is answered `408` problem+json, and what the handler
 //!   held (its share of ingest's upload budget) is given back.
+//! - **Buffers**: a connection buffers at most 64 KiB (a longer request
+//!   head is answered `431`).
 //! - **Connection cap**: at most [`HttpLimits::max_connections`] open
 //!   connections. Beyond it, new connections are not accepted but wait in
 //!   the kernel's listen backlog until one closes: the timeouts above bound
@@ -41,6 +43,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long requests in flight may take to finish after the shutdown signal.
 pub const GRACE: Duration = Duration::from_secs(8);
+
+/// The most one connection buffers (a request head, a body chunk): with
+/// [`HttpLimits::max_connections`], what slow or idle clients can hold.
+const MAX_BUF_BYTES: usize = 64 * 1024;
 
 /// The whole-request timeout (`408` after it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -96,7 +102,8 @@ pub async fn serve(
     let app = layered(app, &limits);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_BUF_BYTES);
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let stop = shutdown.signalled();
