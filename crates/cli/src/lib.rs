@@ -13,6 +13,9 @@
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
 //! - [`broker`]: find a NATS server at `NATS_URL`, or start `nats-server
 //!   -js` as a child with its store in the data directory.
+//! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
+//!   header-read and body idle timeouts, connection cap, uploads per
+//!   client) and graceful shutdown.
 //! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
@@ -25,6 +28,7 @@ pub mod answers;
 pub mod broker;
 pub mod load;
 pub mod ops;
+pub mod serve;
 pub mod shutdown;
 pub mod stack;
 pub mod submit;

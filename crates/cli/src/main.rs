@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use civicprobe::admin::{self, NameAction, Named, OfficeAction, Storage, TokenAction};
+use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::{broker::Broker, ops, submit};
@@ -103,6 +104,9 @@ struct ServiceArgs {
     ingest: civicprobe_ingest::Config,
     #[command(flatten)]
     ops: ops::OpsArgs,
+    /// Timeouts, connection cap, uploads per client.
+    #[command(flatten)]
+    http: HttpLimits,
 }
 
 impl ServiceArgs {
@@ -136,6 +140,9 @@ struct RouterArgs {
     router_options: civicprobe_router::Options,
     #[command(flatten)]
     ops: ops::OpsArgs,
+    /// Timeouts and connection cap.
+    #[command(flatten)]
+    http: HttpLimits,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +229,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         open311_public_photos: args.open311_public_photos,
         public_url: args.public_url,
         metrics_token: args.service.ops.metrics_token,
+        http: args.service.http,
     };
     let stack = Stack::start(config).await?;
     println!("civicprobe is up at {}", stack.base_url());
@@ -234,14 +242,15 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_ingest::ensure_reports_stream(&js).await?;
     let store = args.storage().open().await?;
-    let state = stack::ingest_state(args.ingest, js, &store);
+    let state = stack::ingest_state(args.ingest, js, &store)
+        .with_uploads_per_client(args.http.max_uploads_per_client);
     state
         .open_store()
         .await
         .context("opening ingest's local store")?;
     let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest", &args.ops));
     let app = civicprobe::answers::harden(app);
-    serve_with(args.listen, app, Shutdown::new()).await?;
+    serve_with(args.listen, app, args.http, Shutdown::new()).await?;
     broker.stop().await;
     Ok(())
 }
@@ -256,7 +265,7 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
     let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
-    serve_with(args.listen, app, shutdown).await?;
+    serve_with(args.listen, app, args.http, shutdown).await?;
     consumer.await??;
     broker.stop().await;
     Ok(())
@@ -288,7 +297,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     ];
     let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker", &service.ops));
     let app = civicprobe::answers::harden(app);
-    serve_with(service.listen, app, shutdown).await?;
+    serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {
         stage.await??;
     }
@@ -308,6 +317,7 @@ fn health(broker: &Broker, service: &'static str, args: &ops::OpsArgs) -> axum::
 async fn serve_with(
     listen: SocketAddr,
     app: axum::Router,
+    limits: HttpLimits,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -315,7 +325,7 @@ async fn serve_with(
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     shutdown.on_signals();
-    stack::serve(listener, app, shutdown).await
+    civicprobe::serve::serve(listener, app, limits, shutdown).await
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use crate::broker::Broker;
 use crate::ops::{self, Health};
+use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
-use axum::Router;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
 use civicprobe_model::{CourierId, Principal, ReportId, TicketId};
 use civicprobe_tracker::Store;
@@ -49,6 +49,8 @@ pub struct StackConfig {
     pub public_url: Option<String>,
     /// What `/metrics` requires; unset disables it.
     pub metrics_token: Option<crate::ops::MetricsToken>,
+    /// Timeouts, connection cap and uploads per client.
+    pub http: HttpLimits,
 }
 
 impl StackConfig {
@@ -80,6 +82,7 @@ impl StackConfig {
             open311_public_photos: true,
             public_url: None,
             metrics_token: None,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct Stack {
     pub addr: SocketAddr,
     /// The tracker's store (tests and admin commands use it directly).
     pub store: Store,
+    /// Ingest's state (tests read its upload budget).
+    pub ingest: IngestState,
     /// The NATS connection (and server, if started here).
     broker: Broker,
     /// Stops every task below.
@@ -153,7 +158,8 @@ impl Stack {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public = public_url(config.public_url.as_deref(), addr)?;
-        let ingest = ingest_state(config.ingest.clone(), js, &store);
+        let ingest = ingest_state(config.ingest.clone(), js, &store)
+            .with_uploads_per_client(config.http.max_uploads_per_client);
         ingest
             .open_store()
             .await
@@ -166,7 +172,7 @@ impl Stack {
                 )
                 .with_public_photos(config.open311_public_photos)
                 .with_base_url(public.url.clone());
-        let app = civicprobe_ingest::app(ingest)
+        let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(ops::router(Health {
@@ -188,11 +194,13 @@ impl Stack {
             None => app,
         };
         let app = crate::answers::harden(app);
-        tasks.push(("http", tokio::spawn(serve(listener, app, shutdown.clone()))));
+        let serving = serve(listener, app, config.http.clone(), shutdown.clone());
+        tasks.push(("http", tokio::spawn(serving)));
         tracing::info!(%addr, public_url = %public.url, nats = %crate::broker::mask(&broker.url), database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,
+            ingest,
             broker,
             shutdown,
             tasks,
@@ -300,20 +308,6 @@ fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<Publ
         url: url.trim().trim_end_matches('/').to_owned(),
         web_origin: Some(origin),
     })
-}
-
-/// Serves `app` with request tracing and a timeout until shutdown.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = app
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.signalled())
-        .await
-        .context("HTTP server")
 }
 
 /// Ingest's view of the token store: courier tokens only.

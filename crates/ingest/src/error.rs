@@ -78,6 +78,12 @@ pub enum Error {
         /// Seconds until a token is available (`Retry-After`).
         retry_after_s: u64,
     },
+    /// The client already has its cap of uploads in flight. `429`.
+    #[error("at most {max} uploads in flight per client")]
+    TooManyUploads {
+        /// The cap.
+        max: usize,
+    },
     /// No such report or photo (or not one the caller may see). `404`.
     #[error("not found")]
     NotFound,
@@ -148,7 +154,9 @@ impl Error {
             Error::HeifUnsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Polyglot { .. } | Error::InvalidExif { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::IdempotencyConflict => StatusCode::CONFLICT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::TooManyUploads { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,6 +176,7 @@ impl Error {
             Error::InvalidExif { .. } => "invalid_exif",
             Error::IdempotencyConflict => "idempotency_conflict",
             Error::RateLimited { .. } => "rate_limited",
+            Error::TooManyUploads { .. } => "too_many_uploads",
             Error::NotFound => "not_found",
             Error::Busy => "busy",
             Error::Unavailable { .. } => "unavailable",
@@ -226,6 +235,11 @@ impl Error {
                 Problem::new(status, "rate-limited", "Too many reports")
                     .detail(format!("retry after {retry_after_s} s"))
             }
+            Error::TooManyUploads { max } => {
+                Problem::new(status, "too-many-uploads", "Too many uploads in flight").detail(
+                    format!("at most {max} uploads at once per client; retry when one is answered"),
+                )
+            }
             Error::NotFound => Problem::new(status, "not-found", "Not found"),
             Error::Busy => Problem::new(status, "busy", "Too many uploads in flight")
                 .detail("retry later with the same Idempotency-Key"),
@@ -255,7 +269,7 @@ impl IntoResponse for Error {
             Error::RateLimited { retry_after_s } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
-            Error::Busy | Error::Unavailable { .. } => {
+            Error::Busy | Error::Unavailable { .. } | Error::TooManyUploads { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

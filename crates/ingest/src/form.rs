@@ -131,12 +131,9 @@ pub(crate) fn check_declared_type(declared: Option<&str>) -> Result<(), Error> {
     })
 }
 
-/// One part's bytes, refused as soon as they exceed `limit`.
-pub(crate) async fn read_part(
-    mut field: Field<'_>,
-    name: &str,
-    limit: usize,
-) -> Result<Bytes, Error> {
+/// One part's bytes, refused as soon as they exceed `limit` (`413` naming
+/// `name`).
+pub async fn read_part(mut field: Field<'_>, name: &str, limit: usize) -> Result<Bytes, Error> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, name))? {
         if buf.len() + chunk.len() > limit {

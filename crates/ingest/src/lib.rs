@@ -23,7 +23,8 @@
 //! - [`courier`]: who a bearer token belongs to ([`CourierDirectory`]) and
 //!   the `Idempotency-Key` header.
 //! - [`limit`]: per-courier rate limit, upload memory budget (the memory
-//!   bound is stated there).
+//!   bound is stated there), uploads in flight per client; [`metered`]: a
+//!   body that takes from the budget as its bytes arrive.
 //! - [`form`]: reading the multipart body within its limits.
 //! - [`report`]: validating the `report` JSON part, naming the field at fault.
 //! - [`photo`]: format detection, header checks, metadata stripping
@@ -48,6 +49,7 @@ pub mod form;
 pub mod intake;
 pub mod limit;
 pub mod local;
+pub mod metered;
 pub mod outbox;
 pub mod photo;
 pub mod proof;

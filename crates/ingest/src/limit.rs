@@ -3,12 +3,24 @@
 //!
 //! # Memory bound
 //!
-//! A request first reserves its body size (its `Content-Length`, or the
-//! whole body limit when it has none) from the upload budget and waits,
-//! FIFO, up to 30 s (then `503 busy`) until it fits. So the request bodies
-//! held at once never exceed `B = max(upload_budget_bytes, body limit)`
-//! (defaults: 256 MiB; body limit = 3 × 16 MiB + 80 KiB). Photos are then
-//! decoded on at most `C` = cores blocking threads at a time, each decode
+//! No body byte is read before its sender is authenticated (Open311 reads at
+//! most a small form, or the text parts before its first `media` part,
+//! without taking anything). From then on the body is metered
+//! ([`crate::metered`]): each chunk, as it arrives, takes its KiB from the
+//! upload budget before it is handed on, waiting in turn (FIFO) up to 30 s
+//! (then `503 busy`). What a client declares (`Content-Length`) takes
+//! nothing; one over the body limit is refused at once (`413`). The KiB are
+//! held until the request's work is done. So the request bodies held at
+//! once never exceed `B = max(upload_budget_bytes, body limit)` (defaults:
+//! 256 MiB; body limit = 3 × 16 MiB + 80 KiB), plus per connection what
+//! hyper buffers of one chunk and Open311's pre-authentication cap
+//! ([`UploadSlots`] bounds uploads per client, the HTTP server the number
+//! of connections). Partly received uploads cannot wait on each other for
+//! ever: one full body of the budget is a reserve that, once the shared
+//! part is exhausted, one upload at a time (in turn) draws on, and one full
+//! body is all an upload can need, so some upload can always finish.
+//! Photos are
+//! then decoded on at most `C` = cores blocking threads at a time, each decode
 //! bounded: a JPEG decodes at a DCT-scaled size (≤ 4 bytes × ~(320..640)²)
 //! plus, if progressive, libjpeg's whole-image coefficients (2 bytes × 1.5
 //! × pixels for 4:2:0, ≤ 150 MB at 50 MP; 300 MB for 4:4:4); PNG/WebP under
@@ -21,12 +33,13 @@
 use crate::Error;
 use civicprobe_model::CourierId;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 /// How long a request may wait for its share of the upload budget.
-const BUDGET_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const BUDGET_WAIT: Duration = Duration::from_secs(30);
 
 /// Beyond this many couriers tracked, full buckets are forgotten.
 const MAX_TRACKED: usize = 100_000;
@@ -94,16 +107,24 @@ impl RateLimiter {
     }
 }
 
-/// The in-flight upload budget, counted in KiB.
+/// The in-flight upload budget, counted in KiB: a shared part, and a
+/// reserve of one full body that one upload at a time (the holder of the
+/// lane) may draw on once the shared part is exhausted, so that partly
+/// received uploads never all wait on each other.
 #[derive(Clone, Debug)]
 pub struct UploadBudget {
-    /// KiB available.
-    permits: Arc<Semaphore>,
+    /// KiB of the shared part available.
+    pub(crate) permits: Arc<Semaphore>,
+    /// KiB of the reserve available (one full body in all).
+    pub(crate) reserve: Arc<Semaphore>,
+    /// One permit: who may draw on the reserve.
+    pub(crate) lane: Arc<Semaphore>,
     /// The most one request may take, KiB.
-    max_request_kib: u32,
+    pub(crate) max_request_kib: u32,
 }
 
-fn kib(bytes: usize) -> u32 {
+/// `bytes` in KiB, rounded up.
+pub(crate) fn kib(bytes: usize) -> u32 {
     u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
@@ -113,32 +134,87 @@ impl UploadBudget {
         let max_request_kib = kib(body_limit).max(1);
         let total = kib(budget_bytes).max(max_request_kib);
         Self {
-            permits: Arc::new(Semaphore::new(total as usize)),
+            permits: Arc::new(Semaphore::new((total - max_request_kib) as usize)),
+            reserve: Arc::new(Semaphore::new(max_request_kib as usize)),
+            lane: Arc::new(Semaphore::new(1)),
             max_request_kib,
         }
     }
 
-    /// Reserves room for a body of `content_length` bytes (the whole body
-    /// limit when unknown); the reservation lasts as long as the permit.
-    pub async fn reserve(
-        &self,
-        content_length: Option<u64>,
-    ) -> Result<OwnedSemaphorePermit, Error> {
-        let want = content_length
-            .and_then(|n| usize::try_from(n).ok())
-            .map_or(self.max_request_kib, kib)
-            .clamp(1, self.max_request_kib);
-        let acquire = self.permits.clone().acquire_many_owned(want);
-        match tokio::time::timeout(BUDGET_WAIT, acquire).await {
-            Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_)) | Err(_) => Err(Error::Busy),
+    /// KiB free right now, shared part and reserve (for tests and metrics).
+    pub fn available_kib(&self) -> usize {
+        self.permits.available_permits() + self.reserve.available_permits()
+    }
+}
+
+/// The default cap on one client's uploads in flight at once.
+pub const DEFAULT_UPLOADS_PER_CLIENT: usize = 2;
+
+/// Uploads in flight per client (a courier, or a token's holder), so that
+/// one client cannot hold the whole upload budget or every photo worker.
+#[derive(Debug)]
+pub struct UploadSlots {
+    /// The most uploads one client may have in flight.
+    per_client: AtomicUsize,
+    /// Uploads in flight by client key; a key leaves at zero.
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One upload's slot, given back when dropped.
+#[derive(Debug)]
+pub struct UploadSlot {
+    /// Whose slot.
+    key: String,
+    /// The map it is counted in.
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl UploadSlots {
+    /// At most `per_client` (at least 1) uploads in flight per client.
+    pub fn new(per_client: usize) -> Self {
+        Self {
+            per_client: AtomicUsize::new(per_client.max(1)),
+            in_flight: Arc::default(),
         }
     }
 
-    /// KiB free right now (for tests and metrics).
-    pub fn available_kib(&self) -> usize {
-        self.permits.available_permits()
+    /// Changes the cap (at least 1) for uploads not yet started.
+    pub fn set_per_client(&self, per_client: usize) {
+        self.per_client.store(per_client.max(1), Ordering::Relaxed);
     }
+
+    /// A slot for `client`, or `429` ([`Error::TooManyUploads`]) when it
+    /// already has its cap in flight.
+    pub fn take(&self, client: String) -> Result<UploadSlot, Error> {
+        let mut map = lock(&self.in_flight);
+        let max = self.per_client.load(Ordering::Relaxed);
+        let n = map.entry(client.clone()).or_insert(0);
+        if *n >= max {
+            metrics::counter!("civicprobe_ingest_uploads_over_cap_total").increment(1);
+            return Err(Error::TooManyUploads { max });
+        }
+        *n += 1;
+        Ok(UploadSlot {
+            key: client,
+            in_flight: self.in_flight.clone(),
+        })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut map = lock(&self.in_flight);
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -162,19 +238,17 @@ mod tests {
             .is_ok());
     }
 
-    #[tokio::test]
-    async fn reservations_wait_for_room_and_release_on_drop() {
-        let budget = UploadBudget::new(4096, 3000);
-        let first = budget.reserve(Some(3000)).await.unwrap();
-        assert_eq!(budget.available_kib(), 1);
-        let waiting = tokio::spawn({
-            let budget = budget.clone();
-            async move { budget.reserve(None).await.map(|_| ()) }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!waiting.is_finished());
-        drop(first);
-        waiting.await.unwrap().unwrap();
-        assert_eq!(budget.available_kib(), 4);
+    #[test]
+    fn a_client_gets_its_cap_of_slots_and_them_back_on_drop() {
+        let slots = UploadSlots::new(2);
+        let a = slots.take("ada".into()).unwrap();
+        let _b = slots.take("ada".into()).unwrap();
+        assert!(matches!(
+            slots.take("ada".into()),
+            Err(Error::TooManyUploads { max: 2 })
+        ));
+        let _other = slots.take("bob".into()).expect("caps are per client");
+        drop(a);
+        let _c = slots.take("ada".into()).expect("a slot given back");
     }
 }

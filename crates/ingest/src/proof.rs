@@ -18,8 +18,7 @@ use crate::access::{ReportAccess, Viewer};
 use crate::form::{check_declared_type, multipart_error, read_part, rejection};
 use crate::photo::{self, PHOTO_PART};
 use crate::{Error, IngestState};
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -55,16 +54,22 @@ pub fn record_key(ticket: TicketId, sha256: &str) -> String {
 pub async fn upload(
     State(state): State<IngestState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    request: Request,
 ) -> Response {
     let result = async {
-        let ticket = allowed(&state, &id, &headers).await?;
-        let raw = read_photo(
-            multipart.map_err(rejection)?,
-            state.photo_limits().max_bytes,
-        )
-        .await?;
+        let (parts, body) = request.into_parts();
+        let ticket = allowed(&state, &id, &parts.headers).await?;
+        state.refuse_declared_over_limit(&parts.headers)?;
+        let _slot = state.inner.slots.take(uploader(&parts.headers))?;
+        // Held until the photo is stored.
+        let (body, meter) = state.meter_upload(body);
+        let headers = parts.headers.clone();
+        let multipart = Multipart::from_request(Request::from_parts(parts, body), &())
+            .await
+            .map_err(rejection)?;
+        let raw = read_photo(multipart, state.photo_limits().max_bytes)
+            .await
+            .map_err(|e| meter.explain(e))?;
         let proof = store(&state, ticket, raw).await?;
         tell_tracker(&state, &headers, ticket, &proof.sha256).await?;
         Ok::<_, Error>(proof)
@@ -115,6 +120,11 @@ async fn tell_tracker(
             what: "the ticket store",
             source,
         })
+/// Whose upload slot a proof photo takes: its token's holder (named by
+/// the token's hash, never the token itself).
+fn uploader(headers: &HeaderMap) -> String {
+    let token = crate::courier::bearer_token(headers).unwrap_or_default();
+    format!("token:{}", hex::encode(Sha256::digest(token)))
 }
 
 /// Exactly one `photo` part, within the size limit.
@@ -141,7 +151,6 @@ async fn read_photo(mut multipart: Multipart, max_bytes: usize) -> Result<Bytes,
 
 /// The pipeline, then the photo, its thumbnail and the ticket's record.
 async fn store(state: &IngestState, ticket: TicketId, raw: Bytes) -> Result<ProofPhoto, Error> {
-    let _room = state.inner.budget.reserve(Some(raw.len() as u64)).await?;
     let processed = {
         let _core = state
             .inner

@@ -4,12 +4,16 @@
 use crate::access::{DenyAll, ReportAccess};
 use crate::courier::CourierDirectory;
 use crate::evidence::{ReuseIndex, Thresholds, REUSE_WINDOW_DAYS};
-use crate::limit::{RateLimiter, UploadBudget};
+use crate::limit::{
+    RateLimiter, UploadBudget, UploadSlot, UploadSlots, DEFAULT_UPLOADS_PER_CLIENT,
+};
 use crate::local::LocalStore;
+use crate::metered::UploadMeter;
 use crate::photo::store::PhotoBackend;
 use crate::photo::PhotoLimits;
 use crate::{form, outbox, Config, Error};
 use async_nats::jetstream;
+use civicprobe_model::CourierId;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -67,6 +71,10 @@ pub(crate) struct Inner {
     pub(crate) limiter: RateLimiter,
     /// Bytes of request bodies in flight.
     pub(crate) budget: UploadBudget,
+    /// Uploads in flight per client.
+    pub(crate) slots: UploadSlots,
+    /// The request body limit (every part at its largest).
+    pub(crate) body_limit: usize,
     /// One photo in processing per core.
     pub(crate) cpu: Arc<Semaphore>,
     /// Wakes the publisher after each accepted report.
@@ -113,6 +121,8 @@ impl IngestState {
             photos: PhotoBackend::new(config.photo_store, &config.data_dir, &js),
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),
             budget: UploadBudget::new(config.upload_budget_bytes, body_limit),
+            slots: UploadSlots::new(DEFAULT_UPLOADS_PER_CLIENT),
+            body_limit,
             cpu: Arc::new(Semaphore::new(cores)),
             config,
             couriers,
@@ -149,18 +159,49 @@ impl IngestState {
         self.inner.photos.get(sha256).await
     }
 
-    /// Reserves room in the upload budget for a request body of the
-    /// `Content-Length` in `headers` (a full body when there is none),
-    /// waiting in turn up to 30 s ([`Error::Busy`], 503, after that). A
-    /// front end other than `POST /v1/reports` (Open311) holds the permit
-    /// while it reads and processes its body, so that every upload shares
-    /// the one memory bound (see [`crate::limit`]).
-    pub async fn reserve_upload(
-        &self,
-        headers: &axum::http::HeaderMap,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
-        let length = crate::submit::content_length(headers);
-        self.inner.budget.reserve(length).await
+    /// At most `per_client` uploads in flight at once per client (default
+    /// [`DEFAULT_UPLOADS_PER_CLIENT`]); more are answered `429`.
+    pub fn with_uploads_per_client(self, per_client: usize) -> Self {
+        self.inner.slots.set_per_client(per_client);
+        self
+    }
+
+    /// `body`, taking its KiB from the upload budget as its bytes arrive
+    /// (see [`crate::metered`]), and the meter holding them: keep it until
+    /// the body's work is done, so that every upload (the courier app's,
+    /// proof photos, Open311's) shares the one memory bound of
+    /// [`crate::limit`].
+    pub fn meter_upload(&self, body: axum::body::Body) -> (axum::body::Body, UploadMeter) {
+        self.inner.budget.meter(body)
+    }
+
+    /// The same, taking nothing until [`UploadMeter::arm`] (for a body
+    /// that must be read a little to find who sent it).
+    pub fn meter_upload_unarmed(&self, body: axum::body::Body) -> (axum::body::Body, UploadMeter) {
+        self.inner.budget.meter_unarmed(body)
+    }
+
+    /// One of `courier`'s upload slots, or `429` when they have their cap
+    /// in flight ([`Self::with_uploads_per_client`]).
+    pub fn upload_slot(&self, courier: CourierId) -> Result<UploadSlot, Error> {
+        self.inner.slots.take(format!("courier:{courier}"))
+    }
+
+    /// The request body limit: every part at its largest, plus framing.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// `413` at once for a declared `Content-Length` over the body limit
+    /// (nothing is read; a body without one is cut at the limit instead).
+    pub fn refuse_declared_over_limit(&self, headers: &axum::http::HeaderMap) -> Result<(), Error> {
+        match crate::submit::content_length(headers) {
+            Some(n) if n > self.inner.body_limit as u64 => Err(Error::too_large(
+                "body",
+                format!("at most {} bytes are allowed", self.inner.body_limit),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Photo hashes in the reuse index (this instance's and, through

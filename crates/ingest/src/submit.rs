@@ -1,5 +1,5 @@
-//! `POST /v1/reports`: authenticate, rate-limit, reserve memory, read the
-//! form, answer a retry from the local store, process the photos, raise
+//! `POST /v1/reports`: authenticate, rate-limit, take an upload slot, read
+//! the form (its bytes metered against the upload budget as they arrive), answer a retry from the local store, process the photos, raise
 //! evidence flags, store the photos, commit the report to the outbox, and
 //! only then answer `202`.
 
@@ -7,8 +7,7 @@ use crate::evidence::{self, PhotoFacts};
 use crate::local::StoredPhoto;
 use crate::photo::{self, ProcessedPhoto};
 use crate::{access, courier, form, Error, IngestState};
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -61,13 +60,9 @@ impl IntoResponse for Accepted {
 }
 
 #[tracing::instrument(name = "submit_report", skip_all, fields(courier_id = Empty, report_id = Empty))]
-async fn submit_report(
-    State(state): State<IngestState>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
+async fn submit_report(State(state): State<IngestState>, request: Request) -> Response {
     let started = std::time::Instant::now();
-    let (outcome, response) = match accept(&state, &headers, multipart).await {
+    let (outcome, response) = match accept(&state, request).await {
         Ok((accepted, replay)) => {
             let outcome = if replay { "duplicate" } else { "accepted" };
             tracing::info!(outcome, "report accepted");
@@ -81,11 +76,10 @@ async fn submit_report(
 }
 
 /// The steps of a submission; the `bool` says it is a retry's replay.
-async fn accept(
-    state: &IngestState,
-    headers: &HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(Accepted, bool), Error> {
+/// Nothing of the body is read before the courier is known.
+async fn accept(state: &IngestState, request: Request) -> Result<(Accepted, bool), Error> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let courier_id = courier::authenticate(state.inner.couriers.as_ref(), headers).await?;
     let key = courier::idempotency_key(headers)?;
     let report_id = ReportId::for_submission(courier_id, &key);
@@ -101,12 +95,15 @@ async fn accept(
     if earlier.is_none() {
         state.inner.limiter.check(courier_id)?;
     }
-    let _room = state.reserve_upload(headers).await?;
-    let form = form::read(
-        multipart.map_err(form::rejection)?,
-        state.photo_limits().max_bytes,
-    )
-    .await?;
+    state.refuse_declared_over_limit(headers)?;
+    let _slot = state.upload_slot(courier_id)?;
+    let (body, meter) = state.meter_upload(body);
+    let multipart = Multipart::from_request(Request::from_parts(parts, body), &())
+        .await
+        .map_err(form::rejection)?;
+    let form = form::read(multipart, state.photo_limits().max_bytes)
+        .await
+        .map_err(|e| meter.explain(e))?;
     if let Some(earlier) = earlier {
         return replay(report_id, &earlier.request_sha256, &form.digest);
     }

@@ -142,16 +142,17 @@ async fn a_jpeg_whose_scan_stops_halfway_is_422() {
 
 #[tokio::test]
 async fn too_many_bytes_or_pixels_is_413() {
-    // Just over the photo limit (within the body limit), and far over the
-    // body limit.
+    // Just over the photo limit (within the body limit): the photo part;
+    // far over the body limit: the declared body, refused before a byte
+    // of it is read.
     let small = spawn_app(1000, 50_000_000).await;
     let jpeg = photos::jpeg(320, 240);
     assert!(jpeg.len() > 1000, "{} bytes", jpeg.len());
     let huge = vec![0xFF; 512 * 1024];
-    for photo in [jpeg, huge] {
+    for (photo, field) in [(jpeg, "photo"), (huge, "body")] {
         let response = submit(&small, Some(REPORT), &[photo]).await;
         let body = problem(response, 413, "/problems/payload-too-large").await;
-        assert_eq!(body["field"], "photo");
+        assert_eq!(body["field"], field);
     }
     small.assert_nothing_kept().await;
     small.assert_still_answers().await;

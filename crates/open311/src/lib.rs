@@ -17,7 +17,8 @@
 //! - [`wire`]: the specification's documents (services, requests,
 //!   discovery, updates, errors).
 //! - [`services`]: `discovery`, `services`, `services/{code}`.
-//! - [`post`]: `POST requests` (form-encoded, or multipart with `media`).
+//! - [`post`]: `POST requests` (form-encoded, or multipart with `media`);
+//!   [`posted`]: its body, read only once `api_key` names a courier.
 //! - [`places`]: the local gazetteer placing `address_string`.
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
 //!   and how a ticket becomes a service request.
@@ -30,6 +31,7 @@ pub mod format;
 pub mod media;
 pub mod places;
 pub mod post;
+pub mod posted;
 pub mod requests;
 pub mod services;
 pub mod updates;

@@ -1,21 +1,18 @@
 //! `POST requests.(xml|json)`: form-encoded as the specification says, or
 //! `multipart/form-data` carrying the photo itself as `media` (an
-//! extension). `api_key` is a courier token.
+//! extension). `api_key` is a courier token, from the query string, a
+//! header or the body, checked before the body is read ([`posted`]).
 
 use crate::format::{self, Format};
 use crate::places::Places;
+use crate::posted::{self, Posted, Received};
 use crate::wire::Created;
 use crate::{Error, Open311State};
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
-use bytes::Bytes;
 use civicprobe_ingest::report::{ReportFields, MAX_TEXT_CHARS};
-use civicprobe_model::{Category, CourierId, Location, Principal};
-
-/// The multipart part carrying a photo.
-pub const MEDIA_PART: &str = "media";
+use civicprobe_model::{Category, Location};
 
 /// The first line of a report's text holding the posted `address_string`
 /// (so the office reads it, and reads answer it as `address`).
@@ -23,25 +20,6 @@ pub const ADDRESS_PREFIX: &str = "地址：";
 
 /// The longest `address_string` accepted, in characters.
 pub const MAX_ADDRESS_CHARS: usize = 200;
-
-/// A posted body: its text fields and the photos of any `media` parts.
-#[derive(Debug, Default)]
-pub struct Posted {
-    /// Every text field, in order.
-    pub fields: Vec<(String, String)>,
-    /// The `media` parts' bytes.
-    pub media: Vec<Bytes>,
-}
-
-impl Posted {
-    /// The first non-blank value of `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
-    }
-}
 
 /// The `POST requests` handler.
 #[tracing::instrument(name = "open311_post", skip_all, fields(report_id = tracing::field::Empty))]
@@ -61,11 +39,15 @@ pub async fn post_request(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let result = async {
-        // The body shares ingest's upload budget with the courier app's
-        // uploads: held until the report is committed.
-        let _room = state.ingest.reserve_upload(request.headers()).await?;
-        let posted = read(request).await?;
-        let courier = authorize(&state, &posted).await?;
+        // Authenticated before the body is read; a multipart body then
+        // shares ingest's upload budget with the courier app's uploads,
+        // held (with the courier's upload slot) until the report is
+        // committed.
+        let Received {
+            posted,
+            courier,
+            held: _held,
+        } = posted::receive(&state, request).await?;
         let fields = fields(&posted, &state.places)?;
         let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let id =
@@ -95,59 +77,6 @@ pub async fn post_request(
             )
         }
         Err(e) => e.respond(format),
-    }
-}
-
-/// Reads a form-encoded or multipart body.
-async fn read(request: Request) -> Result<Posted, Error> {
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
-        let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &())
-            .await
-            .map_err(|e| body_error(e.status(), "the body must be form-encoded", e.body_text()))?;
-        return Ok(Posted {
-            fields,
-            media: Vec::new(),
-        });
-    }
-    let mut form = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| body_error(e.status(), "malformed multipart body", e.body_text()))?;
-    let mut posted = Posted::default();
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        body_error(e.status(), "malformed multipart body", e.body_text())
-    };
-    while let Some(field) = form.next_field().await.map_err(malformed)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == MEDIA_PART {
-            posted.media.push(field.bytes().await.map_err(malformed)?);
-        } else {
-            let text = field.text().await.map_err(malformed)?;
-            posted.fields.push((name, text));
-        }
-    }
-    Ok(posted)
-}
-
-/// A body over the limit is `413`; any other unreadable body `400`.
-fn body_error(status: StatusCode, what: &str, detail: String) -> Error {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        civicprobe_ingest::Error::too_large("body", "the request body is too large").into()
-    } else {
-        Error::bad(format!("{what}: {detail}"))
-    }
-}
-
-/// The courier named by `api_key`; `403` otherwise.
-async fn authorize(state: &Open311State, posted: &Posted) -> Result<CourierId, Error> {
-    let key = posted.get("api_key").ok_or(Error::Forbidden)?;
-    match state.store.authenticate(key).await? {
-        Some(Principal::Courier { courier_id, .. }) => Ok(courier_id),
-        _ => Err(Error::Forbidden),
     }
 }
 

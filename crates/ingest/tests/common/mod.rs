@@ -112,8 +112,11 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     adjust(&mut config);
     config.data_dir = data.path().to_path_buf();
+    // Many tests send concurrently as one courier; the per-client cap has
+    // its own test (crates/cli/tests/intake.rs).
     let state = IngestState::new(config, js.clone(), Arc::new(couriers))
-        .with_report_access(Arc::new(Offices));
+        .with_report_access(Arc::new(Offices))
+        .with_uploads_per_client(1000);
     state.open_store().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

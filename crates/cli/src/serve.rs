@@ -1,0 +1,289 @@
+//! The HTTP server every mode runs: hyper's HTTP/1 connection loop with the
+//! limits `axum::serve` has no knobs for.
+//!
+//! - **Header-read timeout**: a client that has not sent a whole request
+//!   head within [`HttpLimits::header_read_timeout`] (a slowloris, or an
+//!   idle keep-alive connection) is disconnected.
+//! - **Body idle timeout**: a request body that sends no byte for
+//!   [`HttpLimits::body_idle_timeout`] while the handler waits for one is
+//!   cut; the request is answered `408` problem+json, and what the handler
+//!   held (its share of ingest's upload budget) is given back.
+//! - **Buffers**: a connection buffers at most 64 KiB (a longer request
+//!   head is answered `431`).
+//! - **Connection cap**: at most [`HttpLimits::max_connections`] open
+//!   connections. Beyond it, new connections are not accepted but wait in
+//!   the kernel's listen backlog until one closes: the timeouts above bound
+//!   how long any client can keep one, so a waiting client is served soon
+//!   rather than refused, and an attacker's flood costs kernel queue
+//!   entries, not tasks, buffers or file descriptors.
+//! - **Graceful shutdown**: on the shutdown signal the listener closes,
+//!   idle connections close, and requests in flight finish (up to
+//!   [`GRACE`]).
+//!
+//! Every request is traced with its method and path, never its query
+//! string (Open311 may carry `api_key` there).
+
+use crate::shutdown::Shutdown;
+use axum::body::{Body, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use civicprobe_model::{Problem, PROBLEM_JSON};
+use futures::StreamExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long requests in flight may take to finish after the shutdown signal.
+pub const GRACE: Duration = Duration::from_secs(8);
+
+/// The most one connection buffers (a request head, a body chunk): with
+/// [`HttpLimits::max_connections`], what slow or idle clients can hold.
+const MAX_BUF_BYTES: usize = 64 * 1024;
+
+/// The whole-request timeout (`408` after it).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connection and request limits of the HTTP server.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct HttpLimits {
+    /// Seconds a client may take to send a request's headers; the
+    /// connection is closed after that (also an idle keep-alive one).
+    #[arg(long, env = "CIVICPROBE_HEADER_READ_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub header_read_timeout: Duration,
+    /// Seconds a request body may send nothing while it is read; `408`
+    /// after that.
+    #[arg(long, env = "CIVICPROBE_BODY_IDLE_TIMEOUT", value_name = "SECONDS", default_value = "20", value_parser = seconds)]
+    pub body_idle_timeout: Duration,
+    /// Open connections at most; more wait in the listen backlog.
+    #[arg(long, env = "CIVICPROBE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Uploads one client (a courier, or a token's holder) may have in
+    /// flight at once; more are answered `429`.
+    #[arg(long, env = "CIVICPROBE_MAX_UPLOADS_PER_CLIENT", default_value_t = civicprobe_ingest::limit::DEFAULT_UPLOADS_PER_CLIENT)]
+    pub max_uploads_per_client: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(20),
+            max_connections: 1024,
+            max_uploads_per_client: civicprobe_ingest::limit::DEFAULT_UPLOADS_PER_CLIENT,
+        }
+    }
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a number of seconds in (0, 86400]"))
+}
+
+/// Serves `app` within `limits` until `shutdown`, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let app = layered(app, &limits);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_BUF_BYTES);
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let stop = shutdown.signalled();
+    tokio::pin!(stop);
+    loop {
+        let (stream, permit) = tokio::select! {
+            () = &mut stop => break,
+            accepted = accept(&listener, &connections) => accepted,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            metrics::gauge!("civicprobe_http_connections_open").increment(1);
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            metrics::gauge!("civicprobe_http_connections_open").decrement(1);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after {GRACE:?}: dropped");
+    }
+    Ok(())
+}
+
+/// The next connection, once there is room for one.
+async fn accept(
+    listener: &TcpListener,
+    connections: &Arc<Semaphore>,
+) -> (TcpStream, OwnedSemaphorePermit) {
+    let Ok(permit) = connections.clone().acquire_owned().await else {
+        // Never closed; should it be, accept nothing more.
+        return std::future::pending().await;
+    };
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => return (stream, permit),
+            Err(error) => {
+                // EMFILE and the like: wait rather than spin.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// `app` with the body idle timeout, the request timeout and tracing.
+fn layered(app: Router, limits: &HttpLimits) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(
+        limits.body_idle_timeout,
+        body_idle,
+    ))
+    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        REQUEST_TIMEOUT,
+    ))
+    .layer(
+        tower_http::trace::TraceLayer::new_for_http().make_span_with(|r: &Request| {
+            tracing::debug_span!("request", method = %r.method(), path = %r.uri().path())
+        }),
+    )
+}
+
+/// Cuts a body that sends nothing for `idle` and answers `408` for it,
+/// whatever the handler made of the cut.
+async fn body_idle(State(idle): State<Duration>, request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let stalled = Arc::new(AtomicBool::new(false));
+    let watched = stalled.clone();
+    let request = request.map(|body| idle_limited(body, idle, watched));
+    let response = next.run(request).await;
+    if stalled.load(Ordering::Acquire) {
+        metrics::counter!("civicprobe_http_body_timeouts_total").increment(1);
+        return body_timeout(idle);
+    }
+    response
+}
+
+/// `body`, failing once no byte came for `idle` while it was read.
+fn idle_limited(body: Body, idle: Duration, stalled: Arc<AtomicBool>) -> Body {
+    let stream = body.into_data_stream();
+    Body::from_stream(futures::stream::unfold(
+        Some((stream, stalled)),
+        move |state| async move {
+            let (mut stream, stalled) = state?;
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some((stream, stalled)))),
+                Ok(None) => None,
+                Err(_) => {
+                    stalled.store(true, Ordering::Release);
+                    let e = std::io::Error::new(std::io::ErrorKind::TimedOut, "body idle");
+                    Some((Err(axum::Error::new(e)), None))
+                }
+            }
+        },
+    ))
+}
+
+/// `408` problem+json; the connection is closed (its body is unread).
+fn body_timeout(idle: Duration) -> Response {
+    let problem = Problem::new(408, "body-timeout", "Request body timed out")
+        .detail(format!(
+            "no byte of the request body came for {} s",
+            idle.as_secs_f64()
+        ))
+        .field("body");
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    (
+        StatusCode::REQUEST_TIMEOUT,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)),
+            (header::CONNECTION, HeaderValue::from_static("close")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Log lines written here.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn request_spans_name_the_path_never_the_query() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("tower_http=debug,civicprobe=debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = Router::new().route("/x", axum::routing::get(|| async { "ok" }));
+        let shutdown = Shutdown::new();
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            HttpLimits::default(),
+            shutdown.clone(),
+        ));
+        let url = format!("http://{addr}/x?api_key=secret-key");
+        let body = reqwest::get(url).await.expect("get").text().await;
+        assert_eq!(body.expect("body"), "ok");
+        shutdown.trigger();
+        server.await.expect("join").expect("served");
+        let logs = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+        assert!(logs.contains("path=/x"), "{logs}");
+        assert!(!logs.contains("secret-key"), "{logs}");
+    }
+
+    #[test]
+    fn seconds_are_positive_and_bounded() {
+        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(seconds("30"), Ok(Duration::from_secs(30)));
+        for bad in ["0", "-1", "NaN", "inf", "1e9", "ten"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+}
