@@ -162,18 +162,28 @@ impl World {
 
     /// A courier's report at `at`; its id.
     pub async fn submit(&self, token: &str, at: (f64, f64), text: &str) -> anyhow::Result<String> {
-        let r = self
-            .http
-            .post(format!("{}/v1/reports", self.base))
-            .bearer_auth(token)
-            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-            .multipart(report_form(at, text, self.next_photo()))
-            .send()
-            .await?;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        ensure!(status == 202, "submit: {status} {body}");
-        Ok(body["report_id"].as_str().context("report_id")?.to_owned())
+        let key = uuid::Uuid::new_v4().to_string();
+        let photo = self.next_photo();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = self
+                .http
+                .post(format!("{}/v1/reports", self.base))
+                .bearer_auth(token)
+                .header("idempotency-key", &key)
+                .multipart(report_form(at, text, photo.clone()))
+                .send()
+                .await?;
+            let status = r.status();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            // A courier app retries when told to wait (rate or upload caps).
+            let busy = status == 429 || status == 503;
+            if !busy || Instant::now() > deadline {
+                ensure!(status == 202, "submit: {status} {body}");
+                return Ok(body["report_id"].as_str().context("report_id")?.to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// `GET path` as the supervisor, as JSON.
