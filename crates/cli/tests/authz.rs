@@ -89,9 +89,12 @@ impl Row {
     }
 }
 
-/// Everyone may; nobody may.
+/// Everyone may.
 const ALL_200: &str = "200 200 200 200 200 200 200";
-const SUPERVISOR: &str = "401 401 403 403 403 403 200";
+/// Only a supervisor may read this.
+const SUPERVISOR_READS: &str = "401 401 403 403 403 403 200";
+/// Only a supervisor may change this (others: refused).
+const SUPERVISOR_CHANGES: &str = "401 401 no no no no 200";
 /// Office X's work on its ticket.
 const OFFICE_WORK: &str = "401 401 no no 200 404 200";
 /// The original reporter's confirmation, or a supervisor's.
@@ -133,15 +136,19 @@ fn rows() -> Vec<Row> {
         r("POST", "/v1/tickets/{id}/reject", Fresh(Pre::Open), Json(r#"{"reason":"not_a_hazard"}"#), OFFICE_WORK).at("/v1/tickets/$T/reject"),
         r("POST", "/v1/tickets/{id}/reopen", Fresh(Pre::Resolved), Json(r#"{"reason":"not_fixed"}"#), REPORTER).at("/v1/tickets/$T/reopen"),
         r("POST", "/v1/tickets/{id}/close", Fresh(Pre::Resolved), Json("{}"), REPORTER).at("/v1/tickets/$T/close"),
-        r("POST", "/v1/tickets/{id}/reroute", Fresh(Pre::Open), Json(r#"{"office_id":"fushan"}"#), "401 401 no no no no 200").at("/v1/tickets/$T/reroute"),
+        r("POST", "/v1/tickets/{id}/reroute", Fresh(Pre::Open), Json(r#"{"office_id":"fushan"}"#), SUPERVISOR_CHANGES).at("/v1/tickets/$T/reroute"),
         // Tracker: supervision and the courier's own view.
-        r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR),
-        r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), "401 401 no no no no 200").at("/v1/unrouted/$R/route"),
-        r("GET", "/v1/audit/response-times", Nothing, Empty, SUPERVISOR),
+        r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR_READS),
+        r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/route"),
+        r("GET", "/v1/audit/response-times", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/audit/overdue", Nothing, Empty, "401 401 403 403 200 200 200"),
-        r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR),
-        r("GET", "/v1/audit/verify", Nothing, Empty, SUPERVISOR),
+        r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/audit/verify", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/couriers/me", Nothing, Empty, "401 401 200 200 403 403 403"),
+        // Tracker (issue 11, scope): a supervisor hides one photo from public view (B's, which
+        // no Open311 row reads), then shows it again.
+        r("POST", "/v1/reports/{id}/photos/{n}/hide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/hide"),
+        r("POST", "/v1/reports/{id}/photos/{n}/unhide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/unhide"),
         // Open311: public reads (never a courier id), posts by couriers' api_key.
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/discovery.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services.json"),
