@@ -3,7 +3,7 @@
 //! row. Pure: no stack here.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What one cell may answer, written as one short word in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,16 +107,25 @@ pub fn error_body_fault(
 }
 
 /// `(METHOD, path)` of every `.route("path", get(…).post(…))` in the
-/// crates' sources below `root` (each crate's `src`, up to its
-/// `#[cfg(test)]` module), and the calls the matrix cannot see through
-/// (`.nest(`, `.nest_service(`, `.route_service(`).
+/// crates' sources below `root` (each crate's `src`, without test code:
+/// a file is read up to its first `#[cfg(test)]`, and files of
+/// `#[cfg(test)] mod name;` are skipped), and the calls the matrix cannot
+/// see through (`.nest(`, `.nest_service(`, `.route_service(`).
 pub fn routes_in_source(root: &Path) -> (BTreeSet<(String, String)>, Vec<String>) {
     let mut routes = BTreeSet::new();
     let mut opaque = Vec::new();
     let crates = std::fs::read_dir(root.join("crates")).expect("crates folder");
     for krate in crates.flatten() {
-        for file in rust_files(&krate.path().join("src")) {
-            let text = std::fs::read_to_string(&file).expect("source file");
+        let files = rust_files(&krate.path().join("src"));
+        let texts: Vec<(PathBuf, String)> = files
+            .into_iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(&f).expect("source file");
+                (f, text)
+            })
+            .collect();
+        let tests = test_module_files(&texts);
+        for (file, text) in texts.iter().filter(|(f, _)| !tests.contains(f)) {
             let text = text.split("#[cfg(test)]").next().unwrap_or_default();
             for call in [".nest(", ".nest_service(", ".route_service("] {
                 if text.contains(call) {
@@ -129,7 +138,36 @@ pub fn routes_in_source(root: &Path) -> (BTreeSet<(String, String)>, Vec<String>
     (routes, opaque)
 }
 
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+/// The files of modules declared `#[cfg(test)] mod name;` (as
+/// `name.rs` or `name/mod.rs` beside `lib.rs`, `main.rs` and `mod.rs`,
+/// below `parent/` for `parent.rs`).
+fn test_module_files(texts: &[(PathBuf, String)]) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for (file, text) in texts {
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let dir = if matches!(stem, "lib" | "main" | "mod") {
+            dir.to_path_buf()
+        } else {
+            dir.join(stem)
+        };
+        for (at, _) in text.match_indices("#[cfg(test)]") {
+            let rest = text[at + "#[cfg(test)]".len()..].trim_start();
+            let Some(name) = rest.strip_prefix("mod ").and_then(|r| r.split_once(';')) else {
+                continue;
+            };
+            let name = name.0.trim();
+            out.insert(dir.join(format!("{name}.rs")));
+            out.insert(dir.join(name).join("mod.rs"));
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -221,4 +259,25 @@ fn routes_are_read_with_their_methods() {
         .map(|(m, p)| ((*m).into(), (*p).into()))
         .collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn out_of_line_test_modules_are_skipped() {
+    let texts = [
+        (
+            PathBuf::from("src/answers.rs"),
+            "#[cfg(test)]\nmod tests;".to_owned(),
+        ),
+        (
+            PathBuf::from("src/lib.rs"),
+            "#[cfg(test)]\n  mod unit ;".to_owned(),
+        ),
+    ];
+    let skipped = test_module_files(&texts);
+    assert!(
+        skipped.contains(Path::new("src/answers/tests.rs")),
+        "{skipped:?}"
+    );
+    assert!(skipped.contains(Path::new("src/unit.rs")), "{skipped:?}");
+    assert!(!skipped.contains(Path::new("src/answers.rs")));
 }
