@@ -32,7 +32,7 @@ mod matrix_world;
 
 use matrix_check::{error_body_fault, routes_in_source, Expect};
 use matrix_targets::{Aim, Pre, Target, Targets};
-use matrix_world::{report_form, Caller, World, A_MARK, B_MARK, OUTSIDE};
+use matrix_world::{report_form, Caller, World, OUTSIDE};
 use reqwest::RequestBuilder;
 use std::collections::BTreeSet;
 
@@ -220,42 +220,6 @@ fn with_body(
     }
 }
 
-/// What `body` shows that `caller` may not see: the couriers' ids and
-/// texts, and the id of A's ticket (office X's). Open311 is public: its
-/// descriptions are the couriers' texts, but it shows no courier id.
-fn leaks(
-    world: &World,
-    targets: &Targets,
-    caller: Caller,
-    open311: bool,
-    body: &str,
-) -> Vec<&'static str> {
-    let (a, b) = (
-        world.people.courier_a.to_string(),
-        world.people.courier_b.to_string(),
-    );
-    // (secret, what, seen by A, seen by B)
-    let secrets = [
-        (a.as_str(), "A's id", true, false),
-        (A_MARK, "A's text", true, false),
-        (b.as_str(), "B's id", false, true),
-        (B_MARK, "B's text", false, true),
-        (targets.ticket_a.as_str(), "office X's ticket", true, true),
-    ];
-    secrets
-        .into_iter()
-        .filter(|&(_, what, to_a, to_b)| match caller {
-            _ if open311 => what.ends_with("'s id"),
-            Caller::CourierA => !to_a,
-            Caller::CourierB => !to_b,
-            Caller::None | Caller::Junk | Caller::OfficeY => true,
-            _ => false,
-        })
-        .filter(|(secret, ..)| body.contains(secret))
-        .map(|(_, what, ..)| what)
-        .collect()
-}
-
 /// What a cell got back.
 struct Answer {
     status: u16,
@@ -318,7 +282,9 @@ fn judge(
     if csrf && !answer.body.contains("/problems/cross-site-request") {
         faults.push("not refused as a cross-site request".into());
     }
-    let leaked = leaks(world, targets, caller, open311, &answer.body);
+    let leaked = world
+        .people
+        .leaks(&targets.ticket_a, caller, open311, &answer.body);
     if !leaked.is_empty() {
         faults.push(format!("shows {}", leaked.join(", ")));
     }

@@ -103,3 +103,49 @@ pub struct Session {
     /// The CSRF cookie's value.
     pub csrf: String,
 }
+
+/// Courier A's text (a marker no other report carries, for the leak check).
+pub const A_TEXT: &str = "manhole cover missing 井盖没了 MARK-A-7f3c";
+/// Courier B's text.
+pub const B_TEXT: &str = "manhole cover missing again MARK-B-91d2";
+/// The part of A's text no public answer outside Open311 may show but to A,
+/// office X and supervisors.
+pub const A_MARK: &str = "MARK-A-7f3c";
+/// Likewise for B's text.
+pub const B_MARK: &str = "MARK-B-91d2";
+
+impl People {
+    /// What `body` shows that `caller` may not see: the couriers' ids and
+    /// texts, and the id of A's ticket `ticket_a` (office X's). Open311 is
+    /// public: its descriptions are the couriers' texts, but it shows no
+    /// courier id.
+    pub fn leaks(
+        &self,
+        ticket_a: &str,
+        caller: Caller,
+        open311: bool,
+        body: &str,
+    ) -> Vec<&'static str> {
+        let (a, b) = (self.courier_a.to_string(), self.courier_b.to_string());
+        // (secret, what, seen by A, seen by B)
+        let secrets = [
+            (a.as_str(), "A's id", true, false),
+            (A_MARK, "A's text", true, false),
+            (b.as_str(), "B's id", false, true),
+            (B_MARK, "B's text", false, true),
+            (ticket_a, "office X's ticket", true, true),
+        ];
+        secrets
+            .into_iter()
+            .filter(|&(_, what, to_a, to_b)| match caller {
+                _ if open311 => what.ends_with("'s id"),
+                Caller::CourierA => !to_a,
+                Caller::CourierB => !to_b,
+                Caller::None | Caller::Junk | Caller::OfficeY => true,
+                _ => false,
+            })
+            .filter(|(secret, ..)| body.contains(secret))
+            .map(|(_, what, ..)| what)
+            .collect()
+    }
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-pub use crate::matrix_people::{register, Caller, People, Session};
+pub use crate::matrix_people::{register, Caller, People, Session, A_TEXT, B_TEXT};
 
 /// Outside every area of `fixtures/jurisdictions.geojson` (east of it).
 pub const OUTSIDE: (f64, f64) = (29.84, 114.50);
@@ -306,16 +306,6 @@ acknowledge = "1s"
 make_safe = "2s"
 resolve = "3s"
 "#;
-
-/// Courier A's text (a marker no other report carries, for the leak check).
-pub const A_TEXT: &str = "manhole cover missing 井盖没了 MARK-A-7f3c";
-/// Courier B's text.
-pub const B_TEXT: &str = "manhole cover missing again MARK-B-91d2";
-/// The part of A's text no public answer outside Open311 may show but to A,
-/// office X and supervisors.
-pub const A_MARK: &str = "MARK-A-7f3c";
-/// Likewise for B's text.
-pub const B_MARK: &str = "MARK-B-91d2";
 
 /// The multipart body of `POST /v1/reports`.
 pub fn report_form(at: (f64, f64), text: &str, photo: Vec<u8>) -> reqwest::multipart::Form {
