@@ -155,6 +155,8 @@ fn rows() -> Vec<Row> {
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/servicerequestupdates.json"),
         r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.json"),
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.xml"),
+        r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.xml"),
         r("GET", "/open311/v2/services/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services/manhole.json"),
         r("GET", "/open311/v2/requests/{file}", ReportA, Empty, ALL_200).at("/open311/v2/requests/$R.json"),
         r("GET", "/open311/v2/tokens/{file}", ReportA, Empty, ALL_200).at("/open311/v2/tokens/$R.json"),
