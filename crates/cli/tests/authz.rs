@@ -1,0 +1,402 @@
+//! The authorization matrix: every endpoint of `civicprobe up` against
+//! every kind of caller (no token, a junk token, couriers A and B, offices
+//! X and Y, a supervisor, and office X's browser session three ways: no
+//! CSRF token, a foreign Origin, and proper), on SQLite and on PostgreSQL.
+//!
+//! Each cell asserts the status least privilege allows, that an error body
+//! is problem+json (Open311 may answer its own error documents), that the
+//! body carries no courier id or text the caller may not see, and that a
+//! refused call changed nothing. Every failing cell is listed at once.
+//! [`every_route_has_a_row`] reads the crates' sources so that a new route
+//! without a row fails.
+//!
+//! The table's seven words per row are the answers to: none, junk,
+//! courier A, courier B, office X, office Y, supervisor. The cookie
+//! columns follow from office X, whose session the cookies are: a safe
+//! method answers as office X; an unsafe one is a 403
+//! `/problems/cross-site-request` without the CSRF token or with a foreign
+//! Origin, and answers as office X with both right. Words: a status; `no`
+//! 403 or 404; `key` 401 or 403; `hid` 404 or 200 with nothing of the
+//! other courier; `pub` 200 or 404 (the district decides whether Open311
+//! serves photos); `out` 204 or 401 (signing out without a session).
+
+mod common;
+#[path = "common/matrix_check.rs"]
+mod matrix_check;
+#[path = "common/matrix_people.rs"]
+mod matrix_people;
+#[path = "common/matrix_targets.rs"]
+mod matrix_targets;
+#[path = "common/matrix_world.rs"]
+mod matrix_world;
+
+use matrix_check::{error_body_fault, routes_in_source, Expect};
+use matrix_targets::{Aim, Pre, Target, Targets};
+use matrix_world::{report_form, Caller, World, OUTSIDE};
+use reqwest::RequestBuilder;
+use std::collections::BTreeSet;
+
+/// What a cell sends as its body.
+#[derive(Clone, Copy, Debug)]
+enum Body {
+    /// Nothing.
+    Empty,
+    /// This JSON.
+    Json(&'static str),
+    /// A new report outside every area, with a new photo.
+    Report,
+    /// Office X's proof photo again.
+    ProofPhoto,
+    /// An Open311 request outside every area; `api_key` is the caller's token.
+    Open311,
+    /// `{"token": <the caller's token>}`.
+    SignIn,
+}
+
+/// One endpoint aimed at one target, with its seven expected answers.
+struct Row {
+    method: &'static str,
+    /// The route as the source writes it (empty: no route, the fallback).
+    route: &'static str,
+    /// The path sent, with `$T`, `$R`, `$P` filled from the target.
+    path: &'static str,
+    target: Target,
+    body: Body,
+    expect: &'static str,
+}
+
+fn r(
+    method: &'static str,
+    route: &'static str,
+    target: Target,
+    body: Body,
+    expect: &'static str,
+) -> Row {
+    Row {
+        method,
+        route,
+        path: route,
+        target,
+        body,
+        expect,
+    }
+}
+
+impl Row {
+    fn at(mut self, path: &'static str) -> Self {
+        self.path = path;
+        self
+    }
+}
+
+/// Everyone may.
+const ALL_200: &str = "200 200 200 200 200 200 200";
+/// Only a supervisor may read this.
+const SUPERVISOR_READS: &str = "401 401 403 403 403 403 200";
+/// Only a supervisor may change this (others: refused).
+const SUPERVISOR_CHANGES: &str = "401 401 no no no no 200";
+/// Office X's work on its ticket.
+const OFFICE_WORK: &str = "401 401 no no 200 404 200";
+/// The original reporter's confirmation, or a supervisor's.
+const REPORTER: &str = "401 401 200 no no no 200";
+
+#[rustfmt::skip]
+fn rows() -> Vec<Row> {
+    use Body::*;
+    use Target::*;
+    vec![
+        // Pages, assets, operations: public, except /metrics (no token configured: 404).
+        r("GET", "/", Nothing, Empty, ALL_200),
+        r("GET", "/office", Nothing, Empty, ALL_200),
+        r("GET", "/audit", Nothing, Empty, ALL_200),
+        r("GET", "/assets/{name}", Nothing, Empty, ALL_200).at("/assets/common.js"),
+        r("GET", "/sw.js", Nothing, Empty, ALL_200),
+        r("GET", "/v1/jurisdictions", Nothing, Empty, ALL_200),
+        r("GET", "/healthz", Nothing, Empty, ALL_200),
+        r("GET", "/metrics", Nothing, Empty, "404 404 404 404 404 404 404"),
+        r("GET", "", Nothing, Empty, "404 404 404 404 404 404 404").at("/no/such/page"),
+        r("GET", "/session", Nothing, Empty, "401 401 200 200 200 200 200"),
+        r("POST", "/session", Nothing, SignIn, "401 401 200 200 200 200 200"),
+        // Ingest: reports, their photos, proof photos.
+        r("POST", "/v1/reports", Nothing, Report, "401 401 202 202 key key key"),
+        r("GET", "/v1/reports/{id}/photos/{n}", ReportA, Empty, "401 401 200 no 200 404 200").at("/v1/reports/$R/photos/0"),
+        r("GET", "/v1/reports/{id}/photos/{n}", ReportB, Empty, "401 401 no 200 200 404 200").at("/v1/reports/$R/photos/0"),
+        r("GET", "/v1/reports/{id}/photos/{n}", ReportUnrouted, Empty, "401 401 200 no 404 404 200").at("/v1/reports/$R/photos/0"),
+        r("POST", "/v1/tickets/{id}/proof-photos", TicketA, ProofPhoto, "401 401 no no 201 404 201").at("/v1/tickets/$T/proof-photos"),
+        r("GET", "/v1/tickets/{id}/proof-photos/{sha256}", Proof, Empty, "401 401 no no 200 404 200").at("/v1/tickets/$T/proof-photos/$P"),
+        // Tracker: queues, tickets, actions.
+        r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 200 404 200").at("/v1/offices/wenquan/tickets"),
+        r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 404 200 200").at("/v1/offices/fushan/tickets"),
+        r("GET", "/v1/tickets/{id}", TicketA, Empty, "401 401 200 hid 200 404 200").at("/v1/tickets/$T"),
+        r("GET", "/v1/tickets/{id}", UnknownTicket, Empty, "401 401 404 404 404 404 404").at("/v1/tickets/$T"),
+        r("POST", "/v1/tickets/{id}/acknowledge", Fresh(Pre::Open), Json("{}"), OFFICE_WORK).at("/v1/tickets/$T/acknowledge"),
+        r("POST", "/v1/tickets/{id}/make_safe", Fresh(Pre::Acknowledged), Json("{}"), OFFICE_WORK).at("/v1/tickets/$T/make_safe"),
+        r("POST", "/v1/tickets/{id}/start", Fresh(Pre::Acknowledged), Json("{}"), OFFICE_WORK).at("/v1/tickets/$T/start"),
+        r("POST", "/v1/tickets/{id}/resolve", Fresh(Pre::Acknowledged), Json(r#"{"note":"cover replaced"}"#), OFFICE_WORK).at("/v1/tickets/$T/resolve"),
+        r("POST", "/v1/tickets/{id}/reject", Fresh(Pre::Open), Json(r#"{"reason":"not_a_hazard"}"#), OFFICE_WORK).at("/v1/tickets/$T/reject"),
+        r("POST", "/v1/tickets/{id}/reopen", Fresh(Pre::Resolved), Json(r#"{"reason":"not_fixed"}"#), REPORTER).at("/v1/tickets/$T/reopen"),
+        r("POST", "/v1/tickets/{id}/close", Fresh(Pre::Resolved), Json("{}"), REPORTER).at("/v1/tickets/$T/close"),
+        r("POST", "/v1/tickets/{id}/reroute", Fresh(Pre::Open), Json(r#"{"office_id":"fushan"}"#), SUPERVISOR_CHANGES).at("/v1/tickets/$T/reroute"),
+        // Tracker: supervision and the courier's own view.
+        r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR_READS),
+        r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/route"),
+        r("GET", "/v1/audit/response-times", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/audit/overdue", Nothing, Empty, "401 401 403 403 200 200 200"),
+        r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/audit/verify", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/couriers/me", Nothing, Empty, "401 401 200 200 403 403 403"),
+        // Tracker (issue 11, scope): a supervisor hides one photo from public view (B's, which
+        // no Open311 row reads), then shows it again.
+        r("POST", "/v1/reports/{id}/photos/{n}/hide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/hide"),
+        r("POST", "/v1/reports/{id}/photos/{n}/unhide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/unhide"),
+        // Open311: public reads (never a courier id), posts by couriers' api_key.
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/discovery.json"),
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services.json"),
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.json"),
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/servicerequestupdates.json"),
+        r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.json"),
+        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.xml"),
+        r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.xml"),
+        r("GET", "/open311/v2/services/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services/manhole.json"),
+        r("GET", "/open311/v2/requests/{file}", ReportA, Empty, ALL_200).at("/open311/v2/requests/$R.json"),
+        r("GET", "/open311/v2/tokens/{file}", ReportA, Empty, ALL_200).at("/open311/v2/tokens/$R.json"),
+        r("GET", "/open311/v2/media/{id}/{n}", ReportA, Empty, "pub pub pub pub pub pub pub").at("/open311/v2/media/$R/0"),
+        r("GET", "/open311/v2/media/{id}/{n}", ReportUnrouted, Empty, "404 404 404 404 404 404 404").at("/open311/v2/media/$R/0"),
+        // Last: signing out (cookie callers each end a session of their own).
+        r("POST", "/session/logout", OwnSession, Empty, "out out 204 204 204 204 204"),
+    ]
+}
+
+/// What `caller` may get from `row`.
+fn expectation(row: &Row, caller: Caller) -> Expect {
+    let words: Vec<&str> = row.expect.split_whitespace().collect();
+    assert_eq!(
+        words.len(),
+        7,
+        "{} {}: {:?}",
+        row.method,
+        row.path,
+        row.expect
+    );
+    let column = match caller {
+        Caller::CookieNoCsrf | Caller::CookieForeignOrigin if row.method != "GET" => {
+            return Expect::Is(403);
+        }
+        c if c.is_cookie() => 4,
+        c => Caller::ALL.iter().position(|x| *x == c).expect("a caller"),
+    };
+    Expect::parse(words[column])
+}
+
+fn with_body(
+    world: &World,
+    targets: &Targets,
+    row: &Row,
+    caller: Caller,
+    req: RequestBuilder,
+) -> RequestBuilder {
+    let token = world.token_of(caller).unwrap_or_default().to_owned();
+    match row.body {
+        Body::Empty => req,
+        Body::Json(json) => req.header("content-type", "application/json").body(json),
+        Body::SignIn => req.json(&serde_json::json!({ "token": token })),
+        Body::Report => req
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .multipart(report_form(OUTSIDE, "matrix report", world.next_photo())),
+        Body::ProofPhoto => req.multipart(reqwest::multipart::Form::new().part(
+            "photo",
+            matrix_world::jpeg_part(targets.proof_photo.clone()),
+        )),
+        Body::Open311 => {
+            let mut form = vec![
+                ("service_code", "manhole".to_owned()),
+                ("lat", OUTSIDE.0.to_string()),
+                ("long", OUTSIDE.1.to_string()),
+                ("description", "matrix open311 request".to_owned()),
+            ];
+            if caller != Caller::None {
+                form.push(("api_key", token));
+            }
+            req.form(&form)
+        }
+    }
+}
+
+/// What a cell got back.
+struct Answer {
+    status: u16,
+    content_type: String,
+    /// As text (photos lossily).
+    body: String,
+}
+
+/// Sends `row` as `caller` at `aim`.
+async fn send(
+    world: &World,
+    targets: &Targets,
+    row: &Row,
+    caller: Caller,
+    aim: &Aim,
+) -> anyhow::Result<Answer> {
+    let session = aim.session.as_ref().unwrap_or(&world.session);
+    let request = world.request(row.method.parse()?, &aim.fill(row.path), caller, session);
+    let response = with_body(world, targets, row, caller, request)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = String::from_utf8_lossy(&response.bytes().await?).into_owned();
+    Ok(Answer {
+        status,
+        content_type,
+        body,
+    })
+}
+
+/// What is wrong with `answer`; `change` is the target's state before and
+/// after, if the cell changed it.
+fn judge(
+    world: &World,
+    targets: &Targets,
+    row: &Row,
+    caller: Caller,
+    answer: &Answer,
+    change: Option<(String, String)>,
+) -> Vec<String> {
+    let expect = expectation(row, caller);
+    let mut faults = Vec::new();
+    if !expect.allows(answer.status) {
+        faults.push(format!("expected {}, got {}", expect.word(), answer.status));
+    }
+    let open311 = row.path.starts_with("/open311/");
+    faults.extend(error_body_fault(
+        open311,
+        answer.status,
+        &answer.content_type,
+        &answer.body,
+    ));
+    let csrf = caller.is_cookie() && caller != Caller::Cookie && row.method != "GET";
+    if csrf && !answer.body.contains("/problems/cross-site-request") {
+        faults.push("not refused as a cross-site request".into());
+    }
+    let leaked = world
+        .people
+        .leaks(&targets.ticket_a, caller, open311, &answer.body);
+    if !leaked.is_empty() {
+        faults.push(format!("shows {}", leaked.join(", ")));
+    }
+    match change {
+        Some((before, after)) if !expect.may_change() => {
+            faults.push(format!("changed its target ({before} -> {after})"));
+        }
+        _ => {}
+    }
+    faults
+}
+
+/// Runs one cell: its status, and what is wrong with it, if anything.
+async fn cell(
+    world: &World,
+    targets: &mut Targets,
+    row: &Row,
+    caller: Caller,
+) -> anyhow::Result<(u16, Option<String>)> {
+    let aim: Aim = targets.aim(world, row.target).await?;
+    let before = targets.snapshot(world, &aim).await?;
+    let answer = send(world, targets, row, caller, &aim).await?;
+    let after = targets.snapshot(world, &aim).await?;
+    let change = (before != after).then_some((before, after));
+    if change.is_some() {
+        targets.used_up(&aim);
+    }
+    let faults = judge(world, targets, row, caller, &answer, change);
+    let shown: String = answer.body.chars().take(160).collect();
+    let fault = (!faults.is_empty()).then(|| {
+        let path = aim.fill(row.path);
+        format!(
+            "{} {path} as {caller:?}: {}; body {shown:?}",
+            row.method,
+            faults.join("; ")
+        )
+    });
+    Ok((answer.status, fault))
+}
+
+async fn matrix(db: &str) -> anyhow::Result<()> {
+    let world = World::start(db).await?;
+    let mut targets = Targets::prepare(&world).await?;
+    let (mut failures, mut grid, mut cells) = (Vec::new(), String::new(), 0);
+    for row in rows() {
+        let mut line = format!(
+            "{:5} {:40} {:22}",
+            row.method,
+            row.path,
+            format!("{:?}", row.target)
+        );
+        let mut statuses = BTreeSet::new();
+        for caller in Caller::ALL {
+            let (status, fault) = cell(&world, &mut targets, &row, caller).await?;
+            let mark = if fault.is_some() { "!" } else { " " };
+            line.push_str(&format!(" {status}{mark}"));
+            statuses.insert(status);
+            failures.extend(fault);
+            cells += 1;
+        }
+        if row.expect.starts_with("pub") && statuses.len() > 1 {
+            failures.push(format!(
+                "{} {}: a public read answers callers differently: {statuses:?}",
+                row.method, row.path
+            ));
+        }
+        grid.push_str(&line);
+        grid.push('\n');
+    }
+    println!("{db}: callers {:?}\n{grid}", Caller::ALL);
+    world.stack.stop().await?;
+    assert!(
+        failures.is_empty(),
+        "{db}: {} of {cells} cells fail least privilege:\n{}\n\n{grid}",
+        failures.len(),
+        failures.join("\n")
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_holds_least_privilege_on_sqlite() -> anyhow::Result<()> {
+    matrix("sqlite").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_holds_least_privilege_on_postgres() -> anyhow::Result<()> {
+    matrix("postgres").await
+}
+
+/// The table and the sources name the same routes: a route added without a
+/// row (or a row left for a removed route) fails here.
+#[test]
+fn every_route_has_a_row() {
+    let (routes, opaque) = routes_in_source(&common::repo());
+    let table = rows();
+    let rows: BTreeSet<(String, String)> = table
+        .iter()
+        .filter(|r| !r.route.is_empty())
+        .map(|r| (r.method.to_owned(), r.route.to_owned()))
+        .collect();
+    let missing: Vec<_> = routes.difference(&rows).collect();
+    let stale: Vec<_> = rows.difference(&routes).collect();
+    assert!(routes.len() > 30, "found only {routes:?}");
+    assert!(
+        missing.is_empty() && stale.is_empty() && opaque.is_empty(),
+        "routes without a matrix row: {missing:?}\nrows without a route: {stale:?}\nrouters the matrix cannot read: {opaque:?}"
+    );
+    for row in &table {
+        let words = row.expect.split_whitespace().count();
+        assert_eq!(words, 7, "{} {}", row.method, row.path);
+    }
+}
