@@ -7,7 +7,7 @@ use civicprobe_ingest::PhotoBackendKind;
 use civicprobe_testkit::photos;
 use common::{
     contains, form, key, problem, spawn_app, spawn_with, with_exif, TestApp, OFFICE_TOKEN,
-    OTHER_OFFICE_TOKEN, REPORT, TOKEN,
+    OTHER_OFFICE_TOKEN, REPORT, TOKEN, TOKEN_2,
 };
 use sha2::{Digest, Sha256};
 
@@ -126,8 +126,11 @@ async fn three_photos_in_three_formats_are_stripped_hashed_and_served_in_scope()
         "/problems/not-found",
     )
     .await;
+    // The courier who sent it sees it while the tracker does not know it
+    // yet (this instance's local store recorded them); another does not.
+    assert_eq!(get(&app, Some(TOKEN), &path).await.status().as_u16(), 200);
     problem(
-        get(&app, Some(TOKEN), &path).await,
+        get(&app, Some(TOKEN_2), &path).await,
         404,
         "/problems/not-found",
     )
