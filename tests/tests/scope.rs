@@ -155,6 +155,19 @@ async fn a_merged_courier_sees_and_steers_only_what_is_theirs(db: &str) -> anyho
             assert!(!body.contains(secret), "{path} carries {secret}: {body}");
         }
     }
+    // The merged request's media_url answers too.
+    let (_, body) = fetch(
+        &h,
+        None,
+        &format!("/open311/v2/requests/{}.json", p.second_report),
+    )
+    .await?;
+    let url: Value = serde_json::from_str::<Value>(&body)?[0]["media_url"].clone();
+    let path = url
+        .as_str()
+        .and_then(|u| u.find("/open311/").map(|i| &u[i..]));
+    let path = path.expect("a media_url").to_owned();
+    assert_eq!(fetch(&h, None, &path).await?.0, 200, "{path}");
 
     // Reroutes go to known offices: fushan is in the jurisdictions file
     // (no token was ever issued for it), "nowhere" is not.

@@ -38,13 +38,14 @@ pub async fn photo(
 async fn serve(state: &Open311State, id: &str, n: usize) -> Result<Response, Error> {
     let missing = || Error::not_found("no such request or photo");
     let request: ReportId = id.parse().map_err(|_| missing())?;
-    let ticket = state
+    // The request's ticket, whether its report opened it or was merged in
+    // (`requests/{id}` names the ticket's photos under either id).
+    let (ticket_id, _) = state
         .store
-        .tickets_of_reports(&[request])
+        .report_ticket(request)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(missing)?;
+    let ticket = state.store.ticket(ticket_id).await?.ok_or_else(missing)?;
     let hidden = state.store.hidden_photos(ticket.report_id).await?;
     if !visible(state, &ticket, &hidden).contains(&n) {
         return Err(missing());

@@ -33,8 +33,12 @@
 //!   ([`store::chain`]), escalations, auto-close and overdue
 //!   ([`store::sla`]), points ([`store::points`]), reads
 //!   ([`store::queries`], and listings by date, category and state for
-//!   Open311 in `store::listing`) and the row types handed out
-//!   ([`store::rows`]).
+//!   Open311 in `store::listing`), the row types handed out
+//!   ([`store::rows`]) and a courier's view of a ticket, which cannot carry
+//!   another reporter's data ([`store::courier_view`]). Private modules
+//!   hold the known offices (reroute targets), the proof photos ingest
+//!   stored (what a resolve may cite) and the photos a supervisor hid
+//!   from Open311.
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
