@@ -42,8 +42,9 @@ async fn unknown_route(request: Request) -> Response {
     generic_error(request.uri().path(), StatusCode::NOT_FOUND)
 }
 
-/// Replaces an error answer that is not in the agreed shape.
-async fn answer_errors(request: Request, next: Next) -> Response {
+/// Replaces an error answer that is not in the agreed shape (also used by
+/// [`crate::serve`] around its request timeout, whose 408 has no body).
+pub async fn answer_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
@@ -70,8 +71,13 @@ fn in_shape(path: &str, response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // A problem is in shape everywhere: under `/open311/` too, where the
+    // shared middleware (a cookie's CSRF refusal) answers one.
+    if kind.starts_with(PROBLEM_JSON) {
+        return true;
+    }
     if !is_open311(path) {
-        return kind.starts_with(PROBLEM_JSON);
+        return false;
     }
     let xml = Format::Xml.content_type().split(';').next();
     kind.starts_with(xml.unwrap_or_default()) || kind.starts_with(Format::Json.content_type())

@@ -155,16 +155,24 @@ async fn accept(
     }
 }
 
-/// `app` with the body idle timeout, the request timeout and tracing.
+/// `app` with the body idle timeout, the request timeout (its 408 a
+/// problem too) and tracing.
 fn layered(app: Router, limits: &HttpLimits) -> Router {
+    layered_with(app, limits, REQUEST_TIMEOUT)
+}
+
+/// [`layered`] with a given request timeout (tests shorten it).
+fn layered_with(app: Router, limits: &HttpLimits, request_timeout: Duration) -> Router {
     app.layer(axum::middleware::from_fn_with_state(
         limits.body_idle_timeout,
         body_idle,
     ))
     .layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        REQUEST_TIMEOUT,
+        request_timeout,
     ))
+    // The timeout's 408 is empty: answered as a problem like every error.
+    .layer(axum::middleware::from_fn(crate::answers::answer_errors))
     .layer(
         tower_http::trace::TraceLayer::new_for_http().make_span_with(|r: &Request| {
             tracing::debug_span!("request", method = %r.method(), path = %r.uri().path())
@@ -276,6 +284,40 @@ mod tests {
         let logs = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
         assert!(logs.contains("path=/x"), "{logs}");
         assert!(!logs.contains("secret-key"), "{logs}");
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_timeout_is_a_408_problem() {
+        use tower::ServiceExt;
+        // The same log interest as the span test beside it, so that this
+        // thread's requests never mark its callsites as disabled.
+        let quiet = tracing_subscriber::fmt()
+            .with_env_filter("tower_http=debug,civicprobe=debug")
+            .with_writer(std::io::sink)
+            .finish();
+        let _guard = tracing::subscriber::set_default(quiet);
+        let slow = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        );
+        let app = layered_with(slow, &HttpLimits::default(), Duration::from_millis(50));
+        let request = Request::builder()
+            .uri("/slow?q=echo-me")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("answered");
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        let kind = response.headers()[axum::http::header::CONTENT_TYPE].clone();
+        assert_eq!(kind, "application/problem+json");
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(problem["status"], 408, "{problem}");
+        assert!(!String::from_utf8_lossy(&body).contains("echo-me"));
     }
 
     #[test]

@@ -120,6 +120,8 @@ async fn tell_tracker(
             what: "the ticket store",
             source,
         })
+}
+
 /// Whose upload slot a proof photo takes: its token's holder (named by
 /// the token's hash, never the token itself).
 fn uploader(headers: &HeaderMap) -> String {
