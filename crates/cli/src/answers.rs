@@ -71,13 +71,15 @@ fn in_shape(path: &str, response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    // A problem is in shape everywhere: under `/open311/` too, where the
-    // shared middleware (a cookie's CSRF refusal) answers one.
-    if kind.starts_with(PROBLEM_JSON) {
-        return true;
-    }
+    let problem = kind.starts_with(PROBLEM_JSON);
     if !is_open311(path) {
-        return false;
+        return problem;
+    }
+    // Under `/open311/` a 4xx problem comes from the shared layers in front
+    // of Open311 (a cookie's CSRF refusal) and keeps its type; a 5xx (a
+    // panic) is answered as the spec's document.
+    if problem && response.status().is_client_error() {
+        return true;
     }
     let xml = Format::Xml.content_type().split(';').next();
     kind.starts_with(xml.unwrap_or_default()) || kind.starts_with(Format::Json.content_type())
