@@ -24,7 +24,7 @@
 //! string (Open311 may carry `api_key` there).
 
 use crate::shutdown::Shutdown;
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, BodyDataStream, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -36,7 +36,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -47,6 +47,12 @@ pub const GRACE: Duration = Duration::from_secs(8);
 /// The most one connection buffers (a request head, a body chunk): with
 /// [`HttpLimits::max_connections`], what slow or idle clients can hold.
 const MAX_BUF_BYTES: usize = 64 * 1024;
+
+/// What [`linger`] discards of a refused request's body at most.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// How long [`linger`] waits for it at most.
+const LINGER_TIME: Duration = Duration::from_secs(1);
 
 /// The whole-request timeout (`408` after it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -181,40 +187,84 @@ fn layered_with(app: Router, limits: &HttpLimits, request_timeout: Duration) -> 
 }
 
 /// Cuts a body that sends nothing for `idle` and answers `408` for it,
-/// whatever the handler made of the cut.
+/// whatever the handler made of the cut. After any other refusal it
+/// [`linger`]s over the body's unread rest.
 async fn body_idle(State(idle): State<Duration>, request: Request, next: Next) -> Response {
     if request.body().is_end_stream() {
         return next.run(request).await;
     }
     let stalled = Arc::new(AtomicBool::new(false));
-    let watched = stalled.clone();
-    let request = request.map(|body| idle_limited(body, idle, watched));
-    let response = next.run(request).await;
+    let (parts, body) = request.into_parts();
+    let (body, rest) = idle_limited(body, idle, stalled.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
     if stalled.load(Ordering::Acquire) {
         metrics::counter!("civicprobe_http_body_timeouts_total").increment(1);
         return body_timeout(idle);
     }
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        linger(&rest).await;
+    }
     response
 }
 
-/// `body`, failing once no byte came for `idle` while it was read.
-fn idle_limited(body: Body, idle: Duration, stalled: Arc<AtomicBool>) -> Body {
-    let stream = body.into_data_stream();
-    Body::from_stream(futures::stream::unfold(
-        Some((stream, stalled)),
-        move |state| async move {
-            let (mut stream, stalled) = state?;
+/// A request body's unread rest: the handler reads through it, and
+/// [`linger`] may discard what is left after a refusal. (Taken out while a
+/// chunk is awaited, put back after it.)
+type Rest = Arc<Mutex<Option<BodyDataStream>>>;
+
+/// `body`, failing once no byte came for `idle` while it was read, and
+/// its unread rest.
+fn idle_limited(body: Body, idle: Duration, stalled: Arc<AtomicBool>) -> (Body, Rest) {
+    let rest: Rest = Arc::new(Mutex::new(Some(body.into_data_stream())));
+    let state = (rest.clone(), stalled);
+    let body = Body::from_stream(futures::stream::unfold(
+        state,
+        move |(rest, stalled)| async move {
+            let mut stream = take(&rest)?;
             match tokio::time::timeout(idle, stream.next()).await {
-                Ok(Some(chunk)) => Some((chunk, Some((stream, stalled)))),
+                Ok(Some(chunk)) => {
+                    put_back(&rest, stream);
+                    Some((chunk, (rest, stalled)))
+                }
                 Ok(None) => None,
                 Err(_) => {
                     stalled.store(true, Ordering::Release);
                     let e = std::io::Error::new(std::io::ErrorKind::TimedOut, "body idle");
-                    Some((Err(axum::Error::new(e)), None))
+                    Some((Err(axum::Error::new(e)), (rest, stalled)))
                 }
             }
         },
-    ))
+    ));
+    (body, rest)
+}
+
+fn take(rest: &Rest) -> Option<BodyDataStream> {
+    rest.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+fn put_back(rest: &Rest, stream: BodyDataStream) {
+    *rest.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
+}
+
+/// After a refusal, reads and discards what the client is still sending
+/// (at most [`LINGER_BYTES`], for at most [`LINGER_TIME`]; nothing is
+/// kept), so that a client refused mid-upload reads the answer instead of
+/// a connection reset by the close that follows it.
+async fn linger(rest: &Rest) {
+    let Some(mut stream) = take(rest) else {
+        return;
+    };
+    let discard = async {
+        let mut left = LINGER_BYTES;
+        while let Some(Ok(chunk)) = stream.next().await {
+            if chunk.len() >= left {
+                break;
+            }
+            left -= chunk.len();
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, discard).await;
 }
 
 /// `408` problem+json; the connection is closed (its body is unread).
@@ -240,7 +290,7 @@ fn body_timeout(idle: Duration) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Log lines written here.
     #[derive(Clone, Default)]
@@ -256,6 +306,22 @@ mod tests {
         }
     }
 
+    /// `app` served with the default limits on a free port.
+    async fn serving(
+        app: Router,
+    ) -> (
+        std::net::SocketAddr,
+        Shutdown,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = Shutdown::new();
+        let limits = HttpLimits::default();
+        let server = tokio::spawn(serve(listener, app, limits, shutdown.clone()));
+        (addr, shutdown, server)
+    }
+
     #[tokio::test]
     async fn request_spans_name_the_path_never_the_query() {
         let logs = Captured::default();
@@ -266,16 +332,8 @@ mod tests {
             .with_ansi(false)
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let app = Router::new().route("/x", axum::routing::get(|| async { "ok" }));
-        let shutdown = Shutdown::new();
-        let server = tokio::spawn(serve(
-            listener,
-            app,
-            HttpLimits::default(),
-            shutdown.clone(),
-        ));
+        let (addr, shutdown, server) = serving(app).await;
         let url = format!("http://{addr}/x?api_key=secret-key");
         let body = reqwest::get(url).await.expect("get").text().await;
         assert_eq!(body.expect("body"), "ok");
@@ -318,6 +376,38 @@ mod tests {
         let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(problem["status"], 408, "{problem}");
         assert!(!String::from_utf8_lossy(&body).contains("echo-me"));
+    }
+
+    #[tokio::test]
+    async fn a_client_refused_mid_upload_reads_the_answer() {
+        // Refuses without reading the body, as every upload does before
+        // the sender is known.
+        let app = Router::new().route(
+            "/up",
+            axum::routing::post(|| async { StatusCode::UNAUTHORIZED }),
+        );
+        let (addr, shutdown, server) = serving(app).await;
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        let size = 20 * 16 * 1024;
+        let head = format!(
+            "POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+        );
+        client.write_all(head.as_bytes()).await.expect("head");
+        // The answer is out at once; the client is still sending.
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            client
+                .write_all(&[0u8; 16 * 1024])
+                .await
+                .expect("still sending");
+        }
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer));
+        read.await.expect("in time").expect("read, not reset");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        shutdown.trigger();
+        server.await.expect("join").expect("served");
     }
 
     #[test]
