@@ -53,9 +53,11 @@ function setupChips() {
   fill(box, chips);
 }
 
-async function setupPlaces() {
+async function setupPlaces(tries = 10) {
   state.places = namedPlaces(await jurisdictions());
   renderPlaces();
+  // No list (no signal, a dropped connection): try again shortly.
+  if (!state.places.length && tries > 1) setTimeout(() => setupPlaces(tries - 1), 3000);
 }
 
 function renderPlaces() {

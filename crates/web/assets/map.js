@@ -9,7 +9,8 @@ let cached = null;
 export async function jurisdictions() {
   if (!cached) {
     cached = fetch('/v1/jurisdictions', { credentials: 'same-origin' })
-      .then((r) => (r.ok ? r.json() : { features: [] }))
+      .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
+      // Not kept: the next call tries again.
       .catch(() => { cached = null; return { features: [] }; });
   }
   return cached;
