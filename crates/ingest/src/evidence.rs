@@ -165,6 +165,7 @@ mod tests {
             gps: Some(far),
             taken_at: Some(now - time::Duration::hours(2)),
             orientation: None,
+            camera: None,
         };
         let index = ReuseIndex::default();
         let earlier = ReportId::for_submission(CourierId::new(), "a");
@@ -199,6 +200,7 @@ mod tests {
             gps: Some(here),
             taken_at: Some(now),
             orientation: None,
+            camera: None,
         };
         let facts = [PhotoFacts {
             exif: &fresh,

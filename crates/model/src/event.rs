@@ -5,6 +5,26 @@ use crate::{Category, EventId, OfficeId, ReportSubmitted, TicketId, TicketState}
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// Event kinds that are not a [`crate::TicketAction`]'s
+/// ([`crate::TicketAction::event_kind`] names those): the last token of a
+/// ticket subject and the `kind` of an event row.
+pub mod kind {
+    /// The router opened the ticket ([`super::TicketOpened`]).
+    pub const OPENED: &str = "opened";
+    /// The router merged a duplicate report into it ([`super::TicketMerged`]).
+    pub const MERGED: &str = "merged";
+    /// The SLA clock found a step past its deadline.
+    pub const ESCALATED: &str = "escalated";
+    /// A supervisor moved it to another office (or routed an unrouted report).
+    pub const REROUTED: &str = "rerouted";
+    /// Its category or urgency was corrected: by an office's or a
+    /// supervisor's re-triage, or by an urgent duplicate report.
+    pub const TRIAGED: &str = "triaged";
+    /// A supervisor upheld an office's `not_our_area` rejection: the
+    /// dispute is settled and the ticket stays rejected.
+    pub const DISPUTE_UPHELD: &str = "dispute_upheld";
+}
+
 /// When each step of a ticket is due; all derived from `received_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
@@ -87,13 +107,18 @@ pub struct TicketMerged {
     pub at: OffsetDateTime,
     /// Why.
     pub reason: MergeReason,
+    /// The router classified the duplicate itself as urgent: the ticket
+    /// becomes urgent (its deadlines tighten) if it was not.
+    #[serde(default)]
+    pub urgent: bool,
     /// The duplicate report, whole.
     pub report: ReportSubmitted,
 }
 
 /// A step the tracker records and publishes (through its outbox) on
 /// `civic.ticket.<office>.<category>.<kind>`: acknowledged, made_safe,
-/// started, resolved, rejected, reopened, closed, escalated, rerouted.
+/// started, resolved, rejected, reopened, closed, escalated, rerouted,
+/// triaged, dispute_upheld.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TicketChanged {
     /// The event's own id (the tracker's event row).
@@ -102,8 +127,11 @@ pub struct TicketChanged {
     pub ticket_id: TicketId,
     /// The office responsible after this step.
     pub office_id: OfficeId,
-    /// The ticket's category.
+    /// The ticket's category (after this step).
     pub category: Category,
+    /// Whether the ticket is urgent (after this step).
+    #[serde(default)]
+    pub urgent: bool,
     /// What happened (past tense).
     pub kind: String,
     /// The ticket's state after this step.
@@ -122,6 +150,12 @@ pub struct TicketChanged {
     /// For `rerouted`: the office it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_office: Option<OfficeId>,
+    /// For `triaged`: the category before, when it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_category: Option<Category>,
+    /// The deadlines after this step, when it changed them (`triaged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<Deadlines>,
 }
 
 /// Published by the router on `civic.unrouted.<category>` for a point that

@@ -27,6 +27,10 @@ pub struct PhotoExif {
     pub taken_at: Option<OffsetDateTime>,
     /// EXIF orientation, 1 to 8.
     pub orientation: Option<u16>,
+    /// EXIF Make and Model ("HUAWEI ELS-AN00"), control characters
+    /// removed, at most 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
 }
 
 /// A reason to look twice at a report.

@@ -158,11 +158,13 @@ impl Router {
     }
 }
 
-/// The merge event for a report that duplicates `into`.
+/// The merge event for a report that duplicates `into`; `urgent` is the
+/// duplicate's own classification.
 pub fn merged(
     report: &ReportSubmitted,
     into: &OpenTicket,
     reason: MergeReason,
+    urgent: bool,
     now: OffsetDateTime,
 ) -> TicketMerged {
     TicketMerged {
@@ -172,6 +174,7 @@ pub fn merged(
         category: into.category,
         at: now,
         reason,
+        urgent,
         report: report.clone(),
     }
 }

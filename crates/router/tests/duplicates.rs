@@ -120,6 +120,9 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
         reason: None,
         note: None,
         from_office: None,
+        urgent: false,
+        from_category: None,
+        deadlines: None,
     };
     js.publish(
         nats::ticket_subject(&resolved.office_id, Category::Elevator, "resolved"),

@@ -46,6 +46,7 @@ pub fn read(raw: &[u8]) -> Result<PhotoExif, Error> {
         gps: gps(&exif)?,
         taken_at: taken_at(&exif, OffsetDateTime::now_utc())?,
         orientation: orientation(&exif)?,
+        camera: None,
     })
 }
 

@@ -64,6 +64,7 @@ pub async fn settle(
                     &ticket.report,
                     &m.ticket,
                     m.reason,
+                    ticket.urgent,
                     now,
                 )))
             }

@@ -102,6 +102,7 @@ impl Store {
             ticket_id,
             office_id: current.office_id.clone(),
             category: current.category,
+            urgent: current.urgent,
             kind: kind.to_owned(),
             state: next,
             actor: step.actor.clone(),
@@ -109,6 +110,8 @@ impl Store {
             reason: step.reason.clone(),
             note: step.note.clone(),
             from_office: None,
+            from_category: None,
+            deadlines: None,
         };
         outbox::enqueue(&mut tx, &changed).await?;
         match step.action {

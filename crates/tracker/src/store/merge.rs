@@ -10,8 +10,7 @@ use crate::Error;
 use civicprobe_model::{MergeReason, TicketMerged};
 use sqlx::Row;
 
-/// The event kind of a merge (also the subject's last token).
-pub const MERGED: &str = "merged";
+pub use civicprobe_model::event::kind::MERGED;
 
 fn reason_name(reason: &MergeReason) -> &'static str {
     match reason {

@@ -17,8 +17,7 @@ use civicprobe_model::{
 use sqlx::{Any, Row, Transaction};
 use time::{Duration, OffsetDateTime};
 
-/// The event kind of a reroute (also the subject's last token).
-pub const REROUTED: &str = "rerouted";
+pub use civicprobe_model::event::kind::REROUTED;
 
 /// The deadlines given to a report routed by hand (the router's policy is
 /// not the tracker's to know): urgent 30 min / 2 h / 24 h, otherwise
@@ -85,6 +84,7 @@ impl Store {
             to,
             from: Some(&current.office_id),
             category: current.category,
+            urgent: current.urgent,
             actor,
             at,
             reason: None,
@@ -146,6 +146,7 @@ impl Store {
             to,
             from: None,
             category: opened.category,
+            urgent: opened.urgent,
             actor,
             at,
             reason: Some("unrouted".into()),
@@ -205,6 +206,7 @@ struct Rerouted<'a> {
     to: &'a OfficeId,
     from: Option<&'a OfficeId>,
     category: civicprobe_model::Category,
+    urgent: bool,
     actor: &'a str,
     at: OffsetDateTime,
     reason: Option<String>,
@@ -235,6 +237,7 @@ async fn record_rerouted(
         ticket_id: ev.ticket_id,
         office_id: ev.to.clone(),
         category: ev.category,
+        urgent: ev.urgent,
         kind: REROUTED.to_owned(),
         state: TicketState::Open,
         actor: ev.actor.to_owned(),
@@ -242,6 +245,8 @@ async fn record_rerouted(
         reason: ev.reason.clone(),
         note: ev.note.clone(),
         from_office: ev.from.cloned(),
+        from_category: None,
+        deadlines: None,
     };
     outbox::enqueue(tx, &changed).await
 }

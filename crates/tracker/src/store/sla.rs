@@ -18,8 +18,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
-/// The event kind of an escalation.
-pub const ESCALATED: &str = "escalated";
+pub use civicprobe_model::event::kind::ESCALATED;
 /// Who escalates.
 const SLA_ACTOR: &str = "system:sla";
 /// Who closes automatically.
@@ -129,6 +128,7 @@ fn escalation(
         ticket_id: t.ticket_id,
         office_id: t.office_id.clone(),
         category: t.category,
+        urgent: t.urgent,
         kind: ESCALATED.to_owned(),
         state: t.state,
         actor: SLA_ACTOR.to_owned(),
@@ -136,6 +136,8 @@ fn escalation(
         reason: Some(breach.step.to_owned()),
         note: Some(note),
         from_office: None,
+        from_category: None,
+        deadlines: None,
     };
     (row, changed)
 }

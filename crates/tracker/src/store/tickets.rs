@@ -9,8 +9,7 @@ use civicprobe_model::{ReportSubmitted, ReportUnrouted, TicketId, TicketOpened, 
 use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
-/// The event kind of a ticket's first step (also the subject's last token).
-pub const OPENED: &str = "opened";
+pub use civicprobe_model::event::kind::OPENED;
 
 /// Who opens tickets: the router, a system actor.
 pub(crate) const ROUTER_ACTOR: &str = "router";

@@ -222,6 +222,7 @@ pub fn merged(
         category: ticket.category,
         at: report.received_at + Duration::seconds(1),
         reason: civicprobe_model::MergeReason::Nearby { distance_m: 12.0 },
+        urgent: false,
         report,
     }
 }

@@ -115,6 +115,9 @@ fn closed_tickets_stop_matching_and_reopened_ones_match_again() {
         reason: None,
         note: None,
         from_office: None,
+        urgent: false,
+        from_category: None,
+        deadlines: None,
     };
     index.changed(&change("resolved"));
     assert!(index.find(&rules, Category::Manhole, &first).is_none());
