@@ -181,6 +181,9 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         lat: 29.84,
         lon: 114.32,
         spread_m: 300.0,
+        events_token: None,
+        webhook_listen: None,
+        urgent: false,
     };
     let summary = load::measure(&args).await.expect("load");
     assert_eq!(summary.sent, 12);
@@ -241,6 +244,9 @@ async fn sustained_load_figures() {
         lat: 29.84,
         lon: 114.32,
         spread_m: 1500.0,
+        events_token: None,
+        webhook_listen: None,
+        urgent: false,
     };
     load::run(args).await.expect("load");
     stack.stop().await.expect("stop");

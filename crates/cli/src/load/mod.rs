@@ -3,14 +3,23 @@
 //! submission), and prints accepted/s, errors by status, p50/p99 submit
 //! latency and, with a viewer token, p50/p99 from the `202` to the ticket
 //! being in the office queue (`GET /v1/tickets/{TicketId::for_report}`
-//! answering `200`, polled every 2 ms).
+//! answering `200`, polled every 2 ms). With `--events-token` it also
+//! listens on the tracker's live event stream and prints p50/p99 from the
+//! `202` to the ticket's `opened` event there; with `--webhook-listen` it
+//! runs a webhook receiver (register it as an office's `json` alert
+//! channel, URL `http://ADDR/hook`) and prints p50/p99 from the `202` to
+//! the alert's arrival ([`arrivals`]). Only urgent tickets are alerted:
+//! `--urgent` sends urgent texts only.
 //!
 //! Points are spread around `--lat/--lon` (`--spread-m`) so that the
 //! router's nearby-duplicate rule merges few reports; a photo reused from a
 //! small folder can still be merged as the same photo, and a merged report
 //! opens no ticket: it is counted as "no ticket".
 
+mod arrivals;
+
 use anyhow::Context;
+use arrivals::Arrivals;
 use civicprobe_model::{ReportId, TicketId};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +56,17 @@ pub struct LoadArgs {
     /// Points are spread over ± this many metres.
     #[arg(long, default_value_t = 300.0)]
     pub spread_m: f64,
+    /// An office or supervisor token: measure 202 → the ticket's `opened`
+    /// event on `GET /v1/events`.
+    #[arg(long, env = "CIVICPROBE_EVENTS_TOKEN", hide_env_values = true)]
+    pub events_token: Option<String>,
+    /// Receive alerts on `http://ADDR/hook` and measure 202 → alert.
+    #[arg(long)]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// Send only texts the classifier takes for urgent (only urgent
+    /// tickets are alerted at once).
+    #[arg(long)]
+    pub urgent: bool,
 }
 
 /// Categories and texts used in turn (same-category reports close to each
@@ -59,6 +79,23 @@ const CATEGORIES: [(&str, &str); 4] = [
         "配电箱冒烟 electrical box smoking (load test)",
     ),
     ("other", "路灯倒了 street light down (load test)"),
+];
+
+/// Urgent texts, one per category, used in turn with `--urgent`.
+const URGENT: [(&str, &str); 4] = [
+    (
+        "manhole",
+        "井盖整个掉下去了，露出大洞 open manhole (load test)",
+    ),
+    ("elevator", "电梯困人 people trapped in lift (load test)"),
+    (
+        "electrical_box",
+        "配电箱着火冒烟 electrical box on fire (load test)",
+    ),
+    (
+        "other",
+        "电线断了冒火花 live wire sparking on the road (load test)",
+    ),
 ];
 
 /// A photo file: its name and bytes, shared by the tasks that send it.
@@ -75,6 +112,8 @@ struct Outcome {
     answered: Instant,
     /// 202 → ticket visible, if it became visible within 10 s.
     to_ticket: Option<Duration>,
+    /// The ticket an accepted report opens (if it is not merged).
+    ticket: Option<TicketId>,
 }
 
 /// The figures a run produced.
@@ -95,7 +134,24 @@ pub struct Summary {
     /// Accepted reports whose ticket never showed up (merged, unrouted or
     /// slower than 10 s).
     pub no_ticket: usize,
+    /// 202 → `opened` on the event stream, p50 and p99 ms, and how many
+    /// accepted reports never showed there (when measured).
+    pub to_event_ms: Option<Seen>,
+    /// 202 → alert at the webhook receiver (when measured).
+    pub to_webhook_ms: Option<Seen>,
 }
+
+/// How fast accepted reports were seen somewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// p50 and p99, ms; NaN when none was seen.
+    pub ms: (f64, f64),
+    /// Accepted reports not seen there within the wait.
+    pub missing: usize,
+}
+
+/// How long after the last answer the watchers may still see a ticket.
+const SEEN_WITHIN: Duration = Duration::from_secs(10);
 
 /// Runs the load and prints the summary.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
@@ -113,6 +169,7 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     let photos = Arc::new(read_photos(&args.photos)?);
     let tokens = Arc::new(read_tokens(&args.tokens)?);
     let http = reqwest::Client::new();
+    let watch = Watch::start(args, &http).await?;
     let total = (args.rate * args.duration).round().max(1.0) as usize;
     let period = Duration::from_secs_f64(1.0 / args.rate);
     let started = Instant::now();
@@ -138,7 +195,98 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     let elapsed = last
         .duration_since(started)
         .max(period.mul_f64(total as f64));
-    Ok(summarize(&outcomes, elapsed, args.viewer_token.is_some()))
+    let mut summary = summarize(&outcomes, elapsed, args.viewer_token.is_some());
+    watch.finish(&outcomes, &mut summary).await;
+    Ok(summary)
+}
+
+/// The watchers a run started: the event stream and the webhook receiver.
+#[derive(Debug, Default)]
+struct Watch {
+    /// `opened` events seen on the stream.
+    events: Option<(Arrivals, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    /// Alerts received.
+    webhooks: Option<(Arrivals, tokio::task::JoinHandle<()>)>,
+}
+
+impl Watch {
+    /// Starts what `args` ask for; the stream is open when this returns.
+    async fn start(args: &LoadArgs, http: &reqwest::Client) -> anyhow::Result<Watch> {
+        let mut watch = Watch::default();
+        if let Some(token) = &args.events_token {
+            let (arrivals, (ready, listening)) = (Arrivals::default(), oneshot());
+            let task = tokio::spawn(arrivals::watch_events(
+                http.clone(),
+                args.url.clone(),
+                token.clone(),
+                arrivals.clone(),
+                ready,
+            ));
+            if listening.await.is_err() {
+                return Err(task.await?.err().unwrap_or_else(|| {
+                    anyhow::anyhow!("the event stream ended before it answered")
+                }));
+            }
+            watch.events = Some((arrivals, task));
+        }
+        if let Some(listen) = args.webhook_listen {
+            let arrivals = Arrivals::default();
+            let (addr, task) = arrivals::receive_webhooks(listen, arrivals.clone()).await?;
+            eprintln!("receiving alerts on http://{addr}/hook");
+            watch.webhooks = Some((arrivals, task));
+        }
+        Ok(watch)
+    }
+
+    /// Waits (at most [`SEEN_WITHIN`]) for every opened ticket to be seen,
+    /// then stops the watchers and adds their figures to `summary`.
+    async fn finish(self, outcomes: &[Outcome], summary: &mut Summary) {
+        let opened = outcomes.iter().filter(|o| o.ticket.is_some()).count();
+        let deadline = Instant::now() + SEEN_WITHIN;
+        let events = self.events.as_ref().map(|(a, _)| a);
+        let webhooks = self.webhooks.as_ref().map(|(a, _)| a);
+        for arrivals in [events, webhooks].into_iter().flatten() {
+            while arrivals.len() < opened && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        if let Some((arrivals, task)) = self.events {
+            task.abort();
+            summary.to_event_ms = Some(seen(outcomes, &arrivals));
+        }
+        if let Some((arrivals, task)) = self.webhooks {
+            task.abort();
+            summary.to_webhook_ms = Some(seen(outcomes, &arrivals));
+        }
+    }
+}
+
+fn oneshot() -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    tokio::sync::oneshot::channel()
+}
+
+/// 202 → first sight of each accepted report's ticket (0 when it was seen
+/// before the answer was read).
+fn seen(outcomes: &[Outcome], arrivals: &Arrivals) -> Seen {
+    let accepted: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == 202).collect();
+    let mut delays: Vec<Duration> = accepted
+        .iter()
+        .filter_map(|o| {
+            Some(
+                arrivals
+                    .at(o.ticket?)?
+                    .saturating_duration_since(o.answered),
+            )
+        })
+        .collect();
+    delays.sort();
+    Seen {
+        ms: (percentile(&delays, 50.0), percentile(&delays, 99.0)),
+        missing: accepted.len() - delays.len(),
+    }
 }
 
 /// One submission and, with a viewer token, the wait for its ticket.
@@ -160,7 +308,12 @@ struct Job {
 impl Job {
     async fn run(self) -> Outcome {
         let key = uuid::Uuid::new_v4().to_string();
-        let (hint, text) = CATEGORIES[self.index % CATEGORIES.len()];
+        let texts = if self.args.urgent {
+            &URGENT
+        } else {
+            &CATEGORIES
+        };
+        let (hint, text) = texts[self.index % texts.len()];
         let report = serde_json::json!({
             "lat": self.point.0, "lon": self.point.1, "text": text, "category_hint": hint,
         });
@@ -199,6 +352,7 @@ impl Job {
             submit,
             answered,
             to_ticket,
+            ticket: report_id.map(TicketId::for_report),
         }
     }
 
@@ -311,6 +465,8 @@ fn summarize(outcomes: &[Outcome], elapsed: Duration, measured_tickets: bool) ->
         } else {
             0
         },
+        to_event_ms: None,
+        to_webhook_ms: None,
     }
 }
 
@@ -342,6 +498,18 @@ fn render(args: &LoadArgs, s: &Summary) -> String {
         }
         None => out += "202 -> ticket in queue: not measured (pass --viewer-token)\n",
     }
+    for (what, seen) in [
+        ("office event stream", &s.to_event_ms),
+        ("webhook receiver", &s.to_webhook_ms),
+    ] {
+        if let Some(Seen {
+            ms: (p50, p99),
+            missing,
+        }) = seen
+        {
+            out += &format!("202 -> {what}: p50 {p50:.1} ms, p99 {p99:.1} ms ({missing} accepted not seen there)\n");
+        }
+    }
     out
 }
 
@@ -361,6 +529,9 @@ mod tests {
             lat: 29.84,
             lon: 114.32,
             spread_m: 1500.0,
+            events_token: None,
+            webhook_listen: None,
+            urgent: false,
         };
         let points: Vec<_> = (0..300).map(|i| spread(&args, i)).collect();
         let metres = |a: (f64, f64), b: (f64, f64)| {
