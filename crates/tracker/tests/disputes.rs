@@ -6,7 +6,7 @@
 mod common;
 
 use civicprobe_model::TicketId;
-use civicprobe_tracker::{MockClock, Store};
+use civicprobe_tracker::{Error, MockClock, Store};
 use common::{actors, assert_problem, base_time, count, get, open_ticket, post, store, Actors};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -18,6 +18,7 @@ on_both_databases!(
     upholding_keeps_it_rejected_and_takes_it_off_the_clock,
     uphold_refuses_bad_calls,
     other_rejections_open_no_dispute,
+    uphold_and_a_reroute_raced_one_wins,
 );
 
 const NOTE: &str = "路东是福山街道的 the east side is Fushan's";
@@ -369,4 +370,34 @@ async fn other_rejections_open_no_dispute(kind: &str) {
         404,
         None,
     );
+}
+
+async fn uphold_and_a_reroute_raced_one_wins(kind: &str) {
+    let (_db, store, _clock, a) = with_clock(kind).await;
+    for _ in 0..4 {
+        let ev = open_ticket(&store, "wenquan", a.courier_id).await;
+        reject(&store, &a, ev.ticket_id, "not_our_area").await;
+        let read = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+        let fushan = common::office("fushan");
+        let (upheld, rerouted) = tokio::join!(
+            store.uphold_dispute(ev.ticket_id, "supervisor:a", "another district"),
+            store.reroute(&read, &fushan, "supervisor:b", None),
+        );
+        let outcome = match (&upheld, &rerouted) {
+            (Ok(t), Err(Error::ConcurrentUpdate(_))) => {
+                assert_eq!(t.state.as_str(), "rejected");
+                "upheld"
+            }
+            (Err(Error::DisputeSettled(_)), Ok(t)) => {
+                assert_eq!(t.office_id.as_str(), "fushan");
+                "rerouted"
+            }
+            other => panic!("not exactly one winner: {other:?}"),
+        };
+        let mark = store.dispute_mark(ev.ticket_id).await.unwrap().unwrap();
+        assert_eq!(mark.outcome.as_deref(), Some(outcome));
+    }
+    let settled = "SELECT COUNT(*) FROM disputes WHERE settled_at IS NOT NULL";
+    assert_eq!(count(&store, settled).await, 4);
+    assert!(store.verify_chain().await.unwrap().is_intact());
 }

@@ -141,12 +141,18 @@ impl Store {
             note: Some(note),
         };
         let mut tx = self.pool.begin().await?;
-        // The write comes first so that SQLite takes its write lock at once.
+        // The ticket row first, as a reroute does: the two then lock in the
+        // same order (no deadlock on PostgreSQL), and SQLite takes its write
+        // lock before anything is read.
+        let current = bump_version(&mut tx, ticket_id).await?;
+        let Some(current) = current else {
+            tx.rollback().await?;
+            return Err(Error::NotDisputed(ticket_id));
+        };
         if !settle(&mut tx, &settlement).await? {
             tx.rollback().await?;
             return Err(self.why_not_open(ticket_id).await?);
         }
-        let current = bump_version(&mut tx, ticket_id).await?;
         let (row, changed) = upheld(&current, &settlement);
         chain::append(&mut tx, row).await?;
         outbox::enqueue(&mut tx, &changed).await?;
@@ -171,11 +177,11 @@ impl Store {
 }
 
 /// Bumps the ticket's version (a stale reroute or action then loses) and
-/// reads it inside the transaction.
+/// reads it inside the transaction; `None` for an unknown ticket.
 async fn bump_version(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
-) -> Result<Ticket, Error> {
+) -> Result<Option<Ticket>, Error> {
     sqlx::query("UPDATE tickets SET version = version + 1 WHERE ticket_id = $1")
         .bind(ticket_id.to_string())
         .execute(&mut **tx)
@@ -187,9 +193,8 @@ async fn bump_version(
     ))
     .bind(ticket_id.to_string())
     .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(Error::TicketNotFound(ticket_id))?;
-    Ticket::from_row(&row)
+    .await?;
+    row.as_ref().map(Ticket::from_row).transpose()
 }
 
 /// The event row and the outbox message of an upheld dispute.
