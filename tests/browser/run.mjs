@@ -303,9 +303,56 @@ async function supervision(desk, audit) {
   await lostRow.locator('select').selectOption('guanbuqiao');
   await lostRow.locator('button').click();
   await lostRow.waitFor({ state: 'detached' });
-  await waitFor('the routed ticket', async () => (await apiGet('/v1/offices/guanbuqiao/tickets', supervisorToken))
-    .tickets.some((x) => x.report_id === lost));
+  const routed = await waitFor('the routed ticket', async () => (await apiGet('/v1/offices/guanbuqiao/tickets', supervisorToken))
+    .tickets.find((x) => x.report_id === lost));
   check('an unrouted report was routed from the dashboard into an office\'s queue');
+  // New reports would carry the same photo and be merged by it: reuse these two.
+  await disputes(audit, liftTicket, routed.ticket_id);
+}
+
+/** A POST with a bearer token, answered 200. */
+async function apiPost(path, token, json) {
+  const r = await fetch(base + path, {
+    method: 'POST', body: JSON.stringify(json),
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+  });
+  assert.equal(r.status, 200, `${path}: ${await r.text()}`);
+}
+
+/** The supervisor hands the ticket to Wenquan, whose staff reject it as not their area. */
+async function rejectAsNotOurs(ticket, note) {
+  await apiPost(`/v1/tickets/${ticket}/reroute`, supervisorToken, { office_id: 'wenquan' });
+  await apiPost(`/v1/tickets/${ticket}/reject`, officeToken, { reason: 'not_our_area', note });
+}
+
+/** Rejections as "not our area" wait on the dashboard: one upheld, one rerouted. */
+async function disputes(audit, upheld, moved) {
+  await rejectAsNotOurs(upheld, XSS);
+  await rejectAsNotOurs(moved, '路东归浮山 the east side is Fushan\'s');
+  const upheldRow = audit.locator(`#disputes li[data-ticket-id="${upheld}"]`);
+  const movedRow = audit.locator(`#disputes li[data-ticket-id="${moved}"]`);
+  await upheldRow.waitFor({ timeout: 30000 });
+  await movedRow.waitFor({ timeout: 30000 });
+  assert.ok((await upheldRow.locator('.note').textContent()).includes(XSS), 'the note, as text');
+  assert.equal(await audit.evaluate(() => window.__xss), undefined);
+  assert.ok((await upheldRow.textContent()).includes('温泉'), 'the rejecting office');
+  check('disputed rejections are on the dashboard with the office and its note, escaped');
+  // A note typed before a refresh survives it.
+  await upheldRow.locator('.uphold-note').fill('属于邻区 belongs to the next district');
+  await audit.waitForTimeout(5500);
+  await shot(audit, 'audit-desktop-disputes', { copy: true });
+  await upheldRow.locator('button.uphold').click();
+  await upheldRow.waitFor({ state: 'detached' });
+  const settled = await apiGet('/v1/disputes?state=settled', supervisorToken);
+  const d = settled.disputes.find((x) => x.ticket_id === upheld);
+  assert.ok(d && d.outcome === 'upheld' && d.settled_note.includes('next district'), JSON.stringify(d));
+  assert.equal((await apiGet(`/v1/tickets/${upheld}`, supervisorToken)).state, 'rejected');
+  check('a supervisor upheld a rejection on the dashboard, with the note typed before a refresh');
+  await movedRow.locator('.reroute-control select').selectOption('fushan');
+  await movedRow.locator('.reroute-control button').click();
+  await movedRow.waitFor({ state: 'detached' });
+  assert.equal(await inQueue('fushan', moved), true);
+  check('a supervisor rerouted a disputed ticket from the dashboard into another office\'s queue');
 }
 
 /** Offline: the report waits in IndexedDB and arrives exactly once. */

@@ -140,6 +140,8 @@ fn rows() -> Vec<Row> {
         // Tracker: supervision and the courier's own view.
         r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR_READS),
         r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/route"),
+        r("GET", "/v1/disputes", Nothing, Empty, SUPERVISOR_READS),
+        r("POST", "/v1/disputes/{id}/uphold", Fresh(Pre::Disputed), Json(r#"{"note":"another district's"}"#), SUPERVISOR_CHANGES).at("/v1/disputes/$T/uphold"),
         r("GET", "/v1/audit/response-times", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/audit/overdue", Nothing, Empty, "401 401 403 403 200 200 200"),
         r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR_READS),

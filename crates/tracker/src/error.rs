@@ -54,6 +54,13 @@ pub enum Error {
     /// The unrouted report was routed already.
     #[error("report {0} was routed already")]
     AlreadyRouted(ReportId),
+    /// The ticket has no dispute to settle (never rejected as
+    /// `not_our_area`, or unknown).
+    #[error("ticket {0} is not disputed")]
+    NotDisputed(TicketId),
+    /// The ticket's dispute was settled already (rerouted or upheld).
+    #[error("the dispute over ticket {0} was settled already")]
+    DisputeSettled(TicketId),
 }
 
 impl Error {

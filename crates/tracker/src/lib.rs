@@ -29,7 +29,10 @@
 //!   rotate` ([`store::token_admin`]), web sessions ([`store::sessions`]),
 //!   tickets the router
 //!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
-//!   reroutes ([`store::lifecycle`]), the hash chain and its verification
+//!   reroutes ([`store::lifecycle`]), disputes over `not_our_area`
+//!   rejections, which keep a ticket on the clock until a supervisor
+//!   reroutes it or upholds the rejection ([`store::disputes`]), the hash
+//!   chain and its verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
 //!   ([`store::sla`]), points ([`store::points`]), reads
 //!   ([`store::queries`], and listings by date, category and state for

@@ -1,9 +1,10 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
-// overdue and unrouted lists (with routing), the district map, the audit
-// log check. Polls.
+// overdue and unrouted lists (with routing), disputed rejections
+// (disputes.js), the district map, the audit log check. Polls.
 
 import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
+import { loadDisputes } from './disputes.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
@@ -97,6 +98,7 @@ function overdueRow(x) {
   const missed = (x.breaches || []).map((b) => `${t(name[b.step] || b.step)} ${t('overdue')} ${duration(b.late_s * 1000)}`).join(' · ');
   return el('li', { class: 'row', 'data-ticket-id': x.ticket_id },
     x.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null, ' ',
+    x.disputed ? el('span', { class: 'pill disputed' }, t('disputed')) : null, ' ',
     el('strong', {}, `${f ? officeName(f) : x.office_id} · ${t(x.category)}`), ' ',
     el('span', { class: `pill ${x.state}` }, t(x.state)),
     el('div', { class: 'deadline overdue' }, missed || timeLeft(x).text));
@@ -161,6 +163,7 @@ function refresh() {
   loadOpenTickets();
   loadOverdue();
   loadUnrouted();
+  loadDisputes($('disputes'), $('disputes-count'), routeControl, refresh);
   loadVerify();
 }
 

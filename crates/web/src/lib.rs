@@ -36,8 +36,9 @@
 //! - `assets/`: the pages' source. `common.js`: translations, DOM building
 //!   (text only), API calls with the CSRF header, sign-in form; `map.js`:
 //!   jurisdiction polygons as SVG; `queue.js`: the courier's IndexedDB
-//!   outbox; `courier.js`, `office.js`, `audit.js`: one per page; `sw.js`:
-//!   the offline page shell.
+//!   outbox; `courier.js`, `office.js`, `audit.js`: one per page;
+//!   `disputes.js`: the dashboard's disputed rejections (reroute or
+//!   uphold); `sw.js`: the offline page shell.
 
 pub mod auth;
 pub mod error;

@@ -18,6 +18,8 @@ pub enum Pre {
     Acknowledged,
     /// Acknowledged and resolved by the supervisor.
     Resolved,
+    /// Rejected by the supervisor as `not_our_area`: an open dispute.
+    Disputed,
 }
 
 /// What a row's path placeholders (`$T` ticket, `$R` report, `$P` proof
@@ -180,7 +182,10 @@ impl Targets {
             self.tickets = world.new_tickets(8).await?;
         }
         let id = self.tickets.pop().context("a fresh ticket")?;
-        if pre != Pre::Open {
+        if pre == Pre::Disputed {
+            let body = json!({"reason": "not_our_area"});
+            world.supervisor_act(&id, "reject", body).await?;
+        } else if pre != Pre::Open {
             world.supervisor_act(&id, "acknowledge", json!({})).await?;
         }
         if pre == Pre::Resolved {

@@ -118,6 +118,11 @@ impl From<Error> for ApiError {
             },
             Error::SameOffice(_) => ApiError::field("office_id", e.to_string()),
             Error::UnroutedNotFound(_) => ApiError::NotFound,
+            Error::NotDisputed(_) => ApiError::NotFound,
+            Error::DisputeSettled(_) => ApiError::Conflict {
+                detail: e.to_string(),
+                state: None,
+            },
             other => ApiError::Internal(other),
         }
     }

@@ -8,6 +8,7 @@
 //! | `POST /v1/tickets/{id}/reopen` · `close` | the courier whose report opened it, supervisors |
 //! | `POST /v1/tickets/{id}/reroute` | supervisors |
 //! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
+//! | `GET /v1/disputes?state=open\|settled\|all`, `POST /v1/disputes/{ticket_id}/uphold` | supervisors |
 //! | `GET /v1/audit/response-times?group_by=office,category,urgent,week&format=csv` | supervisors |
 //! | `GET /v1/audit/overdue` | supervisors, offices (their own) |
 //! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
@@ -20,6 +21,7 @@
 //! Errors are `application/problem+json`.
 
 mod courier;
+mod disputes;
 mod error;
 mod photos;
 mod proof;
@@ -58,6 +60,8 @@ pub fn app(store: Store) -> Router {
         .route("/v1/tickets/{id}/reroute", post(reroute::reroute_ticket))
         .route("/v1/unrouted", get(supervision::unrouted))
         .route("/v1/unrouted/{id}/route", post(reroute::route_unrouted))
+        .route("/v1/disputes", get(disputes::disputes))
+        .route("/v1/disputes/{id}/uphold", post(disputes::uphold))
         .route("/v1/audit/response-times", get(supervision::response_times))
         .route("/v1/audit/overdue", get(supervision::overdue))
         .route("/v1/audit/couriers", get(supervision::leaderboard))

@@ -78,7 +78,10 @@ pub(super) async fn response_times(
 }
 
 /// `GET /v1/audit/overdue`: overdue tickets, latest first (an office sees
-/// its own).
+/// its own). A ticket its office rejected as `not_our_area` stays in that
+/// office's list, marked `disputed`, until a supervisor settles it: it is
+/// still the office's until then, and rejecting must not be a way to make
+/// an overdue ticket disappear from one's own list.
 pub(super) async fn overdue(State(store): State<Store>, headers: HeaderMap) -> Response {
     observe("overdue", None, async {
         let office = match principal(&store, &headers).await? {

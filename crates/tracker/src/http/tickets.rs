@@ -267,22 +267,7 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::field("body", redacted(&e)))?
     };
-    let note = body
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
-        return Err(ApiError::field(
-            "note",
-            format!("note is longer than {MAX_NOTE_CHARS} characters"),
-        ));
-    }
-    if let Some(note) = &note {
-        no_controls("note", note)?;
-    }
+    let note = clean_note(body.note)?;
     if action == TicketAction::Resolve && note.is_none() {
         return Err(ApiError::field(
             "note",
@@ -308,6 +293,22 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
         note,
         proof_photo_sha256,
     })
+}
+
+/// A note as stored: trimmed, `None` when empty; refused when longer than
+/// [`MAX_NOTE_CHARS`] or holding control characters.
+pub(super) fn clean_note(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let note = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if let Some(note) = &note {
+        if note.chars().count() > MAX_NOTE_CHARS {
+            return Err(ApiError::field(
+                "note",
+                format!("note is longer than {MAX_NOTE_CHARS} characters"),
+            ));
+        }
+        no_controls("note", note)?;
+    }
+    Ok(note)
 }
 
 /// A parser's message without the input it quotes.

@@ -2,10 +2,12 @@
 //! start, resolve, reject, reopen, close) or a system step (auto-close).
 //!
 //! Each is one transaction: the ticket row (optimistic version check), the
-//! hash-chained event, the outbox row for [`TicketChanged`] and, for
-//! resolve and reopen, the points ledger.
+//! hash-chained event, the outbox row for [`TicketChanged`], for resolve
+//! and reopen the points ledger, and for a `not_our_area` rejection a
+//! dispute ([`super::disputes`]).
 
 use super::chain::{self, ChainRow};
+use super::disputes::{self, DISPUTED_REASON};
 use super::rows::{Ticket, Transition};
 use super::{points, Store};
 use crate::outbox;
@@ -114,16 +116,32 @@ impl Store {
             deadlines: None,
         };
         outbox::enqueue(&mut tx, &changed).await?;
-        match step.action {
-            TicketAction::Resolve => points::award(&mut tx, ticket_id, event_id, step.at).await?,
-            TicketAction::Reopen => points::reverse(&mut tx, ticket_id, event_id, step.at).await?,
-            _ => {}
-        }
+        follow_up(&mut tx, current, &step, event_id).await?;
         tx.commit().await?;
         self.outbox_ready().notify_one();
         self.ticket(ticket_id)
             .await?
             .ok_or(Error::TicketNotFound(ticket_id))
+    }
+}
+
+/// What a step brings along in its transaction: points for a resolve,
+/// their reversal for a reopen, a dispute for a `not_our_area` rejection.
+async fn follow_up(
+    tx: &mut Transaction<'static, Any>,
+    current: &Ticket,
+    step: &Step,
+    event_id: EventId,
+) -> Result<(), Error> {
+    let ticket_id = current.ticket_id;
+    match step.action {
+        TicketAction::Resolve => points::award(tx, ticket_id, event_id, step.at).await,
+        TicketAction::Reopen => points::reverse(tx, ticket_id, event_id, step.at).await,
+        TicketAction::Reject if step.reason.as_deref() == Some(DISPUTED_REASON.as_str()) => {
+            let note = step.note.as_deref();
+            disputes::open(tx, current, event_id, &step.actor, step.at, note).await
+        }
+        _ => Ok(()),
     }
 }
 

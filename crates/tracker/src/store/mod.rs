@@ -6,6 +6,8 @@
 
 pub mod chain;
 pub mod courier_view;
+mod dispute_queue;
+pub mod disputes;
 pub mod lifecycle;
 mod listing;
 pub mod merge;

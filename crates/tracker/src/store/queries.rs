@@ -22,7 +22,7 @@ macro_rules! queue_order {
 }
 
 impl Store {
-    /// One ticket, or `None`.
+    /// One ticket, with its latest dispute, or `None`.
     pub async fn ticket(&self, ticket_id: TicketId) -> Result<Option<Ticket>, Error> {
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -32,7 +32,11 @@ impl Store {
         .bind(ticket_id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(Ticket::from_row).transpose()
+        let Some(mut ticket) = row.as_ref().map(Ticket::from_row).transpose()? else {
+            return Ok(None);
+        };
+        ticket.dispute = self.dispute_mark(ticket_id).await?.map(Box::new);
+        Ok(Some(ticket))
     }
 
     /// A ticket's history, oldest first.

@@ -4,6 +4,7 @@
 //! queues it in the outbox, in one transaction.
 
 use super::chain::{self, ChainRow};
+use super::disputes::{self, Outcome, Settlement};
 use super::rows::Ticket;
 use super::tickets::{insert_reporter, insert_ticket};
 use super::Store;
@@ -44,7 +45,8 @@ impl Store {
     /// while it is active or after a rejection; it becomes `open` in the new
     /// office, whose acknowledge and make-safe times start afresh (the SLA
     /// still counts from `received_at`). A supervisor has looked at it, so
-    /// it no longer `needs_triage`.
+    /// it no longer `needs_triage`, and its open dispute, if any, is settled
+    /// as `rerouted` in the same transaction.
     pub async fn reroute(
         &self,
         current: &Ticket,
@@ -91,6 +93,15 @@ impl Store {
             note,
         };
         record_rerouted(&mut tx, &event).await?;
+        let settlement = Settlement {
+            ticket_id,
+            outcome: Outcome::Rerouted,
+            actor,
+            event_id: event.event_id,
+            at,
+            note: event.note.as_deref(),
+        };
+        disputes::settle(&mut tx, &settlement).await?;
         tx.commit().await?;
         self.outbox_ready().notify_one();
         self.ticket(ticket_id)

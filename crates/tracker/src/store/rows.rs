@@ -98,6 +98,11 @@ pub struct Ticket {
     pub needs_triage: bool,
     /// The point lay just outside every area; the office is the nearest.
     pub boundary: bool,
+    /// Its latest `not_our_area` dispute, open or settled; filled in by
+    /// [`crate::Store::ticket`], absent from listings. Boxed: most tickets
+    /// have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<Box<super::disputes::DisputeMark>>,
 }
 
 /// One step of a ticket's life, as recorded (append-only).
@@ -247,6 +252,7 @@ impl Ticket {
             reopen_count: row.try_get("reopen_count")?,
             needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
             boundary: row.try_get::<i64, _>("boundary")? != 0,
+            dispute: None,
         })
     }
 }

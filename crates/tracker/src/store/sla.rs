@@ -11,7 +11,7 @@ use crate::outbox;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
 use civicprobe_model::{
-    Category, EventId, OfficeId, TicketAction, TicketChanged, TicketId, TicketState,
+    Category, Deadlines, EventId, OfficeId, TicketAction, TicketChanged, TicketId, TicketState,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -26,13 +26,25 @@ const AUTO_CLOSE_ACTOR: &str = "system:auto_close";
 /// Tickets examined per sweep.
 const SWEEP_LIMIT: i64 = 1000;
 
-/// Active tickets with at least one step past its deadline and not done.
+/// Tickets on the clock (active ones, and rejected ones whose
+/// `not_our_area` dispute no supervisor has settled yet) with at least one
+/// step past its deadline and not done.
 macro_rules! overdue_where {
     () => {
-        " FROM tickets WHERE state IN ('open', 'acknowledged', 'in_progress', 'reopened') AND \
+        " FROM tickets WHERE (state IN ('open', 'acknowledged', 'in_progress', 'reopened') \
+          OR (state = 'rejected' AND EXISTS (SELECT 1 FROM disputes d \
+              WHERE d.ticket_id = tickets.ticket_id AND d.settled_at IS NULL))) AND \
          ((acknowledged_at IS NULL AND acknowledge_by < $1) \
           OR (made_safe_at IS NULL AND make_safe_by < $1) \
           OR resolve_by < $1)"
+    };
+}
+
+/// `disputed`: 1 while the ticket has an open dispute.
+macro_rules! disputed_column {
+    () => {
+        "(SELECT COUNT(*) FROM disputes d WHERE d.ticket_id = tickets.ticket_id \
+         AND d.settled_at IS NULL) AS disputed"
     };
 }
 
@@ -68,29 +80,45 @@ pub struct Overdue {
     pub late_s: i64,
     /// Every breached step.
     pub breaches: Vec<Breach>,
+    /// Rejected as `not_our_area` and waiting for a supervisor: it stays
+    /// on the clock until the dispute is settled.
+    pub disputed: bool,
+}
+
+/// The steps of a ticket with these `deadlines` that are past due and not
+/// done as of `now` (resolving is never done while it is on the clock).
+pub(crate) fn breaches(
+    deadlines: &Deadlines,
+    acknowledged: bool,
+    made_safe: bool,
+    now: OffsetDateTime,
+) -> Vec<Breach> {
+    let steps = [
+        ("acknowledge", deadlines.acknowledge_by, !acknowledged),
+        ("make_safe", deadlines.make_safe_by, !made_safe),
+        ("resolve", deadlines.resolve_by, true),
+    ];
+    steps
+        .into_iter()
+        .filter(|(_, due, pending)| *pending && *due < now)
+        .map(|(step, due, _)| Breach {
+            step,
+            due,
+            late_s: (now - due).whole_seconds(),
+        })
+        .collect()
 }
 
 /// Reads an overdue row and its breaches as of `now`.
 fn overdue_row(row: &AnyRow, now: OffsetDateTime) -> Result<Overdue, Error> {
     let acked: Option<i64> = row.try_get("acknowledged_at")?;
     let safe: Option<i64> = row.try_get("made_safe_at")?;
-    let steps = [
-        (
-            "acknowledge",
-            row.try_get::<i64, _>("acknowledge_by")?,
-            acked.is_none(),
-        ),
-        ("make_safe", row.try_get("make_safe_by")?, safe.is_none()),
-        ("resolve", row.try_get("resolve_by")?, true),
-    ];
-    let mut breaches = Vec::new();
-    for (step, due_ms, pending) in steps {
-        let due = from_ms(due_ms)?;
-        if pending && due < now {
-            let late_s = (now - due).whole_seconds();
-            breaches.push(Breach { step, due, late_s });
-        }
-    }
+    let deadlines = Deadlines {
+        acknowledge_by: from_ms(row.try_get("acknowledge_by")?)?,
+        make_safe_by: from_ms(row.try_get("make_safe_by")?)?,
+        resolve_by: from_ms(row.try_get("resolve_by")?)?,
+    };
+    let breaches = breaches(&deadlines, acked.is_some(), safe.is_some(), now);
     Ok(Overdue {
         ticket_id: super::rows::parsed(row, "ticket_id")?,
         office_id: super::rows::parsed(row, "office_id")?,
@@ -100,6 +128,7 @@ fn overdue_row(row: &AnyRow, now: OffsetDateTime) -> Result<Overdue, Error> {
         received_at: from_ms(row.try_get("received_at")?)?,
         late_s: breaches.iter().map(|b| b.late_s).max().unwrap_or(0),
         breaches,
+        disputed: row.try_get::<i64, _>("disputed")? != 0,
     })
 }
 
@@ -152,7 +181,8 @@ impl Store {
         let now = self.now();
         let rows = sqlx::query(concat!(
             "SELECT ticket_id, office_id, category, urgent, state, received_at, acknowledge_by, \
-             make_safe_by, resolve_by, acknowledged_at, made_safe_at",
+             make_safe_by, resolve_by, acknowledged_at, made_safe_at, ",
+            disputed_column!(),
             overdue_where!(),
             " AND ($2 = '' OR office_id = $2)"
         ))
@@ -175,7 +205,8 @@ impl Store {
         let now = self.now();
         let rows = sqlx::query(concat!(
             "SELECT ticket_id, office_id, category, urgent, state, received_at, acknowledge_by, \
-             make_safe_by, resolve_by, acknowledged_at, made_safe_at",
+             make_safe_by, resolve_by, acknowledged_at, made_safe_at, ",
+            disputed_column!(),
             overdue_where!(),
             " AND (SELECT COUNT(*) FROM escalations e WHERE e.ticket_id = tickets.ticket_id) < 3 \
              LIMIT $2"
