@@ -29,7 +29,9 @@
 //!   rotate` ([`store::token_admin`]), web sessions ([`store::sessions`]),
 //!   tickets the router
 //!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
-//!   reroutes ([`store::lifecycle`]), the hash chain and its verification
+//!   reroutes ([`store::lifecycle`]), re-triage and urgent duplicates
+//!   ([`store::triage`]), every report of a ticket with its evidence
+//!   ([`store::reports`]), the hash chain and its verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
 //!   ([`store::sla`]), points ([`store::points`]), reads
 //!   ([`store::queries`], and listings by date, category and state for
@@ -72,10 +74,12 @@ pub use outbox::run_outbox;
 pub use sla::{run_sla_clock, SlaConfig};
 pub use store::chain::ChainReport;
 pub use store::courier_view::{CourierEvent, CourierTicket};
+pub use store::reports::TicketReport;
 pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
 pub use store::sessions::{SessionConfig, SessionPolicy};
 pub use store::token_admin::{Revocation, TokenInfo};
 pub use store::tokens::{default_lifetime, Issued};
+pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
 
 use std::path::Path;
