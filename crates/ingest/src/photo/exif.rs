@@ -184,6 +184,35 @@ pub fn app1_payload(
     app1_payload_with_camera(gps, taken, orientation, None)
 }
 
+/// Test and tool support: the APP1 payload of a phone's photo taken at
+/// `gps` long ago (2025-05-01) with a "HUAWEI ELS-AN00": evidence that
+/// raises flags.
+pub fn phone_app1(gps: (f64, f64)) -> Vec<u8> {
+    let camera: (&[u8], &[u8]) = (b"HUAWEI", b"ELS-AN00");
+    app1_payload_with_camera(
+        Some(gps),
+        Some("2025:05:01 07:55:00"),
+        Some(1),
+        Some(camera),
+    )
+}
+
+/// Test and tool support: `jpeg` with `payload` as an APP1 segment right
+/// after its start-of-image marker.
+pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(payload.len() + 2)
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
+    [
+        jpeg.get(..2).unwrap_or_default(),
+        &[0xFF, 0xE1],
+        &len,
+        payload,
+        jpeg.get(2..).unwrap_or_default(),
+    ]
+    .concat()
+}
+
 /// [`app1_payload`] with a camera's Make and Model (raw bytes, so tests
 /// can write odd ones).
 pub fn app1_payload_with_camera(
@@ -246,9 +275,7 @@ mod tests {
     use civicprobe_testkit::photos;
 
     fn jpeg_with(payload: &[u8]) -> Vec<u8> {
-        let jpeg = photos::jpeg(32, 24);
-        let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
-        [&jpeg[..2], &[0xFF, 0xE1], &len, payload, &jpeg[2..]].concat()
+        with_app1(&photos::jpeg(32, 24), payload)
     }
 
     #[test]
