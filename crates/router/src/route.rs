@@ -112,6 +112,11 @@ impl Router {
         &self.categories
     }
 
+    /// The deadline policy (the tracker computes deadlines with the same).
+    pub fn policy(&self) -> &SlaPolicy {
+        &self.policy
+    }
+
     /// The duplicate rules.
     pub fn duplicates(&self) -> &DuplicateRules {
         &self.duplicates
