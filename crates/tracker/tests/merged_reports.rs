@@ -23,6 +23,15 @@ on_both_databases!(
 /// Degrees of latitude per metre.
 const M: f64 = 1.0 / 111_195.0;
 
+/// Deadlines this long after the tests' receipt time.
+fn due(acknowledge: Duration, make_safe: Duration, resolve: Duration) -> Deadlines {
+    Deadlines {
+        acknowledge_by: base_time() + acknowledge,
+        make_safe_by: base_time() + make_safe,
+        resolve_by: base_time() + resolve,
+    }
+}
+
 /// "井盖有点松": a routine manhole ticket with the default policy's
 /// routine deadlines.
 async fn routine_ticket(store: &Store, courier: CourierId) -> TicketOpened {
@@ -59,16 +68,12 @@ async fn an_urgent_duplicate_makes_a_routine_ticket_urgent(kind: &str) {
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     assert!(ticket.urgent);
     assert_eq!(
-        ticket.deadlines.acknowledge_by,
-        base_time() + Duration::minutes(15)
-    );
-    assert_eq!(
-        ticket.deadlines.make_safe_by,
-        base_time() + Duration::hours(2)
-    );
-    assert_eq!(
-        ticket.deadlines.resolve_by,
-        base_time() + Duration::hours(24)
+        ticket.deadlines,
+        due(
+            Duration::minutes(15),
+            Duration::hours(2),
+            Duration::hours(24)
+        )
     );
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
@@ -110,27 +115,16 @@ async fn deadlines_tighten_but_never_loosen(kind: &str) {
     let mut ev = opened("wenquan", CourierId::new(), base_time(), Duration::hours(4));
     ev.urgent = false;
     // Set by hand tighter than the urgent policy's resolve (24 h).
-    ev.deadlines = Deadlines {
-        acknowledge_by: base_time() + Duration::hours(4),
-        make_safe_by: base_time() + Duration::hours(6),
-        resolve_by: base_time() + Duration::hours(12),
-    };
+    ev.deadlines = due(Duration::hours(4), Duration::hours(6), Duration::hours(12));
     assert!(store.record_ticket_opened(&ev).await.unwrap());
     assert!(store.record_merged(&urgent_duplicate(&ev)).await.unwrap());
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     assert!(ticket.urgent);
+    let kept = Duration::hours(12);
     assert_eq!(
-        ticket.deadlines.acknowledge_by,
-        base_time() + Duration::minutes(15)
-    );
-    assert_eq!(
-        ticket.deadlines.make_safe_by,
-        base_time() + Duration::hours(2)
-    );
-    assert_eq!(
-        ticket.deadlines.resolve_by,
-        base_time() + Duration::hours(12),
-        "kept"
+        ticket.deadlines,
+        due(Duration::minutes(15), Duration::hours(2), kept),
+        "resolve kept"
     );
 }
 

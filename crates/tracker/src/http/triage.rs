@@ -6,7 +6,7 @@
 use super::tickets::{no_controls, redacted, visible_ticket};
 use super::{observe, principal, ApiError};
 use crate::store::triage::Triage;
-use crate::{Error, Store};
+use crate::Store;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -62,14 +62,7 @@ pub(super) async fn triage(
                 );
                 Ok(ticket)
             }
-            Err(Error::ConcurrentUpdate(ticket_id)) => {
-                let state = store.ticket(ticket_id).await?.map(|t| t.state);
-                Err(ApiError::Conflict {
-                    detail: format!("ticket {ticket_id} was changed by someone else; reload it"),
-                    state,
-                })
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(super::reroute::conflict_or(&store, e).await),
         }
     })
     .await
