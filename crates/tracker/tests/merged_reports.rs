@@ -116,10 +116,15 @@ async fn deadlines_tighten_but_never_loosen(kind: &str) {
     ev.urgent = false;
     // Set by hand tighter than the urgent policy's resolve (24 h).
     ev.deadlines = due(Duration::hours(4), Duration::hours(6), Duration::hours(12));
+    ev.needs_triage = true;
     assert!(store.record_ticket_opened(&ev).await.unwrap());
     assert!(store.record_merged(&urgent_duplicate(&ev)).await.unwrap());
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     assert!(ticket.urgent);
+    assert!(
+        ticket.needs_triage,
+        "the router's step: still for a person to look at"
+    );
     let kept = Duration::hours(12);
     assert_eq!(
         ticket.deadlines,

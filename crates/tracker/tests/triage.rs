@@ -8,7 +8,9 @@ mod common;
 
 use civicprobe_model::{Category, SlaPolicy, StepDurations, TicketChanged};
 use civicprobe_tracker::Store;
-use common::{actors, assert_problem, count, get, open_ticket, post, store, unrouted};
+use common::{
+    actors, assert_problem, base_time, count, get, open_ticket, opened, post, store, unrouted,
+};
 use serde_json::json;
 use time::Duration;
 
@@ -51,7 +53,9 @@ async fn queued_triage(store: &Store) -> (String, TicketChanged) {
 async fn an_office_corrects_category_and_urgency_by_the_policy(kind: &str) {
     let (_db, store) = with_policy(kind).await;
     let a = actors(&store).await;
-    let ev = open_ticket(&store, "wenquan", a.courier_id).await;
+    let mut ev = opened("wenquan", a.courier_id, base_time(), Duration::minutes(30));
+    ev.needs_triage = true;
+    assert!(store.record_ticket_opened(&ev).await.unwrap());
     let uri = format!("/v1/tickets/{}/triage", ev.ticket_id);
     let body = json!({"category": "elevator", "urgent": false, "reason": "是电梯困人，不是井盖"});
     let reply = post(&store, &uri, &a.wenquan, Some(body)).await;

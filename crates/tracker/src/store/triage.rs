@@ -92,6 +92,9 @@ struct Triaged<'a> {
     reason: &'a str,
     /// What changed, and for a duplicate which report.
     note: String,
+    /// A person looked at it: `needs_triage` is cleared (an urgent
+    /// duplicate leaves it as it was).
+    by_person: bool,
 }
 
 /// `category manhole→elevator; urgent false→true`: what changed.
@@ -134,6 +137,7 @@ impl Store {
             at: t.at,
             reason: &t.reason,
             note: change_note(current, category, urgent),
+            by_person: true,
         };
         let mut tx = self.pool.begin().await?;
         if !update_ticket(&mut tx, &step).await? {
@@ -217,6 +221,7 @@ pub(crate) async fn urgent_duplicate(
             "{}; urgent report {report}",
             change_note(&before, before.category, true)
         ),
+        by_person: false,
     };
     if !update_ticket(tx, &step).await? {
         return Err(Error::ConcurrentUpdate(ticket_id));
@@ -236,12 +241,15 @@ fn earliest(a: Deadlines, b: Deadlines) -> Deadlines {
     }
 }
 
-/// Sets category, urgency and deadlines, clears `needs_triage`, only if
-/// the version is still the one read; `false` when it was not.
+/// Sets category, urgency and deadlines (and, for a person's step, clears
+/// `needs_triage`), only if the version is still the one read; `false`
+/// when it was not.
 async fn update_ticket(tx: &mut Transaction<'static, Any>, s: &Triaged<'_>) -> Result<bool, Error> {
     let updated = sqlx::query(
         "UPDATE tickets SET category = $1, urgent = $2, acknowledge_by = $3, make_safe_by = $4, \
-         resolve_by = $5, needs_triage = 0, version = $6 WHERE ticket_id = $7 AND version = $8",
+         resolve_by = $5, version = $6, \
+         needs_triage = CASE WHEN CAST($9 AS BIGINT) = 1 THEN 0 ELSE needs_triage END \
+         WHERE ticket_id = $7 AND version = $8",
     )
     .bind(s.category.as_str())
     .bind(i64::from(s.urgent))
@@ -251,6 +259,7 @@ async fn update_ticket(tx: &mut Transaction<'static, Any>, s: &Triaged<'_>) -> R
     .bind(s.before.version + 1)
     .bind(s.before.ticket_id.to_string())
     .bind(s.before.version)
+    .bind(i64::from(s.by_person))
     .execute(&mut **tx)
     .await?;
     Ok(updated.rows_affected() == 1)
