@@ -1,6 +1,6 @@
 // Browser tests of the civicprobe pages in headless Debian Chromium.
 //
-//   node tests/browser/run.mjs <base-url> <courier-token> <office-token> <supervisor-token> <photo.jpg> [--docs]
+//   node tests/browser/run.mjs <base-url> <courier-token> <office-token> <supervisor-token> <photo.jpg> <exif.jpg> [--docs]
 //
 // Started by crates/cli/tests/web.rs against a real `civicprobe up`.
 // Screenshots go to target/screenshots/; with --docs one of each page is
@@ -14,10 +14,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 
-const [base, courierToken, officeToken, supervisorToken, photo] = process.argv.slice(2);
+// exif.jpg: a phone's photo with EXIF (camera, GPS, time taken) for the evidence.
+const [base, courierToken, officeToken, supervisorToken, photo, exifPhoto] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const docs = process.argv.includes('--docs');
-if (!photo) {
-  console.error('usage: run.mjs <url> <courier> <office> <supervisor> <photo> [--docs]');
+if (!exifPhoto) {
+  console.error('usage: run.mjs <url> <courier> <office> <supervisor> <photo> <exif-photo> [--docs]');
   process.exit(2);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,11 +43,11 @@ async function apiGet(path, token) {
 }
 
 /** A report sent with the courier's bearer token (not through the page). */
-async function apiReport(lat, lon, text, category) {
+async function apiReport(lat, lon, text, category, file = photo) {
   const form = new FormData();
   const report = { lat, lon, text, category_hint: category };
   form.append('report', new Blob([JSON.stringify(report)], { type: 'application/json' }));
-  form.append('photo', new Blob([readFileSync(photo)], { type: 'image/jpeg' }), 'p.jpg');
+  form.append('photo', new Blob([readFileSync(file)], { type: 'image/jpeg' }), 'p.jpg');
   const r = await fetch(base + '/v1/reports', {
     method: 'POST', body: form,
     headers: { Authorization: `Bearer ${courierToken}`, 'Idempotency-Key': randomUUID() },
@@ -178,7 +179,7 @@ async function scenarios(browser) {
   const ticketId = await ticketOf(reportId);
 
   // A second courier report of the same hole: merged into the ticket.
-  const dup = await apiReport(29.8401, 114.3201, '井盖没了，有人差点掉下去 manhole cover missing', 'manhole');
+  const dup = await apiReport(29.8401, 114.3201, '井盖没了，有人差点掉下去 manhole cover missing', 'manhole', exifPhoto);
   await waitFor('the duplicate to merge', async () => (await ticketOf(dup)) === ticketId
     && (await apiGet(`/v1/tickets/${ticketId}`, officeToken)).events.some((e) => e.kind === 'merged'));
   check('a duplicate report merged into the ticket');
@@ -210,6 +211,30 @@ async function scenarios(browser) {
   await imageLoaded(office, '#ticket img.thumb');
   check("the ticket's photo and the merged duplicate's thumbnail are shown (loaded through the API)");
   await shot(office, 'office-desktop', { copy: true });
+
+  // Every report on the ticket, and re-triage in the page.
+  const reports = office.locator('#reports li.report');
+  await waitFor('both reports in the detail', async () => (await reports.count()) === 2);
+  assert.equal(await reports.nth(0).locator('.report-text').textContent(), XSS);
+  assert.equal(await reports.nth(1).locator('.report-text').textContent(), '井盖没了，有人差点掉下去 manhole cover missing');
+  assert.match(await reports.nth(1).textContent(), /距首报 1\d m/);
+  check("the office sees each merged report's text and its distance from the first");
+  const evidence = reports.nth(1).locator('.evidence');
+  assert.match(await evidence.locator('li.exif').first().textContent(), /相机 HUAWEI ELS-AN00/);
+  assert.match(await evidence.locator('li.exif').first().textContent(), /拍摄时间 .*GPS 位置 29\.85010, 114\.32010/);
+  assert.match(await evidence.locator('li.flag[data-flag=far_from_reported]').textContent(), /距上报位置 1\.1 km（阈值 500 m）/);
+  assert.match(await evidence.locator('li.flag[data-flag=taken_long_before]').textContent(), /提交前 .*（阈值 /);
+  check('the evidence of the merged report: camera, GPS, time taken, and each flag with its value and threshold');
+  await office.locator('#triage-category').selectOption('other');
+  await office.locator('#triage-reason').fill('路面塌陷，不是井盖 road collapse, not a manhole');
+  await office.locator('#do-triage').click();
+  await waitFor('the category to change', async () => (await apiGet(`/v1/tickets/${ticketId}`, officeToken)).category === 'other');
+  await waitFor('the page to show it', async () => (await office.locator('#ticket h2').textContent()).includes('其他')
+    && (await office.locator('#triage-category').inputValue()) === 'other');
+  const triaged = (await apiGet(`/v1/tickets/${ticketId}`, officeToken)).events.find((e) => e.kind === 'triaged');
+  assert.ok(triaged && triaged.note === 'category manhole→other', JSON.stringify(triaged));
+  check('the office changed the ticket\'s category in the page, and it was applied');
+  await shot(office, 'office-ticket-detail');
 
   await office.locator('#do-acknowledge').click();
   await office.locator('#ticket-state[data-state=acknowledged]').waitFor();

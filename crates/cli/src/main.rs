@@ -124,6 +124,10 @@ struct TrackerArgs {
     service: ServiceArgs,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
+    /// SLA policy (TOML), the router's file: re-triage, urgent duplicates
+    /// and reports routed by hand get their deadlines from it.
+    #[arg(long, env = "CIVICPROBE_POLICY", default_value = civicprobe_router::sla::DEFAULT_POLICY)]
+    policy: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -272,11 +276,16 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
 }
 
 async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
-    let TrackerArgs { service, sla } = args;
+    let TrackerArgs {
+        service,
+        sla,
+        policy,
+    } = args;
+    let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
     let broker = Broker::connect(&service.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
-    let store = service.storage().open().await?;
+    let store = service.storage().open().await?.with_policy(policy);
     let shutdown = Shutdown::new();
     let stages = [
         tokio::spawn(civicprobe_tracker::run_consumer(

@@ -123,7 +123,8 @@ impl Stack {
         let db_url = config.database.database_url_or_default(&data_dir);
         let store = Store::connect(&db_url)
             .await
-            .context("opening the database")?;
+            .context("opening the database")?
+            .with_policy(router.policy().clone());
         seed_offices(&store, router.jurisdictions()).await?;
 
         let shutdown = Shutdown::new();

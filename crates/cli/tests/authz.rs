@@ -137,6 +137,8 @@ fn rows() -> Vec<Row> {
         r("POST", "/v1/tickets/{id}/reopen", Fresh(Pre::Resolved), Json(r#"{"reason":"not_fixed"}"#), REPORTER).at("/v1/tickets/$T/reopen"),
         r("POST", "/v1/tickets/{id}/close", Fresh(Pre::Resolved), Json("{}"), REPORTER).at("/v1/tickets/$T/close"),
         r("POST", "/v1/tickets/{id}/reroute", Fresh(Pre::Open), Json(r#"{"office_id":"fushan"}"#), SUPERVISOR_CHANGES).at("/v1/tickets/$T/reroute"),
+        // Re-triage (issue 12): fresh tickets are manholes (hinted), so "other" changes them.
+        r("POST", "/v1/tickets/{id}/triage", Fresh(Pre::Open), Json(r#"{"category":"other","reason":"matrix re-triage"}"#), OFFICE_WORK).at("/v1/tickets/$T/triage"),
         // Tracker: supervision and the courier's own view.
         r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR_READS),
         r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/route"),

@@ -406,11 +406,14 @@ fn browser_scenarios_pass_in_headless_chromium() {
     let up = Up::start();
     let photo = up._data.path().join("big.jpg");
     std::fs::write(&photo, civicprobe_testkit::photos::jpeg(3000, 2000)).expect("photo");
+    let exif_photo = up._data.path().join("exif.jpg");
+    std::fs::write(&exif_photo, phone_photo()).expect("photo with EXIF");
     let mut node = Command::new("node");
     node.arg(dir.join("run.mjs"))
         .arg(&up.url)
         .args(&up.tokens)
-        .arg(&photo);
+        .arg(&photo)
+        .arg(&exif_photo);
     if std::env::var_os("CIVICPROBE_SCREENSHOTS_DOCS").is_some() {
         node.arg("--docs");
     }
@@ -636,4 +639,14 @@ async fn proof_photos_go_through_the_pipeline_and_stay_with_the_ticket() {
         .find(|e| e["kind"] == "resolved")
         .expect("resolved event");
     assert_eq!(resolved["proof_photo_sha256"], sha.as_str());
+}
+
+/// A phone's photo: EXIF naming a Huawei camera, a position 1.1 km north
+/// of the report's and a time long past (the evidence the office sees).
+fn phone_photo() -> Vec<u8> {
+    use civicprobe_ingest::photo::exif::{phone_app1, with_app1};
+    with_app1(
+        &civicprobe_testkit::photos::jpeg(1200, 900),
+        &phone_app1((29.8501, 114.3201)),
+    )
 }

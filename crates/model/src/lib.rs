@@ -19,6 +19,8 @@
 //! - [`evidence`]: photo metadata read before stripping, and its flags.
 //! - [`nats`]: every stream, subject and consumer name.
 //! - [`role`]: who is acting: courier, office or supervisor.
+//! - [`sla`]: the deadline policy ([`SlaPolicy::deadlines`]), shared by the
+//!   router and the tracker.
 //! - [`problem`]: the `application/problem+json` error body.
 //! - [`text`]: the rule on control characters in free text.
 
@@ -32,6 +34,7 @@ pub mod office;
 pub mod problem;
 pub mod report;
 pub mod role;
+pub mod sla;
 pub mod text;
 pub mod ticket;
 
@@ -46,4 +49,5 @@ pub use office::{OfficeId, OfficeIdError};
 pub use problem::{Problem, PROBLEM_JSON};
 pub use report::{PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};
+pub use sla::{SlaPolicy, StepDurations};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};

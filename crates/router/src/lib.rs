@@ -17,16 +17,18 @@
 //! A report of the same category within [`DuplicateRules::radius_m`]
 //! (30 m) and [`DuplicateRules::window`] (72 h) of an open ticket, or of the
 //! same category and window whose photo's perceptual hash is within
-//! [`DuplicateRules::phash_bits`] of one of the ticket's photos
-//! (near-uniform pictures, whose hashes have almost no bits set, never
-//! match), is merged (`civic.ticket.<office>.<category>.merged`).
+//! [`DuplicateRules::phash_bits`] of one of the ticket's photos, when the
+//! ticket is of the report's office and within
+//! [`DuplicateRules::photo_radius_m`] (1 km) (near-uniform pictures, whose
+//! hashes have almost no bits set, never match), is merged
+//! (`civic.ticket.<office>.<category>.merged`).
 //! Each router keeps an in-memory index of open tickets ([`OpenTickets`])
 //! fed by two ordered consumers that replay from the start on every router
 //! start: `TICKETS` (`opened` adds, `merged` adds photo hashes,
 //! `resolved`/`closed`/`rejected` remove, `reopened` restores, `rerouted`
-//! moves) and the router's own `ROUTER_CLAIMS` stream. Routing waits until
-//! both are replayed, so restarts keep merging. Two routers racing on
-//! near-identical reports are serialised by a *claim*: before opening a
+//! moves, `triaged` changes the category) and the router's own
+//! `ROUTER_CLAIMS` stream. Routing waits until both are replayed, so
+//! restarts keep merging. Two routers racing on near-identical reports are serialised by a *claim*: before opening a
 //! ticket a router publishes the candidate on
 //! `civic.claim.<office>.<category>` with `Nats-Expected-Last-Subject-Sequence`
 //! set to the last claim it has seen there. Only one of two racing claims
@@ -43,7 +45,8 @@
 //! - [`classifier`]: the learned classifier (logistic regression over
 //!   character n-grams, trained at start) and its evaluation.
 //! - [`categories`]: the categories' zh/en names (`fixtures/categories.toml`).
-//! - [`sla`]: the deadline policy (`fixtures/policy.toml`), [`SlaPolicy::deadlines`].
+//! - [`sla`]: reading the deadline policy file (`fixtures/policy.toml`);
+//!   the policy itself ([`SlaPolicy::deadlines`]) is the model crate's.
 //! - [`route`]: [`Router::route`], the pure step from a report to the event.
 //! - [`dedup`]: the open-ticket index, its feeds and the claims.
 //! - [`consumer`]: the NATS side: [`ensure_tickets_stream`] and [`run`], the
@@ -132,6 +135,9 @@ pub struct Options {
     /// Photos whose perceptual hashes differ in at most this many bits merge.
     #[arg(long, env = "CIVICPROBE_DUPLICATE_PHASH_BITS", default_value_t = 4)]
     pub duplicate_phash_bits: u32,
+    /// ... when the ticket is of the same office and this close (metres).
+    #[arg(long, env = "CIVICPROBE_DUPLICATE_PHOTO_RADIUS_M", default_value_t = dedup::DEFAULT_PHOTO_RADIUS_M)]
+    pub duplicate_photo_radius_m: f64,
 }
 
 /// The bundled training corpus, relative to the working directory.
@@ -151,6 +157,7 @@ impl Default for Options {
             duplicate_radius_m: 30.0,
             duplicate_hours: 72,
             duplicate_phash_bits: 4,
+            duplicate_photo_radius_m: dedup::DEFAULT_PHOTO_RADIUS_M,
         }
     }
 }
@@ -162,6 +169,7 @@ impl Options {
             radius_m: self.duplicate_radius_m,
             window: time::Duration::hours(i64::from(self.duplicate_hours)),
             phash_bits: self.duplicate_phash_bits,
+            photo_radius_m: self.duplicate_photo_radius_m,
         }
     }
 }

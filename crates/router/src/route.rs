@@ -65,7 +65,7 @@ impl Router {
     /// classifier; any unusable file is refused, naming what is wrong.
     pub fn from_options(config: &Config, options: &Options) -> Result<Self, Error> {
         let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
-        let policy = SlaPolicy::load(&options.policy)?;
+        let policy = crate::sla::load(&options.policy)?;
         Ok(Self::new(jurisdictions, policy)
             .with_classifier(Arc::new(Classifier::from_file(&options.classifier_corpus)?))
             .with_categories(Categories::load(&options.categories)?)
@@ -110,6 +110,11 @@ impl Router {
     /// The categories' names.
     pub fn categories(&self) -> &Categories {
         &self.categories
+    }
+
+    /// The deadline policy (the tracker computes deadlines with the same).
+    pub fn policy(&self) -> &SlaPolicy {
+        &self.policy
     }
 
     /// The duplicate rules.

@@ -97,7 +97,7 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
     };
     let mut first = report(29.84, 114.32, "电梯困人");
     first.photos.push(photo("f0f0f0f0f0f0f0f0"));
-    let mut again = report(29.86, 114.30, "电梯里有人被困");
+    let mut again = report(29.84 + 300.0 * M, 114.32, "电梯里有人被困");
     again.photos.push(photo("f0f0f0f0f0f0f0f1"));
     let events = route_in_turn(&js, &[first.clone(), again]).await?;
     assert_eq!(kinds(&events), ["opened", "merged"], "{events:#?}");
@@ -139,6 +139,32 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
         "{events:#?}"
     );
     assert_eq!(events[3].1["ticket_id"], ticket_of(&later));
+    running.shut_down().await
+}
+
+#[tokio::test]
+async fn the_same_photo_from_6_km_away_in_another_office_opens_its_own_ticket() -> Result {
+    let (_server, js) = start().await?;
+    let running = spawn_router(&js, router());
+    let photo = PhotoRef {
+        sha256: "b".repeat(64),
+        media_type: "image/jpeg".into(),
+        width: 64,
+        height: 64,
+        bytes: 100,
+        phash: Some("f0f0f0f0f0f0f0f0".into()),
+        thumbnail_sha256: None,
+    };
+    let mut first = report(29.84, 114.32, "电梯困人");
+    first.photos.push(photo.clone());
+    let mut elsewhere = report(29.79, 114.33, "电梯困人了");
+    elsewhere.photos.push(photo);
+    let d = first.location.distance_m(&elsewhere.location);
+    assert!((5_000.0..7_000.0).contains(&d), "{d}");
+    let events = route_in_turn(&js, &[first.clone(), elsewhere.clone()]).await?;
+    assert_eq!(kinds(&events), ["opened", "opened"], "{events:#?}");
+    assert_ne!(events[0].1["office_id"], events[1].1["office_id"]);
+    assert_eq!(events[1].1["ticket_id"], ticket_of(&elsewhere));
     running.shut_down().await
 }
 

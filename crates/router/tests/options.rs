@@ -52,6 +52,7 @@ fn the_defaults_name_the_bundled_fixtures() {
         "CIVICPROBE_DUPLICATE_RADIUS_M",
         "CIVICPROBE_DUPLICATE_HOURS",
         "CIVICPROBE_DUPLICATE_PHASH_BITS",
+        "CIVICPROBE_DUPLICATE_PHOTO_RADIUS_M",
     ];
     if vars.iter().all(|v| std::env::var_os(v).is_none()) {
         assert_eq!(cli.options, Options::default());
@@ -64,15 +65,24 @@ fn the_defaults_name_the_bundled_fixtures() {
         let rules = cli.options.duplicate_rules();
         assert_eq!(rules.radius_m, 30.0);
         assert_eq!(rules.window, time::Duration::hours(72));
+        assert_eq!(rules.photo_radius_m, 1000.0);
     }
 }
 
 #[test]
 fn every_file_loads_and_the_flags_apply() {
-    let cli = parse(&["--boundary-m", "50", "--duplicate-radius-m", "12"]);
+    let cli = parse(&[
+        "--boundary-m",
+        "50",
+        "--duplicate-radius-m",
+        "12",
+        "--duplicate-photo-radius-m",
+        "400",
+    ]);
     let router = Router::from_options(&cli.config, &cli.options).unwrap();
     assert_eq!(router.classifier().trained_on(), 586);
     assert_eq!(router.duplicates().radius_m, 12.0);
+    assert_eq!(router.duplicates().photo_radius_m, 400.0);
     assert_eq!(
         router.categories().names(Category::Elevator).unwrap().zh,
         "电梯"

@@ -51,6 +51,13 @@ pub enum Error {
     /// A command-line argument is invalid.
     #[error("{0}")]
     BadArgument(String),
+    /// Only an active ticket (open, acknowledged, in progress, reopened)
+    /// can be re-triaged.
+    #[error("cannot re-triage a ticket that is {0}")]
+    NotActive(TicketState),
+    /// A re-triage that changes neither category nor urgency.
+    #[error("the ticket already has this category and urgency")]
+    NothingToChange,
     /// The unrouted report was routed already.
     #[error("report {0} was routed already")]
     AlreadyRouted(ReportId),

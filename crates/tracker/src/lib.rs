@@ -31,8 +31,10 @@
 //!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
 //!   reroutes ([`store::lifecycle`]), disputes over `not_our_area`
 //!   rejections, which keep a ticket on the clock until a supervisor
-//!   reroutes it or upholds the rejection ([`store::disputes`]), the hash
-//!   chain and its verification
+//!   reroutes it or upholds the rejection ([`store::disputes`]), re-triage
+//!   and urgent duplicates ([`store::triage`]), every report of a ticket
+//!   with its evidence ([`store::reports`]), the hash chain and its
+//!   verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
 //!   ([`store::sla`]), points ([`store::points`]), reads
 //!   ([`store::queries`], and listings by date, category and state for
@@ -75,10 +77,12 @@ pub use outbox::run_outbox;
 pub use sla::{run_sla_clock, SlaConfig};
 pub use store::chain::ChainReport;
 pub use store::courier_view::{CourierEvent, CourierTicket};
+pub use store::reports::TicketReport;
 pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
 pub use store::sessions::{SessionConfig, SessionPolicy};
 pub use store::token_admin::{Revocation, TokenInfo};
 pub use store::tokens::{default_lifetime, Issued};
+pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
 
 use std::path::Path;

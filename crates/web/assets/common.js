@@ -32,6 +32,7 @@ const STRINGS = {
     nearby: '位置相近', same_photo: '同一张照片',
     nav_courier: '上报', nav_office: '工单台', nav_audit: '看板',
     opened: '立案', made_safe: '已排险', merged: '合并重复报告', escalated: '已督办', rerouted: '已改派', started: '开始处理',
+    triaged: '已更正分类', urgent_duplicate: '紧急的重复报告',
   },
   en: {
     app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
@@ -63,6 +64,7 @@ const STRINGS = {
     nearby: 'close by', same_photo: 'same photo',
     nav_courier: 'Report', nav_office: 'Office', nav_audit: 'Audit',
     opened: 'Opened', made_safe: 'Made safe', merged: 'Duplicate merged', escalated: 'Escalated', rerouted: 'Rerouted', started: 'Started',
+    triaged: 'Re-triaged', urgent_duplicate: 'urgent duplicate',
   },
 };
 

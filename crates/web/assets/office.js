@@ -3,6 +3,7 @@
 
 import { el, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, nextDeadline } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
+import { ticketDetail } from './ticket_detail.js';
 
 const $ = (id) => document.getElementById(id);
 const ACTIVE = ['open', 'acknowledged', 'in_progress', 'reopened'];
@@ -126,6 +127,7 @@ function renderTicket(ticket) {
     el('h3', {}, t('courier_text')),
     el('p', { class: 'courier-text', id: 'courier-text' }, ticket.text || '—'),
     ticketMap(ticket),
+    ticketDetail(ticket, { role: state.role, onChanged: () => loadQueue().then(() => loadTicket(ticket.ticket_id, false)) }),
     el('h3', {}, t('actions')), actions(ticket),
     el('h3', {}, t('history')), history(ticket));
 }

@@ -44,6 +44,7 @@ const ASSETS: &[Asset] = &[
     asset!("courier.js", JS),
     asset!("queue.js", JS),
     asset!("office.js", JS),
+    asset!("ticket_detail.js", JS),
     asset!("audit.js", JS),
     asset!("disputes.js", JS),
     asset!("map.js", JS),

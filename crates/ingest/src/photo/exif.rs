@@ -1,11 +1,12 @@
 //! Evidence from a photo's EXIF, read before the metadata is stripped: GPS
-//! position, DateTimeOriginal and orientation.
+//! position, DateTimeOriginal, orientation and the camera (Make and Model).
 //!
 //! No EXIF at all is fine. EXIF that cannot be parsed, or holds impossible
 //! values (a latitude past the pole, a zero denominator, month 13, a date
 //! before 1900 or days in the future, an orientation outside 1..=8), is
 //! refused as `invalid-exif`: such a file did not come from a phone's
-//! camera as is.
+//! camera as is. The camera's name is only shown to people, so an odd one
+//! (not UTF-8, blank) is simply left out, never refused.
 
 use super::PHOTO_PART;
 use crate::Error;
@@ -46,8 +47,35 @@ pub fn read(raw: &[u8]) -> Result<PhotoExif, Error> {
         gps: gps(&exif)?,
         taken_at: taken_at(&exif, OffsetDateTime::now_utc())?,
         orientation: orientation(&exif)?,
-        camera: None,
+        camera: camera(&exif),
     })
+}
+
+/// Longest camera name kept, in characters.
+const MAX_CAMERA_CHARS: usize = 64;
+
+/// `"<Make> <Model>"` ("HUAWEI ELS-AN00"; the model alone when it already
+/// starts with the make), control characters removed, whitespace
+/// collapsed, at most [`MAX_CAMERA_CHARS`]; `None` when absent or odd.
+fn camera(exif: &exif::Exif) -> Option<String> {
+    let part = |tag| {
+        let text = std::str::from_utf8(ascii(exif, tag)?).ok()?;
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || civicprobe_model::text::is_forbidden_control(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        (!words.is_empty()).then(|| words.join(" "))
+    };
+    let name = match (part(Tag::Make), part(Tag::Model)) {
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
+            model
+        }
+        (Some(make), Some(model)) => format!("{make} {model}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => return None,
+    };
+    let cut: String = name.chars().take(MAX_CAMERA_CHARS).collect();
+    Some(cut.trim_end().to_owned())
 }
 
 fn orientation(exif: &exif::Exif) -> Result<Option<u16>, Error> {
@@ -153,6 +181,46 @@ pub fn app1_payload(
     taken: Option<&str>,
     orientation: Option<u16>,
 ) -> Vec<u8> {
+    app1_payload_with_camera(gps, taken, orientation, None)
+}
+
+/// Test and tool support: the APP1 payload of a phone's photo taken at
+/// `gps` long ago (2025-05-01) with a "HUAWEI ELS-AN00": evidence that
+/// raises flags.
+pub fn phone_app1(gps: (f64, f64)) -> Vec<u8> {
+    let camera: (&[u8], &[u8]) = (b"HUAWEI", b"ELS-AN00");
+    app1_payload_with_camera(
+        Some(gps),
+        Some("2025:05:01 07:55:00"),
+        Some(1),
+        Some(camera),
+    )
+}
+
+/// Test and tool support: `jpeg` with `payload` as an APP1 segment right
+/// after its start-of-image marker.
+pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(payload.len() + 2)
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
+    [
+        jpeg.get(..2).unwrap_or_default(),
+        &[0xFF, 0xE1],
+        &len,
+        payload,
+        jpeg.get(2..).unwrap_or_default(),
+    ]
+    .concat()
+}
+
+/// [`app1_payload`] with a camera's Make and Model (raw bytes, so tests
+/// can write odd ones).
+pub fn app1_payload_with_camera(
+    gps: Option<(f64, f64)>,
+    taken: Option<&str>,
+    orientation: Option<u16>,
+    camera: Option<(&[u8], &[u8])>,
+) -> Vec<u8> {
     use exif::{Field, Rational};
     fn dms(v: f64) -> Value {
         let v = v.abs();
@@ -187,6 +255,10 @@ pub fn app1_payload(
     if let Some(o) = orientation {
         fields.push(field(Tag::Orientation, Value::Short(vec![o])));
     }
+    if let Some((make, model)) = camera {
+        fields.push(field(Tag::Make, Value::Ascii(vec![make.to_vec()])));
+        fields.push(field(Tag::Model, Value::Ascii(vec![model.to_vec()])));
+    }
     let mut writer = exif::experimental::Writer::new();
     for f in &fields {
         writer.push_field(f);
@@ -203,9 +275,7 @@ mod tests {
     use civicprobe_testkit::photos;
 
     fn jpeg_with(payload: &[u8]) -> Vec<u8> {
-        let jpeg = photos::jpeg(32, 24);
-        let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
-        [&jpeg[..2], &[0xFF, 0xE1], &len, payload, &jpeg[2..]].concat()
+        with_app1(&photos::jpeg(32, 24), payload)
     }
 
     #[test]
@@ -224,6 +294,33 @@ mod tests {
         );
         assert_eq!(exif.orientation, Some(6));
         assert_eq!(read(&photos::jpeg(8, 8)).unwrap(), PhotoExif::default());
+    }
+
+    #[test]
+    fn the_camera_is_make_and_model_cleaned_and_odd_ones_are_left_out() {
+        let camera = |make: &[u8], model: &[u8]| {
+            let payload = app1_payload_with_camera(None, None, None, Some((make, model)));
+            read(&jpeg_with(&payload)).unwrap().camera
+        };
+        assert_eq!(
+            camera(b"HUAWEI", b"ELS-AN00").as_deref(),
+            Some("HUAWEI ELS-AN00")
+        );
+        assert_eq!(
+            camera(b"Canon", b"Canon EOS R6").as_deref(),
+            Some("Canon EOS R6")
+        );
+        assert_eq!(
+            camera(b" Xiaomi\x1b[2J ", b"Redmi\tNote\x0712 ").as_deref(),
+            Some("Xiaomi [2J Redmi Note 12")
+        );
+        assert_eq!(camera(b"", b"  ").as_deref(), None);
+        assert_eq!(camera(b"\xff\xfe", b"").as_deref(), None, "not UTF-8");
+        assert_eq!(camera(b"Apple", b"\xff").as_deref(), Some("Apple"));
+        let long = camera(b"Make", "长".repeat(100).as_bytes()).unwrap();
+        assert_eq!(long.chars().count(), 64);
+        let plain = read(&jpeg_with(&app1_payload(None, None, Some(1)))).unwrap();
+        assert_eq!(plain.camera, None);
     }
 
     #[test]

@@ -359,13 +359,7 @@ pub fn with_exif(jpeg: &[u8]) -> Vec<u8> {
 
 /// `jpeg` with `payload` as an APP1 segment after its start-of-image.
 pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&len);
-    out.extend_from_slice(payload);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    civicprobe_ingest::photo::exif::with_app1(jpeg, payload)
 }
 
 /// Whether `needle` occurs in `haystack`.

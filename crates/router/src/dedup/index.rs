@@ -129,7 +129,9 @@ impl OpenTickets {
     }
 
     /// Applies a `TicketChanged`: resolved, closed and rejected tickets stop
-    /// matching, reopened ones match again, rerouted ones move office.
+    /// matching, reopened ones match again, rerouted ones move office and
+    /// re-triaged ones change category (a corrected ticket is matched under
+    /// its new category).
     pub fn changed(&mut self, event: &TicketChanged) {
         let Some((t, open)) = self.tickets.get_mut(&event.ticket_id) else {
             return;
@@ -140,6 +142,7 @@ impl OpenTickets {
             _ => {}
         }
         t.office_id = event.office_id.clone();
+        t.category = event.category;
     }
 
     /// How many tickets are open.
@@ -149,10 +152,14 @@ impl OpenTickets {
 
     /// The open ticket `report` duplicates, if any: of the open tickets of
     /// the same category received within the time window, the nearest
-    /// within the radius, else the one with the closest photo.
+    /// within the radius, else the one with the closest photo among those
+    /// of the report's `office` within [`DuplicateRules::photo_radius_m`]
+    /// (the same picture sent from another office's area, or from far away,
+    /// is not the same hazard).
     pub fn find(
         &self,
         rules: &DuplicateRules,
+        office: &OfficeId,
         category: Category,
         report: &ReportSubmitted,
     ) -> Option<Match> {
@@ -169,7 +176,15 @@ impl OpenTickets {
         let hashes = phashes(report);
         let mut photo: Option<(u32, &OpenTicket)> = None;
         if !hashes.is_empty() {
-            for t in self.open_of(&self.with_photos).filter(usable) {
+            let same_place = |t: &&OpenTicket| {
+                &t.office_id == office
+                    && t.location.distance_m(&report.location) <= rules.photo_radius_m
+            };
+            for t in self
+                .open_of(&self.with_photos)
+                .filter(usable)
+                .filter(same_place)
+            {
                 let bits = closest_bits(&hashes, &t.phashes);
                 if bits <= rules.phash_bits
                     && photo.is_none_or(|(b, p)| (bits, t.ticket_id) < (b, p.ticket_id))

@@ -20,15 +20,21 @@ pub struct DuplicateRules {
     pub window: time::Duration,
     /// Perceptual hashes within this many bits (Hamming) are the same photo.
     pub phash_bits: u32,
+    /// ... but only for a ticket of the same office within this many metres.
+    pub photo_radius_m: f64,
 }
 
+/// Default [`DuplicateRules::photo_radius_m`], metres.
+pub const DEFAULT_PHOTO_RADIUS_M: f64 = 1000.0;
+
 impl Default for DuplicateRules {
-    /// 30 m, 72 h, 4 bits.
+    /// 30 m, 72 h, 4 bits, photos within 1 km.
     fn default() -> Self {
         Self {
             radius_m: 30.0,
             window: time::Duration::hours(72),
             phash_bits: 4,
+            photo_radius_m: DEFAULT_PHOTO_RADIUS_M,
         }
     }
 }

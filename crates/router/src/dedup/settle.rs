@@ -39,7 +39,9 @@ fn look(
         s.settled_since_prune = 0;
         s.index.forget_before(now - rules.window * 2);
     }
-    let found = s.index.find(rules, ticket.category, &ticket.report);
+    let found = s
+        .index
+        .find(rules, &ticket.office_id, ticket.category, &ticket.report);
     (found, s.last_claim.get(subject).copied().unwrap_or(0))
 }
 

@@ -117,6 +117,11 @@ impl From<Error> for ApiError {
                 state: None,
             },
             Error::SameOffice(_) => ApiError::field("office_id", e.to_string()),
+            Error::NotActive(state) => ApiError::Conflict {
+                detail: e.to_string(),
+                state: Some(state),
+            },
+            Error::NothingToChange => ApiError::field("body", e.to_string()),
             Error::UnroutedNotFound(_) => ApiError::NotFound,
             Error::NotDisputed(_) => ApiError::NotFound,
             Error::DisputeSettled(_) => ApiError::Conflict {

@@ -3,10 +3,11 @@
 //! | route | who |
 //! |---|---|
 //! | `GET /v1/offices/{office_id}/tickets` | that office, supervisors |
-//! | `GET /v1/tickets/{id}` | its office, supervisors; its reporting couriers see their own report and its status |
+//! | `GET /v1/tickets/{id}` | its office, supervisors (with every report and its evidence); its reporting couriers see their own report and its status |
 //! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `start` · `resolve` · `reject` | its office, supervisors |
 //! | `POST /v1/tickets/{id}/reopen` · `close` | the courier whose report opened it, supervisors |
 //! | `POST /v1/tickets/{id}/reroute` | supervisors |
+//! | `POST /v1/tickets/{id}/triage` | its office, supervisors (re-triage: category, urgency) |
 //! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
 //! | `GET /v1/disputes?state=open\|settled\|all`, `POST /v1/disputes/{ticket_id}/uphold` | supervisors |
 //! | `GET /v1/audit/response-times?group_by=office,category,urgent,week&format=csv` | supervisors |
@@ -28,6 +29,7 @@ mod proof;
 mod reroute;
 mod supervision;
 mod tickets;
+mod triage;
 
 pub use error::ApiError;
 
@@ -58,6 +60,7 @@ pub fn app(store: Store) -> Router {
         .route("/v1/tickets/{id}/reopen", post(tickets::reopen))
         .route("/v1/tickets/{id}/close", post(tickets::close))
         .route("/v1/tickets/{id}/reroute", post(reroute::reroute_ticket))
+        .route("/v1/tickets/{id}/triage", post(triage::triage))
         .route("/v1/unrouted", get(supervision::unrouted))
         .route("/v1/unrouted/{id}/route", post(reroute::route_unrouted))
         .route("/v1/disputes", get(disputes::disputes))

@@ -54,7 +54,7 @@ async fn known_target(store: &Store, office: &OfficeId) -> Result<(), ApiError> 
 }
 
 /// A lost race is a 409 with the state now.
-async fn conflict_or(store: &Store, e: Error) -> ApiError {
+pub(super) async fn conflict_or(store: &Store, e: Error) -> ApiError {
     match e {
         Error::ConcurrentUpdate(id) => {
             let state = store.ticket(id).await.ok().flatten().map(|t| t.state);

@@ -7,6 +7,7 @@
 use super::{observe, principal, ApiError};
 use crate::store::courier_view::CourierTicket;
 use crate::store::lifecycle::NOT_FIXED;
+use crate::store::reports::TicketReport;
 use crate::store::rows::{Ticket, TicketEvent, Transition};
 use crate::{Error, Store};
 use axum::body::Bytes;
@@ -39,12 +40,13 @@ struct Queue {
     tickets: Vec<Ticket>,
 }
 
-/// A ticket with its history.
+/// A ticket with its history and every report on it.
 #[derive(Debug, Serialize)]
 struct TicketWithEvents {
     #[serde(flatten)]
     ticket: Ticket,
     events: Vec<TicketEvent>,
+    reports: Vec<TicketReport>,
 }
 
 /// The body of an action; every field optional on the wire.
@@ -134,7 +136,12 @@ pub(super) async fn ticket(
             return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
         }
         let events = store.ticket_events(ticket.ticket_id).await?;
-        Ok(TicketView::Staff(TicketWithEvents { ticket, events }))
+        let reports = store.ticket_reports(&ticket).await?;
+        Ok(TicketView::Staff(TicketWithEvents {
+            ticket,
+            events,
+            reports,
+        }))
     })
     .await
 }

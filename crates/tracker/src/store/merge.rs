@@ -1,10 +1,12 @@
 //! Duplicates the router merged into an open ticket: the report and its
 //! reporter are attached to the ticket (they share its points and may
-//! reopen or confirm it) and a `merged` event joins its history.
+//! reopen or confirm it) and a `merged` event joins its history. An
+//! urgent duplicate of a routine ticket makes it urgent in the same
+//! transaction ([`super::triage`]).
 
 use super::chain::{self, ChainRow};
 use super::tickets::{insert_reporter, ROUTER_ACTOR, SYSTEM_ROLE};
-use super::Store;
+use super::{triage, Store};
 use crate::time_ms::to_ms;
 use crate::Error;
 use civicprobe_model::{MergeReason, TicketMerged};
@@ -44,7 +46,10 @@ impl Store {
         )))
     }
 
-    /// Records the router's merge. Returns `false` (changing nothing) when
+    /// Records the router's merge (the report with its text, position,
+    /// photos and evidence; when [`TicketMerged::urgent`], the ticket
+    /// becomes urgent with tighter deadlines and a `triaged` event). Returns
+    /// `false` (changing nothing) when
     /// this event or this report was recorded before; fails with
     /// [`Error::TicketNotFound`] while the ticket is unknown (the consumer
     /// then asks for redelivery).
@@ -64,7 +69,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        if seen || !insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.at).await? {
+        if seen
+            || !insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.at, Some(&ev.reason)).await?
+        {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -86,7 +93,19 @@ impl Store {
             ..ChainRow::default()
         };
         chain::append(&mut tx, row).await?;
+        let escalated = ev.urgent
+            && triage::urgent_duplicate(
+                &mut tx,
+                self.policy(),
+                ev.ticket_id,
+                ev.report.report_id,
+                ev.at,
+            )
+            .await?;
         tx.commit().await?;
+        if escalated {
+            self.outbox_ready().notify_one();
+        }
         Ok(true)
     }
 }

@@ -16,6 +16,7 @@ mod photo_visibility;
 pub mod points;
 mod proof_photos;
 pub mod queries;
+pub mod reports;
 pub mod reroute;
 pub mod rows;
 pub mod sessions;
@@ -23,10 +24,12 @@ pub mod sla;
 pub mod tickets;
 pub mod token_admin;
 pub mod tokens;
+pub mod triage;
 
 use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};
 use crate::Error;
+use civicprobe_model::SlaPolicy;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
@@ -72,6 +75,9 @@ pub struct Store {
     /// Woken after a commit that wrote to the outbox, so the publisher
     /// does not wait for its next poll.
     outbox_ready: Arc<Notify>,
+    /// The deadline policy (the router's file): re-triage, urgent
+    /// duplicates and reports routed by hand compute deadlines with it.
+    policy: Arc<SlaPolicy>,
 }
 
 impl Store {
@@ -97,6 +103,7 @@ impl Store {
             copy_pool,
             clock: Arc::new(SystemClock),
             outbox_ready: Arc::new(Notify::new()),
+            policy: Arc::new(SlaPolicy::default()),
         };
         store.migrate().await?;
         tracing::info!(backend = ?backend, "tracker store ready");
@@ -125,6 +132,18 @@ impl Store {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self
+    }
+
+    /// The same store computing deadlines with `policy` (the router's
+    /// policy file; [`SlaPolicy::default`] until set).
+    pub fn with_policy(mut self, policy: SlaPolicy) -> Store {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// The deadline policy.
+    pub fn policy(&self) -> &SlaPolicy {
+        &self.policy
     }
 
     /// The store's current time.

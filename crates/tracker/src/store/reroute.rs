@@ -12,33 +12,12 @@ use crate::outbox;
 use crate::time_ms::to_ms;
 use crate::Error;
 use civicprobe_model::{
-    Deadlines, EventId, OfficeId, ReportId, ReportUnrouted, TicketChanged, TicketId, TicketOpened,
-    TicketState,
+    EventId, OfficeId, ReportId, ReportUnrouted, TicketChanged, TicketId, TicketOpened, TicketState,
 };
 use sqlx::{Any, Row, Transaction};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 pub use civicprobe_model::event::kind::REROUTED;
-
-/// The deadlines given to a report routed by hand (the router's policy is
-/// not the tracker's to know): urgent 30 min / 2 h / 24 h, otherwise
-/// 4 h / 24 h / 7 days after receipt.
-pub fn manual_deadlines(received_at: OffsetDateTime, urgent: bool) -> Deadlines {
-    let (ack, safe, resolve) = if urgent {
-        (
-            Duration::minutes(30),
-            Duration::hours(2),
-            Duration::hours(24),
-        )
-    } else {
-        (Duration::hours(4), Duration::hours(24), Duration::days(7))
-    };
-    Deadlines {
-        acknowledge_by: received_at + ack,
-        make_safe_by: received_at + safe,
-        resolve_by: received_at + resolve,
-    }
-}
 
 impl Store {
     /// Moves a ticket to office `to` (a supervisor's decision): allowed
@@ -110,7 +89,8 @@ impl Store {
     }
 
     /// Opens a ticket in office `to` for an unrouted report (a supervisor's
-    /// decision), with [`manual_deadlines`]. The ticket id is the one the
+    /// decision), with the policy's deadlines ([`Store::with_policy`]),
+    /// counted from its receipt. The ticket id is the one the
     /// router would have given it. Errors: [`Error::UnroutedNotFound`],
     /// [`Error::AlreadyRouted`].
     pub async fn route_unrouted(
@@ -140,7 +120,9 @@ impl Store {
             category: lost.category,
             urgent: lost.urgent,
             opened_at: at,
-            deadlines: manual_deadlines(lost.report.received_at, lost.urgent),
+            deadlines: self
+                .policy()
+                .deadlines(lost.category, lost.urgent, lost.report.received_at),
             confidence: None,
             needs_triage: false,
             boundary: false,
@@ -150,7 +132,7 @@ impl Store {
             tx.rollback().await?;
             return Err(Error::AlreadyRouted(report_id));
         }
-        insert_reporter(&mut tx, ticket_id, &opened.report, at).await?;
+        insert_reporter(&mut tx, ticket_id, &opened.report, at, None).await?;
         let event = Rerouted {
             event_id,
             ticket_id,

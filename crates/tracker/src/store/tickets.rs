@@ -5,7 +5,9 @@ use super::chain::{self, ChainRow};
 use super::Store;
 use crate::time_ms::to_ms;
 use crate::Error;
-use civicprobe_model::{ReportSubmitted, ReportUnrouted, TicketId, TicketOpened, TicketState};
+use civicprobe_model::{
+    MergeReason, ReportSubmitted, ReportUnrouted, TicketId, TicketOpened, TicketState,
+};
 use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
@@ -26,7 +28,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.opened_at).await?;
+        insert_reporter(&mut tx, ev.ticket_id, &ev.report, ev.opened_at, None).await?;
         let row = ChainRow {
             event_id: ev.event_id.to_string(),
             ticket_id: ev.ticket_id.to_string(),
@@ -113,17 +115,20 @@ pub(crate) async fn insert_ticket(
 }
 
 /// Attaches `report` to the ticket as one of its reporters, with its own
-/// text and photos (what that courier is shown); `false` when the report
-/// is already attached.
+/// text, position, photos and evidence (what that courier is shown, and
+/// what the office sees of each report) and, for a merged duplicate, the
+/// router's reason; `false` when the report is already attached.
 pub(crate) async fn insert_reporter(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
     report: &ReportSubmitted,
     joined_at: OffsetDateTime,
+    merge: Option<&MergeReason>,
 ) -> Result<bool, Error> {
     let done = sqlx::query(
         "INSERT INTO ticket_reporters (report_id, ticket_id, courier_id, photo_reuse, received_at, \
-         joined_at, text, photos_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         joined_at, text, photos_json, lat, lon, accuracy_m, evidence_json, merge_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (report_id) DO NOTHING",
     )
     .bind(report.report_id.to_string())
@@ -134,6 +139,11 @@ pub(crate) async fn insert_reporter(
     .bind(to_ms(joined_at))
     .bind(report.text.clone())
     .bind(serde_json::to_string(&report.photos)?)
+    .bind(report.location.lat())
+    .bind(report.location.lon())
+    .bind(report.accuracy_m)
+    .bind(serde_json::to_string(&report.evidence)?)
+    .bind(merge.map(serde_json::to_string).transpose()?)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

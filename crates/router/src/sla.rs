@@ -3,12 +3,16 @@
 //! `acknowledge`, `make_safe`, `resolve` durations (`"15m"`, `"2h"`,
 //! `"7d"`, `"90s"`). Anything unknown or malformed is refused, naming the
 //! dotted key.
+//!
+//! The policy types live in the model crate ([`civicprobe_model::sla`]),
+//! shared with the tracker; only reading the file is the router's.
 
 use civicprobe_model::Category;
 use std::path::Path;
 use time::Duration;
 
-use super::{SlaPolicy, StepDurations};
+pub use civicprobe_model::sla::{SlaPolicy, StepDurations};
+
 use crate::Error;
 
 /// The bundled policy file, relative to the working directory.
@@ -17,24 +21,22 @@ pub const DEFAULT_POLICY: &str = "fixtures/policy.toml";
 /// A fault at a key.
 type Fault = (String, String);
 
-impl SlaPolicy {
-    /// Parses a policy file's text; `file` names it in errors.
-    pub fn from_toml(text: &str, file: &str) -> Result<Self, Error> {
-        parse(text).map_err(|(key, reason)| Error::Settings {
-            file: file.to_owned(),
-            key,
-            reason,
-        })
-    }
+/// Parses a policy file's text; `file` names it in errors.
+pub fn from_toml(text: &str, file: &str) -> Result<SlaPolicy, Error> {
+    parse(text).map_err(|(key, reason)| Error::Settings {
+        file: file.to_owned(),
+        key,
+        reason,
+    })
+}
 
-    /// Reads and parses a policy file.
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
-    }
+/// Reads and parses a policy file.
+pub fn load(path: &Path) -> Result<SlaPolicy, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_toml(&text, &path.display().to_string())
 }
 
 /// The whole file.
@@ -147,15 +149,13 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        SlaPolicy::from_toml(text, "p.toml")
-            .unwrap_err()
-            .to_string()
+        from_toml(text, "p.toml").unwrap_err().to_string()
     }
 
     #[test]
     fn the_bundled_policy_loads_with_life_safety_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policy.toml");
-        let p = SlaPolicy::load(&path).unwrap();
+        let p = load(&path).unwrap();
         let urgent = p.steps(Category::ElectricalBox, true);
         assert_eq!(urgent.acknowledge, Duration::minutes(15));
         assert_eq!(urgent.make_safe, Duration::hours(2));
@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn missing_steps_come_from_the_default_tables() {
-        let p = SlaPolicy::from_toml(
+        let p = from_toml(
             "[default.urgent]\nacknowledge='5m'\n[manhole.urgent]\nresolve='48h'",
             "p",
         )
@@ -187,7 +187,7 @@ mod tests {
             p.steps(Category::Manhole, false),
             SlaPolicy::default().routine
         );
-        assert_eq!(SlaPolicy::from_toml("", "p").unwrap(), SlaPolicy::default());
+        assert_eq!(from_toml("", "p").unwrap(), SlaPolicy::default());
     }
 
     #[test]

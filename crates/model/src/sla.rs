@@ -1,11 +1,12 @@
 //! Service-level deadlines, all counted from `received_at` (the ingest
 //! clock), never from the device's clock.
+//!
+//! The policy is pure data so that both the router (which opens tickets)
+//! and the tracker (which re-triages them, routes unrouted reports by hand
+//! and tightens deadlines for urgent duplicates) compute deadlines the same
+//! way. Reading the policy file is the router's (`civicprobe_router::sla`).
 
-mod file;
-
-pub use file::DEFAULT_POLICY;
-
-use civicprobe_model::{Category, Deadlines};
+use crate::{Category, Deadlines};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
