@@ -1,9 +1,10 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), the district map, the audit
-// log check. Polls.
+// log check, alert deliveries that keep failing (deliveries.js). Polls.
 
 import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
+import { loadFailingDeliveries } from './deliveries.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
@@ -162,6 +163,7 @@ function refresh() {
   loadOverdue();
   loadUnrouted();
   loadVerify();
+  loadFailingDeliveries($('deliveries'), $('deliveries-count'), $('deliveries-title'));
 }
 
 async function main() {

@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("queue.js", JS),
     asset!("office.js", JS),
     asset!("audit.js", JS),
+    asset!("deliveries.js", JS),
     asset!("map.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
