@@ -67,14 +67,7 @@ async fn digest_of(
     if decided.is_some() {
         return Ok(0);
     }
-    let (office, link) = match &channel.audience {
-        Audience::Office(office) => (Some(office), links.office()),
-        Audience::Supervisors => (None, links.dashboard()),
-    };
-    let mut overdue = store.overdue(office, DIGEST_LIMIT).await?;
-    // Grouped by office, the latest first within each.
-    overdue.sort_by(|a, b| a.office_id.cmp(&b.office_id));
-    let now = store.now();
+    let alert = digest_alert(store, links, channel, day).await?;
     let mut tx = store.pool().begin().await?;
     let fresh = sqlx::query(
         "INSERT INTO alert_digests (channel_id, day, tickets, decided_at) VALUES ($1, $2, $3, $4) \
@@ -82,17 +75,43 @@ async fn digest_of(
     )
     .bind(&id)
     .bind(day)
-    .bind(i64::try_from(overdue.len()).unwrap_or(i64::MAX))
-    .bind(to_ms(now))
+    .bind(i64::try_from(alert.overdue.len()).unwrap_or(i64::MAX))
+    .bind(to_ms(alert.at))
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if fresh == 0 || overdue.is_empty() {
-        tx.commit().await?;
-        return Ok(0);
+    let added = if fresh == 0 || alert.overdue.is_empty() {
+        0
+    } else {
+        deliveries::enqueue(&mut tx, &alert, std::slice::from_ref(channel), alert.at).await?
+    };
+    tx.commit().await?;
+    if added > 0 {
+        tracing::info!(channel_id = %id, day, tickets = alert.overdue.len(), "daily digest decided");
     }
-    let event_id = Uuid::new_v5(&DIGEST_NAMESPACE, format!("{id}/{day}").as_bytes());
-    let mut alert = Alert::new(DIGEST, event_id, now);
+    Ok(added)
+}
+
+/// The digest of `day` for `channel`: the overdue tickets it covers,
+/// grouped by office (the latest first within each).
+async fn digest_alert(
+    store: &Store,
+    links: &Links,
+    channel: &Channel,
+    day: &str,
+) -> Result<Alert, Error> {
+    let (office, link) = match &channel.audience {
+        Audience::Office(office) => (Some(office), links.office()),
+        Audience::Supervisors => (None, links.dashboard()),
+    };
+    let mut overdue = store.overdue(office, DIGEST_LIMIT).await?;
+    overdue.sort_by(|a, b| a.office_id.cmp(&b.office_id));
+    let key = format!("{}/{day}", channel.channel_id);
+    let mut alert = Alert::new(
+        DIGEST,
+        Uuid::new_v5(&DIGEST_NAMESPACE, key.as_bytes()),
+        store.now(),
+    );
     alert.office_id = office.cloned();
     alert.day = Some(day.to_owned());
     alert.link = Some(link);
@@ -108,10 +127,7 @@ async fn digest_of(
             late_s: t.late_s,
         })
         .collect();
-    let added = deliveries::enqueue(&mut tx, &alert, std::slice::from_ref(channel), now).await?;
-    tx.commit().await?;
-    tracing::info!(channel_id = %id, day, tickets = alert.overdue.len(), "daily digest decided");
-    Ok(added)
+    Ok(alert)
 }
 
 /// Looks every [`TICK`] until `shutdown`; wakes `ready` after adding.

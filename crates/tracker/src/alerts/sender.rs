@@ -59,28 +59,7 @@ pub(crate) async fn run_sender(
     loop {
         while tasks.try_join_next().is_some() {}
         let free = permits.available_permits();
-        let mut claimed = 0;
-        if free > 0 {
-            match store.claim_due_deliveries(lease, free as i64).await {
-                Ok(due) => {
-                    claimed = due.len();
-                    for due in due {
-                        let Ok(permit) = permits.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let (store, client, config) =
-                            (store.clone(), client.clone(), config.clone());
-                        tasks.spawn(async move {
-                            send_one(&store, &client, &config, due).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "alerts: claiming deliveries failed; will retry")
-                }
-            }
-        }
+        let claimed = claim_and_send(&store, &client, &config, &permits, lease, &mut tasks).await;
         if claimed > 0 && claimed == free {
             continue;
         }
@@ -95,6 +74,41 @@ pub(crate) async fn run_sender(
     // sent again once its lease ends.
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Claims as many due deliveries as there are free permits and starts
+/// sending each; returns how many it claimed.
+async fn claim_and_send(
+    store: &Store,
+    client: &reqwest::Client,
+    config: &Arc<AlertConfig>,
+    permits: &Arc<Semaphore>,
+    lease: time::Duration,
+    tasks: &mut JoinSet<()>,
+) -> usize {
+    let free = permits.available_permits();
+    if free == 0 {
+        return 0;
+    }
+    let due = match store.claim_due_deliveries(lease, free as i64).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "alerts: claiming deliveries failed; will retry");
+            return 0;
+        }
+    };
+    let claimed = due.len();
+    for due in due {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (store, client, config) = (store.clone(), client.clone(), config.clone());
+        tasks.spawn(async move {
+            send_one(&store, &client, &config, due).await;
+            drop(permit);
+        });
+    }
+    claimed
 }
 
 /// One attempt at one delivery, and its outcome recorded.
