@@ -23,13 +23,15 @@
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
 //! - [`load`]: `civicprobe load`, many couriers at a fixed rate, with
-//!   submit and submit→queue latencies.
+//!   submit and submit→queue latencies; [`load_webhook`] its alert
+//!   receiver (202 → webhook).
 
 pub mod admin;
 pub mod alerts;
 pub mod answers;
 pub mod broker;
 pub mod load;
+pub mod load_webhook;
 pub mod ops;
 pub mod serve;
 pub mod shutdown;

@@ -3,7 +3,9 @@
 //! submission), and prints accepted/s, errors by status, p50/p99 submit
 //! latency and, with a viewer token, p50/p99 from the `202` to the ticket
 //! being in the office queue (`GET /v1/tickets/{TicketId::for_report}`
-//! answering `200`, polled every 2 ms).
+//! answering `200`, polled every 2 ms) and, with `--webhook-listen`,
+//! p50/p99 from the `202` to the report's alert at a local JSON webhook
+//! receiver ([`crate::load_webhook`]).
 //!
 //! Points are spread around `--lat/--lon` (`--spread-m`) so that the
 //! router's nearby-duplicate rule merges few reports; a photo reused from a
@@ -47,6 +49,10 @@ pub struct LoadArgs {
     /// Points are spread over ± this many metres.
     #[arg(long, default_value_t = 300.0)]
     pub spread_m: f64,
+    /// Receive alerts here (add a json channel pointing at it first) and
+    /// measure 202 → alert received, e.g. `127.0.0.1:9099`.
+    #[arg(long, env = "CIVICPROBE_LOAD_WEBHOOK_LISTEN")]
+    pub webhook_listen: Option<std::net::SocketAddr>,
 }
 
 /// Categories and texts used in turn (same-category reports close to each
@@ -75,6 +81,8 @@ struct Outcome {
     answered: Instant,
     /// 202 → ticket visible, if it became visible within 10 s.
     to_ticket: Option<Duration>,
+    /// 202 → its alert at the webhook receiver, if it came within 10 s.
+    to_webhook: Option<Duration>,
 }
 
 /// The figures a run produced.
@@ -95,6 +103,10 @@ pub struct Summary {
     /// Accepted reports whose ticket never showed up (merged, unrouted or
     /// slower than 10 s).
     pub no_ticket: usize,
+    /// 202 → alert at the webhook receiver p50 and p99, ms (when measured).
+    pub to_webhook_ms: Option<(f64, f64)>,
+    /// Accepted reports that sent no alert within 10 s (routine ones send none).
+    pub no_alert: usize,
 }
 
 /// Runs the load and prints the summary.
@@ -113,6 +125,10 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     let photos = Arc::new(read_photos(&args.photos)?);
     let tokens = Arc::new(read_tokens(&args.tokens)?);
     let http = reqwest::Client::new();
+    let webhook = match args.webhook_listen {
+        Some(addr) => Some(crate::load_webhook::WebhookClock::listen(addr).await?.0),
+        None => None,
+    };
     let total = (args.rate * args.duration).round().max(1.0) as usize;
     let period = Duration::from_secs_f64(1.0 / args.rate);
     let started = Instant::now();
@@ -126,6 +142,7 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
             photo: photos[i % photos.len()].clone(),
             point: spread(args, i),
             index: i,
+            webhook: webhook.clone(),
         };
         tasks.spawn(job.run());
     }
@@ -138,7 +155,15 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     let elapsed = last
         .duration_since(started)
         .max(period.mul_f64(total as f64));
-    Ok(summarize(&outcomes, elapsed, args.viewer_token.is_some()))
+    let mut summary = summarize(&outcomes, elapsed, args.viewer_token.is_some());
+    if webhook.is_some() {
+        let mut alerts: Vec<Duration> = outcomes.iter().filter_map(|o| o.to_webhook).collect();
+        alerts.sort();
+        summary.no_alert = summary.accepted - alerts.len();
+        summary.to_webhook_ms =
+            (!alerts.is_empty()).then(|| (percentile(&alerts, 50.0), percentile(&alerts, 99.0)));
+    }
+    Ok(summary)
 }
 
 /// One submission and, with a viewer token, the wait for its ticket.
@@ -155,6 +180,8 @@ struct Job {
     point: (f64, f64),
     /// The report's number in the run.
     index: usize,
+    /// The alert receiver, when measuring 202 → alert.
+    webhook: Option<crate::load_webhook::WebhookClock>,
 }
 
 impl Job {
@@ -194,11 +221,16 @@ impl Job {
             (Some(id), Some(viewer)) => self.wait_for_ticket(id, viewer, accepted_at).await,
             _ => None,
         };
+        let to_webhook = match (report_id, &self.webhook) {
+            (Some(id), Some(clock)) => clock.wait_for(id, accepted_at).await,
+            _ => None,
+        };
         Outcome {
             status,
             submit,
             answered,
             to_ticket,
+            to_webhook,
         }
     }
 
@@ -311,6 +343,8 @@ fn summarize(outcomes: &[Outcome], elapsed: Duration, measured_tickets: bool) ->
         } else {
             0
         },
+        to_webhook_ms: None,
+        no_alert: 0,
     }
 }
 
@@ -342,6 +376,9 @@ fn render(args: &LoadArgs, s: &Summary) -> String {
         }
         None => out += "202 -> ticket in queue: not measured (pass --viewer-token)\n",
     }
+    if let Some((p50, p99)) = s.to_webhook_ms {
+        out += &format!("202 -> alert at the webhook: p50 {p50:.1} ms, p99 {p99:.1} ms ({} accepted without an alert)\n", s.no_alert);
+    }
     out
 }
 
@@ -361,6 +398,7 @@ mod tests {
             lat: 29.84,
             lon: 114.32,
             spread_m: 1500.0,
+            webhook_listen: None,
         };
         let points: Vec<_> = (0..300).map(|i| spread(&args, i)).collect();
         let metres = |a: (f64, f64), b: (f64, f64)| {

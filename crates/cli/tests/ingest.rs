@@ -160,6 +160,25 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         tokens.push('\n');
     }
     let supervisor = stack.store.add_supervisor("s").await.expect("supervisor");
+    // The alerts of the offices around the points go to the load's receiver.
+    let hook: std::net::SocketAddr = format!(
+        "127.0.0.1:{}",
+        civicprobe_testkit::nats::free_port().unwrap()
+    )
+    .parse()
+    .unwrap();
+    for office in ["xiangyanghu", "guanbuqiao", "wenquan", "yongan", "fushan"] {
+        let url = format!("http://{hook}/");
+        let new = civicprobe_tracker::alerts::NewChannel::parse(
+            civicprobe_tracker::alerts::Audience::Office(office.parse().unwrap()),
+            &url,
+            "json",
+            None,
+            None,
+        )
+        .unwrap();
+        stack.store.add_alert_channel(&new).await.expect("channel");
+    }
     let folder = data.path().join("photos");
     std::fs::create_dir_all(&folder).expect("folder");
     for i in 0..12u32 {
@@ -181,6 +200,7 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         lat: 29.84,
         lon: 114.32,
         spread_m: 300.0,
+        webhook_listen: Some(hook),
     };
     let summary = load::measure(&args).await.expect("load");
     assert_eq!(summary.sent, 12);
@@ -193,6 +213,8 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         summary.no_ticket <= 2,
         "most reports open a ticket: {summary:?}"
     );
+    let (p50, p99) = summary.to_webhook_ms.expect("alerts measured");
+    assert!(p50 > 0.0 && p99 >= p50, "{summary:?}");
     stack.stop().await.expect("stop");
 }
 
@@ -241,6 +263,7 @@ async fn sustained_load_figures() {
         lat: 29.84,
         lon: 114.32,
         spread_m: 1500.0,
+        webhook_listen: None,
     };
     load::run(args).await.expect("load");
     stack.stop().await.expect("stop");
