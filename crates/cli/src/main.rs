@@ -298,6 +298,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let broker = Broker::connect(&service.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
+    civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
     let store = service.storage().open().await?;
     let shutdown = Shutdown::new();
     let stages = [

@@ -163,6 +163,10 @@ impl Stack {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public = public_url(config.public_url.as_deref(), addr)?;
+        // Before anything is published: the consumer starts at new messages.
+        civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
+            .await
+            .context("creating the alerts consumer")?;
         let mut alerts = config.alerts.clone();
         alerts.link_base.get_or_insert_with(|| public.url.clone());
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
