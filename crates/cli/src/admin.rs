@@ -1,5 +1,6 @@
 //! People and tokens: `civicprobe courier|office|supervisor add` and
-//! `civicprobe token list|revoke|rotate`. Every command opens the store the
+//! `civicprobe token list|revoke|rotate` (and, in [`crate::alerts`], the
+//! `office alert` and `supervisor alert` channels). Every command opens the store the
 //! services use ([`Storage`]: `--data-dir` or `DATABASE_URL`); a revocation
 //! is a committed row, so every service refuses the token from its next
 //! request on.
@@ -83,6 +84,25 @@ pub enum OfficeAction {
         #[command(flatten)]
         storage: Storage,
     },
+    /// Send this office's alerts (urgent tickets, escalations, the daily
+    /// digest) to a group robot or a JSON webhook.
+    Alert {
+        /// The office id, e.g. `wenquan`.
+        office_id: OfficeId,
+        #[command(flatten)]
+        channel: crate::alerts::ChannelArgs,
+    },
+}
+
+/// `supervisor add | alert`.
+#[derive(Debug, Subcommand)]
+pub enum SupervisorAction {
+    #[command(flatten)]
+    Name(NameAction),
+    /// Send the supervisors' alerts (escalations, disputes, urgent
+    /// unrouted reports, the daily digest) to a group robot or a JSON
+    /// webhook.
+    Alert(crate::alerts::ChannelArgs),
 }
 
 /// `token list | revoke | rotate`.
@@ -135,15 +155,28 @@ pub async fn add_named(who: Named, action: NameAction) -> anyhow::Result<()> {
     show_issued(&issued)
 }
 
-/// `office add`.
+/// `supervisor add | alert`.
+pub async fn supervisor(action: SupervisorAction) -> anyhow::Result<()> {
+    match action {
+        SupervisorAction::Name(action) => add_named(Named::Supervisor, action).await,
+        SupervisorAction::Alert(channel) => crate::alerts::add(None, channel).await,
+    }
+}
+
+/// `office add | alert`.
 pub async fn office(action: OfficeAction) -> anyhow::Result<()> {
-    let OfficeAction::Add {
-        office_id,
-        person,
-        name,
-        lifetime,
-        storage,
-    } = action;
+    let (office_id, person, name, lifetime, storage) = match action {
+        OfficeAction::Add {
+            office_id,
+            person,
+            name,
+            lifetime,
+            storage,
+        } => (office_id, person, name, lifetime, storage),
+        OfficeAction::Alert { office_id, channel } => {
+            return crate::alerts::add(Some(office_id), channel).await
+        }
+    };
     if person.trim().is_empty() {
         bail!("--person must name the person who holds the token");
     }

@@ -6,6 +6,8 @@
 //!
 //! - [`admin`]: `courier|office|supervisor add` and `token list|revoke|rotate`
 //!   against the store the services use.
+//! - [`alerts`]: `office alert`, `supervisor alert`, `alerts list|remove`:
+//!   the tracker's alert channels.
 //! - [`answers`]: [`answers::harden`] makes every error answer a problem
 //!   (or an Open311 error document) and turns a panic into a 500.
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
@@ -21,9 +23,11 @@
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
 //! - [`load`]: `civicprobe load`, many couriers at a fixed rate, with
-//!   submit and submit→queue latencies.
+//!   submit, submit→queue, submit→event stream and submit→webhook
+//!   latencies.
 
 pub mod admin;
+pub mod alerts;
 pub mod answers;
 pub mod broker;
 pub mod load;

@@ -1,7 +1,9 @@
 //! `civicprobe`: run the pipeline, one service, token admin, or submit.
 
 use anyhow::Context;
-use civicprobe::admin::{self, NameAction, Named, OfficeAction, Storage, TokenAction};
+use civicprobe::admin::{
+    self, NameAction, Named, OfficeAction, Storage, SupervisorAction, TokenAction,
+};
 use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
@@ -34,15 +36,22 @@ enum Command {
         #[command(subcommand)]
         action: NameAction,
     },
-    /// Register a person of a street office's staff and print their token.
+    /// Register a person of a street office's staff and print their
+    /// token, or add an office's alert channel.
     Office {
         #[command(subcommand)]
         action: OfficeAction,
     },
-    /// Register a supervisor and print their token.
+    /// Register a supervisor and print their token, or add the
+    /// supervisors' alert channel.
     Supervisor {
         #[command(subcommand)]
-        action: NameAction,
+        action: SupervisorAction,
+    },
+    /// List or remove alert channels.
+    Alerts {
+        #[command(subcommand)]
+        action: civicprobe::alerts::AlertsAction,
     },
     /// List, revoke or rotate tokens.
     Token {
@@ -75,6 +84,8 @@ struct UpArgs {
     open311_public_photos: bool,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
+    #[command(flatten)]
+    alerts: civicprobe_tracker::AlertConfig,
     #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
@@ -128,6 +139,8 @@ struct TrackerArgs {
     /// and reports routed by hand get their deadlines from it.
     #[arg(long, env = "CIVICPROBE_POLICY", default_value = civicprobe_router::sla::DEFAULT_POLICY)]
     policy: std::path::PathBuf,
+    #[command(flatten)]
+    alerts: civicprobe_tracker::AlertConfig,
 }
 
 #[derive(Debug, Args)]
@@ -193,7 +206,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Tracker(args) => tracker(args).await,
         Command::Courier { action } => admin::add_named(Named::Courier, action).await,
         Command::Office { action } => admin::office(action).await,
-        Command::Supervisor { action } => admin::add_named(Named::Supervisor, action).await,
+        Command::Supervisor { action } => admin::supervisor(action).await,
+        Command::Alerts { action } => civicprobe::alerts::alerts(action).await,
         Command::Token { action } => admin::token(action).await,
         Command::Submit(args) => {
             let submission = submit::Submission {
@@ -228,6 +242,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router: args.router,
         router_options: args.router_options,
         sla: args.sla,
+        alerts: args.alerts,
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
@@ -280,11 +295,16 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         service,
         sla,
         policy,
+        mut alerts,
     } = args;
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
+    alerts
+        .link_base
+        .get_or_insert_with(|| format!("http://{}", service.listen));
     let broker = Broker::connect(&service.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
+    civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
     let store = service.storage().open().await?.with_policy(policy);
     let shutdown = Shutdown::new();
     let stages = [
@@ -294,8 +314,14 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::run_outbox(
+            js.clone(),
+            store.clone(),
+            shutdown.signalled(),
+        )),
+        tokio::spawn(civicprobe_tracker::alerts::run(
             js,
             store.clone(),
+            alerts,
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::run_sla_clock(

@@ -36,6 +36,9 @@ pub struct StackConfig {
     pub router_options: civicprobe_router::Options,
     /// Escalation sweep and auto-close settings.
     pub sla: civicprobe_tracker::SlaConfig,
+    /// Alerts: the digest's time, retries, where links point (unset:
+    /// `public_url`, else the listen address).
+    pub alerts: civicprobe_tracker::AlertConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
     /// How long web sessions last (idle and at most).
@@ -77,6 +80,7 @@ impl StackConfig {
                 ..Default::default()
             },
             sla: civicprobe_tracker::SlaConfig::default(),
+            alerts: civicprobe_tracker::AlertConfig::default(),
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
@@ -100,7 +104,8 @@ pub struct Stack {
     broker: Broker,
     /// Stops every task below.
     shutdown: Shutdown,
-    /// Router consumer, tracker consumer, HTTP server.
+    /// Router consumer, tracker consumer, outbox, SLA clock, alerts, HTTP
+    /// server.
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
@@ -159,6 +164,17 @@ impl Stack {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public = public_url(config.public_url.as_deref(), addr)?;
+        // Before anything is published: the consumer starts at new messages.
+        civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
+            .await
+            .context("creating the alerts consumer")?;
+        let mut alerts = config.alerts.clone();
+        alerts.link_base.get_or_insert_with(|| public.url.clone());
+        let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
+        tasks.push((
+            "alerts",
+            spawn(civicprobe_tracker::alerts::run(js2, store2, alerts, stop)),
+        ));
         let ingest = ingest_state(config.ingest.clone(), js, &store)
             .with_uploads_per_client(config.http.max_uploads_per_client);
         ingest

@@ -153,6 +153,10 @@ fn rows() -> Vec<Row> {
         // no Open311 row reads), then shows it again.
         r("POST", "/v1/reports/{id}/photos/{n}/hide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/hide"),
         r("POST", "/v1/reports/{id}/photos/{n}/unhide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/unhide"),
+        // Tracker (issue 12, alerts): channels (an office its own), deliveries (supervisors).
+        r("GET", "/v1/alerts/channels", Nothing, Empty, "401 401 403 403 200 200 200"),
+        r("GET", "/v1/alerts/deliveries", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/alerts/deliveries", Nothing, Empty, SUPERVISOR_READS).at("/v1/alerts/deliveries?state=failing"),
         // Open311: public reads (never a courier id), posts by couriers' api_key.
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/discovery.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services.json"),

@@ -160,6 +160,25 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         tokens.push('\n');
     }
     let supervisor = stack.store.add_supervisor("s").await.expect("supervisor");
+    // The alerts of the offices around the points go to the load's receiver.
+    let hook: std::net::SocketAddr = format!(
+        "127.0.0.1:{}",
+        civicprobe_testkit::nats::free_port().unwrap()
+    )
+    .parse()
+    .unwrap();
+    for office in ["xiangyanghu", "guanbuqiao", "wenquan", "yongan", "fushan"] {
+        let url = format!("http://{hook}/");
+        let new = civicprobe_tracker::alerts::NewChannel::parse(
+            civicprobe_tracker::alerts::Audience::Office(office.parse().unwrap()),
+            &url,
+            "json",
+            None,
+            None,
+        )
+        .unwrap();
+        stack.store.add_alert_channel(&new).await.expect("channel");
+    }
     let folder = data.path().join("photos");
     std::fs::create_dir_all(&folder).expect("folder");
     for i in 0..12u32 {
@@ -182,8 +201,8 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         lon: 114.32,
         spread_m: 300.0,
         events_token: None,
-        webhook_listen: None,
-        urgent: false,
+        webhook_listen: Some(hook),
+        urgent: true,
     };
     let summary = load::measure(&args).await.expect("load");
     assert_eq!(summary.sent, 12);
@@ -195,6 +214,13 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
     assert!(
         summary.no_ticket <= 2,
         "most reports open a ticket: {summary:?}"
+    );
+    let alerts = summary.to_webhook_ms.clone().expect("alerts measured");
+    let (p50, p99) = alerts.ms;
+    assert!(p50 > 0.0 && p99 >= p50, "{summary:?}");
+    assert!(
+        alerts.missing <= 2,
+        "every urgent ticket is alerted: {summary:?}"
     );
     stack.stop().await.expect("stop");
 }

@@ -7,20 +7,10 @@ mod common;
 
 use civicprobe::stack::{Stack, StackConfig};
 use civicprobe_testkit::{photos, NatsServer};
-use common::{admin, civicprobe};
+use common::{admin, civicprobe, run};
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// Runs `civicprobe <args> --data-dir <data>`.
-fn run(data: &Path, args: &[&str]) -> Output {
-    civicprobe()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("run civicprobe")
-}
 
 /// `token list`: the rows after the header, as columns.
 fn token_rows(data: &Path) -> Vec<Vec<String>> {

@@ -25,6 +25,9 @@ pub const PHOTOS_BUCKET: &str = "PHOTOS";
 pub const ROUTER_CONSUMER: &str = "router";
 /// The tracker's durable pull consumer on `TICKETS`.
 pub const TRACKER_CONSUMER: &str = "tracker";
+/// The tracker's durable pull consumer on `TICKETS` that decides which
+/// alerts leave the building (webhooks of offices and supervisors).
+pub const ALERTS_CONSUMER: &str = "alerts";
 
 /// The header JetStream de-duplicates on.
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";

@@ -57,6 +57,22 @@ pub async fn run_consumer(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let consumer = ensure_tracker_consumer(&js).await?;
+    pull_each(&consumer, "tracker", shutdown, |msg| handle(&store, msg)).await
+}
+
+/// Hands every message of `consumer` to `handle`, one at a time, until
+/// `shutdown` completes; a failed subscription is logged (as `name`'s) and
+/// made again.
+pub(crate) async fn pull_each<F, Fut>(
+    consumer: &PullConsumer,
+    name: &str,
+    shutdown: impl Future<Output = ()> + Send,
+    mut handle: F,
+) -> Result<(), Error>
+where
+    F: FnMut(jetstream::Message) -> Fut,
+    Fut: Future<Output = ()>,
+{
     tokio::pin!(shutdown);
     loop {
         let mut messages = tokio::select! {
@@ -64,7 +80,7 @@ pub async fn run_consumer(
             m = consumer.messages() => match m {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::warn!(error = %e, "tracker consumer: subscribing failed; retrying");
+                    tracing::warn!(error = %e, consumer = name, "subscribing failed; retrying");
                     tokio::time::sleep(RETRY_DELAY).await;
                     continue;
                 }
@@ -76,8 +92,8 @@ pub async fn run_consumer(
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(msg)) => handle(&store, msg).await,
-                Some(Err(e)) => tracing::warn!(error = %e, "tracker consumer: stream error"),
+                Some(Ok(msg)) => handle(msg).await,
+                Some(Err(e)) => tracing::warn!(error = %e, consumer = name, "stream error"),
                 None => break,
             }
         }

@@ -44,6 +44,10 @@
 //!   hold the known offices (reroute targets), the proof photos ingest
 //!   stored (what a resolve may cite) and the photos a supervisor hid
 //!   from Open311.
+//! - [`alerts`]: alerts that leave the building: delivery channels of
+//!   offices and supervisors (WeCom, DingTalk, Feishu, JSON webhooks), the
+//!   `alerts` consumer on `TICKETS`, the delivery outbox and its sender,
+//!   the daily digest ([`alerts::run`]).
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
@@ -57,6 +61,7 @@
 //! - [`cli`]: `civicprobe audit` and `civicprobe audit verify`.
 //! - [`error`]: the crate's [`Error`].
 
+pub mod alerts;
 pub mod audit;
 pub mod cli;
 pub mod clock;
@@ -68,6 +73,7 @@ pub mod sla;
 pub mod store;
 mod time_ms;
 
+pub use alerts::AlertConfig;
 pub use audit::{Dimension, ResponseTimes};
 pub use clock::{Clock, MockClock, SystemClock};
 pub use consumer::{ensure_tracker_consumer, run_consumer};

@@ -4,30 +4,15 @@
 mod common;
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
-use civicprobe_model::nats::{
-    ticket_subject, unrouted_subject, DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, TICKETS_STREAM,
-    TICKET_SUBJECTS, UNROUTED_SUBJECTS,
-};
+use civicprobe_model::nats::{ticket_subject, unrouted_subject, MSG_ID_HEADER};
 use civicprobe_model::CourierId;
 use civicprobe_testkit::NatsServer;
 use civicprobe_tracker::{ensure_tracker_consumer, run_consumer};
-use common::{base_time, opened, store, unrouted};
+use common::{base_time, opened, store, tickets_stream, unrouted};
 use sqlx::Row;
 use std::time::Duration;
 
 on_both_databases!(consumer_records_each_message_exactly_once);
-
-/// What the router's `ensure_tickets_stream` creates.
-async fn tickets_stream(js: &jetstream::Context) {
-    js.create_stream(jetstream::stream::Config {
-        name: TICKETS_STREAM.into(),
-        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
-        duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-}
 
 /// Publishes and waits for the stream's ack; `msg_id` sets `Nats-Msg-Id`.
 async fn publish(js: &jetstream::Context, subject: String, payload: Vec<u8>, msg_id: Option<&str>) {

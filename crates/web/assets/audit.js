@@ -1,10 +1,12 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), disputed rejections
-// (disputes.js), the district map, the audit log check. Polls.
+// (disputes.js), the district map, the audit log check, alert deliveries
+// that keep failing (deliveries.js). Polls.
 
 import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { loadDisputes } from './disputes.js';
+import { loadFailingDeliveries } from './deliveries.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
@@ -165,6 +167,7 @@ function refresh() {
   loadUnrouted();
   loadDisputes($('disputes'), $('disputes-count'), routeControl, refresh);
   loadVerify();
+  loadFailingDeliveries($('deliveries'), $('deliveries-count'), $('deliveries-title'));
 }
 
 async function main() {

@@ -47,6 +47,7 @@ const ASSETS: &[Asset] = &[
     asset!("ticket_detail.js", JS),
     asset!("audit.js", JS),
     asset!("disputes.js", JS),
+    asset!("deliveries.js", JS),
     asset!("map.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];

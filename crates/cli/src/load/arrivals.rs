@@ -118,7 +118,7 @@ fn opened_ticket(data: &str) -> Option<TicketId> {
         .flatten()
 }
 
-/// Serves `POST /hook` on `listen`: every JSON alert delivered there is
+/// Serves `listen` (any path): every JSON alert delivered there is
 /// recorded by its `ticket_id` (the plain-JSON channel format). Returns
 /// the address it listens on (port 0 picks one).
 pub async fn receive_webhooks(
@@ -129,18 +129,16 @@ pub async fn receive_webhooks(
         .await
         .with_context(|| format!("listening for webhooks on {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let arrivals = arrivals.clone();
-            async move {
-                if let Some(ticket) = alert_ticket(&body) {
-                    arrivals.seen(ticket);
-                }
-                axum::http::StatusCode::NO_CONTENT
+    // Any path: the channel's URL is whatever the operator registered.
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let arrivals = arrivals.clone();
+        async move {
+            if let Some(ticket) = alert_ticket(&body) {
+                arrivals.seen(ticket);
             }
-        }),
-    );
+            axum::http::StatusCode::NO_CONTENT
+        }
+    });
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(error = %e, "the webhook receiver stopped");

@@ -7,7 +7,7 @@
 //! listens on the tracker's live event stream and prints p50/p99 from the
 //! `202` to the ticket's `opened` event there; with `--webhook-listen` it
 //! runs a webhook receiver (register it as an office's `json` alert
-//! channel, URL `http://ADDR/hook`) and prints p50/p99 from the `202` to
+//! channel, e.g. URL `http://ADDR/hook`) and prints p50/p99 from the `202` to
 //! the alert's arrival ([`arrivals`]). Only urgent tickets are alerted:
 //! `--urgent` sends urgent texts only.
 //!
@@ -60,8 +60,9 @@ pub struct LoadArgs {
     /// event on `GET /v1/events`.
     #[arg(long, env = "CIVICPROBE_EVENTS_TOKEN", hide_env_values = true)]
     pub events_token: Option<String>,
-    /// Receive alerts on `http://ADDR/hook` and measure 202 → alert.
-    #[arg(long)]
+    /// Receive alerts on `http://ADDR/` (any path; add a `json` alert
+    /// channel pointing at it first) and measure 202 → alert.
+    #[arg(long, env = "CIVICPROBE_LOAD_WEBHOOK_LISTEN")]
     pub webhook_listen: Option<std::net::SocketAddr>,
     /// Send only texts the classifier takes for urgent (only urgent
     /// tickets are alerted at once).
@@ -232,7 +233,7 @@ impl Watch {
         if let Some(listen) = args.webhook_listen {
             let arrivals = Arrivals::default();
             let (addr, task) = arrivals::receive_webhooks(listen, arrivals.clone()).await?;
-            eprintln!("receiving alerts on http://{addr}/hook");
+            eprintln!("receiving alerts on http://{addr}/");
             watch.webhooks = Some((arrivals, task));
         }
         Ok(watch)

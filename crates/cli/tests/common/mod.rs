@@ -23,6 +23,16 @@ pub fn civicprobe() -> Command {
     cmd
 }
 
+/// Runs `civicprobe <args> --data-dir <data>`.
+pub fn run(data: &Path, args: &[&str]) -> std::process::Output {
+    civicprobe()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .expect("run civicprobe")
+}
+
 /// Runs an admin command against `data` and returns the last line it
 /// printed (the token).
 pub fn admin(data: &Path, args: &[&str]) -> String {

@@ -15,12 +15,15 @@
 //! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
 //! | `GET /v1/couriers/me` | couriers |
 //! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
+//! | `GET /v1/alerts/channels` | supervisors, offices (their own) |
+//! | `GET /v1/alerts/deliveries?state=pending\|failing\|delivered\|failed` | supervisors |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
 //! existence is not revealed; a ticket the caller may see but not act on
 //! (an office's reopen, a merged duplicate's courier closing) is a 403.
 //! Errors are `application/problem+json`.
 
+mod alerts;
 mod courier;
 mod disputes;
 mod error;
@@ -72,6 +75,8 @@ pub fn app(store: Store) -> Router {
         .route("/v1/couriers/me", get(courier::me))
         .route("/v1/reports/{id}/photos/{n}/hide", post(photos::hide))
         .route("/v1/reports/{id}/photos/{n}/unhide", post(photos::unhide))
+        .route("/v1/alerts/channels", get(alerts::channels))
+        .route("/v1/alerts/deliveries", get(alerts::deliveries))
         .with_state(store)
 }
 

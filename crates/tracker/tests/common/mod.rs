@@ -38,6 +38,21 @@ macro_rules! on_both_databases {
     };
 }
 
+/// What the router's `ensure_tickets_stream` creates.
+pub async fn tickets_stream(js: &async_nats::jetstream::Context) {
+    use civicprobe_model::nats::{
+        DUPLICATE_WINDOW_SECS, TICKETS_STREAM, TICKET_SUBJECTS, UNROUTED_SUBJECTS,
+    };
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: TICKETS_STREAM.into(),
+        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
+        duplicate_window: std::time::Duration::from_secs(DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
 /// A migrated store on a fresh database; keep the `TestDb` alive.
 pub async fn store(kind: &str) -> (TestDb, Store) {
     civicprobe_testkit::init_tracing();

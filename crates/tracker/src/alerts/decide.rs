@@ -1,0 +1,251 @@
+//! Which events alert whom. Rules (issue 12):
+//!
+//! - an office's channels: a ticket opened urgent; a report merged into an
+//!   urgent ticket, or an urgent duplicate ([`TicketMerged::urgent`]); a
+//!   `triaged` event that leaves the ticket urgent; a `rerouted` event of
+//!   an urgent ticket (to the new office); every `escalated` event;
+//! - the supervisors' channels: every `escalated` event; a `rejected`
+//!   event with reason `not_our_area` (a dispute); an urgent unrouted
+//!   report.
+//!
+//! Everything else alerts nobody.
+
+use super::alert::{clean_text, Alert, Links, UNROUTED};
+use crate::store::rows::Ticket;
+use crate::{Error, Store};
+use civicprobe_model::event::kind::{ESCALATED, MERGED, OPENED, REROUTED, TRIAGED};
+use civicprobe_model::nats::{TICKET_SUBJECTS, UNROUTED_SUBJECTS};
+use civicprobe_model::{
+    OfficeId, RejectReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
+};
+
+/// Whose channels an alert goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One office's.
+    Office(OfficeId),
+    /// The supervisors'.
+    Supervisors,
+}
+
+/// What to do with one message.
+#[derive(Debug)]
+pub enum Decision {
+    /// Send these.
+    Alerts(Vec<(Target, Alert)>),
+    /// The ticket is not in the database yet (the tracker's own consumer
+    /// is behind): look again shortly.
+    NotYet,
+}
+
+/// The last token of a ticket subject, or `unrouted`; `None` for a subject
+/// this stream should not hold.
+pub fn event_kind(subject: &str) -> Option<&str> {
+    if let Some(rest) = subject.strip_prefix(TICKET_SUBJECTS.trim_end_matches('>')) {
+        let tokens: Vec<&str> = rest.split('.').collect();
+        return match tokens.as_slice() {
+            [_, _, kind] if !kind.is_empty() => Some(kind),
+            _ => None,
+        };
+    }
+    subject
+        .strip_prefix(UNROUTED_SUBJECTS.trim_end_matches('>'))
+        .filter(|c| !c.is_empty() && !c.contains('.'))
+        .map(|_| UNROUTED)
+}
+
+/// Decides the alerts of one message (a malformed payload is an error).
+pub async fn decide(
+    store: &Store,
+    links: &Links,
+    kind: &str,
+    payload: &[u8],
+) -> Result<Decision, Error> {
+    let span = tracing::Span::current();
+    let alerts = match kind {
+        OPENED => {
+            let ev: TicketOpened = serde_json::from_slice(payload)?;
+            span.record("ticket_id", tracing::field::display(ev.ticket_id));
+            if !ev.urgent {
+                return Ok(Decision::Alerts(Vec::new()));
+            }
+            vec![(Target::Office(ev.office_id.clone()), opened(&ev, links))]
+        }
+        MERGED => {
+            let ev: TicketMerged = serde_json::from_slice(payload)?;
+            span.record("ticket_id", tracing::field::display(ev.ticket_id));
+            return merged(store, links, &ev).await;
+        }
+        UNROUTED => {
+            let ev: ReportUnrouted = serde_json::from_slice(payload)?;
+            if !ev.urgent {
+                return Ok(Decision::Alerts(Vec::new()));
+            }
+            vec![(Target::Supervisors, unrouted(&ev, links))]
+        }
+        _ => {
+            let ev: TicketChanged = serde_json::from_slice(payload)?;
+            span.record("ticket_id", tracing::field::display(ev.ticket_id));
+            let targets = changed_targets(&ev);
+            if targets.is_empty() {
+                return Ok(Decision::Alerts(Vec::new()));
+            }
+            let ticket = store.ticket(ev.ticket_id).await?;
+            let office_name = office_name(store, &ev.office_id).await?;
+            let alert = changed(&ev, ticket.as_ref(), office_name, links);
+            targets.into_iter().map(|t| (t, alert.clone())).collect()
+        }
+    };
+    Ok(Decision::Alerts(alerts))
+}
+
+/// Who a tracker step alerts (the rules above).
+fn changed_targets(ev: &TicketChanged) -> Vec<Target> {
+    let office = || Target::Office(ev.office_id.clone());
+    let dispute = ev.reason.as_deref() == Some(RejectReason::NotOurArea.as_str());
+    match ev.kind.as_str() {
+        ESCALATED => vec![office(), Target::Supervisors],
+        TRIAGED | REROUTED if ev.urgent => vec![office()],
+        "rejected" if dispute => vec![Target::Supervisors],
+        _ => Vec::new(),
+    }
+}
+
+fn opened(ev: &TicketOpened, links: &Links) -> Alert {
+    let mut alert = Alert::new(OPENED, ev.event_id, ev.opened_at);
+    alert.ticket_id = Some(ev.ticket_id);
+    alert.report_id = Some(ev.report.report_id);
+    alert.office_id = Some(ev.office_id.clone());
+    alert.office_name = Some(ev.office_name.clone());
+    alert.category = Some(ev.category);
+    alert.urgent = ev.urgent;
+    alert.state = Some(civicprobe_model::TicketState::Open);
+    alert.text = ev.report.text.as_deref().and_then(clean_text);
+    alert.location = Some(ev.report.location);
+    alert.deadlines = Some(ev.deadlines);
+    alert.link = Some(links.ticket(ev.ticket_id));
+    alert
+}
+
+/// A merge alerts if the duplicate or the ticket is urgent; it waits for
+/// the ticket when the tracker has not stored it yet.
+async fn merged(store: &Store, links: &Links, ev: &TicketMerged) -> Result<Decision, Error> {
+    let ticket = store.ticket(ev.ticket_id).await?;
+    let urgent = ev.urgent || ticket.as_ref().is_some_and(|t| t.urgent);
+    if !urgent {
+        return Ok(if ticket.is_none() {
+            Decision::NotYet
+        } else {
+            Decision::Alerts(Vec::new())
+        });
+    }
+    let mut alert = match &ticket {
+        Some(t) => ticket_alert(MERGED, ev.event_id, ev.at, t, links),
+        None => Alert::new(MERGED, ev.event_id, ev.at),
+    };
+    alert.ticket_id = Some(ev.ticket_id);
+    alert.office_id = Some(ev.office_id.clone());
+    alert.category = Some(ev.category);
+    alert.urgent = true;
+    alert.report_id = Some(ev.report.report_id);
+    alert.text = ev.report.text.as_deref().and_then(clean_text);
+    alert.location = Some(ev.report.location);
+    alert.link = Some(links.ticket(ev.ticket_id));
+    if alert.office_name.is_none() {
+        alert.office_name = office_name(store, &ev.office_id).await?;
+    }
+    Ok(Decision::Alerts(vec![(
+        Target::Office(ev.office_id.clone()),
+        alert,
+    )]))
+}
+
+fn unrouted(ev: &ReportUnrouted, links: &Links) -> Alert {
+    let mut alert = Alert::new(UNROUTED, ev.event_id, ev.at);
+    alert.report_id = Some(ev.report.report_id);
+    alert.category = Some(ev.category);
+    alert.urgent = ev.urgent;
+    alert.text = ev.report.text.as_deref().and_then(clean_text);
+    alert.location = Some(ev.report.location);
+    alert.link = Some(links.dashboard());
+    alert
+}
+
+/// A tracker step's alert: the ticket's details, the event's facts.
+fn changed(
+    ev: &TicketChanged,
+    ticket: Option<&Ticket>,
+    office_name: Option<String>,
+    links: &Links,
+) -> Alert {
+    let mut alert = match ticket {
+        Some(t) => ticket_alert(&ev.kind, ev.event_id, ev.at, t, links),
+        None => Alert::new(&ev.kind, ev.event_id, ev.at),
+    };
+    alert.ticket_id = Some(ev.ticket_id);
+    alert.office_id = Some(ev.office_id.clone());
+    alert.office_name = office_name.or(alert.office_name);
+    alert.category = Some(ev.category);
+    alert.urgent = ev.urgent;
+    alert.state = Some(ev.state);
+    alert.reason = ev.reason.clone();
+    alert.deadlines = ev.deadlines.or(alert.deadlines);
+    alert.link = Some(match ev.kind.as_str() {
+        "rejected" => links.dashboard(),
+        _ => links.ticket(ev.ticket_id),
+    });
+    alert
+}
+
+fn ticket_alert(
+    kind: &str,
+    event_id: impl ToString,
+    at: time::OffsetDateTime,
+    t: &Ticket,
+    links: &Links,
+) -> Alert {
+    let mut alert = Alert::new(kind, event_id, at);
+    alert.ticket_id = Some(t.ticket_id);
+    alert.report_id = Some(t.report_id);
+    alert.office_id = Some(t.office_id.clone());
+    alert.office_name = Some(t.office_name.clone());
+    alert.category = Some(t.category);
+    alert.urgent = t.urgent;
+    alert.state = Some(t.state);
+    alert.text = t.text.as_deref().and_then(clean_text);
+    alert.location = Some(t.location);
+    alert.deadlines = Some(t.deadlines);
+    alert.link = Some(links.ticket(t.ticket_id));
+    alert
+}
+
+/// The office's display name, when it is a known office.
+async fn office_name(store: &Store, office: &OfficeId) -> Result<Option<String>, Error> {
+    use sqlx::Row;
+    Ok(sqlx::query("SELECT name FROM offices WHERE office_id = $1")
+        .bind(office.as_str())
+        .fetch_optional(store.pool())
+        .await?
+        .map(|row| row.try_get("name"))
+        .transpose()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_name_their_kind() {
+        assert_eq!(
+            event_kind("civic.ticket.wenquan.manhole.opened"),
+            Some("opened")
+        );
+        assert_eq!(
+            event_kind("civic.ticket.wenquan.manhole.escalated"),
+            Some("escalated")
+        );
+        assert_eq!(event_kind("civic.unrouted.manhole"), Some(UNROUTED));
+        assert_eq!(event_kind("civic.ticket.wenquan.opened"), None);
+        assert_eq!(event_kind("civic.report.submitted"), None);
+    }
+}
