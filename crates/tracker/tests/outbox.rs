@@ -10,15 +10,12 @@
 mod common;
 
 use async_nats::jetstream;
-use civicprobe_model::nats::{
-    ticket_subject, DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, TICKETS_STREAM, TICKET_SUBJECTS,
-    UNROUTED_SUBJECTS,
-};
+use civicprobe_model::nats::{ticket_subject, MSG_ID_HEADER, TICKETS_STREAM};
 use civicprobe_model::{Role, TicketAction, TicketChanged, TicketId};
 use civicprobe_testkit::NatsServer;
 use civicprobe_tracker::outbox::publish_pending;
 use civicprobe_tracker::{run_consumer, run_outbox, Store, Transition};
-use common::{base_time, count, merged, open_ticket, store};
+use common::{base_time, count, merged, open_ticket, store, tickets_stream};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -27,17 +24,6 @@ on_both_databases!(
     every_change_is_published_once_and_not_consumed_back,
     a_kill_after_commit_or_after_publish_loses_and_doubles_nothing,
 );
-
-async fn tickets_stream(js: &jetstream::Context) {
-    js.create_stream(jetstream::stream::Config {
-        name: TICKETS_STREAM.into(),
-        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
-        duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-}
 
 /// Every message in `TICKETS`: (subject, Nats-Msg-Id, payload).
 async fn stream_messages(js: &jetstream::Context) -> Vec<(String, String, Vec<u8>)> {

@@ -69,7 +69,7 @@ pub fn app(store: Store) -> Router {
 }
 
 /// The holder of the request's `Authorization: Bearer <token>`.
-async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(crate) async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
