@@ -76,6 +76,8 @@ struct UpArgs {
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     #[command(flatten)]
+    events: civicprobe_tracker::events::EventsConfig,
+    #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
@@ -124,6 +126,8 @@ struct TrackerArgs {
     service: ServiceArgs,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
+    #[command(flatten)]
+    events: civicprobe_tracker::events::EventsConfig,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +228,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router: args.router,
         router_options: args.router_options,
         sla: args.sla,
+        events: args.events,
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
@@ -272,13 +277,21 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
 }
 
 async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
-    let TrackerArgs { service, sla } = args;
+    let TrackerArgs {
+        service,
+        sla,
+        events,
+    } = args;
     let broker = Broker::connect(&service.nats_url).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
     let store = service.storage().open().await?;
     let shutdown = Shutdown::new();
+    let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
+        .await
+        .context("following the TICKETS stream for live events")?;
     let stages = [
+        tokio::spawn(hub.clone().run(shutdown.signalled())),
         tokio::spawn(civicprobe_tracker::run_consumer(
             js.clone(),
             store.clone(),
@@ -295,7 +308,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
-    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker", &service.ops));
+    let app = civicprobe_tracker::app(store)
+        .merge(civicprobe_tracker::events::router(hub))
+        .merge(health(&broker, "tracker", &service.ops));
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {

@@ -36,6 +36,8 @@ pub struct StackConfig {
     pub router_options: civicprobe_router::Options,
     /// Escalation sweep and auto-close settings.
     pub sla: civicprobe_tracker::SlaConfig,
+    /// The live event stream's replay window, cap and heartbeat.
+    pub events: civicprobe_tracker::events::EventsConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
     /// How long web sessions last (idle and at most).
@@ -77,6 +79,7 @@ impl StackConfig {
                 ..Default::default()
             },
             sla: civicprobe_tracker::SlaConfig::default(),
+            events: civicprobe_tracker::events::EventsConfig::default(),
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
@@ -100,7 +103,8 @@ pub struct Stack {
     broker: Broker,
     /// Stops every task below.
     shutdown: Shutdown,
-    /// Router consumer, tracker consumer, HTTP server.
+    /// Router consumer, tracker consumer, outbox, SLA clock, event hub,
+    /// HTTP server.
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
@@ -153,6 +157,15 @@ impl Stack {
             )),
         ));
 
+        let hub = civicprobe_tracker::events::Hub::connect(
+            js.clone(),
+            store.clone(),
+            config.events.clone(),
+        )
+        .await
+        .context("following the TICKETS stream for live events")?;
+        tasks.push(("events", spawn(hub.clone().run(shutdown.signalled()))));
+
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -175,6 +188,7 @@ impl Stack {
         let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
+            .merge(civicprobe_tracker::events::router(hub))
             .merge(ops::router(Health {
                 service: "up",
                 nats: broker.client.clone(),
