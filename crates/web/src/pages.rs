@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = &[
     asset!("office.js", JS),
     asset!("audit.js", JS),
     asset!("map.js", JS),
+    asset!("live.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 
