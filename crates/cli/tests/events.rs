@@ -8,7 +8,7 @@ mod common;
 
 use civicprobe_model::nats::ticket_subject;
 use civicprobe_testkit::{NatsServer, TestDb};
-use common::{admin, civicprobe, dead_nats_url, spawn_up, terminate};
+use common::{admin, civicprobe, dead_nats_url, report_form, spawn_up, terminate};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -91,22 +91,12 @@ async fn urgent_report_in_up(kind: &str) {
     let mut events = stream(&base, &office).await;
     read_until(&mut events, "event: ready", 1).await;
 
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "report",
-            reqwest::multipart::Part::text(
-                r#"{"lat":29.83,"lon":114.41,"text":"井盖整个掉下去了，露出大洞","category_hint":"manhole"}"#,
-            )
-            .mime_str("application/json")
-            .expect("mime"),
-        )
-        .part(
-            "photo",
-            reqwest::multipart::Part::bytes(civicprobe_testkit::photos::jpeg(64, 48))
-                .file_name("p.jpg")
-                .mime_str("image/jpeg")
-                .expect("mime"),
-        );
+    let text = "井盖整个掉下去了，露出大洞";
+    let form = report_form(
+        (29.83, 114.41),
+        text,
+        civicprobe_testkit::photos::jpeg(64, 48),
+    );
     let sent = reqwest::Client::new()
         .post(format!("{base}/v1/reports"))
         .bearer_auth(&courier)

@@ -152,10 +152,8 @@ impl Connection {
     /// (after which the client resumes with its `Last-Event-ID`).
     pub fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
         futures::stream::unfold(self, |mut connection| async move {
-            match connection.next_event().await {
-                Some(event) => Some((Ok(event), connection)),
-                None => None,
-            }
+            let event = connection.next_event().await?;
+            Some((Ok(event), connection))
         })
     }
 
