@@ -28,6 +28,7 @@ on_both_databases!(
     a_reconnect_with_last_event_id_misses_nothing,
     a_reroute_reaches_the_office_it_left_and_the_one_it_joins,
     heartbeats_resets_bad_ids_the_cap_and_shutdown,
+    a_stream_left_behind_catches_up_exactly_once,
 );
 
 /// A ticket opened by the router in `office_id`, recorded and published.
@@ -319,6 +320,7 @@ async fn heartbeats_resets_bad_ids_the_cap_and_shutdown(kind: &str) {
         events_replay_hours: 0,
         max_event_streams: 2,
         events_heartbeat_secs: 1,
+        ..EventsConfig::default()
     };
     let live = Live::start(&store, config).await;
     assert_eq!(live.request("nobody", None).await.status(), 401);
@@ -378,4 +380,51 @@ async fn heartbeats_resets_bad_ids_the_cap_and_shutdown(kind: &str) {
         }
     }
     assert!(hub.latest() >= 1);
+}
+
+async fn a_stream_left_behind_catches_up_exactly_once(kind: &str) {
+    use axum::response::IntoResponse;
+    use futures::StreamExt;
+    let (_db, store) = store(kind).await;
+    let a = actors(&store).await;
+    let config = EventsConfig {
+        feed_capacity: 4,
+        ..EventsConfig::default()
+    };
+    let live = Live::start(&store, config).await;
+    let who = store.authenticate(&a.supervisor).await.unwrap().unwrap();
+    let connection = live.hub.open(who, None).await.unwrap().unwrap();
+    // Not read while 20 events pass: the broadcast keeps only 4 for it.
+    let sse = axum::response::sse::Sse::new(connection.into_stream());
+    let mut body = sse.into_response().into_body().into_data_stream();
+    for _ in 0..20 {
+        let lost = unrouted(a.courier_id);
+        live.publish(unrouted_subject(lost.category), &lost).await;
+    }
+    while live.hub.latest() < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (mut text, mut ids) = (String::new(), Vec::new());
+    while ids.len() < 21 {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), body.next()).await;
+        let chunk = next
+            .expect("events missing")
+            .expect("the stream ended")
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let event = sse::parse(&block).expect("an event");
+            ids.push((event.event, event.id.unwrap()));
+        }
+    }
+    assert_eq!(ids[0], ("ready".to_owned(), "0".to_owned()));
+    let seqs: Vec<String> = (1..=20).map(|n: u64| n.to_string()).collect();
+    let got: Vec<&String> = ids[1..].iter().map(|(_, id)| id).collect();
+    assert_eq!(
+        got,
+        seqs.iter().collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    live.stop().await;
 }

@@ -2,6 +2,7 @@
 //! stream's end, whose messages are decoded once and broadcast to every
 //! open event stream.
 
+use super::connection::Connection;
 use super::wire::FeedEvent;
 use super::EventsConfig;
 use crate::{Error, Store};
@@ -9,12 +10,13 @@ use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::{self, stream::Stream as JsStream};
 use civicprobe_model::nats::TICKETS_STREAM;
+use civicprobe_model::Principal;
 use futures::StreamExt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, watch, Semaphore};
 
 /// The pause before the hub re-creates its consumer after a NATS error.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -54,7 +56,7 @@ impl Hub {
         config: EventsConfig,
     ) -> Result<Hub, Error> {
         let latest = stream_end(&js).await?;
-        let (feed, _) = broadcast::channel(super::FEED_CAPACITY);
+        let (feed, _) = broadcast::channel(config.feed_capacity.max(1));
         let (closed, _) = watch::channel(false);
         let streams = Arc::new(Semaphore::new(config.max_event_streams));
         Ok(Hub {
@@ -131,9 +133,19 @@ impl Hub {
         self.inner.latest.load(Ordering::Acquire)
     }
 
-    /// A permit for one more open stream, unless the cap is reached.
-    pub(crate) fn admit(&self) -> Option<OwnedSemaphorePermit> {
-        self.inner.streams.clone().try_acquire_owned().ok()
+    /// A stream for `who` (resuming after `resume_from`), or `None` when
+    /// `--max-event-streams` are open.
+    pub async fn open(
+        &self,
+        who: Principal,
+        resume_from: Option<u64>,
+    ) -> Result<Option<Connection>, Error> {
+        let Ok(permit) = self.inner.streams.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        Connection::open(self.clone(), who, resume_from, permit)
+            .await
+            .map(Some)
     }
 
     /// The live feed, from now on.

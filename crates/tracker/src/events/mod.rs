@@ -22,7 +22,8 @@
 //!
 //! # Bounds
 //!
-//! A connection buffers at most the broadcast's [`FEED_CAPACITY`] events.
+//! A connection buffers at most the broadcast's [`FEED_CAPACITY`] events
+//! (`EventsConfig::feed_capacity`).
 //! One that falls further behind (a slow client) is not buffered for: it
 //! catches up from the stream, as a resume does, or gets a reset when it
 //! is more than [`MAX_REPLAY`] behind. At most `--max-event-streams`
@@ -73,6 +74,10 @@ pub struct EventsConfig {
     /// Seconds between two heartbeat comments on an idle stream.
     #[arg(long, env = "CIVICPROBE_EVENTS_HEARTBEAT_SECS", default_value_t = 15)]
     pub events_heartbeat_secs: u64,
+    /// Events the broadcast keeps for a connection that is behind (tests
+    /// shrink it to make one lag).
+    #[arg(skip = FEED_CAPACITY)]
+    pub feed_capacity: usize,
 }
 
 impl Default for EventsConfig {
@@ -81,6 +86,7 @@ impl Default for EventsConfig {
             events_replay_hours: 24,
             max_event_streams: 1000,
             events_heartbeat_secs: 15,
+            feed_capacity: FEED_CAPACITY,
         }
     }
 }
@@ -125,12 +131,11 @@ async fn events(
 async fn open(hub: Hub, headers: &HeaderMap, query: ResumeQuery) -> Result<Response, ApiError> {
     let who = principal(hub.store(), headers).await?;
     let resume_from = last_event_id(headers, query)?;
-    let Some(permit) = hub.admit() else {
+    let heartbeat = hub.config().heartbeat();
+    let Some(connection) = hub.open(who, resume_from).await? else {
         metrics::counter!("civicprobe_tracker_event_streams_refused_total").increment(1);
         return Ok(too_many_streams());
     };
-    let heartbeat = hub.config().heartbeat();
-    let connection = connection::Connection::open(hub, who, resume_from, permit).await?;
     let sse = Sse::new(connection.into_stream())
         .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"));
     let mut response = sse.into_response();

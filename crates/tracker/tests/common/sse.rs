@@ -74,7 +74,9 @@ impl Client {
     }
 }
 
-fn parse(block: &str) -> Option<Received> {
+/// One `text/event-stream` block (up to its blank line), if it is an
+/// event or a comment.
+pub fn parse(block: &str) -> Option<Received> {
     let (mut id, mut event, mut data, mut comment) = (None, None, Vec::new(), false);
     for line in block.lines() {
         if let Some(rest) = line.strip_prefix(':') {
