@@ -13,6 +13,7 @@
 //! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
 //! | `GET /v1/couriers/me` | couriers |
 //! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
+//! | `GET /v1/events` (in [`crate::events`], served beside this app) | everyone, scoped: an office its tickets, supervisors all, a courier their reports' steps |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
 //! existence is not revealed; a ticket the caller may see but not act on

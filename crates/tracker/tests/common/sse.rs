@@ -1,12 +1,17 @@
 //! A small `text/event-stream` client over real HTTP (reqwest), and a
 //! tracker serving `/v1/events` on a real socket fed by a real
-//! nats-server, for the live event tests.
+//! nats-server, for the live event tests; tickets opened and steps taken
+//! as the router and the outbox publish them.
 #![allow(dead_code)]
 
+use crate::common::{base_time, opened};
 use async_nats::jetstream;
+use civicprobe_model::nats::ticket_subject;
+use civicprobe_model::{CourierId, Role, TicketAction, TicketId, TicketOpened};
 use civicprobe_testkit::NatsServer;
 use civicprobe_tracker::events::{self, EventsConfig, Hub};
-use civicprobe_tracker::Store;
+use civicprobe_tracker::outbox::publish_pending;
+use civicprobe_tracker::{Store, Transition};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -197,4 +202,39 @@ impl Live {
             .expect("the server stopped")
             .unwrap();
     }
+}
+
+/// A ticket opened by the router in `office_id`, recorded and published.
+pub async fn open_in(
+    live: &Live,
+    store: &Store,
+    office_id: &str,
+    courier: CourierId,
+) -> TicketOpened {
+    let ev = opened(office_id, courier, base_time(), time::Duration::minutes(30));
+    assert!(store.record_ticket_opened(&ev).await.unwrap());
+    let subject = ticket_subject(&ev.office_id, ev.category, "opened");
+    live.publish(subject, &ev).await;
+    ev
+}
+
+/// `actor` takes `action` on the ticket; the outbox publishes it.
+pub async fn step(live: &Live, store: &Store, ticket: TicketId, action: TicketAction, actor: &str) {
+    let current = store.ticket(ticket).await.unwrap().unwrap();
+    let role = if actor.starts_with("office:") {
+        Role::Office
+    } else {
+        Role::Supervisor
+    };
+    let change = Transition {
+        action,
+        actor: actor.into(),
+        role,
+        at: store.now(),
+        reason: None,
+        note: Some(format!("{action:?} note")),
+        proof_photo_sha256: None,
+    };
+    store.apply(&current, &change).await.unwrap();
+    assert_eq!(publish_pending(&live.js, store).await.unwrap(), 1);
 }
