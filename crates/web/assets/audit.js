@@ -184,7 +184,7 @@ async function main() {
   // Every event refreshes the dashboard (once per burst); escalations alert.
   const soon = debounce(reload, 1000);
   follow({
-    live: (up) => { live = up; showLive($('live'), up); },
+    live: (up) => { if (up && !live) soon(); live = up; showLive($('live'), up); },
     ticket: (e) => {
       soon();
       if (e.kind === 'escalated') raiseAlert(t('alert_escalated'), `${e.office_id} · ${t(e.category)} · ${t(e.reason || '')}`, e.ticket_id);

@@ -267,7 +267,8 @@ async function main() {
   if (m) loadTicket(m[1], false);
   alertButton($('alerts'));
   follow({
-    live: (up) => { state.live = up; showLive($('live'), up); },
+    // On (re)connecting, one reload covers what happened before the stream was up.
+    live: (up) => { if (up && !state.live) refreshSoon(); state.live = up; showLive($('live'), up); },
     ticket: onTicketEvent,
     reset: () => loadQueue(),
   });
