@@ -43,11 +43,13 @@ async function apiGet(path, token) {
 }
 
 /** A report sent with the courier's bearer token (not through the page). */
-async function apiReport(lat, lon, text, category, file = photo) {
+// `photoOrBytes`: a photo file's path, or the bytes of a photo.
+async function apiReport(lat, lon, text, category, photoOrBytes = photo) {
+  const bytes = typeof photoOrBytes === 'string' ? readFileSync(photoOrBytes) : photoOrBytes;
   const form = new FormData();
   const report = { lat, lon, text, category_hint: category };
   form.append('report', new Blob([JSON.stringify(report)], { type: 'application/json' }));
-  form.append('photo', new Blob([readFileSync(file)], { type: 'image/jpeg' }), 'p.jpg');
+  form.append('photo', new Blob([bytes], { type: 'image/jpeg' }), 'p.jpg');
   const r = await fetch(base + '/v1/reports', {
     method: 'POST', body: form,
     headers: { Authorization: `Bearer ${courierToken}`, 'Idempotency-Key': randomUUID() },
@@ -274,6 +276,76 @@ async function scenarios(browser) {
   await courier.setViewportSize(DESKTOP.viewport);
   await shot(courier, 'courier-desktop');
   await supervision(desk, audit);
+  await live(browser);
+}
+
+/** Records every Notification a page raises (the real one still shows). */
+function watchNotifications() {
+  window.__notes = [];
+  const Real = window.Notification;
+  if (!Real) return;
+  class Watched extends Real {
+    constructor(title, options) {
+      window.__notes.push({ title, body: options && options.body });
+      super(title, options);
+    }
+  }
+  Object.defineProperty(Watched, 'permission', { get: () => Real.permission });
+  Watched.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Watched;
+}
+
+/** A JPEG of random grey blocks drawn in `page` from `seed`: far in perceptual hash from any other. */
+async function distinctPhoto(page, seed) {
+  const url = await page.evaluate((seed) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 256, height: 256 });
+    const g = canvas.getContext('2d');
+    let x = seed * 2654435761 >>> 0;
+    for (let i = 0; i < 256; i += 1) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      const v = (x >>> 16) & 255;
+      g.fillStyle = `rgb(${v},${v},${v})`;
+      g.fillRect((i % 16) * 16, Math.floor(i / 16) * 16, 16, 16);
+    }
+    return canvas.toDataURL('image/jpeg', 0.9);
+  }, seed);
+  return Buffer.from(url.split(',')[1], 'base64');
+}
+
+/** The office console while it is open: an urgent report arrives live, on top, with an alert. */
+async function live(browser) {
+  const ctx = await context(browser, { ...DESKTOP, permissions: ['notifications'] });
+  await ctx.addInitScript(watchNotifications);
+  const office = await ctx.newPage();
+  // New photos: the same photo twice would merge the reports into one ticket.
+  const [liftPhoto, holePhoto] = [await distinctPhoto(office, 7), await distinctPhoto(office, 11)];
+  // An elevator ticket is overdue within seconds (the test policy): marked in the queue.
+  const lift = await ticketOf(await apiReport(29.835, 114.405, '电梯困人 elevator stuck', 'elevator', liftPhoto));
+  await signIn(office, '/office', officeToken);
+  await office.locator('#alerts').click();
+  await waitFor('alerts on', async () => (await office.locator('#alerts').getAttribute('aria-pressed')) === 'true');
+  await office.locator('#live.pill.live').waitFor();
+  await office.locator(`#queue li[data-ticket-id="${lift}"] .pill.overdue`).waitFor({ timeout: 30000 });
+  check('an overdue ticket is marked in the queue; the console is live, alerts enabled');
+
+  await office.evaluate(() => { window.__sameDocument = 'yes'; });
+  const urgent = await apiReport(29.83, 114.41, '井盖整个掉下去了，露出大洞', 'manhole', holePhoto);
+  const ticket = await ticketOf(urgent);
+  const row = office.locator(`#queue li[data-ticket-id="${ticket}"]`);
+  await row.waitFor({ timeout: 30000 });
+  assert.equal(await office.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+  assert.match(await row.getAttribute('class'), /\burgent\b/);
+  assert.match(await row.getAttribute('class'), /\bfresh\b/);
+  assert.equal(await office.locator('#queue li').first().getAttribute('data-ticket-id'), ticket, 'not on top');
+  const notes = await waitFor('the notification', async () => {
+    const seen = await office.evaluate(() => window.__notes);
+    return seen.length ? seen : null;
+  });
+  assert.equal(notes[0].title, '紧急工单', JSON.stringify(notes));
+  assert.ok(notes[0].body.includes('井盖整个掉下去了'), JSON.stringify(notes));
+  check('an urgent report arrived live on top of the open console (no reload), highlighted, with a notification');
+  await shot(office, 'office-desktop-live', { copy: true });
+  await ctx.close();
 }
 
 /** The supervisor's work: overdue, reroute, triage, unrouted. */

@@ -87,6 +87,8 @@ struct UpArgs {
     #[command(flatten)]
     alerts: civicprobe_tracker::AlertConfig,
     #[command(flatten)]
+    events: civicprobe_tracker::events::EventsConfig,
+    #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
@@ -141,6 +143,8 @@ struct TrackerArgs {
     policy: std::path::PathBuf,
     #[command(flatten)]
     alerts: civicprobe_tracker::AlertConfig,
+    #[command(flatten)]
+    events: civicprobe_tracker::events::EventsConfig,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +247,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         router_options: args.router_options,
         sla: args.sla,
         alerts: args.alerts,
+        events: args.events,
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
@@ -296,6 +301,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         sla,
         policy,
         mut alerts,
+        events,
     } = args;
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
     alerts
@@ -307,7 +313,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
     let store = service.storage().open().await?.with_policy(policy);
     let shutdown = Shutdown::new();
+    let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
+        .await
+        .context("following the TICKETS stream for live events")?;
     let stages = [
+        tokio::spawn(hub.clone().run(shutdown.signalled())),
         tokio::spawn(civicprobe_tracker::run_consumer(
             js.clone(),
             store.clone(),
@@ -330,7 +340,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
-    let app = civicprobe_tracker::app(store).merge(health(&broker, "tracker", &service.ops));
+    let app = civicprobe_tracker::app(store)
+        .merge(civicprobe_tracker::events::router(hub))
+        .merge(health(&broker, "tracker", &service.ops));
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {

@@ -379,6 +379,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stream_outlives_the_request_and_body_timeouts() {
+        // An event stream answers at once, then writes for longer than
+        // the whole-request timeout: neither timeout may cut it.
+        let events = || {
+            Body::from_stream(futures::stream::unfold(0u32, |n| async move {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                Some((
+                    Ok::<_, std::convert::Infallible>(format!("data: {n}\n\n")),
+                    n + 1,
+                ))
+            }))
+        };
+        let app = Router::new().route(
+            "/events",
+            axum::routing::get(move || async move { events() }),
+        );
+        let limits = HttpLimits {
+            body_idle_timeout: Duration::from_millis(20),
+            ..HttpLimits::default()
+        };
+        let app = layered_with(app, &limits, Duration::from_millis(60));
+        let request = Request::builder().uri("/events").body(Body::empty());
+        let response = tower::ServiceExt::oneshot(app, request.expect("request")).await;
+        let response = response.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        let chunks = response.into_body().into_data_stream().take(8);
+        let got: Vec<_> = chunks.collect().await;
+        assert_eq!(got.len(), 8, "cut after {} events", got.len());
+        assert!(got.iter().all(Result::is_ok));
+    }
+
+    #[tokio::test]
     async fn a_client_refused_mid_upload_reads_the_answer() {
         // Refuses without reading the body, as every upload does before
         // the sender is known.

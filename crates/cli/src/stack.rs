@@ -39,6 +39,8 @@ pub struct StackConfig {
     /// Alerts: the digest's time, retries, where links point (unset:
     /// `public_url`, else the listen address).
     pub alerts: civicprobe_tracker::AlertConfig,
+    /// The live event stream's replay window, cap and heartbeat.
+    pub events: civicprobe_tracker::events::EventsConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
     /// How long web sessions last (idle and at most).
@@ -81,6 +83,7 @@ impl StackConfig {
             },
             sla: civicprobe_tracker::SlaConfig::default(),
             alerts: civicprobe_tracker::AlertConfig::default(),
+            events: civicprobe_tracker::events::EventsConfig::default(),
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
@@ -104,8 +107,8 @@ pub struct Stack {
     broker: Broker,
     /// Stops every task below.
     shutdown: Shutdown,
-    /// Router consumer, tracker consumer, outbox, SLA clock, alerts, HTTP
-    /// server.
+    /// Router consumer, tracker consumer, outbox, SLA clock, alerts, event
+    /// hub, HTTP server.
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
@@ -159,6 +162,15 @@ impl Stack {
             )),
         ));
 
+        let hub = civicprobe_tracker::events::Hub::connect(
+            js.clone(),
+            store.clone(),
+            config.events.clone(),
+        )
+        .await
+        .context("following the TICKETS stream for live events")?;
+        tasks.push(("events", spawn(hub.clone().run(shutdown.signalled()))));
+
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -192,6 +204,7 @@ impl Stack {
         let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
+            .merge(civicprobe_tracker::events::router(hub))
             .merge(ops::router(Health {
                 service: "up",
                 nats: broker.client.clone(),

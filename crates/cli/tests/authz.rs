@@ -149,6 +149,9 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/audit/verify", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/couriers/me", Nothing, Empty, "401 401 200 200 403 403 403"),
+        // Tracker (issue 12): the live event stream, scoped per holder (a cell reads its `ready`).
+        r("GET", "/v1/events", Nothing, Empty, "401 401 200 200 200 200 200"),
+        r("GET", "/v1/events", Nothing, Empty, "401 401 400 400 400 400 400").at("/v1/events?last_event_id=x"),
         // Tracker (issue 11, scope): a supervisor hides one photo from public view (B's, which
         // no Open311 row reads), then shows it again.
         r("POST", "/v1/reports/{id}/photos/{n}/hide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/hide"),
@@ -258,12 +261,28 @@ async fn send(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = String::from_utf8_lossy(&response.bytes().await?).into_owned();
+    let body = if content_type.starts_with("text/event-stream") {
+        first_event(response).await?
+    } else {
+        String::from_utf8_lossy(&response.bytes().await?).into_owned()
+    };
     Ok(Answer {
         status,
         content_type,
         body,
     })
+}
+
+/// An event stream never ends: its first event (`ready`) stands for it.
+async fn first_event(mut response: reqwest::Response) -> anyhow::Result<String> {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    Ok(text)
 }
 
 /// What is wrong with `answer`; `change` is the target's state before and

@@ -102,7 +102,7 @@ where
 
 /// What a message is, by its subject.
 #[derive(Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// `civic.ticket.<office>.<category>.opened`.
     Opened,
     /// `civic.ticket.<office>.<category>.merged`.
@@ -115,7 +115,7 @@ enum Kind {
     Unknown,
 }
 
-fn kind_of(subject: &str) -> Kind {
+pub(crate) fn kind_of(subject: &str) -> Kind {
     let ticket_prefix = TICKET_SUBJECTS.trim_end_matches('>');
     let unrouted_prefix = UNROUTED_SUBJECTS.trim_end_matches('>');
     if let Some(rest) = subject.strip_prefix(ticket_prefix) {

@@ -56,6 +56,8 @@
 //!   [`audit::binary`]) and rendering as CSV or a table ([`audit::render`]).
 //! - [`consumer`]: the durable JetStream pull consumer that feeds the store;
 //!   acks only after the commit.
+//! - [`events`]: `GET /v1/events`, the live event stream fed from
+//!   `TICKETS` by one [`events::Hub`] per process ([`events::router`]).
 //! - [`http`]: [`app`], the axum router: bearer authentication, scoping by
 //!   role and office, problem+json errors.
 //! - [`cli`]: `civicprobe audit` and `civicprobe audit verify`.
@@ -67,6 +69,7 @@ pub mod cli;
 pub mod clock;
 pub mod consumer;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod outbox;
 pub mod sla;

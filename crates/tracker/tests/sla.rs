@@ -49,6 +49,8 @@ async fn each_breach_escalates_once_even_after_a_restart(kind: &str) {
         vec![(ev.ticket_id, "acknowledge")]
     );
     assert!(store.escalate_overdue().await.unwrap().is_empty());
+    let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+    assert_eq!(ticket.escalated_steps, ["acknowledge"]);
 
     // A restarted tracker (a new store on the same database) does not repeat it.
     let restarted = Store::connect(db.url())
@@ -67,6 +69,11 @@ async fn each_breach_escalates_once_even_after_a_restart(kind: &str) {
     let (escalated, closed) = sweep(&store, &SlaConfig::default()).await.unwrap();
     assert_eq!((escalated, closed), (1, 0));
     assert!(restarted.escalate_overdue().await.unwrap().is_empty());
+    // The ticket JSON names every escalated step, for the queue's marks.
+    let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
+    let json = serde_json::to_value(&ticket).unwrap();
+    let steps = serde_json::json!(["acknowledge", "make_safe", "resolve"]);
+    assert_eq!(json["escalated_steps"], steps);
 
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     let escalations: Vec<(&str, &str)> = events

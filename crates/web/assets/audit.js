@@ -1,12 +1,14 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), disputed rejections
 // (disputes.js), the district map, the audit log check, alert deliveries
-// that keep failing (deliveries.js). Polls.
+// that keep failing (deliveries.js). Live: refreshed on every event of the
+// stream (debounced), escalations alert; polls while the stream is down.
 
 import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { loadDisputes } from './disputes.js';
 import { loadFailingDeliveries } from './deliveries.js';
+import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
@@ -182,7 +184,22 @@ async function main() {
   $('app').hidden = false;
   $('signout').hidden = false;
   state.geo = await jurisdictions();
-  every(5000, refresh);
+  alertButton($('alerts'));
+  let live = false, loadedAt = 0;
+  const reload = () => { loadedAt = Date.now(); refresh(); };
+  // Every event refreshes the dashboard (once per burst); escalations alert.
+  const soon = debounce(reload, 1000);
+  follow({
+    live: (up) => { if (up && !live) soon(); live = up; showLive($('live'), up); },
+    ticket: (e) => {
+      soon();
+      if (e.kind === 'escalated') raiseAlert(t('alert_escalated'), `${e.office_id} · ${t(e.category)} · ${t(e.reason || '')}`, e.ticket_id);
+    },
+    unrouted: soon,
+    reset: reload,
+  });
+  // Polls while the stream is down; reloads now and then while it is up.
+  every(5000, () => { if (!live || Date.now() - loadedAt > 60000) reload(); });
 }
 
 main();

@@ -68,6 +68,11 @@ const STRINGS = {
   },
 };
 
+/** Adds a module's own translations ({ zh: {...}, en: {...} }). */
+export function addStrings(extra) {
+  for (const [language, strings] of Object.entries(extra)) Object.assign(STRINGS[language], strings);
+}
+
 export function lang() {
   return localStorage.getItem('cp_lang') === 'en' ? 'en' : 'zh';
 }

@@ -1,19 +1,27 @@
 // The office console: the queue (urgent first, then the nearest deadline),
-// one ticket with photo, text, map, history and the actions; polls.
+// one ticket with photo, text, map, history and the actions. Live: an
+// event for the office refreshes the queue, a new urgent ticket comes in
+// on top and raises an alert; while the stream is down it polls.
 
 import { el, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, nextDeadline } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { ticketDetail } from './ticket_detail.js';
+import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
 const ACTIVE = ['open', 'acknowledged', 'in_progress', 'reopened'];
-const state = { office: null, tickets: [], seen: null, selected: null, detail: null, geo: { features: [] } };
+const state = { office: null, tickets: [], seen: null, selected: null, detail: null, geo: { features: [] }, live: false, loadedAt: 0 };
+/** How long the queue may go without a reload while the stream is live. */
+const LIVE_RELOAD_MS = 60000;
 
 /** Urgent first, then the nearest deadline; finished ones last. */
 function order(a, b) {
   const activeA = ACTIVE.includes(a.state), activeB = ACTIVE.includes(b.state);
   if (activeA !== activeB) return activeA ? -1 : 1;
   if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
+  // A new urgent ticket comes in on top.
+  const freshA = Boolean(state.fresh?.has(a.ticket_id)), freshB = Boolean(state.fresh?.has(b.ticket_id));
+  if (freshA !== freshB) return freshA ? -1 : 1;
   const da = nextDeadline(a)?.at ?? Infinity, db = nextDeadline(b)?.at ?? Infinity;
   return da - db || String(a.received_at).localeCompare(String(b.received_at));
 }
@@ -26,6 +34,7 @@ async function loadQueue() {
   } catch { return; }
   if (r.status === 401) return signInForm($('signin-box'), t('bad_token'));
   if (!r.ok) return;
+  state.loadedAt = Date.now();
   const fresh = state.seen ? r.data.tickets.filter((x) => !state.seen.has(x.ticket_id)) : [];
   state.seen = new Set(r.data.tickets.map((x) => x.ticket_id));
   state.fresh = new Set([...(state.fresh || []), ...fresh.map((x) => x.ticket_id)]);
@@ -44,12 +53,13 @@ function renderQueue() {
 function queueRow(ticket) {
   const left = timeLeft(ticket);
   const li = el('li', {
-    class: `row ${ticket.ticket_id === state.selected ? 'selected' : ''} ${ticket.urgent ? 'urgent' : ''}`,
+    class: `row ${ticket.ticket_id === state.selected ? 'selected' : ''} ${ticket.urgent ? 'urgent' : ''} ${state.fresh?.has(ticket.ticket_id) ? 'fresh' : ''}`,
     'data-ticket-id': ticket.ticket_id, tabindex: 0, role: 'button',
   },
   ticket.urgent ? el('span', { class: 'pill urgent' }, t('urgent')) : null,
   ticket.needs_triage ? el('span', { class: 'pill triage' }, t('needs_triage')) : null,
   state.fresh?.has(ticket.ticket_id) ? el('span', { class: 'pill new' }, t('new')) : null,
+  marks(ticket, left),
   el('strong', {}, t(ticket.category)), ' ',
   el('span', { class: `pill ${ticket.state}` }, t(ticket.state)),
   el('div', { class: `deadline ${left.cls}` }, left.text),
@@ -58,6 +68,35 @@ function queueRow(ticket) {
   li.addEventListener('click', open);
   li.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
   return li;
+}
+
+/** Escalated (the SLA clock flagged a step) and overdue (a deadline passed). */
+function marks(ticket, left) {
+  const escalated = (ticket.escalated_steps || []).length > 0;
+  return [escalated ? el('span', { class: 'pill escalated', title: ticket.escalated_steps.map((s) => t(s)).join(', ') }, t('escalated_mark')) : null,
+    left.cls === 'overdue' ? el('span', { class: 'pill overdue' }, t('overdue_mark')) : null];
+}
+
+/** Tickets an event named that the queue did not show yet (the tracker may record them a moment later). */
+const awaited = new Set();
+let awaitRounds = 0;
+const refreshSoon = debounce(async () => {
+  await loadQueue();
+  for (const id of [...awaited]) if (state.seen?.has(id)) awaited.delete(id);
+  if (awaited.size && ++awaitRounds <= 5) refreshSoon();
+  else { awaited.clear(); awaitRounds = 0; }
+}, 250);
+
+/** One live event: refresh the queue if it concerns this office, alert if urgent or escalated. */
+function onTicketEvent(e) {
+  if (e.office_id !== state.office && e.from_office !== state.office) return;
+  if (e.kind === 'opened' || e.kind === 'merged') awaited.add(e.ticket_id);
+  refreshSoon();
+  if (e.office_id !== state.office) return;
+  const what = `${t(e.category)}: ${(e.text || '').slice(0, 80)}`;
+  if (e.kind === 'opened' && e.urgent) raiseAlert(t('alert_urgent'), what, e.ticket_id);
+  if (e.kind === 'merged' && e.urgent) raiseAlert(t('alert_merged'), what, e.ticket_id);
+  if (e.kind === 'escalated') raiseAlert(t('alert_escalated'), `${t(e.category)} · ${t(e.reason || '')}`, e.ticket_id);
 }
 
 async function loadTicket(id, fresh) {
@@ -228,7 +267,15 @@ async function main() {
   await chooseOffice(who);
   const m = location.hash.match(/ticket=([0-9a-f-]{36})/);
   if (m) loadTicket(m[1], false);
-  every(4000, loadQueue);
+  alertButton($('alerts'));
+  follow({
+    // On (re)connecting, one reload covers what happened before the stream was up.
+    live: (up) => { if (up && !state.live) refreshSoon(); state.live = up; showLive($('live'), up); },
+    ticket: onTicketEvent,
+    reset: () => loadQueue(),
+  });
+  // Polls while the stream is down; reloads now and then while it is up.
+  every(4000, () => { if (!state.live || Date.now() - state.loadedAt > LIVE_RELOAD_MS) loadQueue(); });
   setInterval(() => { if (!document.hidden) renderQueue(); }, 30000);
 }
 

@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = &[
     asset!("disputes.js", JS),
     asset!("deliveries.js", JS),
     asset!("map.js", JS),
+    asset!("live.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 

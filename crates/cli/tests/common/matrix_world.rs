@@ -13,6 +13,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub use crate::common::{jpeg_part, report_form};
 pub use crate::matrix_people::{register, Caller, People, Session, A_TEXT, B_TEXT};
 
 /// Outside every area of `fixtures/jurisdictions.geojson` (east of it).
@@ -306,28 +307,6 @@ acknowledge = "1s"
 make_safe = "2s"
 resolve = "3s"
 "#;
-
-/// The multipart body of `POST /v1/reports`.
-pub fn report_form(at: (f64, f64), text: &str, photo: Vec<u8>) -> reqwest::multipart::Form {
-    let report =
-        serde_json::json!({"lat": at.0, "lon": at.1, "text": text, "category_hint": "manhole"});
-    reqwest::multipart::Form::new()
-        .part(
-            "report",
-            reqwest::multipart::Part::text(report.to_string())
-                .mime_str("application/json")
-                .expect("mime"),
-        )
-        .part("photo", jpeg_part(photo))
-}
-
-/// A `photo.jpg` part.
-pub fn jpeg_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(bytes)
-        .file_name("photo.jpg")
-        .mime_str("image/jpeg")
-        .expect("mime")
-}
 
 /// A 256×256 JPEG of random grey 16 px blocks drawn from `seed`: photos of
 /// different seeds are far apart in perceptual hash.

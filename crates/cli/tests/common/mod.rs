@@ -103,3 +103,25 @@ pub fn terminate(child: &mut Child) -> Option<ExitStatus> {
     let _ = child.kill();
     None
 }
+
+/// The multipart body of `POST /v1/reports`.
+pub fn report_form(at: (f64, f64), text: &str, photo: Vec<u8>) -> reqwest::multipart::Form {
+    let report =
+        serde_json::json!({"lat": at.0, "lon": at.1, "text": text, "category_hint": "manhole"});
+    reqwest::multipart::Form::new()
+        .part(
+            "report",
+            reqwest::multipart::Part::text(report.to_string())
+                .mime_str("application/json")
+                .expect("mime"),
+        )
+        .part("photo", jpeg_part(photo))
+}
+
+/// A `photo.jpg` part.
+pub fn jpeg_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name("photo.jpg")
+        .mime_str("image/jpeg")
+        .expect("mime")
+}

@@ -17,6 +17,7 @@
 //! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
 //! | `GET /v1/alerts/channels` | supervisors, offices (their own) |
 //! | `GET /v1/alerts/deliveries?state=pending\|failing\|delivered\|failed` | supervisors |
+//! | `GET /v1/events` (in [`crate::events`], served beside this app) | everyone, scoped: an office its tickets, supervisors all, a courier their reports' steps |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
 //! existence is not revealed; a ticket the caller may see but not act on
@@ -81,7 +82,7 @@ pub fn app(store: Store) -> Router {
 }
 
 /// The holder of the request's `Authorization: Bearer <token>`.
-async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(crate) async fn principal(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -14,7 +14,8 @@ use sqlx::Row;
 
 pub use civicprobe_model::event::kind::MERGED;
 
-fn reason_name(reason: &MergeReason) -> &'static str {
+/// The recorded name of a merge reason (`nearby`, `same_photo`).
+pub(crate) fn reason_name(reason: &MergeReason) -> &'static str {
     match reason {
         MergeReason::Nearby { .. } => "nearby",
         MergeReason::SamePhoto { .. } => "same_photo",

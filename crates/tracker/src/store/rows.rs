@@ -20,7 +20,11 @@ macro_rules! ticket_columns {
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
          resolved_at, closed_at, version, reopen_count, needs_triage, boundary, \
          (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = tickets.ticket_id) \
-         AS updated_at"
+         AS updated_at, \
+         CAST(COALESCE((SELECT SUM(CASE x.step WHEN 'acknowledge' THEN 1 \
+         WHEN 'make_safe' THEN 2 WHEN 'resolve' THEN 4 ELSE 0 END) \
+         FROM escalations x WHERE x.ticket_id = tickets.ticket_id), 0) AS BIGINT) \
+         AS escalated_mask"
     };
 }
 pub(crate) use ticket_columns;
@@ -103,7 +107,13 @@ pub struct Ticket {
     /// have none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispute: Option<Box<super::disputes::DisputeMark>>,
+    /// The steps the SLA clock escalated (`acknowledge`, `make_safe`,
+    /// `resolve`): each was late once, whether or not it is done now.
+    pub escalated_steps: Vec<&'static str>,
 }
+
+/// The SLA steps, in order, as bits of the `escalated_mask` column.
+const ESCALATION_STEPS: [&str; 3] = ["acknowledge", "make_safe", "resolve"];
 
 /// One step of a ticket's life, as recorded (append-only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -253,8 +263,17 @@ impl Ticket {
             needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
             boundary: row.try_get::<i64, _>("boundary")? != 0,
             dispute: None,
+            escalated_steps: escalated_steps(row.try_get("escalated_mask")?),
         })
     }
+}
+
+/// The steps whose bits `mask` holds.
+fn escalated_steps(mask: i64) -> Vec<&'static str> {
+    (0..ESCALATION_STEPS.len())
+        .filter(|bit| mask & (1 << bit) != 0)
+        .map(|bit| ESCALATION_STEPS[bit])
+        .collect()
 }
 
 impl TicketEvent {
