@@ -302,18 +302,3 @@ pub fn wenquan_acknowledges(at: OffsetDateTime) -> civicprobe_tracker::Transitio
         proof_photo_sha256: None,
     }
 }
-
-/// Creates `TICKETS` as the router does (ticket and unrouted subjects).
-pub async fn tickets_stream(js: &async_nats::jetstream::Context) {
-    use civicprobe_model::nats::{
-        DUPLICATE_WINDOW_SECS, TICKETS_STREAM, TICKET_SUBJECTS, UNROUTED_SUBJECTS,
-    };
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: TICKETS_STREAM.into(),
-        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
-        duplicate_window: std::time::Duration::from_secs(DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-}
