@@ -12,7 +12,11 @@
 # accepted/s, errors by status, p50/p99 submit latency and p50/p99 from the
 # 202 to the ticket being in the office queue (reports merged into a nearby
 # ticket of the same category open none and are not timed), and the peak
-# RSS of `civicprobe up`. Everything it started is stopped and removed.
+# RSS of `civicprobe up`. It also watches every ticket arrive where the
+# Wenquan street office learns of it: on the office's live event stream and
+# at a JSON alert channel that `civicprobe load` receives itself, and
+# prints p50/p99 from the 202 to each. All texts are urgent (only urgent
+# tickets are alerted at once). Everything it started is stopped and removed.
 set -euo pipefail
 
 rate=${1:-10}
@@ -52,6 +56,10 @@ export CIVICPROBE_DATA_DIR=$work/data
 mkdir -p "$CIVICPROBE_DATA_DIR"
 for i in $(seq 50); do "$bin" courier add "courier $i" 2>/dev/null; done >"$work/tokens"
 viewer=$("$bin" supervisor add "load supervisor" 2>/dev/null)
+office=$("$bin" office add wenquan --person "load office" 2>/dev/null)
+hook=127.0.0.1:$((20000 + RANDOM % 20000))
+"$bin" office alert wenquan --format json --webhook "http://$hook/hook" \
+    --secret load-test-secret >/dev/null
 
 RUST_LOG=warn "$bin" up --listen "$listen" --nats-url "$nats_url" \
     --rate-per-minute 600 >"$work/up.log" 2>&1 &
@@ -63,5 +71,6 @@ for _ in $(seq 300); do
 done
 
 "$bin" load --url "http://$listen" --photos "$work/photos" --tokens "$work/tokens" \
-    --viewer-token "$viewer" --rate "$rate" --duration "$seconds"
+    --viewer-token "$viewer" --events-token "$office" --webhook-listen "$hook" --urgent \
+    --rate "$rate" --duration "$seconds"
 echo "civicprobe up: peak RSS $(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$up/status") MB"

@@ -163,6 +163,9 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         tokens.push('\n');
     }
     let supervisor = stack.store.add_supervisor("s").await.expect("supervisor");
+    // The points lie in Wenquan: its console's event stream sees them.
+    let wenquan = civicprobe_model::OfficeId::parse("wenquan").expect("id");
+    let office = stack.store.add_office(&wenquan, None).await.expect("office");
     // The alerts of the offices around the points go to the load's receiver.
     let hook: std::net::SocketAddr = format!(
         "127.0.0.1:{}",
@@ -203,7 +206,7 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         lat: 29.84,
         lon: 114.32,
         spread_m: 300.0,
-        events_token: None,
+        events_token: Some(office),
         webhook_listen: Some(hook),
         urgent: true,
     };
@@ -217,6 +220,12 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
     assert!(
         summary.no_ticket <= 2,
         "most reports open a ticket: {summary:?}"
+    );
+    let events = summary.to_event_ms.clone().expect("events measured");
+    assert!(events.ms.1 >= events.ms.0, "{summary:?}");
+    assert!(
+        events.missing <= 2,
+        "every ticket reaches the office's stream: {summary:?}"
     );
     let alerts = summary.to_webhook_ms.clone().expect("alerts measured");
     let (p50, p99) = alerts.ms;

@@ -105,12 +105,24 @@ async function loadTicket(id, fresh) {
   let r;
   try { r = await api(`/v1/tickets/${encodeURIComponent(id)}`); } catch { return; }
   if (!r.ok) return;
-  // Someone typing or with a proof photo chosen keeps their ticket as is.
+  // Someone who has touched a control of the open ticket (typed a note,
+  // picked an office, chosen a proof photo) keeps it as is: a live refresh
+  // must never reset what they are about to send. Their own action
+  // redraws it (`settled`), and a stale version then answers 409.
   const chosen = $('proof') && $('proof').files.length > 0;
-  const busy = !fresh && (chosen || (document.activeElement && $('ticket').contains(document.activeElement)));
-  if (busy && state.detail && state.detail.version === r.data.version) return;
+  const focused = document.activeElement && $('ticket').contains(document.activeElement);
+  const busy = !fresh && (chosen || state.touched || focused);
+  if (busy && state.detail && state.detail.ticket_id === r.data.ticket_id) return;
   state.detail = r.data;
+  state.touched = false;
   renderTicket(r.data);
+}
+
+/** After an action: the ticket may be redrawn again. */
+function settled() {
+  state.touched = false;
+  if ($('proof')) $('proof').value = '';
+  document.activeElement?.blur();
 }
 
 function photoStrip(ticket) {
@@ -166,7 +178,7 @@ function renderTicket(ticket) {
     el('h3', {}, t('courier_text')),
     el('p', { class: 'courier-text', id: 'courier-text' }, ticket.text || '—'),
     ticketMap(ticket),
-    ticketDetail(ticket, { role: state.role, onChanged: () => loadQueue().then(() => loadTicket(ticket.ticket_id, false)) }),
+    ticketDetail(ticket, { role: state.role, onChanged: () => { settled(); return loadQueue().then(() => loadTicket(ticket.ticket_id, false)); } }),
     el('h3', {}, t('actions')), actions(ticket),
     el('h3', {}, t('history')), history(ticket));
 }
@@ -226,7 +238,7 @@ async function act(ticket, action, body, status, proofFile) {
     status.textContent = t('network');
     return;
   }
-  document.activeElement?.blur();
+  settled();
   await loadQueue();
   await loadTicket(ticket.ticket_id, false);
 }
@@ -264,6 +276,7 @@ async function main() {
   $('app').hidden = false;
   $('signout').hidden = false;
   $('show-closed').addEventListener('change', renderQueue);
+  for (const kind of ['input', 'change']) $('ticket').addEventListener(kind, () => { state.touched = true; });
   await chooseOffice(who);
   const m = location.hash.match(/ticket=([0-9a-f-]{36})/);
   if (m) loadTicket(m[1], false);
