@@ -165,7 +165,11 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
     let supervisor = stack.store.add_supervisor("s").await.expect("supervisor");
     // The points lie in Wenquan: its console's event stream sees them.
     let wenquan = civicprobe_model::OfficeId::parse("wenquan").expect("id");
-    let office = stack.store.add_office(&wenquan, None).await.expect("office");
+    let office = stack
+        .store
+        .add_office(&wenquan, None)
+        .await
+        .expect("office");
     // The alerts of the offices around the points go to the load's receiver.
     let hook: std::net::SocketAddr = format!(
         "127.0.0.1:{}",
