@@ -119,7 +119,11 @@ async fn a_dead_url_is_listed_as_failing_then_failed(kind: &str) {
     )
     .await;
     publish_urgent(&run).await;
-    let failing = deliveries_until(&store, &boss, "failing", |b| b["failing"] == 1).await;
+    // The counts and the list are read one after the other: wait for both.
+    let failing = deliveries_until(&store, &boss, "failing", |b| {
+        b["failing"] == 1 && b["deliveries"][0]["state"] == "failing"
+    })
+    .await;
     let d = &failing["deliveries"][0];
     assert_eq!(d["attempts"], 1);
     assert!(
@@ -134,7 +138,7 @@ async fn a_dead_url_is_listed_as_failing_then_failed(kind: &str) {
     assert_eq!(d["channel"]["office_id"], "wenquan");
     let failed = deliveries_until(&store, &boss, "failed", |b| {
         clock.advance(time::Duration::minutes(1));
-        b["failed"] == 1
+        b["failed"] == 1 && b["deliveries"][0]["state"] == "failed"
     })
     .await;
     run.stop().await;
