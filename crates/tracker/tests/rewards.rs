@@ -106,6 +106,22 @@ async fn supervisors_keep_the_catalogue_field_by_field(kind: &str) {
         changed.body["name"], "保温杯 Thermos cup",
         "untouched fields stay"
     );
+    let renamed = patch(
+        &store,
+        &uri,
+        &a.supervisor,
+        json!({"name": " 不锈钢保温杯 "}),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body["name"], "不锈钢保温杯");
+    assert_eq!(
+        (
+            renamed.body["cost"].as_i64(),
+            renamed.body["stock"].as_i64()
+        ),
+        (Some(45), Some(0))
+    );
     assert_problem(
         &patch(&store, &uri, &a.supervisor, json!({})).await,
         400,
