@@ -42,6 +42,10 @@ export async function rewardsOnTheDashboard(t, audit) {
   await waitFor('the row to show it', async () => /库存 7/.test(await row.locator('.info').textContent()));
   check('a supervisor changed the reward\'s stock on the dashboard');
 
+  // The courier's points come from the main flow's fixed ticket (paid on
+  // resolve today; once points wait for verification, verify it before this).
+  const { balance } = await apiGet('/v1/rewards', courierToken);
+  assert.ok(balance >= reward.cost, `the courier has ${balance} points, the reward costs ${reward.cost}: no fixed ticket paid them`);
   const redeemed = await redeem(base, courierToken, reward.reward_id);
   const pickup = section.locator(`#redemptions li[data-redemption-id="${redeemed.redemption_id}"]`);
   await pickup.waitFor({ timeout: 30000 });
