@@ -14,6 +14,7 @@ use crate::Error;
 use civicprobe_model::{CourierId, EventId, ReportId};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
 
 /// What a fraud reversal did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,6 +74,46 @@ async fn earlier(
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// Books what `done` reverses (a `fraud_reversal` entry, if anything) and
+/// who reversed it and why.
+async fn record(
+    tx: &mut Transaction<'static, Any>,
+    claim: FraudClaim<'_>,
+    ticket_id: &str,
+    done: &FraudReversal,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let report_id = done.report_id.to_string();
+    if done.reversed > 0 {
+        let event_id = EventId::derived(done.report_id.0, "fraud_reversal");
+        let debit = Debit {
+            entry_id: EventId::derived(event_id.0, "ledger"),
+            courier_id: done.courier_id,
+            ticket_report: Some((ticket_id, &report_id)),
+            points: done.reversed,
+            kind: "fraud_reversal",
+            event_id,
+            at,
+        };
+        wallet::book(tx, debit).await?;
+    }
+    sqlx::query(
+        "INSERT INTO fraud_reversals (report_id, courier_id, ticket_id, reversed, unrecovered, \
+         actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&report_id)
+    .bind(done.courier_id.to_string())
+    .bind(ticket_id)
+    .bind(done.reversed)
+    .bind(done.unrecovered)
+    .bind(claim.actor)
+    .bind(claim.reason)
+    .bind(to_ms(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Reverses the report's net positive points (see the module doc).
     ///
@@ -80,68 +121,49 @@ impl Store {
     pub async fn reverse_fraud(&self, claim: FraudClaim<'_>) -> Result<FraudReversal, Error> {
         let report_id = claim.report_id;
         // Who reported it never changes, so it is read before the lock.
+        let (courier_id, ticket_id) = self.report_owner(report_id).await?;
+        let at = self.now();
+        let mut tx = self.pool.begin().await?;
+        wallet::lock(&mut tx, courier_id, at).await?;
+        let before = earlier(&mut tx, report_id).await?;
+        let balance = wallet::balance(&mut tx, courier_id).await?;
+        let mut done = FraudReversal {
+            report_id,
+            courier_id,
+            reversed: 0,
+            unrecovered: 0,
+            balance,
+            already_reversed: before.is_some(),
+        };
+        if let Some(unrecovered) = before {
+            tx.rollback().await?;
+            return Ok(FraudReversal {
+                unrecovered,
+                ..done
+            });
+        }
+        let net = report_net(&mut tx, report_id, courier_id).await?.max(0);
+        done.reversed = net.min(balance.max(0));
+        done.unrecovered = net - done.reversed;
+        done.balance = balance - done.reversed;
+        record(&mut tx, claim, &ticket_id, &done, at).await?;
+        tx.commit().await?;
+        let (reversed, unrecovered) = (done.reversed, done.unrecovered);
+        tracing::info!(report_id = %report_id, ticket_id, reversed, unrecovered, "points reversed as fraud");
+        Ok(done)
+    }
+
+    /// The courier and ticket of a report.
+    async fn report_owner(&self, report_id: ReportId) -> Result<(CourierId, String), Error> {
         let owner =
             sqlx::query("SELECT courier_id, ticket_id FROM ticket_reporters WHERE report_id = $1")
                 .bind(report_id.to_string())
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(Error::ReportNotFound(report_id))?;
-        let courier_id: CourierId = super::rows::parsed(&owner, "courier_id")?;
-        let ticket_id: String = owner.try_get("ticket_id")?;
-        let at = self.now();
-        let mut tx = self.pool.begin().await?;
-        wallet::lock(&mut tx, courier_id, at).await?;
-        if let Some(unrecovered) = earlier(&mut tx, report_id).await? {
-            let balance = wallet::balance(&mut tx, courier_id).await?;
-            tx.rollback().await?;
-            return Ok(FraudReversal {
-                report_id,
-                courier_id,
-                reversed: 0,
-                unrecovered,
-                balance,
-                already_reversed: true,
-            });
-        }
-        let net = report_net(&mut tx, report_id, courier_id).await?.max(0);
-        let balance = wallet::balance(&mut tx, courier_id).await?;
-        let reversed = net.min(balance.max(0));
-        let event_id = EventId::derived(report_id.0, "fraud_reversal");
-        if reversed > 0 {
-            let debit = Debit {
-                entry_id: EventId::derived(event_id.0, "ledger"),
-                courier_id,
-                ticket_report: Some((&ticket_id, &report_id.to_string())),
-                points: reversed,
-                kind: "fraud_reversal",
-                event_id,
-                at,
-            };
-            wallet::book(&mut tx, debit).await?;
-        }
-        sqlx::query(
-            "INSERT INTO fraud_reversals (report_id, courier_id, ticket_id, reversed, unrecovered, \
-             actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(report_id.to_string())
-        .bind(courier_id.to_string())
-        .bind(&ticket_id)
-        .bind(reversed)
-        .bind(net - reversed)
-        .bind(claim.actor)
-        .bind(claim.reason)
-        .bind(to_ms(at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        tracing::info!(report_id = %report_id, ticket_id, reversed, unrecovered = net - reversed, "points reversed as fraud");
-        Ok(FraudReversal {
-            report_id,
-            courier_id,
-            reversed,
-            unrecovered: net - reversed,
-            balance: balance - reversed,
-            already_reversed: false,
-        })
+        Ok((
+            super::rows::parsed(&owner, "courier_id")?,
+            owner.try_get("ticket_id")?,
+        ))
     }
 }

@@ -177,6 +177,65 @@ async fn take_one(
     Err(Error::OutOfStock(reward_id))
 }
 
+/// The earlier redemption under the request's `Idempotency-Key`, if any,
+/// with the balance now; a key reused for another reward is refused.
+async fn replay(
+    tx: &mut Transaction<'static, Any>,
+    request: RedeemRequest<'_>,
+) -> Result<Option<Redeemed>, Error> {
+    let Some(key) = request.idempotency_key else {
+        return Ok(None);
+    };
+    let Some(earlier) = by_key(tx, request.courier_id, key).await? else {
+        return Ok(None);
+    };
+    if earlier.reward_id != request.reward_id {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    let balance = wallet::balance(tx, request.courier_id).await?;
+    Ok(Some(Redeemed {
+        redemption: earlier,
+        balance,
+        replayed: true,
+    }))
+}
+
+/// Books `r` for `courier_id`: its ledger entry (minus the cost) and its row.
+async fn record(
+    tx: &mut Transaction<'static, Any>,
+    courier_id: CourierId,
+    r: &Redemption,
+    key: Option<&str>,
+) -> Result<(), Error> {
+    let entry_id = EventId::derived(r.redemption_id, "redemption");
+    let debit = Debit {
+        entry_id,
+        courier_id,
+        ticket_report: None,
+        points: r.cost,
+        kind: "redemption",
+        event_id: EventId(r.redemption_id),
+        at: r.at,
+    };
+    wallet::book(tx, debit).await?;
+    sqlx::query(
+        "INSERT INTO redemptions (redemption_id, courier_id, reward_id, reward_name, cost, \
+         pickup_code, entry_id, idempotency_key, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(r.redemption_id.to_string())
+    .bind(courier_id.to_string())
+    .bind(r.reward_id.to_string())
+    .bind(&r.reward_name)
+    .bind(r.cost)
+    .bind(&r.pickup_code)
+    .bind(entry_id.to_string())
+    .bind(key)
+    .bind(to_ms(r.at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Redeems one item of a reward for a courier (see the module doc).
     ///
@@ -205,19 +264,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The write comes first: see `wallet`.
         wallet::lock(&mut tx, courier_id, at).await?;
-        if let Some(key) = request.idempotency_key {
-            if let Some(earlier) = by_key(&mut tx, courier_id, key).await? {
-                if earlier.reward_id != reward_id {
-                    return Err(Error::IdempotencyKeyReused);
-                }
-                let balance = wallet::balance(&mut tx, courier_id).await?;
-                tx.rollback().await?;
-                return Ok(Redeemed {
-                    redemption: earlier,
-                    balance,
-                    replayed: true,
-                });
-            }
+        if let Some(earlier) = replay(&mut tx, request).await? {
+            tx.rollback().await?;
+            return Ok(earlier);
         }
         let (reward_name, cost) = redeemable(&mut tx, reward_id).await?;
         let balance = wallet::balance(&mut tx, courier_id).await?;
@@ -225,37 +274,8 @@ impl Store {
             return Err(Error::InsufficientPoints { balance, cost });
         }
         take_one(&mut tx, reward_id, at).await?;
-        let redemption_id = Uuid::now_v7();
-        let entry_id = EventId::derived(redemption_id, "redemption");
-        let debit = Debit {
-            entry_id,
-            courier_id,
-            ticket_report: None,
-            points: cost,
-            kind: "redemption",
-            event_id: EventId(redemption_id),
-            at,
-        };
-        wallet::book(&mut tx, debit).await?;
-        sqlx::query(
-            "INSERT INTO redemptions (redemption_id, courier_id, reward_id, reward_name, cost, \
-             pickup_code, entry_id, idempotency_key, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(redemption_id.to_string())
-        .bind(courier_id.to_string())
-        .bind(reward_id.to_string())
-        .bind(&reward_name)
-        .bind(cost)
-        .bind(&code)
-        .bind(entry_id.to_string())
-        .bind(request.idempotency_key)
-        .bind(to_ms(at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        tracing::info!(redemption_id = %redemption_id, reward_id = %reward_id, cost, "redeemed");
         let redemption = Redemption {
-            redemption_id,
+            redemption_id: Uuid::now_v7(),
             reward_id,
             reward_name,
             cost,
@@ -265,6 +285,10 @@ impl Store {
             courier_id: Some(courier_id),
             courier_name: None,
         };
+        record(&mut tx, courier_id, &redemption, request.idempotency_key).await?;
+        tx.commit().await?;
+        let redemption_id = redemption.redemption_id;
+        tracing::info!(redemption_id = %redemption_id, reward_id = %reward_id, cost, "redeemed");
         Ok(Redeemed {
             redemption,
             balance: balance - cost,
