@@ -219,6 +219,7 @@ async fn fraud_reversal_takes_back_what_is_left_once(kind: &str) {
         json!({"reason": "  "}),
         json!({"reason": "x".repeat(501)}),
         json!({"reason": 5}),
+        json!({"reason": "staged\u{1}"}),
     ] {
         assert_problem(
             &post(&store, &uri, &a.supervisor, Some(body)).await,
