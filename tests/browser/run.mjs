@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { rewardsOnTheDashboard } from './rewards.mjs';
 
 // exif.jpg: a phone's photo with EXIF (camera, GPS, time taken) for the evidence.
 const [base, courierToken, officeToken, supervisorToken, photo, exifPhoto] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -276,6 +277,7 @@ async function scenarios(browser) {
   await courier.setViewportSize(DESKTOP.viewport);
   await shot(courier, 'courier-desktop');
   await supervision(desk, audit);
+  await rewardsOnTheDashboard({ base, courierToken, supervisorToken, check, waitFor, apiGet, shot, PHONE, DESKTOP }, audit);
   await live(browser);
 }
 

@@ -8,6 +8,8 @@
 //!   against the store the services use.
 //! - [`alerts`]: `office alert`, `supervisor alert`, `alerts list|remove`:
 //!   the tracker's alert channels.
+//! - [`rewards`]: `rewards add|list|retire`: the tracker's rewards
+//!   catalogue.
 //! - [`answers`]: [`answers::harden`] makes every error answer a problem
 //!   (or an Open311 error document) and turns a panic into a 500.
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
@@ -32,6 +34,7 @@ pub mod answers;
 pub mod broker;
 pub mod load;
 pub mod ops;
+pub mod rewards;
 pub mod serve;
 pub mod shutdown;
 pub mod stack;

@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: civicprobe::alerts::AlertsAction,
     },
+    /// Add, list or retire rewards couriers redeem their points for.
+    Rewards {
+        #[command(subcommand)]
+        action: civicprobe::rewards::RewardsAction,
+    },
     /// List, revoke or rotate tokens.
     Token {
         #[command(subcommand)]
@@ -212,6 +217,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Office { action } => admin::office(action).await,
         Command::Supervisor { action } => admin::supervisor(action).await,
         Command::Alerts { action } => civicprobe::alerts::alerts(action).await,
+        Command::Rewards { action } => civicprobe::rewards::rewards(action).await,
         Command::Token { action } => admin::token(action).await,
         Command::Submit(args) => {
             let submission = submit::Submission {

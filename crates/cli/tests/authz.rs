@@ -160,6 +160,16 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/alerts/channels", Nothing, Empty, "401 401 403 403 200 200 200"),
         r("GET", "/v1/alerts/deliveries", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/alerts/deliveries", Nothing, Empty, SUPERVISOR_READS).at("/v1/alerts/deliveries?state=failing"),
+        // Tracker (issue 13, rewards): the catalogue (supervisors), redeeming (couriers; the
+        // reward costs more than anyone has), pickups, fraud reversal of B's report.
+        r("GET", "/v1/rewards", Nothing, Empty, "401 401 200 200 403 403 200"),
+        r("POST", "/v1/rewards", Nothing, Json(r#"{"name":"雨衣 raincoat","cost":10,"stock":1}"#), "401 401 no no no no 201"),
+        r("PATCH", "/v1/rewards/{id}", Reward, Json(r#"{"stock":4}"#), SUPERVISOR_CHANGES).at("/v1/rewards/$W"),
+        r("POST", "/v1/rewards/{id}/redeem", Reward, Empty, "401 401 409 409 no no no").at("/v1/rewards/$W/redeem"),
+        r("POST", "/v1/rewards/{id}/retire", Reward, Empty, SUPERVISOR_CHANGES).at("/v1/rewards/$W/retire"),
+        r("GET", "/v1/redemptions", Nothing, Empty, "401 401 200 200 403 403 200"),
+        r("POST", "/v1/redemptions/{id}/collect", UnknownTicket, Empty, "401 401 no no no no 404").at("/v1/redemptions/$T/collect"),
+        r("POST", "/v1/reports/{id}/points/reverse", ReportB, Json(r#"{"reason":"matrix fraud check"}"#), SUPERVISOR_CHANGES).at("/v1/reports/$R/points/reverse"),
         // Open311: public reads (never a courier id), posts by couriers' api_key.
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/discovery.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services.json"),

@@ -68,6 +68,43 @@ pub enum Error {
     /// The ticket's dispute was settled already (rerouted or upheld).
     #[error("the dispute over ticket {0} was settled already")]
     DisputeSettled(TicketId),
+    /// A field of a request (HTTP or CLI) is invalid.
+    #[error("{detail}")]
+    BadField {
+        /// The field at fault, as named on the wire.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// No reward with this id.
+    #[error("reward {0} not found")]
+    RewardNotFound(uuid::Uuid),
+    /// The reward was retired: it can no longer be redeemed.
+    #[error("reward {0} is retired")]
+    RewardRetired(uuid::Uuid),
+    /// None of the reward is left.
+    #[error("reward {0} is out of stock")]
+    OutOfStock(uuid::Uuid),
+    /// The courier's balance does not cover the reward.
+    #[error("the balance of {balance} points does not cover the cost of {cost}")]
+    InsufficientPoints {
+        /// The courier's balance at the time.
+        balance: i64,
+        /// The reward's cost.
+        cost: i64,
+    },
+    /// An `Idempotency-Key` sent again with a different reward.
+    #[error("this Idempotency-Key was used for another reward")]
+    IdempotencyKeyReused,
+    /// No redemption with this id.
+    #[error("redemption {0} not found")]
+    RedemptionNotFound(uuid::Uuid),
+    /// The redemption was handed over already.
+    #[error("redemption {0} was collected already")]
+    AlreadyCollected(uuid::Uuid),
+    /// No report with this id on any ticket.
+    #[error("report {0} not found")]
+    ReportNotFound(ReportId),
 }
 
 impl Error {

@@ -10,7 +10,8 @@
 //! event history; an outbox that publishes each of its own steps exactly
 //! once per event id; an SLA clock that escalates each breach once and
 //! closes resolved tickets after N days; the overdue list; the
-//! response-time audit (JSON, CSV, terminal table); and a points ledger.
+//! response-time audit (JSON, CSV, terminal table); a points ledger, and
+//! a rewards catalogue couriers spend their points on.
 //!
 //! One set of SQL runs on both databases through sqlx's `Any` driver:
 //! uuids are `TEXT`, timestamps `BIGINT` unix milliseconds (UTC), flags
@@ -36,7 +37,11 @@
 //!   with its evidence ([`store::reports`]), the hash chain and its
 //!   verification
 //!   ([`store::chain`]), escalations, auto-close and overdue
-//!   ([`store::sla`]), points ([`store::points`]), reads
+//!   ([`store::sla`]), points ([`store::points`]), the rewards catalogue
+//!   ([`store::rewards`]), redeeming it for pickup codes
+//!   ([`store::redemptions`]) and fraud reversals ([`store::fraud`]),
+//!   both serialized per courier by a private wallet lock so that no
+//!   balance or stock goes below zero, reads
 //!   ([`store::queries`], and listings by date, category and state for
 //!   Open311 in `store::listing`), the row types handed out
 //!   ([`store::rows`]) and a courier's view of a ticket, which cannot carry

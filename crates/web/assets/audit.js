@@ -1,13 +1,15 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), disputed rejections
 // (disputes.js), the district map, the audit log check, alert deliveries
-// that keep failing (deliveries.js). Live: refreshed on every event of the
+// that keep failing (deliveries.js), points and rewards: the leaderboard,
+// the catalogue and the redemptions (rewards.js). Live: refreshed on every event of the
 // stream (debounced), escalations alert; polls while the stream is down.
 
 import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, duration } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { loadDisputes } from './disputes.js';
 import { loadFailingDeliveries } from './deliveries.js';
+import { loadRewards } from './rewards.js';
 import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -170,6 +172,7 @@ function refresh() {
   loadDisputes($('disputes'), $('disputes-count'), routeControl, refresh);
   loadVerify();
   loadFailingDeliveries($('deliveries'), $('deliveries-count'), $('deliveries-title'));
+  loadRewards({ leaderboard: $('leaderboard'), form: $('reward-form-box'), catalogue: $('rewards'), redemptions: $('redemptions'), count: $('pickups-count') }, refresh);
 }
 
 async function main() {

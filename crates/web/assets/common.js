@@ -33,6 +33,11 @@ const STRINGS = {
     nav_courier: '上报', nav_office: '工单台', nav_audit: '看板',
     opened: '立案', made_safe: '已排险', merged: '合并重复报告', escalated: '已督办', rerouted: '已改派', started: '开始处理',
     triaged: '已更正分类', urgent_duplicate: '紧急的重复报告',
+    points_rewards: '积分与兑换', leaderboard: '积分排行', lb_courier: '骑手', lb_reports: '报告', lb_fixed: '已修复',
+    catalogue: '奖品目录', reward_name: '奖品名称', reward_cost: '所需积分', reward_stock: '库存', reward_add: '添加奖品',
+    reward_added: '已添加', reward_save: '保存', saved: '已保存', reward_retire: '下架', reward_retired: '已下架', reward_active: '可兑换',
+    bad_reward_name: '请填写奖品名称（1–80 个字）。', bad_reward_cost: '所需积分须为 1 到 100000 的整数。', bad_reward_stock: '库存须为 0 到 1000000 的整数。',
+    redemptions: '最近兑换', pickups_waiting: '待领取', pickup_code: '取货码', collect: '确认已领取', collected: '已领取',
   },
   en: {
     app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
@@ -65,6 +70,11 @@ const STRINGS = {
     nav_courier: 'Report', nav_office: 'Office', nav_audit: 'Audit',
     opened: 'Opened', made_safe: 'Made safe', merged: 'Duplicate merged', escalated: 'Escalated', rerouted: 'Rerouted', started: 'Started',
     triaged: 'Re-triaged', urgent_duplicate: 'urgent duplicate',
+    points_rewards: 'Points and rewards', leaderboard: 'Leaderboard', lb_courier: 'Courier', lb_reports: 'Reports', lb_fixed: 'Fixed',
+    catalogue: 'Rewards catalogue', reward_name: 'Reward name', reward_cost: 'Cost (points)', reward_stock: 'Stock', reward_add: 'Add reward',
+    reward_added: 'Added', reward_save: 'Save', saved: 'Saved', reward_retire: 'Retire', reward_retired: 'Retired', reward_active: 'Available',
+    bad_reward_name: 'Enter a reward name (1 to 80 characters).', bad_reward_cost: 'The cost must be a whole number from 1 to 100000.', bad_reward_stock: 'The stock must be a whole number from 0 to 1000000.',
+    redemptions: 'Recent redemptions', pickups_waiting: 'Waiting for pickup', pickup_code: 'Pickup code', collect: 'Mark collected', collected: 'Collected',
   },
 };
 
@@ -125,6 +135,26 @@ export function fill(node, ...children) {
   node.replaceChildren();
   build(node, {}, children);
   return node;
+}
+
+/**
+ * Draws `items` into `list` as rows kept across redraws, so that what is
+ * typed in them survives: `rows` maps `key(item)` to `{li, update}`,
+ * `make(item)` builds a missing one, `update(item)` redraws its text. An
+ * empty list says so.
+ */
+export function keptRows(list, rows, items, key, make) {
+  const keep = new Set(items.map(key));
+  for (const [k, row] of rows) if (!keep.has(k)) { row.li.remove(); rows.delete(k); }
+  for (const node of list.querySelectorAll('li.muted')) node.remove();
+  if (!items.length) { list.append(el('li', { class: 'muted' }, t('none'))); return; }
+  items.forEach((item, i) => {
+    let row = rows.get(key(item));
+    if (!row) { row = make(item); rows.set(key(item), row); }
+    row.update(item);
+    // Moving a row that is already in place would take the focus from it.
+    if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
+  });
 }
 
 function csrfToken() {

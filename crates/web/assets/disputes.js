@@ -5,7 +5,7 @@
 // only their text is redrawn. Everything shown is text (common.js's el),
 // never HTML.
 
-import { el, fill, t, api, when, duration } from './common.js';
+import { el, fill, t, api, when, duration, keptRows } from './common.js';
 
 /** Rows on screen, by rejection event id. */
 const rows = new Map();
@@ -67,15 +67,5 @@ export async function loadDisputes(list, count, routeControl, after) {
   if (!r || !r.ok) return;
   const disputes = (r.data && r.data.disputes) || [];
   count.textContent = String(disputes.length);
-  const keep = new Set(disputes.map((d) => d.rejection_event_id));
-  for (const [key, row] of rows) if (!keep.has(key)) { row.li.remove(); rows.delete(key); }
-  for (const node of list.querySelectorAll('li.muted')) node.remove();
-  if (!disputes.length) { list.append(el('li', { class: 'muted' }, t('none'))); return; }
-  disputes.forEach((d, i) => {
-    let row = rows.get(d.rejection_event_id);
-    if (!row) { row = newRow(d, routeControl, after); rows.set(d.rejection_event_id, row); }
-    row.update(d);
-    // Moving a row that is already in place would take the focus from its note.
-    if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
-  });
+  keptRows(list, rows, disputes, (d) => d.rejection_event_id, (d) => newRow(d, routeControl, after));
 }

@@ -38,7 +38,9 @@
 //!   jurisdiction polygons as SVG; `queue.js`: the courier's IndexedDB
 //!   outbox; `courier.js`, `office.js`, `audit.js`: one per page;
 //!   `disputes.js`: the dashboard's disputed rejections (reroute or
-//!   uphold); `sw.js`: the offline page shell.
+//!   uphold); `rewards.js`: the dashboard's points and rewards (the
+//!   leaderboard, the catalogue, redemptions and pickups); `sw.js`: the
+//!   offline page shell.
 
 pub mod auth;
 pub mod error;

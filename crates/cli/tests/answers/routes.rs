@@ -21,6 +21,7 @@ pub type Endpoint = (Method, &'static str, &'static [&'static str], Body);
 
 const ACTION: Body = Body::Json(&["note", "reason", "proof_photo_sha256"]);
 const MOVE: Body = Body::Json(&["office_id", "note"]);
+const REWARD: Body = Body::Json(&["name", "cost", "stock"]);
 const OPEN311_POST: Body = Body::Form(&[
     "api_key",
     "service_code",
@@ -75,6 +76,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         (M::GET, "/v1/audit/couriers", &[], Body::None),
         (M::GET, "/v1/audit/verify", &[], Body::None),
         (M::GET, "/v1/couriers/me", &[], Body::None),
+        (M::GET, "/v1/rewards", &[], Body::None),
+        (M::POST, "/v1/rewards", &[], REWARD),
+        (M::PATCH, "/v1/rewards/{}", &[], REWARD),
+        (M::POST, "/v1/rewards/{}/retire", &[], Body::None),
+        (M::POST, "/v1/rewards/{}/redeem", &[], Body::None),
+        (M::GET, "/v1/redemptions", &["limit"], Body::None),
+        (M::POST, "/v1/redemptions/{}/collect", &[], Body::None),
+        (
+            M::POST,
+            "/v1/reports/{}/points/reverse",
+            &[],
+            Body::Json(&["reason"]),
+        ),
         (
             M::POST,
             "/open311/v2/requests.json",

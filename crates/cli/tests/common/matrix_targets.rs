@@ -1,6 +1,7 @@
 //! What each row of the authorization matrix is aimed at: the shared
 //! fixtures (courier A's ticket in office X's queue with courier B's report
-//! merged into it, A's unrouted report, office X's proof photo) and fresh
+//! merged into it, A's unrouted report, office X's proof photo, a reward
+//! too dear for anyone to redeem) and fresh
 //! targets for the cells that change something, so that no cell sees
 //! another's side effects.
 
@@ -23,7 +24,7 @@ pub enum Pre {
 }
 
 /// What a row's path placeholders (`$T` ticket, `$R` report, `$P` proof
-/// photo) name.
+/// photo, `$W` reward) name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// Nothing to fill in.
@@ -40,6 +41,8 @@ pub enum Target {
     ReportUnrouted,
     /// `TicketA` and the proof photo office X uploaded for it.
     Proof,
+    /// The shared reward (100000 points: nobody can afford it).
+    Reward,
     /// A ticket like `TicketA`, in this state, that no other cell changed.
     Fresh(Pre),
     /// An unrouted report of A's that no other cell routed.
@@ -56,6 +59,8 @@ pub struct Targets {
     pub report_b: String,
     pub report_unrouted: String,
     pub proof_sha: String,
+    /// The reward the rewards rows aim at.
+    pub reward: String,
     /// The proof photo's bytes (uploading them again stores nothing new).
     pub proof_photo: Vec<u8>,
     unknown: String,
@@ -73,6 +78,7 @@ pub struct Aim {
     pub ticket: Option<String>,
     pub report: Option<String>,
     pub proof: Option<String>,
+    pub reward: Option<String>,
     /// Fresh targets are watched for changes.
     pub watched: bool,
     /// The session cookie callers use.
@@ -87,6 +93,7 @@ impl Aim {
             ("$T", &self.ticket),
             ("$R", &self.report),
             ("$P", &self.proof),
+            ("$W", &self.reward),
         ] {
             if let Some(value) = value {
                 out = out.replace(key, value);
@@ -124,6 +131,7 @@ impl Targets {
         let proof_photo = world.next_photo();
         let proof_sha = world.upload_proof(&ticket_a, &proof_photo).await?;
         let tickets = world.new_tickets(24).await?;
+        let reward = world.add_reward().await?;
         // By now A's ticket is overdue (the policy gives it a second).
         let overdue = world.supervisor_get("/v1/audit/overdue").await?;
         ensure!(
@@ -137,6 +145,7 @@ impl Targets {
             report_unrouted,
             proof_sha,
             proof_photo,
+            reward,
             unknown: uuid::Uuid::new_v4().to_string(),
             tickets,
             current: HashMap::new(),
@@ -158,6 +167,10 @@ impl Targets {
             Target::Proof => {
                 aim.ticket = Some(self.ticket_a.clone());
                 aim.proof = Some(self.proof_sha.clone());
+            }
+            Target::Reward => {
+                aim.reward = Some(self.reward.clone());
+                aim.watched = true;
             }
             Target::Fresh(pre) => {
                 aim.ticket = Some(self.fresh_ticket(world, pre).await?);
@@ -216,6 +229,19 @@ impl Targets {
         if !aim.watched {
             return Ok(String::new());
         }
+        if let Some(reward) = &aim.reward {
+            let all = world.supervisor_get("/v1/rewards").await?;
+            let found = all["rewards"].as_array().and_then(|rs| {
+                rs.iter()
+                    .find(|r| r["reward_id"] == reward.as_str())
+                    .cloned()
+            });
+            let r = found.context("the matrix's reward")?;
+            return Ok(format!(
+                "reward {} cost {} stock {} retired {}",
+                r["name"], r["cost"], r["stock"], r["retired"]
+            ));
+        }
         if let Some(ticket) = &aim.ticket {
             let t = world
                 .supervisor_get(&format!("/v1/tickets/{ticket}"))
@@ -257,6 +283,20 @@ fn merged_report(ticket: &Value) -> Option<String> {
 }
 
 impl World {
+    /// The supervisor adds the matrix's reward; its id.
+    pub async fn add_reward(&self) -> anyhow::Result<String> {
+        let r = self
+            .http
+            .post(format!("{}/v1/rewards", self.base))
+            .bearer_auth(&self.people.supervisor)
+            .json(&json!({"name": "矩阵奖品 matrix prize", "cost": 100_000, "stock": 5}))
+            .send()
+            .await?;
+        ensure!(r.status() == 201, "reward: {}", r.status());
+        let body: Value = r.json().await?;
+        Ok(body["reward_id"].as_str().context("reward_id")?.to_owned())
+    }
+
     /// Office X uploads `photo` as proof for `ticket`; its sha256.
     pub async fn upload_proof(&self, ticket: &str, photo: &[u8]) -> anyhow::Result<String> {
         let form = reqwest::multipart::Form::new()

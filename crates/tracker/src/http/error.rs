@@ -31,6 +31,18 @@ pub enum ApiError {
         /// The ticket's state now, when known.
         state: Option<TicketState>,
     },
+    /// A request refused for a reason of its own `type` (`insufficient-points`,
+    /// `out-of-stock`, …), with extension members saying why.
+    Refused {
+        /// The HTTP status (409 so far).
+        status: u16,
+        /// The problem's type slug.
+        slug: &'static str,
+        /// What happened.
+        detail: String,
+        /// Extension members, e.g. `balance` and `cost`.
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     /// Anything else; logged, never shown.
     Internal(Error),
 }
@@ -42,6 +54,9 @@ struct ProblemBody {
     problem: Problem,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<TicketState>,
+    /// A [`ApiError::Refused`]'s extension members.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -53,6 +68,16 @@ impl ApiError {
         }
     }
 
+    /// A 409 of its own `type`, without extension members.
+    pub fn refused(slug: &'static str, detail: String) -> Self {
+        ApiError::Refused {
+            status: 409,
+            slug,
+            detail,
+            extra: serde_json::Map::new(),
+        }
+    }
+
     /// The metrics label of the outcome.
     pub fn outcome(&self) -> &'static str {
         match self {
@@ -60,7 +85,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::BadField { .. } => "bad_request",
-            ApiError::Conflict { .. } => "conflict",
+            ApiError::Conflict { .. } | ApiError::Refused { .. } => "conflict",
             ApiError::Internal(_) => "error",
         }
     }
@@ -86,6 +111,15 @@ impl ApiError {
             ApiError::Conflict { detail, state } => (
                 Problem::new(409, "illegal-transition", "Conflict").detail(detail.clone()),
                 *state,
+            ),
+            ApiError::Refused {
+                status,
+                slug,
+                detail,
+                ..
+            } => (
+                Problem::new(*status, slug, "Refused").detail(detail.clone()),
+                None,
             ),
             ApiError::Internal(_) => (
                 Problem::new(500, "internal", "Internal error")
@@ -128,6 +162,22 @@ impl From<Error> for ApiError {
                 detail: e.to_string(),
                 state: None,
             },
+            Error::BadField { field, detail } => ApiError::field(field, detail),
+            Error::RewardNotFound(_) | Error::RedemptionNotFound(_) | Error::ReportNotFound(_) => {
+                ApiError::NotFound
+            }
+            Error::RewardRetired(_) => ApiError::refused("reward-retired", e.to_string()),
+            Error::OutOfStock(_) => ApiError::refused("out-of-stock", e.to_string()),
+            Error::AlreadyCollected(_) => ApiError::refused("already-collected", e.to_string()),
+            Error::InsufficientPoints { balance, cost } => {
+                let mut refused = ApiError::refused("insufficient-points", e.to_string());
+                if let ApiError::Refused { extra, .. } = &mut refused {
+                    extra.insert("balance".into(), balance.into());
+                    extra.insert("cost".into(), cost.into());
+                }
+                refused
+            }
+            Error::IdempotencyKeyReused => ApiError::field("Idempotency-Key", e.to_string()),
             other => ApiError::Internal(other),
         }
     }
@@ -139,9 +189,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "request failed");
         }
         let (problem, state) = self.problem();
+        let extra = match &self {
+            ApiError::Refused { extra, .. } => extra.clone(),
+            _ => serde_json::Map::new(),
+        };
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&ProblemBody { problem, state }).unwrap_or_default();
+        let body = serde_json::to_vec(&ProblemBody {
+            problem,
+            state,
+            extra,
+        })
+        .unwrap_or_default();
         let mut response = (status, [(CONTENT_TYPE, PROBLEM_JSON)], body).into_response();
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(

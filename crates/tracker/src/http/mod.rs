@@ -17,6 +17,12 @@
 //! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
 //! | `GET /v1/alerts/channels` | supervisors, offices (their own) |
 //! | `GET /v1/alerts/deliveries?state=pending\|failing\|delivered\|failed` | supervisors |
+//! | `GET /v1/rewards` | couriers (active rewards and their `balance`), supervisors (all, retired too) |
+//! | `POST /v1/rewards`, `PATCH /v1/rewards/{id}`, `POST /v1/rewards/{id}/retire` | supervisors |
+//! | `POST /v1/rewards/{id}/redeem` (optional `Idempotency-Key`) | couriers |
+//! | `GET /v1/redemptions?limit=` | couriers (their own), supervisors (all) |
+//! | `POST /v1/redemptions/{id}/collect` | supervisors |
+//! | `POST /v1/reports/{id}/points/reverse` | supervisors (fraud reversal) |
 //! | `GET /v1/events` (in [`crate::events`], served beside this app) | everyone, scoped: an office its tickets, supervisors all, a courier their reports' steps |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
@@ -30,7 +36,9 @@ mod disputes;
 mod error;
 mod photos;
 mod proof;
+mod redemptions;
 mod reroute;
+mod rewards;
 mod supervision;
 mod tickets;
 mod triage;
@@ -41,7 +49,7 @@ use crate::Store;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use civicprobe_model::Principal;
 use serde::Serialize;
@@ -78,6 +86,16 @@ pub fn app(store: Store) -> Router {
         .route("/v1/reports/{id}/photos/{n}/unhide", post(photos::unhide))
         .route("/v1/alerts/channels", get(alerts::channels))
         .route("/v1/alerts/deliveries", get(alerts::deliveries))
+        .route("/v1/rewards", get(rewards::list).post(rewards::create))
+        .route("/v1/rewards/{id}", patch(rewards::update))
+        .route("/v1/rewards/{id}/retire", post(rewards::retire))
+        .route("/v1/rewards/{id}/redeem", post(rewards::redeem))
+        .route("/v1/redemptions", get(redemptions::list))
+        .route("/v1/redemptions/{id}/collect", post(redemptions::collect))
+        .route(
+            "/v1/reports/{id}/points/reverse",
+            post(redemptions::reverse),
+        )
         .with_state(store)
 }
 

@@ -163,8 +163,13 @@ pub async fn call(
         }
         None => Body::empty(),
     };
+    send(store, request.body(body).unwrap()).await
+}
+
+/// Sends a request built by the test (extra headers and all) to `app(store)`.
+pub async fn send(store: &Store, request: Request<Body>) -> Reply {
     let response = civicprobe_tracker::app(store.clone())
-        .oneshot(request.body(body).unwrap())
+        .oneshot(request)
         .await
         .unwrap();
     let status = response.status();
@@ -301,4 +306,35 @@ pub fn wenquan_acknowledges(at: OffsetDateTime) -> civicprobe_tracker::Transitio
         note: None,
         proof_photo_sha256: None,
     }
+}
+
+/// Books `points` for `courier` as an award on `report` of `ticket`
+/// (random ids when `None`): how points are earned is not what the
+/// rewards tests are about.
+pub async fn grant(store: &Store, courier: CourierId, points: i64) {
+    grant_for(store, courier, points, None).await;
+}
+
+/// [`grant`] on a given ticket and report.
+pub async fn grant_for(
+    store: &Store,
+    courier: CourierId,
+    points: i64,
+    on: Option<(TicketId, ReportId)>,
+) {
+    let (ticket, report) = on.unwrap_or_else(|| (TicketId::new(), ReportId::new()));
+    let id = EventId::new().to_string();
+    sqlx::query(
+        "INSERT INTO points_ledger (entry_id, courier_id, ticket_id, report_id, points, kind, \
+         event_id, at) VALUES ($1, $2, $3, $4, $5, 'award', $6, 0)",
+    )
+    .bind(&id)
+    .bind(courier.to_string())
+    .bind(ticket.to_string())
+    .bind(report.to_string())
+    .bind(points)
+    .bind(&id)
+    .execute(store.pool())
+    .await
+    .unwrap();
 }
