@@ -9,7 +9,7 @@ mod common;
 use civicprobe_ingest::photo::exif;
 use civicprobe_model::{EvidenceFlag, Location, ReportSubmitted};
 use civicprobe_testkit::odd_exif;
-use common::{contains, form, key, problem, spawn_app, TestApp, REPORT, TOKEN};
+use common::{contains, form, key, problem, spawn_app, TestApp, OFFICE_TOKEN, REPORT, TOKEN};
 use time::macros::datetime;
 
 const MIB: usize = 1 << 20;
@@ -415,4 +415,30 @@ async fn exif_spliced_into_a_resized_jpeg_is_evidence_like_the_camera_file() {
     let clean = exif::read(&splice(&looped, &resized));
     assert!(clean.unreadable.is_empty(), "{clean:?}");
     assert!(clean.exif.gps.is_some() && clean.exif.taken_at.is_some());
+}
+
+#[tokio::test]
+async fn every_corpus_photo_is_accepted_as_a_proof_photo_and_stored_clean() {
+    let app = spawn_app(16 * MIB, 50_000_000).await;
+    let ticket = civicprobe_model::TicketId::new();
+    for e in EXPECTED {
+        let part = reqwest::multipart::Part::bytes(corpus_file(e.file))
+            .file_name("fixed.jpg")
+            .mime_str("image/jpeg")
+            .unwrap();
+        let response = app
+            .http
+            .post(format!("{}/v1/tickets/{ticket}/proof-photos", app.base))
+            .bearer_auth(OFFICE_TOKEN)
+            .multipart(reqwest::multipart::Form::new().part("photo", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "{}", e.file);
+        let proof: serde_json::Value = response.json().await.unwrap();
+        let stored = std::fs::read(app.photo_path(proof["sha256"].as_str().unwrap())).unwrap();
+        for secret in [&b"Exif"[..], b"EXIF", b"eXIf", b"HUAWEI", b"xmpmeta"] {
+            assert!(!contains(&stored, secret), "{} kept metadata", e.file);
+        }
+    }
 }

@@ -8,7 +8,7 @@ use civicprobe_ingest::{
     Viewer,
 };
 use civicprobe_model::nats::REPORTS_STREAM;
-use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, ReportId, ReportSubmitted, TicketId};
 use civicprobe_testkit::NatsServer;
 use futures::future::BoxFuture;
 use reqwest::multipart::{Form, Part};
@@ -44,6 +44,21 @@ impl ReportAccess for Offices {
             Ok(match token {
                 OFFICE_TOKEN => Viewer::Allowed,
                 // The tracker does not know the reports yet (in flight).
+                OTHER_OFFICE_TOKEN | TOKEN | TOKEN_2 => Viewer::Denied,
+                _ => Viewer::Unknown,
+            })
+        })
+    }
+
+    /// Proof photos: the office may handle every ticket's.
+    fn ticket_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async move {
+            Ok(match token {
+                OFFICE_TOKEN => Viewer::Allowed,
                 OTHER_OFFICE_TOKEN | TOKEN | TOKEN_2 => Viewer::Denied,
                 _ => Viewer::Unknown,
             })
