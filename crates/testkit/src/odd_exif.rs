@@ -181,41 +181,63 @@ impl Layout {
         if !o.big {
             head[..4].copy_from_slice(b"II*\0");
         }
-        let mut values = Vec::new();
-        let mut ifds = Vec::new();
-        let blocks = [
-            (Some(&ifd0), self.next),
-            (self.exif.as_ref(), 0),
-            (self.gps.as_ref(), 0),
-        ];
-        for (fields, next) in blocks {
-            let Some(fields) = fields else { continue };
-            ifds.extend_from_slice(&o.u16(u16::try_from(fields.len()).unwrap_or(0)));
-            for f in fields {
-                ifds.extend_from_slice(&o.u16(f.tag));
-                ifds.extend_from_slice(&o.u16(f.kind));
-                ifds.extend_from_slice(&o.u32(f.count));
-                if f.data.len() <= 4 && f.offset.is_none() {
-                    let mut inline = f.data.clone();
-                    inline.resize(4, 0);
-                    ifds.extend_from_slice(&inline);
-                } else {
-                    let offset = f.offset.unwrap_or(at(data_at + values.len()));
-                    ifds.extend_from_slice(&o.u32(offset));
-                    values.extend_from_slice(&f.data);
-                    if values.len() % 2 == 1 {
-                        values.push(0);
-                    }
-                }
-            }
-            ifds.extend_from_slice(&o.u32(next));
+        let mut out = Written {
+            order: o,
+            data_at,
+            ifds: Vec::new(),
+            values: Vec::new(),
+        };
+        out.ifd(&ifd0, self.next);
+        for fields in [&self.exif, &self.gps].into_iter().flatten() {
+            out.ifd(fields, 0);
         }
-        [head, ifds, values].concat()
+        [head, out.ifds, out.values].concat()
     }
 
     /// The APP1 payload: `Exif\0\0` and the TIFF bytes.
     pub fn app1(&self) -> Vec<u8> {
         [&b"Exif\0\0"[..], &self.tiff()].concat()
+    }
+}
+
+/// A TIFF structure being written: the IFDs, then the values they point
+/// to (starting at `data_at`).
+struct Written {
+    /// The byte order.
+    order: Order,
+    /// Where the values start in the TIFF data.
+    data_at: usize,
+    /// The IFDs written so far.
+    ifds: Vec<u8>,
+    /// The out-of-line values written so far.
+    values: Vec<u8>,
+}
+
+impl Written {
+    /// One IFD of `fields`, then its next-IFD offset.
+    fn ifd(&mut self, fields: &[Field], next: u32) {
+        let o = self.order;
+        let count = u16::try_from(fields.len()).unwrap_or(0);
+        self.ifds.extend_from_slice(&o.u16(count));
+        for f in fields {
+            self.ifds.extend_from_slice(&o.u16(f.tag));
+            self.ifds.extend_from_slice(&o.u16(f.kind));
+            self.ifds.extend_from_slice(&o.u32(f.count));
+            if f.data.len() <= 4 && f.offset.is_none() {
+                let mut inline = f.data.clone();
+                inline.resize(4, 0);
+                self.ifds.extend_from_slice(&inline);
+                continue;
+            }
+            let here = u32::try_from(self.data_at + self.values.len()).unwrap_or(u32::MAX);
+            self.ifds
+                .extend_from_slice(&o.u32(f.offset.unwrap_or(here)));
+            self.values.extend_from_slice(&f.data);
+            if self.values.len() % 2 == 1 {
+                self.values.push(0);
+            }
+        }
+        self.ifds.extend_from_slice(&o.u32(next));
     }
 }
 

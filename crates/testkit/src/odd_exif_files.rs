@@ -51,7 +51,8 @@ fn latitude(lat: Field) -> Vec<Field> {
     block
 }
 
-/// The corpus JPEGs.
+/// The corpus JPEGs: first the sound ones, in both byte orders and the
+/// odd but readable forms of GPS.
 pub fn jpegs() -> Vec<OddFile> {
     let mut files = vec![
         jpeg(
@@ -84,6 +85,16 @@ pub fn jpegs() -> Vec<OddFile> {
                 BE.rationals(4, 10, &LON_DMS),
             ]),
         ),
+    ];
+    files.extend(odd_gps());
+    files.extend(dates_and_directories());
+    files.extend(structural());
+    files
+}
+
+/// GPS blocks: lowercase, missing, zero, NaN, mistyped, misplaced.
+fn odd_gps() -> Vec<OddFile> {
+    vec![
         jpeg(
             "gps-zero-over-zero.jpg",
             "GPS written without a fix: 0/0, 0/0, 0/0",
@@ -149,6 +160,12 @@ pub fn jpegs() -> Vec<OddFile> {
                 ..BE.rationals(2, 5, &LAT_DMS)
             })),
         ),
+    ]
+}
+
+/// Odd DateTimeOriginal, Orientation, IFD chains, types and MakerNotes.
+fn dates_and_directories() -> Vec<OddFile> {
+    vec![
         jpeg(
             "date-zeros.jpg",
             "DateTimeOriginal \"0000:00:00 00:00:00\" (a phone without a clock)",
@@ -220,9 +237,7 @@ pub fn jpegs() -> Vec<OddFile> {
                 ..Layout::sound(BE)
             },
         ),
-    ];
-    files.extend(structural());
-    files
+    ]
 }
 
 /// Files whose EXIF segment itself is odd.

@@ -20,13 +20,10 @@
 
 use super::tiff::{type_name, Directory, Entry, Tiff, Value};
 use super::PhotoFormat;
-use civicprobe_model::{Location, LocationError, PhotoExif};
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use civicprobe_model::PhotoExif;
+use time::OffsetDateTime;
 
 pub use super::exif_write::{app1_payload, app1_payload_with_camera, phone_app1, with_app1};
-
-/// The offset assumed when DateTimeOriginal carries none (China, UTC+8).
-const DEFAULT_OFFSET_S: i32 = 8 * 3600;
 
 /// A DateTimeOriginal before this year is a camera that lost its clock.
 pub const EARLIEST_YEAR: i32 = 1990;
@@ -39,8 +36,6 @@ const TAG_MAKE: u16 = 0x010F;
 const TAG_MODEL: u16 = 0x0110;
 const TAG_EXIF_IFD: u16 = 0x8769;
 const TAG_GPS_IFD: u16 = 0x8825;
-const TAG_DATE_TIME_ORIGINAL: u16 = 0x9003;
-const TAG_OFFSET_TIME_ORIGINAL: u16 = 0x9011;
 
 /// What a photo's EXIF said, as far as it was sound, and why the rest was
 /// not.
@@ -124,8 +119,8 @@ fn read_tiff(data: &[u8], now: OffsetDateTime) -> ExifReading {
     for dir in [&exif_ifd, &gps_ifd].into_iter().flatten() {
         problems.extend(dir.truncated.clone());
     }
-    r.exif.gps = gps_ifd.and_then(|dir| keep(problems, gps(&tiff, &dir)));
-    let taken = taken_at(&tiff, exif_ifd.as_ref(), &ifd0, now);
+    r.exif.gps = gps_ifd.and_then(|dir| keep(problems, gps::position(&tiff, &dir)));
+    let taken = taken::taken_at(&tiff, exif_ifd.as_ref(), &ifd0, now);
     r.exif.taken_at = keep(problems, taken);
     r.exif.orientation = keep(problems, orientation(&tiff, &ifd0));
     r.exif.camera = camera(&tiff, &ifd0);
@@ -159,7 +154,7 @@ fn sub_ifd(
 }
 
 /// At most `n` bytes of `bytes`, printable, for a reason.
-fn shown(bytes: &[u8], n: usize) -> String {
+pub(super) fn shown(bytes: &[u8], n: usize) -> String {
     let cut = &bytes[..bytes.len().min(n)];
     let text: String = cut.escape_ascii().to_string();
     if bytes.len() > n {
@@ -171,7 +166,7 @@ fn shown(bytes: &[u8], n: usize) -> String {
 
 /// The text of an entry written as ASCII (or, by odd writers, BYTE or
 /// UNDEFINED), NULs and blanks trimmed.
-fn text<'a>(tiff: &Tiff<'a>, e: &Entry, name: &str) -> Result<&'a [u8], String> {
+pub(super) fn text<'a>(tiff: &Tiff<'a>, e: &Entry, name: &str) -> Result<&'a [u8], String> {
     match tiff.value(e, name)? {
         Value::Bytes(b) => Ok(b
             .trim_ascii_end()
@@ -180,185 +175,6 @@ fn text<'a>(tiff: &Tiff<'a>, e: &Entry, name: &str) -> Result<&'a [u8], String> 
             .unwrap_or_default()),
         _ => Err(format!("{name} is {}, not text", type_name(e.kind))),
     }
-}
-
-fn gps(tiff: &Tiff<'_>, dir: &Directory) -> Result<Option<Location>, String> {
-    let (lat, lon) = match (dir.get(2), dir.get(4)) {
-        (None, None) => return Ok(None),
-        (Some(lat), Some(lon)) => (lat, lon),
-        (Some(_), None) => return Err("GPSLatitude comes without GPSLongitude".to_owned()),
-        (None, Some(_)) => return Err("GPSLongitude comes without GPSLatitude".to_owned()),
-    };
-    let lat =
-        degrees(tiff, lat, "GPSLatitude")? * hemisphere(tiff, dir.get(1), "GPSLatitudeRef", b"NS")?;
-    let lon = degrees(tiff, lon, "GPSLongitude")?
-        * hemisphere(tiff, dir.get(3), "GPSLongitudeRef", b"EW")?;
-    if lat == 0.0 && lon == 0.0 {
-        return Err("the GPS position 0°, 0° is a placeholder, not a fix".to_owned());
-    }
-    Location::new(lat, lon).map(Some).map_err(|e| match e {
-        LocationError::Lat(v) => format!("GPSLatitude {v}° is past the pole"),
-        LocationError::Lon(v) => format!("GPSLongitude {v}° is past 180°"),
-        other => other.to_string(),
-    })
-}
-
-/// Degrees from one to three numbers (degrees, minutes, seconds), as
-/// RATIONAL (or, from odd writers, SRATIONAL, FLOAT or DOUBLE).
-fn degrees(tiff: &Tiff<'_>, e: &Entry, name: &str) -> Result<f64, String> {
-    let parts: Vec<f64> = match tiff.value(e, name)? {
-        Value::Rational(parts) => parts
-            .iter()
-            .map(|&(n, d)| match d {
-                0 => Err(format!("{name} has a zero denominator ({n}/0)")),
-                d => Ok(n as f64 / d as f64),
-            })
-            .collect::<Result<_, _>>()?,
-        Value::Float(parts) => parts,
-        _ => return Err(format!("{name} is {}, not rationals", type_name(e.kind))),
-    };
-    if parts.is_empty() || parts.len() > 3 {
-        return Err(format!("{name} has {} values, not 1 to 3", parts.len()));
-    }
-    if parts.iter().any(|v| v.is_nan()) {
-        return Err(format!("{name} is not a number (NaN)"));
-    }
-    if parts.iter().any(|v| !v.is_finite() || *v < 0.0) {
-        return Err(format!("{name} is negative or infinite"));
-    }
-    if parts.iter().skip(1).any(|v| *v >= 60.0) {
-        return Err(format!("{name} has minutes or seconds of 60 or more"));
-    }
-    Ok(parts
-        .iter()
-        .zip([1.0, 60.0, 3600.0])
-        .map(|(v, per)| v / per)
-        .sum())
-}
-
-/// `1.0` or `-1.0` from a reference (`N`/`S`, `E`/`W`, any case).
-fn hemisphere(
-    tiff: &Tiff<'_>,
-    e: Option<&Entry>,
-    name: &str,
-    signs: &[u8; 2],
-) -> Result<f64, String> {
-    let e = e.ok_or_else(|| format!("{name} is missing, so the hemisphere is unknown"))?;
-    let text = text(tiff, e, name)?;
-    match text.trim_ascii().to_ascii_uppercase().as_slice() {
-        [c] if *c == signs[0] => Ok(1.0),
-        [c] if *c == signs[1] => Ok(-1.0),
-        _ => Err(format!(
-            "{name} is \"{}\", not {} or {}",
-            shown(text, 8),
-            char::from(signs[0]),
-            char::from(signs[1])
-        )),
-    }
-}
-
-fn taken_at(
-    tiff: &Tiff<'_>,
-    exif_ifd: Option<&Directory>,
-    ifd0: &Directory,
-    now: OffsetDateTime,
-) -> Result<Option<OffsetDateTime>, String> {
-    let in_exif = |tag| exif_ifd.and_then(|d| d.get(tag));
-    // Some writers put it in IFD0.
-    let Some(entry) = in_exif(TAG_DATE_TIME_ORIGINAL).or_else(|| ifd0.get(TAG_DATE_TIME_ORIGINAL))
-    else {
-        return Ok(None);
-    };
-    let raw = text(tiff, entry, "DateTimeOriginal")?;
-    let trimmed = raw.trim_ascii();
-    if trimmed.iter().all(|&c| c == b' ' || c == b':') {
-        return Ok(None); // The EXIF standard's "unknown".
-    }
-    let quoted = shown(trimmed, 40);
-    if trimmed.iter().all(|&c| matches!(c, b'0' | b' ' | b':')) {
-        return Err(format!(
-            "DateTimeOriginal is {quoted}, a camera's placeholder for no date"
-        ));
-    }
-    let not_a_date =
-        || format!("DateTimeOriginal \"{quoted}\" is not a date (YYYY:MM:DD HH:MM:SS)");
-    let (local, inline_offset) = parse_date_time(trimmed).ok_or_else(not_a_date)?;
-    let offset = inline_offset
-        .or_else(|| {
-            let e = in_exif(TAG_OFFSET_TIME_ORIGINAL)?;
-            parse_offset(text(tiff, e, "OffsetTimeOriginal").ok()?)
-        })
-        .unwrap_or(UtcOffset::from_whole_seconds(DEFAULT_OFFSET_S).unwrap_or(UtcOffset::UTC));
-    let at = local.assume_offset(offset);
-    if at.year() < EARLIEST_YEAR {
-        return Err(format!(
-            "DateTimeOriginal {quoted} is before {EARLIEST_YEAR}"
-        ));
-    }
-    if at > now + time::Duration::days(1) {
-        return Err(format!("DateTimeOriginal {quoted} is in the future"));
-    }
-    Ok(Some(at))
-}
-
-/// `YYYY:MM:DD HH:MM:SS` (also `-` in the date, `T` between), optional
-/// fraction, optional offset (`+08:00`, `+0800`, `Z`).
-fn parse_date_time(text: &[u8]) -> Option<(PrimitiveDateTime, Option<UtcOffset>)> {
-    let head = text.get(..19)?;
-    let num = |range: std::ops::Range<usize>| -> Option<u16> {
-        let digits = head.get(range)?;
-        digits
-            .iter()
-            .all(u8::is_ascii_digit)
-            .then(|| digits.iter().fold(0, |n, d| n * 10 + u16::from(d - b'0')))
-    };
-    let seps_ok = matches!(head[4], b':' | b'-')
-        && head[7] == head[4]
-        && matches!(head[10], b' ' | b'T')
-        && head[13] == b':'
-        && head[16] == b':';
-    if !seps_ok {
-        return None;
-    }
-    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    let date = Date::from_calendar_date(
-        i32::from(num(0..4)?),
-        month,
-        u8::try_from(num(8..10)?).ok()?,
-    )
-    .ok()?;
-    let hms = |r| num(r).and_then(|n| u8::try_from(n).ok());
-    let time = Time::from_hms(hms(11..13)?, hms(14..16)?, hms(17..19)?).ok()?;
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix(b".") {
-        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
-        rest = &fraction[digits..];
-    }
-    let offset = match rest.trim_ascii() {
-        [] => None,
-        other => Some(parse_offset(other)?),
-    };
-    Some((PrimitiveDateTime::new(date, time), offset))
-}
-
-/// `+08:00`, `+0800`, `-05:30` or `Z`.
-fn parse_offset(text: &[u8]) -> Option<UtcOffset> {
-    let text = text.trim_ascii();
-    if text == b"Z" {
-        return Some(UtcOffset::UTC);
-    }
-    let (sign, rest) = match text.split_first()? {
-        (b'+', rest) => (1, rest),
-        (b'-', rest) => (-1, rest),
-        _ => return None,
-    };
-    let digits: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
-    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let h = i32::from(digits[0] - b'0') * 10 + i32::from(digits[1] - b'0');
-    let m = i32::from(digits[2] - b'0') * 10 + i32::from(digits[3] - b'0');
-    UtcOffset::from_whole_seconds(sign * (h * 3600 + m * 60)).ok()
 }
 
 fn orientation(tiff: &Tiff<'_>, ifd0: &Directory) -> Result<Option<u16>, String> {
@@ -445,5 +261,7 @@ fn merge(first: ExifReading, second: ExifReading) -> ExifReading {
     }
 }
 
+mod gps;
+mod taken;
 #[cfg(test)]
 mod tests;

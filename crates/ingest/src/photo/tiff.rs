@@ -211,7 +211,7 @@ impl<'a> Tiff<'a> {
         })
     }
 
-    /// Follows the next-IFD chain from IFD0 (at most [`MAX_CHAIN`] IFDs):
+    /// Follows the next-IFD chain from IFD0 (at most eight IFDs):
     /// why it is broken, if it is (a loop, or an IFD past the end).
     pub fn chain_problem(&self, ifd0: &Directory) -> Option<String> {
         let mut seen = vec![self.first_ifd];

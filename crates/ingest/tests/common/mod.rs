@@ -381,3 +381,28 @@ pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The odd-EXIF corpus folder (`fixtures/photos/odd-exif/`).
+pub const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/photos/odd-exif"
+);
+
+/// Where the corpus's sound files say they were taken (Wenquan).
+pub const WENQUAN: (f64, f64) = (29.8413, 114.3225);
+
+/// A corpus file's bytes.
+pub fn corpus_file(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{CORPUS}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The corpus files' names, sorted (its README left out).
+pub fn corpus_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(CORPUS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    names.sort();
+    names
+}
