@@ -92,9 +92,10 @@ pub fn jpegs() -> Vec<OddFile> {
     files
 }
 
-/// GPS blocks: lowercase, missing, zero, NaN, mistyped, misplaced.
+/// GPS blocks: zero denominators, a missing or lowercase hemisphere,
+/// then the absurd ones.
 fn odd_gps() -> Vec<OddFile> {
-    vec![
+    let mut files = vec![
         jpeg(
             "gps-zero-over-zero.jpg",
             "GPS written without a fix: 0/0, 0/0, 0/0",
@@ -124,6 +125,14 @@ fn odd_gps() -> Vec<OddFile> {
                 BE.rationals(4, 5, &LON_DMS),
             ]),
         ),
+    ];
+    files.extend(absurd_gps());
+    files
+}
+
+/// GPS values that are absurd, mistyped or out of bounds.
+fn absurd_gps() -> Vec<OddFile> {
+    vec![
         jpeg(
             "gps-latitude-95.jpg",
             "a latitude of 95°",
@@ -163,9 +172,9 @@ fn odd_gps() -> Vec<OddFile> {
     ]
 }
 
-/// Odd DateTimeOriginal, Orientation, IFD chains, types and MakerNotes.
+/// Odd DateTimeOriginal, then the odd directories.
 fn dates_and_directories() -> Vec<OddFile> {
-    vec![
+    let mut files = vec![
         jpeg(
             "date-zeros.jpg",
             "DateTimeOriginal \"0000:00:00 00:00:00\" (a phone without a clock)",
@@ -196,6 +205,14 @@ fn dates_and_directories() -> Vec<OddFile> {
             "DateTimeOriginal in 2099",
             &taken(b"2099:01:01 08:00:00\0"),
         ),
+    ];
+    files.extend(odd_directories());
+    files
+}
+
+/// Orientation, IFD chains, type codes and MakerNotes.
+fn odd_directories() -> Vec<OddFile> {
+    vec![
         jpeg(
             "orientation-9.jpg",
             "Orientation 9",
