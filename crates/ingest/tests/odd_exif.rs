@@ -214,6 +214,20 @@ fn the_exif_reader_never_panics_on_any_cut_of_any_file() {
     }
 }
 
+#[test]
+fn the_exif_reader_never_panics_on_any_byte_of_the_exif_changed() {
+    for e in EXPECTED {
+        let bytes = corpus_file(e.file);
+        for at in 0..bytes.len().min(700) {
+            for value in [0x00, 0xFF, bytes[at] ^ 0x80, bytes[at].wrapping_add(1)] {
+                let mut changed = bytes.clone();
+                changed[at] = value;
+                let _ = exif::read(&changed);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_corpus_photo_is_accepted_stored_clean_and_flagged_as_expected() {
     let app = spawn_app(16 * MIB, 50_000_000).await;
