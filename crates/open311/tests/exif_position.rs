@@ -1,6 +1,7 @@
 //! `POST requests` with a photo but no `lat`/`long` or `address_string`:
 //! the photo's EXIF GPS position places the request (flagged
-//! `position_from_exif` for the office); a photo without one is a `400`
+//! `position_from_exif` for the office; also when `address_string` names
+//! no known place); a photo without one is a `400`
 //! naming `lat`; odd EXIF never costs the request. On both databases.
 
 mod common;
@@ -72,7 +73,7 @@ async fn a_photo_places_a_request_without_a_position(kind: &str) {
         &jpeg,
         &app1_payload(Some(WENQUAN), Some("2025:05:01 07:55:00"), Some(1)),
     );
-    let (status, body) = h.post_media(&fields, with_gps).await;
+    let (status, body) = h.post_media(&fields, with_gps.clone()).await;
     assert_eq!(status, 201, "{body}");
     let id = created_id(&body);
     let routed = &h.routed(&id).await[0];
@@ -95,6 +96,18 @@ async fn a_photo_places_a_request_without_a_position(kind: &str) {
             .any(|f| matches!(f, EvidenceFlag::FarFromReported { .. })),
         "{flags:?}"
     );
+
+    // An address the gazetteer does not know: the photo places it, and the
+    // address is kept for the office to read.
+    let unknown = [("service_code", "other"), ("address_string", "1 Main St")];
+    let (status, body) = h.post_media(&unknown, with_gps.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    let id = created_id(&body);
+    assert_eq!(h.routed(&id).await[0]["address"], "1 Main St");
+    assert!(h
+        .flags_of(&id)
+        .await
+        .contains(&EvidenceFlag::PositionFromExif { photo: 0 }));
 
     // No position anywhere: refused, naming lat, in the spec's error array.
     let (status, body) = h.post_media(&fields, jpeg.clone()).await;
