@@ -61,14 +61,6 @@ pub enum Error {
         /// What was found.
         detail: String,
     },
-    /// The photo's EXIF cannot be parsed or holds impossible values. `422`.
-    #[error("{field}: {detail}")]
-    InvalidExif {
-        /// The part at fault.
-        field: String,
-        /// What is wrong.
-        detail: String,
-    },
     /// The `Idempotency-Key` was used before with a different body. `409`.
     #[error("the Idempotency-Key was used for a different request")]
     IdempotencyConflict,
@@ -152,7 +144,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::InvalidPhoto { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::HeifUnsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::Polyglot { .. } | Error::InvalidExif { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Polyglot { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::IdempotencyConflict => StatusCode::CONFLICT,
             Error::RateLimited { .. } | Error::TooManyUploads { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -173,7 +165,6 @@ impl Error {
             Error::InvalidPhoto { .. } => "invalid_photo",
             Error::HeifUnsupported { .. } => "heif_unsupported",
             Error::Polyglot { .. } => "polyglot",
-            Error::InvalidExif { .. } => "invalid_exif",
             Error::IdempotencyConflict => "idempotency_conflict",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooManyUploads { .. } => "too_many_uploads",
@@ -218,11 +209,6 @@ impl Error {
             }
             Error::Polyglot { field, detail } => {
                 Problem::new(status, "polyglot", "Photo carries another file")
-                    .detail(detail.clone())
-                    .field(field.clone())
-            }
-            Error::InvalidExif { field, detail } => {
-                Problem::new(status, "invalid-exif", "Invalid EXIF metadata")
                     .detail(detail.clone())
                     .field(field.clone())
             }

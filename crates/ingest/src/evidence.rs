@@ -1,13 +1,18 @@
 //! Evidence flags: each with its measured value and the configured
 //! threshold; a flag never rejects a report.
 //!
+//! - EXIF unreadable: (part of) a photo's EXIF was dropped, and why;
+//! - position from EXIF: the report came without lat/lon and took the
+//!   first photo's EXIF GPS position ([`position`]);
 //! - taken long before submission (EXIF DateTimeOriginal vs `received_at`);
-//! - EXIF position far from the reported position;
+//! - EXIF position far from the reported position (not checked when the
+//!   position came from a photo: it would be measured against itself);
 //! - photo reuse: a perceptual hash within a few bits of one in an earlier
 //!   report, looked up in [`ReuseIndex`] (in memory, seeded from the local
 //!   store at start, the last [`REUSE_WINDOW_DAYS`] days, and kept up with
 //!   every instance's reports by [`crate::reuse_feed`]).
 
+use crate::Error;
 use civicprobe_model::{EvidenceFlag, Location, PhotoExif, ReportId};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -92,16 +97,53 @@ impl ReuseIndex {
 /// A photo as the flags see it.
 #[derive(Clone, Copy, Debug)]
 pub struct PhotoFacts<'a> {
-    /// Its EXIF evidence.
+    /// Its EXIF evidence (the sound parts).
     pub exif: &'a PhotoExif,
+    /// Why part of its EXIF was dropped, if it was.
+    pub exif_unreadable: Option<&'a str>,
     /// Its perceptual hash.
     pub phash: Option<u64>,
+}
+
+/// Where a report is, and whether a photo said so.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position {
+    /// The report's position.
+    pub location: Location,
+    /// `Some(n)`: no lat/lon was sent; this is photo `n`'s EXIF GPS.
+    pub from_photo: Option<usize>,
+}
+
+/// The report's position: the one sent, else the first photo's EXIF GPS
+/// position; neither is a `400` naming `lat`.
+pub fn position(sent: Option<Location>, photos: &[&PhotoExif]) -> Result<Position, Error> {
+    if let Some(location) = sent {
+        return Ok(Position {
+            location,
+            from_photo: None,
+        });
+    }
+    photos
+        .iter()
+        .enumerate()
+        .find_map(|(n, exif)| {
+            exif.gps.map(|location| Position {
+                location,
+                from_photo: Some(n),
+            })
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "lat",
+                "is required: no position was sent and no photo carries an EXIF GPS position",
+            )
+        })
 }
 
 /// Every flag raised on a report's photos.
 pub fn flags(
     report_id: ReportId,
-    reported: &Location,
+    position: &Position,
     received_at: OffsetDateTime,
     photos: &[PhotoFacts<'_>],
     index: &ReuseIndex,
@@ -109,6 +151,15 @@ pub fn flags(
 ) -> Vec<EvidenceFlag> {
     let mut flags = Vec::new();
     for (photo, facts) in photos.iter().enumerate() {
+        if let Some(reason) = facts.exif_unreadable {
+            flags.push(EvidenceFlag::ExifUnreadable {
+                photo,
+                reason: reason.to_owned(),
+            });
+        }
+        if position.from_photo == Some(photo) {
+            flags.push(EvidenceFlag::PositionFromExif { photo });
+        }
         if let Some(taken) = facts.exif.taken_at {
             let age_s = (received_at - taken).whole_seconds();
             if age_s > t.age_s {
@@ -119,8 +170,8 @@ pub fn flags(
                 });
             }
         }
-        if let Some(gps) = &facts.exif.gps {
-            let distance_m = gps.distance_m(reported);
+        if let Some(gps) = facts.exif.gps.filter(|_| position.from_photo.is_none()) {
+            let distance_m = gps.distance_m(&position.location);
             if distance_m > t.distance_m {
                 flags.push(EvidenceFlag::FarFromReported {
                     photo,
@@ -177,9 +228,11 @@ mod tests {
         assert_eq!(index.len(), 2);
         let facts = [PhotoFacts {
             exif: &exif,
+            exif_unreadable: None,
             phash: Some(0xFFFF_0000_FFFF_0007),
         }];
-        let flags = flags(this, &here, now, &facts, &index, T);
+        let sent = position(Some(here), &[&exif]).unwrap();
+        let flags = flags(this, &sent, now, &facts, &index, T);
         assert_eq!(flags.len(), 3, "{flags:?}");
         assert!(matches!(
             flags[0],
@@ -204,11 +257,66 @@ mod tests {
         };
         let facts = [PhotoFacts {
             exif: &fresh,
+            exif_unreadable: None,
             phash: Some(0x0F0F),
         }];
         assert!(
-            super::flags(this, &here, now, &facts, &index, T).is_empty(),
+            super::flags(this, &sent, now, &facts, &index, T).is_empty(),
             "own hash is no reuse"
+        );
+    }
+
+    #[test]
+    fn a_position_from_a_photo_is_flagged_and_never_far_from_itself() {
+        let far = Location::new(29.8513, 114.3225).unwrap();
+        let now = datetime!(2025-05-01 12:00 UTC);
+        let none = PhotoExif::default();
+        let with_gps = PhotoExif {
+            gps: Some(far),
+            ..PhotoExif::default()
+        };
+        let err = position(None, &[&none]).unwrap_err();
+        assert_eq!(err.problem().field.as_deref(), Some("lat"));
+        assert_eq!(err.status().as_u16(), 400);
+        let taken = position(None, &[&none, &with_gps]).unwrap();
+        assert_eq!(
+            taken,
+            Position {
+                location: far,
+                from_photo: Some(1)
+            }
+        );
+        let facts = [
+            PhotoFacts {
+                exif: &none,
+                exif_unreadable: Some("GPSLatitude has a zero denominator (0/0)"),
+                phash: None,
+            },
+            PhotoFacts {
+                exif: &with_gps,
+                exif_unreadable: None,
+                phash: None,
+            },
+        ];
+        let id = ReportId::for_submission(CourierId::new(), "c");
+        let index = ReuseIndex::default();
+        let raised = flags(id, &taken, now, &facts, &index, T);
+        assert_eq!(
+            raised,
+            [
+                EvidenceFlag::ExifUnreadable {
+                    photo: 0,
+                    reason: "GPSLatitude has a zero denominator (0/0)".into()
+                },
+                EvidenceFlag::PositionFromExif { photo: 1 },
+            ]
+        );
+        // The same photo against a sent position 1.1 km away is far.
+        let sent = position(Some(Location::new(29.8413, 114.3225).unwrap()), &[]).unwrap();
+        let raised = flags(id, &sent, now, &facts, &index, T);
+        assert!(
+            matches!(raised[1], EvidenceFlag::FarFromReported { photo: 1, .. }),
+            "{raised:?}"
         );
     }
 }

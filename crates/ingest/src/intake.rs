@@ -72,8 +72,8 @@ fn digest(fields: &ReportFields, photos: &[Bytes]) -> String {
     let mut d = Sha256::new();
     let described = format!(
         "intake\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}",
-        fields.location.lat(),
-        fields.location.lon(),
+        fields.location.map_or(f64::NAN, |l| l.lat()),
+        fields.location.map_or(f64::NAN, |l| l.lon()),
         fields.accuracy_m,
         fields.category_hint,
         fields.text,

@@ -5,7 +5,8 @@
 //! `Idempotency-Key` (a UUID). Ingest checks who is asking and their rate,
 //! validates every field, proves each photo is a real JPEG, PNG or WebP
 //! within the limits (checked from the header before any decoding), reads
-//! its EXIF evidence, strips all metadata, derives a thumbnail and a
+//! its EXIF evidence (odd EXIF is dropped and flagged, never refused; a
+//! report without lat/lon takes a photo's EXIF GPS), strips all metadata, derives a thumbnail and a
 //! perceptual hash from one (DCT-scaled, for JPEG) decode, raises evidence
 //! flags, stores the photos content-addressed, and commits the
 //! [`civicprobe_model::ReportSubmitted`] to a local durable outbox
@@ -29,11 +30,13 @@
 //! - [`report`]: validating the `report` JSON part, naming the field at fault.
 //! - [`photo`]: format detection, header checks, metadata stripping
 //!   ([`photo::jpeg`], [`photo::png`], [`photo::webp`]), EXIF evidence
-//!   ([`photo::exif`]), thumbnail and hash ([`photo::derive`]), and the
-//!   content-addressed store ([`photo::store`], filesystem or JetStream
-//!   object store).
-//! - [`evidence`]: flags with measured values and thresholds, and the
-//!   photo-reuse index.
+//!   ([`photo::exif`], which never refuses a photo: what is unsound is
+//!   dropped and said why, over the bounded TIFF walker [`photo::tiff`];
+//!   [`photo::exif_write`] writes test payloads), thumbnail and hash
+//!   ([`photo::derive`]), and the content-addressed store
+//!   ([`photo::store`], filesystem or JetStream object store).
+//! - [`evidence`]: the report's position (sent, or a photo's EXIF GPS),
+//!   flags with measured values and thresholds, and the photo-reuse index.
 //! - [`local`]: the SQLite outbox, idempotency answers and photo index;
 //!   [`outbox`]: the publisher; [`publish`]: the `REPORTS` stream.
 //! - [`access`]: `GET /v1/reports/{id}/photos/{n}`, scoped by

@@ -26,8 +26,10 @@ const KNOWN_FIELDS: [&str; 6] = [
 /// A validated `report` part.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportFields {
-    /// Where the hazard is.
-    pub location: Location,
+    /// Where the hazard is; `None` when neither `lat` nor `lon` was sent
+    /// (the report then takes a photo's EXIF GPS position, or is refused:
+    /// [`crate::evidence::position`]).
+    pub location: Option<Location>,
     /// The phone's stated accuracy in metres: finite, not negative.
     pub accuracy_m: Option<f64>,
     /// The courier's category choice.
@@ -53,11 +55,8 @@ pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
         let name = if plain { unknown.as_str() } else { REPORT_PART };
         return Err(Error::invalid(name, "unknown field"));
     }
-    let lat = required_number(&map, "lat")?;
-    let lon = required_number(&map, "lon")?;
-    let location = Location::new(lat, lon).map_err(|e| Error::invalid(e.field(), e.to_string()))?;
     Ok(ReportFields {
-        location,
+        location: location(&map)?,
         accuracy_m: accuracy(&map)?,
         category_hint: category_hint(&map)?,
         text: text(&map)?,
@@ -68,6 +67,18 @@ pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
 /// `map[key]` unless absent or `null`.
 fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).filter(|v| !v.is_null())
+}
+
+/// `lat` and `lon`, both or neither (`None`: take a photo's position).
+fn location(map: &Map<String, Value>) -> Result<Option<Location>, Error> {
+    if present(map, "lat").is_none() && present(map, "lon").is_none() {
+        return Ok(None);
+    }
+    let lat = required_number(map, "lat")?;
+    let lon = required_number(map, "lon")?;
+    Location::new(lat, lon)
+        .map(Some)
+        .map_err(|e| Error::invalid(e.field(), e.to_string()))
 }
 
 fn required_number(map: &Map<String, Value>, key: &str) -> Result<f64, Error> {
@@ -161,13 +172,16 @@ mod tests {
                 .as_bytes(),
         )
         .unwrap();
-        assert_eq!(r.location, Location::new(29.84, 114.32).unwrap());
+        assert_eq!(r.location, Some(Location::new(29.84, 114.32).unwrap()));
         assert_eq!(r.accuracy_m, Some(5.0));
         assert_eq!(r.category_hint, Some(Category::Manhole));
         assert_eq!(r.text.as_deref(), Some("井盖丢失"));
         assert!(r.reported_at.is_some());
         let minimal = parse(br#"{"lat":0,"lon":0,"text":null,"accuracy_m":null}"#).unwrap();
         assert_eq!((minimal.text, minimal.accuracy_m), (None, None));
+        // No position at all: a photo's EXIF GPS may give it later.
+        assert_eq!(parse(br#"{"text":"x"}"#).unwrap().location, None);
+        assert_eq!(parse(br#"{"lat":null,"lon":null}"#).unwrap().location, None);
     }
 
     #[test]

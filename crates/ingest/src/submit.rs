@@ -151,6 +151,8 @@ pub(crate) async fn commit(
     photos: Vec<ProcessedPhoto>,
     digest: &str,
 ) -> Result<Option<String>, Error> {
+    let exifs: Vec<&civicprobe_model::PhotoExif> = photos.iter().map(|p| &p.exif).collect();
+    let position = evidence::position(fields.location, &exifs)?;
     // Every check passed: only now does anything get written.
     for p in &photos {
         let store = &state.inner.photos;
@@ -161,7 +163,7 @@ pub(crate) async fn commit(
             store.put(thumb.clone(), p.thumbnail.clone()).await?;
         }
     }
-    let report = submitted(state, report_id, courier_id, fields, photos);
+    let report = submitted(state, report_id, courier_id, (fields, position), photos);
     let local = state.inner.shared.local().await?;
     if let Some(earlier) = local.accept(&report, digest).await? {
         return Ok(Some(earlier.request_sha256));
@@ -206,12 +208,13 @@ pub(crate) async fn process_photos(
     Ok(processed)
 }
 
-/// The event for an accepted report, received now, with its evidence.
+/// The event for an accepted report at its position, received now, with
+/// its evidence.
 fn submitted(
     state: &IngestState,
     report_id: ReportId,
     courier_id: CourierId,
-    fields: crate::report::ReportFields,
+    (fields, position): (crate::report::ReportFields, evidence::Position),
     photos: Vec<ProcessedPhoto>,
 ) -> ReportSubmitted {
     let received_at = OffsetDateTime::now_utc();
@@ -219,6 +222,7 @@ fn submitted(
         .iter()
         .map(|p| PhotoFacts {
             exif: &p.exif,
+            exif_unreadable: p.exif_unreadable.as_deref(),
             phash: p
                 .photo_ref
                 .phash
@@ -228,7 +232,7 @@ fn submitted(
         .collect();
     let flags = evidence::flags(
         report_id,
-        &fields.location,
+        &position,
         received_at,
         &facts,
         &state.inner.shared.reuse,
@@ -236,6 +240,8 @@ fn submitted(
     );
     for flag in &flags {
         tracing::info!(?flag, "evidence flag raised");
+        metrics::counter!("civicprobe_ingest_evidence_flags_total", "flag" => flag.name())
+            .increment(1);
     }
     let evidence = Evidence {
         photos: photos.iter().map(|p| p.exif.clone()).collect(),
@@ -244,7 +250,7 @@ fn submitted(
     ReportSubmitted {
         report_id,
         courier_id,
-        location: fields.location,
+        location: position.location,
         accuracy_m: fields.accuracy_m,
         category_hint: fields.category_hint,
         text: fields.text,

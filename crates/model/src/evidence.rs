@@ -68,6 +68,37 @@ pub enum EvidenceFlag {
         /// The configured limit, bits.
         threshold_bits: u32,
     },
+    /// The photo's EXIF (all of it, or a part such as its GPS block) was
+    /// malformed, truncated, contradictory or absurd: that part was
+    /// dropped, the photo kept. Only what was sound is in
+    /// [`Evidence::photos`].
+    ExifUnreadable {
+        /// Index of the photo in the report.
+        photo: usize,
+        /// Why, in words, part by part ("GPS: GPSLatitude has a zero
+        /// denominator (0/0)"), for the office to read.
+        reason: String,
+    },
+    /// The report came without a position; its position is this photo's
+    /// EXIF GPS position (so no far-from-reported check was made).
+    PositionFromExif {
+        /// Index of the photo whose position the report took.
+        photo: usize,
+    },
+}
+
+impl EvidenceFlag {
+    /// The flag's name as serialised (`exif_unreadable`, …), e.g. for a
+    /// metric's label.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EvidenceFlag::TakenLongBefore { .. } => "taken_long_before",
+            EvidenceFlag::FarFromReported { .. } => "far_from_reported",
+            EvidenceFlag::PhotoReuse { .. } => "photo_reuse",
+            EvidenceFlag::ExifUnreadable { .. } => "exif_unreadable",
+            EvidenceFlag::PositionFromExif { .. } => "position_from_exif",
+        }
+    }
 }
 
 impl Evidence {
@@ -92,6 +123,25 @@ mod tests {
         };
         let json = serde_json::to_value(&flag).unwrap();
         assert_eq!(json["flag"], "far_from_reported");
+        let unreadable = EvidenceFlag::ExifUnreadable {
+            photo: 1,
+            reason: "GPS: GPSLatitude has a zero denominator (0/0)".into(),
+        };
+        let json = serde_json::to_value(&unreadable).unwrap();
+        assert_eq!(json["flag"], "exif_unreadable");
+        assert_eq!(unreadable.name(), "exif_unreadable");
+        assert_eq!(flag.name(), "far_from_reported");
+        assert_eq!(
+            json["reason"],
+            "GPS: GPSLatitude has a zero denominator (0/0)"
+        );
+        let from_exif = serde_json::to_value(EvidenceFlag::PositionFromExif { photo: 0 }).unwrap();
+        assert_eq!(
+            from_exif,
+            serde_json::json!({"flag": "position_from_exif", "photo": 0})
+        );
+        let back: EvidenceFlag = serde_json::from_value(json).unwrap();
+        assert_eq!(back, unreadable);
         let evidence: Evidence = serde_json::from_str("{}").unwrap();
         assert!(!evidence.photo_reuse());
     }

@@ -35,7 +35,8 @@ pub struct ReportSubmitted {
     pub report_id: ReportId,
     /// Who reported it (earns the points).
     pub courier_id: CourierId,
-    /// Where the hazard is.
+    /// Where the hazard is: the position sent, or (when none was, flagged
+    /// `position_from_exif`) a photo's EXIF GPS position.
     pub location: Location,
     /// The phone's stated accuracy, metres.
     pub accuracy_m: Option<f64>,

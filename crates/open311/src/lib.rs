@@ -17,7 +17,8 @@
 //! - [`wire`]: the specification's documents (services, requests,
 //!   discovery, updates, errors).
 //! - [`services`]: `discovery`, `services`, `services/{code}`.
-//! - [`post`]: `POST requests` (form-encoded, or multipart with `media`);
+//! - [`post`]: `POST requests` (form-encoded, or multipart with `media`,
+//!   whose EXIF GPS places a request sent without a position);
 //!   [`posted`]: its body, read only once `api_key` names a courier.
 //! - [`places`]: the local gazetteer placing `address_string`.
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
@@ -86,7 +87,8 @@ impl Open311State {
 
     /// Places `address_string` with `places` (e.g.
     /// `Places::load(Path::new(places::DEFAULT_PATH))`); without it, a request giving
-    /// only `address_string` is refused as not a known place.
+    /// only `address_string` is refused as not a known place (unless its
+    /// `media` photo carries an EXIF GPS position).
     pub fn with_places(mut self, places: Places) -> Self {
         self.places = Arc::new(places);
         self

@@ -81,7 +81,10 @@ pub async fn post_request(
 }
 
 /// The report the form describes. Location: `lat` + `long`, or else an
-/// `address_string` naming a known place (see [`Places::find`]); a given
+/// `address_string` naming a known place (see [`Places::find`]), or else
+/// (with `media`) the photo's EXIF GPS position, which intake takes and
+/// flags (`position_from_exif`), refusing the report naming `lat` when
+/// the photo has none; a given
 /// `address_string` heads the text as `地址：…`. Personal fields (`email`,
 /// `phone`, names, `device_id`, `account_id`) and `attribute[…]` are
 /// accepted and not kept; `media_url` is accepted and not fetched.
@@ -172,19 +175,32 @@ fn address(posted: &Posted) -> Result<Option<String>, Error> {
     Ok(Some(address))
 }
 
-fn location(posted: &Posted, address: Option<&str>, places: &Places) -> Result<Location, Error> {
+/// `None`: no position was sent, but a photo was (intake takes its EXIF
+/// GPS position, or refuses the report).
+fn location(
+    posted: &Posted,
+    address: Option<&str>,
+    places: &Places,
+) -> Result<Option<Location>, Error> {
     let (lat, long) = (posted.get("lat"), posted.get("long"));
     let number = |name: &str, v: &str| {
         v.parse::<f64>()
             .map_err(|_| Error::bad(format!("{name} must be a number of degrees")))
     };
+    let has_media = !posted.media.is_empty();
     match (lat, long) {
         (Some(lat), Some(long)) => Location::new(number("lat", lat)?, number("long", long)?)
+            .map(Some)
             .map_err(|e| Error::bad(format!("{}: {e}", field_name(e.field())))),
         (None, None) => match address {
-            Some(address) => places.find(address).map(|p| p.location).ok_or_else(|| {
-                Error::bad("address_string is not a known place; send lat and long")
-            }),
+            Some(address) => match places.find(address) {
+                Some(place) => Ok(Some(place.location)),
+                None if has_media => Ok(None),
+                None => Err(Error::bad(
+                    "address_string is not a known place; send lat and long",
+                )),
+            },
+            None if has_media => Ok(None),
             None if posted.get("address_id").is_some() => Err(Error::bad(
                 "address_id is not supported; send lat and long, or address_string",
             )),
@@ -322,7 +338,7 @@ mod tests {
             &places,
         )
         .unwrap();
-        assert_eq!(f.location, Location::new(29.845, 114.315).unwrap());
+        assert_eq!(f.location, Some(Location::new(29.845, 114.315).unwrap()));
         assert_eq!(f.text.as_deref(), Some("地址：温泉路 12号\n井盖丢失"));
         assert_eq!(
             split_address(f.text.as_deref()),
@@ -343,7 +359,7 @@ mod tests {
             ("long", "114.32"),
         ];
         let f = fields(&posted(&both), &places).unwrap();
-        assert_eq!(f.location.lat(), 29.92);
+        assert_eq!(f.location.unwrap().lat(), 29.92);
         assert_eq!(f.text.as_deref(), Some("地址：银泉大道"));
         let far = [("service_code", "other"), ("address_string", "银泉大道")];
         let e = fields(&posted(&far), &places).unwrap_err().to_string();

@@ -8,12 +8,17 @@
 //! - [`db`]: a fresh database per test: a SQLite file in a temporary folder,
 //!   or a new PostgreSQL database (dropped afterwards).
 //! - [`photos`]: real JPEG and PNG bytes, and broken ones.
+//! - [`odd_exif`]: the odd-EXIF corpus (`fixtures/photos/odd-exif/`),
+//!   photos whose EXIF is written byte by byte the way real phones and
+//!   cameras get it wrong, and the small TIFF writer that makes them.
 //!
 //! Call [`init_tracing`] first in a test to see the services' logs with
 //! `RUST_LOG=debug`.
 
 pub mod db;
 pub mod nats;
+pub mod odd_exif;
+mod odd_exif_files;
 pub mod photos;
 
 pub use db::TestDb;

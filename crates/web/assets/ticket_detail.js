@@ -2,7 +2,8 @@
 // for office staff and supervisors; every report merged into the ticket
 // (each courier's words, distance from the first, time, photos); and the
 // evidence ingest read from each photo (time taken, GPS, camera) with every
-// flag's measured value and threshold in words. Text only, never HTML.
+// flag's measured value and threshold in words (an unreadable EXIF's reason
+// as ingest wrote it). Text only, never HTML.
 
 import { el, t, lang, api, when, duration } from './common.js';
 
@@ -20,6 +21,8 @@ const STRINGS = {
     flag_taken_long_before: (f) => `照片拍摄于提交前 ${duration(f.age_s * 1000)}（阈值 ${duration(f.threshold_s * 1000)}）`,
     flag_far_from_reported: (f) => `照片 GPS 位置距上报位置 ${metres(f.distance_m)}（阈值 ${metres(f.threshold_m)}）`,
     flag_photo_reuse: (f) => `与更早的报告 ${short(f.earlier_report)} 的照片相同（相差 ${f.distance_bits} 位，阈值 ${f.threshold_bits} 位）`,
+    flag_exif_unreadable: (f) => `照片 EXIF 信息无法读取，已舍弃该部分（照片本身已收下）：${f.reason}`,
+    flag_position_from_exif: () => '上报未带位置，位置取自照片的 EXIF GPS（未做距离核对）',
     photo_n: (n) => `照片 ${n + 1}`,
   },
   en: {
@@ -29,6 +32,8 @@ const STRINGS = {
     flag_taken_long_before: (f) => `photo taken ${duration(f.age_s * 1000)} before it was sent (limit ${duration(f.threshold_s * 1000)})`,
     flag_far_from_reported: (f) => `photo GPS ${metres(f.distance_m)} from the reported position (limit ${metres(f.threshold_m)})`,
     flag_photo_reuse: (f) => `same picture as earlier report ${short(f.earlier_report)} (${f.distance_bits} bits apart, limit ${f.threshold_bits})`,
+    flag_exif_unreadable: (f) => `unreadable EXIF dropped (the photo itself was kept): ${f.reason}`,
+    flag_position_from_exif: () => 'sent without a position: the position is the photo\'s EXIF GPS (no distance check)',
     photo_n: (n) => `photo ${n + 1}`,
   },
 };

@@ -98,16 +98,25 @@ pub fn frame_size(input: &[u8]) -> Result<(u32, u32), Error> {
     Err(malformed("no frame header before the image data"))
 }
 
-/// The TIFF data of the first EXIF segment (`APP1` starting `Exif\0\0`)
-/// before the first scan, if any; `None` also for a malformed file (which
-/// [`strip`] refuses).
-pub fn exif_payload(input: &[u8]) -> Option<&[u8]> {
-    const EXIF_ID: &[u8] = b"Exif\0\0";
+/// The most EXIF segments read from one JPEG.
+const MAX_EXIF_SEGMENTS: usize = 2;
+
+/// The payloads of the first two APP1 segments holding EXIF (starting
+/// `Exif\0`, or a bare TIFF header from a writer that left `Exif\0\0`
+/// out) before the first scan; an XMP APP1 is not EXIF. Segments after a
+/// malformed one are not looked at (and [`strip`] refuses the file).
+pub fn exif_payloads(input: &[u8]) -> Vec<&[u8]> {
     header_segments(input)
         .map_while(Result::ok)
-        .find_map(|(marker, payload)| {
-            (marker == 0xE1 && payload.starts_with(EXIF_ID)).then(|| &payload[EXIF_ID.len()..])
+        .filter(|(marker, payload)| {
+            *marker == 0xE1
+                && [&b"Exif\0"[..], b"MM\0*", b"II*\0"]
+                    .iter()
+                    .any(|id| payload.starts_with(id))
         })
+        .map(|(_, payload)| payload)
+        .take(MAX_EXIF_SEGMENTS)
+        .collect()
 }
 
 /// The `(marker, payload)` of each segment after SOI and before the first

@@ -4,15 +4,22 @@
 //! DCT-scaled size) into a thumbnail and a perceptual hash, and name the
 //! stripped photo by its sha256.
 //!
+//! Only a photo that cannot be decoded is refused. Stripping walks the
+//! container and never looks inside the EXIF, so it works the same
+//! whether the EXIF is sound or not; reading the EXIF never fails (what
+//! is unreadable is said in [`ProcessedPhoto::exif_unreadable`]).
+//!
 //! Nothing here trusts the file name or the declared content type. The
 //! whole pipeline is CPU work and runs in `spawn_blocking` ([`process`]);
 //! [`process_blocking`] is the same, synchronously.
 
 pub mod derive;
 pub mod exif;
+pub mod exif_write;
 pub mod jpeg;
 pub mod png;
 pub mod store;
+pub mod tiff;
 pub mod webp;
 
 use crate::Error;
@@ -110,8 +117,11 @@ pub struct ProcessedPhoto {
     pub bytes: Bytes,
     /// The JPEG thumbnail, named by `photo_ref.thumbnail_sha256`.
     pub thumbnail: Bytes,
-    /// What the EXIF said before it was stripped.
+    /// What the EXIF said before it was stripped (its sound parts).
     pub exif: PhotoExif,
+    /// Why (part of) the EXIF was dropped as unreadable, if it was: the
+    /// photo's `exif_unreadable` flag.
+    pub exif_unreadable: Option<String>,
 }
 
 /// [`process_blocking`] on the blocking pool, timed into the
@@ -139,7 +149,9 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
     let format = PhotoFormat::detect(raw).ok_or_else(|| unsupported(raw))?;
     let (width, height) = dimensions(raw, format, limits)?;
     let stripped = format.strip(raw)?;
-    let exif = exif::read(raw)?;
+    let reading = exif::read(raw);
+    let exif_unreadable = reading.reason();
+    let exif = reading.exif;
     let derived = derive::derive(&stripped, format, (width, height), exif.orientation, limits)?;
     let sha256 = hex::encode(Sha256::digest(&stripped));
     Ok(ProcessedPhoto {
@@ -155,6 +167,7 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
         bytes: Bytes::from(stripped),
         thumbnail: Bytes::from(derived.thumbnail),
         exif,
+        exif_unreadable,
     })
 }
 

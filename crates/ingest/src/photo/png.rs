@@ -51,6 +51,27 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// The data of the first `eXIf` chunk, if any
+/// (the chunks are walked as [`strip`] walks them; `None` also for a
+/// malformed file, which [`strip`] refuses).
+pub fn exif_chunk(input: &[u8]) -> Option<&[u8]> {
+    let mut pos = SIGNATURE.len();
+    loop {
+        let header = input.get(pos..pos.checked_add(8)?)?;
+        let len = usize::try_from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]))
+        .ok()?;
+        let data = pos + 8;
+        let end = data.checked_add(len)?.checked_add(4)?;
+        match &header[4..8] {
+            b"eXIf" => return input.get(data..data + len),
+            b"IEND" => return None,
+            _ => pos = end,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

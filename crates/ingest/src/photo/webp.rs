@@ -71,6 +71,27 @@ pub fn strip(input: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// The data of the `EXIF` chunk, if any (`None` also for a malformed
+/// file, which [`strip`] refuses).
+pub fn exif_chunk(input: &[u8]) -> Option<&[u8]> {
+    if !(input.starts_with(b"RIFF") && input.get(8..12) == Some(b"WEBP")) {
+        return None;
+    }
+    let mut pos: usize = 12;
+    loop {
+        let header = input.get(pos..pos.checked_add(8)?)?;
+        let len = usize::try_from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]))
+        .ok()?;
+        let data = pos + 8;
+        if &header[..4] == b"EXIF" {
+            return input.get(data..data.checked_add(len)?);
+        }
+        pos = data.checked_add(len)?.checked_add(len % 2)?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

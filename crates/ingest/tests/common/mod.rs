@@ -8,7 +8,7 @@ use civicprobe_ingest::{
     Viewer,
 };
 use civicprobe_model::nats::REPORTS_STREAM;
-use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, ReportId, ReportSubmitted, TicketId};
 use civicprobe_testkit::NatsServer;
 use futures::future::BoxFuture;
 use reqwest::multipart::{Form, Part};
@@ -44,6 +44,21 @@ impl ReportAccess for Offices {
             Ok(match token {
                 OFFICE_TOKEN => Viewer::Allowed,
                 // The tracker does not know the reports yet (in flight).
+                OTHER_OFFICE_TOKEN | TOKEN | TOKEN_2 => Viewer::Denied,
+                _ => Viewer::Unknown,
+            })
+        })
+    }
+
+    /// Proof photos: the office may handle every ticket's.
+    fn ticket_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async move {
+            Ok(match token {
+                OFFICE_TOKEN => Viewer::Allowed,
                 OTHER_OFFICE_TOKEN | TOKEN | TOKEN_2 => Viewer::Denied,
                 _ => Viewer::Unknown,
             })
@@ -365,4 +380,29 @@ pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
 /// Whether `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The odd-EXIF corpus folder (`fixtures/photos/odd-exif/`).
+pub const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/photos/odd-exif"
+);
+
+/// Where the corpus's sound files say they were taken (Wenquan).
+pub const WENQUAN: (f64, f64) = (29.8413, 114.3225);
+
+/// A corpus file's bytes.
+pub fn corpus_file(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{CORPUS}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The corpus files' names, sorted (its README left out).
+pub fn corpus_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(CORPUS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    names.sort();
+    names
 }
