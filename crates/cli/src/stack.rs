@@ -34,7 +34,7 @@ pub struct StackConfig {
     /// Router models and rules: classifier corpus, SLA policy, categories,
     /// boundary and duplicate thresholds.
     pub router_options: civicprobe_router::Options,
-    /// Escalation sweep and auto-close settings.
+    /// Escalation sweep, auto-verify and verification settings.
     pub sla: civicprobe_tracker::SlaConfig,
     /// Alerts: the digest's time, retries, where links point (unset:
     /// `public_url`, else the listen address).
@@ -132,7 +132,8 @@ impl Stack {
         let store = Store::connect(&db_url)
             .await
             .context("opening the database")?
-            .with_policy(router.policy().clone());
+            .with_policy(router.policy().clone())
+            .with_verification(config.sla.verify);
         seed_offices(&store, router.jurisdictions()).await?;
 
         let shutdown = Shutdown::new();

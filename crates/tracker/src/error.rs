@@ -68,6 +68,9 @@ pub enum Error {
     /// The ticket's dispute was settled already (rerouted or upheld).
     #[error("the dispute over ticket {0} was settled already")]
     DisputeSettled(TicketId),
+    /// This courier checked this resolution of the ticket already.
+    #[error("you checked ticket {0} already")]
+    AlreadyVerified(TicketId),
 }
 
 impl Error {
