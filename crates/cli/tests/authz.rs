@@ -124,6 +124,9 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/reports/{id}/photos/{n}", ReportUnrouted, Empty, "401 401 200 no 404 404 200").at("/v1/reports/$R/photos/0"),
         r("POST", "/v1/tickets/{id}/proof-photos", TicketA, ProofPhoto, "401 401 no no 201 404 201").at("/v1/tickets/$T/proof-photos"),
         r("GET", "/v1/tickets/{id}/proof-photos/{sha256}", Proof, Empty, "401 401 no no 200 404 200").at("/v1/tickets/$T/proof-photos/$P"),
+        // Verification photos (issue 13): any courier, while the ticket is resolved.
+        r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Resolved), ProofPhoto, "401 401 201 201 404 404 404").at("/v1/tickets/$T/verification-photos"),
+        r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Open), ProofPhoto, "401 401 404 404 404 404 404").at("/v1/tickets/$T/verification-photos"),
         // Tracker: queues, tickets, actions.
         r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 200 404 200").at("/v1/offices/wenquan/tickets"),
         r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 404 200 200").at("/v1/offices/fushan/tickets"),
