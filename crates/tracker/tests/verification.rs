@@ -35,6 +35,19 @@ async fn last_event(store: &Store, t: &str, a: &Actors) -> Value {
     ticket["events"].as_array().unwrap().last().unwrap().clone()
 }
 
+/// The ticket's `verification` as `token` reads it.
+async fn verification(store: &Store, t: &str, token: &str) -> Value {
+    let reply = get(store, t, token).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["verification"].clone()
+}
+
+/// `verification` of the courier's only report in `GET /v1/couriers/me`.
+async fn my_verification(store: &Store, token: &str) -> Value {
+    let me = get(store, "/v1/couriers/me", token).await.body;
+    me["reports"][0]["verification"].clone()
+}
+
 /// A routine ticket of `courier`, resolved.
 async fn resolved(store: &Store, a: &Actors, courier: CourierId) -> (TicketOpened, String) {
     resolved_ticket(store, a, courier, false).await
@@ -64,6 +77,19 @@ async fn the_reporter_verifies_and_only_then_points_are_paid(kind: &str) {
     );
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     assert!(ticket.closed_at.is_some());
+    let v = verification(&store, &t, &a.courier).await;
+    assert_eq!(
+        (v["state"].as_str(), v["verified_by"].as_str()),
+        (Some("verified"), Some("reporter"))
+    );
+    assert!(
+        v["verified_at"].is_string() && v["can_verify"] == false,
+        "{v}"
+    );
+    assert_eq!(
+        my_verification(&store, &a.courier).await["state"],
+        "verified"
+    );
     // A retry is refused and pays nothing twice.
     let again = post(
         &store,
@@ -101,6 +127,11 @@ async fn the_reporter_says_not_fixed_and_the_ticket_goes_back(kind: &str) {
         (Some("reopened"), Some("not_fixed"))
     );
     assert_eq!(last["note"], "盖子还是松的 still loose");
+    let v = verification(&store, &t, &a.courier).await;
+    assert_eq!(
+        v,
+        json!({"state": "failed", "verified_by": null, "can_verify": false})
+    );
     // Back in the office's queue, nothing paid.
     let queue = get(
         &store,
@@ -134,7 +165,18 @@ async fn a_merged_reporter_records_their_report_only(kind: &str) {
         (last["kind"].as_str(), last["reason"].as_str()),
         (Some("report_verified"), Some("not_fixed"))
     );
-    // Once per resolution.
+    // Once per resolution; the ticket shows the dispute.
+    let v = verification(&store, &t, &dup).await;
+    assert_eq!(
+        v,
+        json!({"state": "disputed", "verified_by": null, "can_verify": false})
+    );
+    assert_eq!(my_verification(&store, &dup).await, v);
+    assert_eq!(
+        verification(&store, &t, &a.courier).await["can_verify"],
+        true,
+        "the opener still may"
+    );
     let again = post(
         &store,
         &format!("{t}/verify"),
@@ -418,6 +460,11 @@ async fn auto_verify_pays_and_skips_disputed_tickets(kind: &str) {
         quiet.ticket_id
     );
     assert_eq!(count(&store, &flagged).await, 1);
+    let v = verification(&store, &qt, &a.courier).await;
+    assert_eq!(
+        (v["state"].as_str(), v["verified_by"].as_str()),
+        (Some("verified"), Some("auto"))
+    );
     assert_eq!(
         points(&store, a.courier_id).await,
         10,

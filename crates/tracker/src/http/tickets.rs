@@ -134,6 +134,9 @@ pub(super) async fn ticket(
             let view = store.courier_ticket(&ticket, *courier_id).await?;
             return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
         }
+        let mut ticket = ticket;
+        ticket.verification.can_verify =
+            matches!(who, Principal::Supervisor { .. }) && ticket.state == TicketState::Resolved;
         let events = store.ticket_events(ticket.ticket_id).await?;
         let reports = store.ticket_reports(&ticket).await?;
         Ok(TicketView::Staff(TicketWithEvents {

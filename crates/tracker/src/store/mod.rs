@@ -28,6 +28,7 @@ pub mod triage;
 pub mod verification;
 pub mod verification_photos;
 pub mod verification_queue;
+pub mod verification_status;
 
 use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};
