@@ -2,7 +2,7 @@
 //! verification photo as ingest records it.
 #![allow(dead_code)]
 
-use crate::common::{base_time, opened, post, Actors};
+use crate::common::{base_time, get, opened, post, Actors};
 use civicprobe_model::{CourierId, Location, TicketOpened};
 use civicprobe_tracker::store::verification_photos::VerificationPhoto;
 use civicprobe_tracker::Store;
@@ -65,4 +65,15 @@ pub async fn photo(
     };
     edit(&mut p);
     store.record_verification_photo(&p).await.unwrap();
+}
+
+/// A courier's net points.
+pub async fn points(store: &Store, courier: CourierId) -> i64 {
+    store.courier_points(courier).await.unwrap()
+}
+
+/// The ticket's last event as a supervisor reads it.
+pub async fn last_event(store: &Store, t: &str, a: &Actors) -> Value {
+    let ticket = get(store, t, &a.supervisor).await.body;
+    ticket["events"].as_array().unwrap().last().unwrap().clone()
 }
