@@ -57,7 +57,7 @@ async fn upload(h: &Harness, token: &str, ticket: &str) -> anyhow::Result<(u16, 
 async fn a_courier_passing_by_verifies_with_a_fresh_photo(db: &str) -> anyhow::Result<()> {
     let h = Harness::start(db).await?;
     let wenquan = h.office_token("wenquan").await?;
-    let (_, b) = h.stack.store.add_courier("Chen Jing").await?;
+    let (b_id, b) = h.stack.store.add_courier("Chen Jing").await?;
     let key = uuid::Uuid::new_v4().to_string();
     let (status, body) = h
         .submit(&key, WENQUAN, "井盖缺失 manhole", photos::jpeg(640, 480))
@@ -111,6 +111,17 @@ async fn a_courier_passing_by_verifies_with_a_fresh_photo(db: &str) -> anyhow::R
         !stored.windows(6).any(|w| w == exif_marker),
         "metadata stripped"
     );
+    // What the EXIF said is kept as the check's evidence, for B only.
+    let ticket_id = ticket.parse()?;
+    let kept = h
+        .stack
+        .store
+        .verification_photo(ticket_id, b_id, &sha)
+        .await?;
+    let kept = kept.expect("the evidence was recorded");
+    assert!(kept.taken_at.is_some() && kept.phash.is_some(), "{kept:?}");
+    let gps = kept.gps.expect("EXIF GPS");
+    assert!((gps.lat() - (WENQUAN.0 + 0.0002)).abs() < 1e-5, "{gps:?}");
 
     let check = json!({"fixed": true, "photo_sha256": sha, "lat": WENQUAN.0, "lon": WENQUAN.1});
     let (status, body) = h.post(&b, &format!("{t}/verify"), check).await?;
