@@ -104,3 +104,39 @@ pub async fn run_sla_clock(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The settings as a command line flattens them.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sla: SlaConfig,
+    }
+
+    #[test]
+    fn defaults_and_the_old_flag_name() {
+        let defaults = Cli::parse_from(["tracker"]).sla;
+        assert_eq!(
+            defaults.auto_verify_days,
+            SlaConfig::default().auto_verify_days
+        );
+        assert_eq!(defaults.verify, VerifyConfig::default());
+        let old = Cli::parse_from(["tracker", "--auto-close-days", "3"]).sla;
+        assert_eq!(old.auto_verify_days, 3);
+        let new = Cli::parse_from([
+            "tracker",
+            "--auto-verify-days",
+            "5",
+            "--verify-radius-m",
+            "150",
+        ]);
+        assert_eq!(
+            (new.sla.auto_verify_days, new.sla.verify.verify_radius_m),
+            (5, 150.0)
+        );
+    }
+}
