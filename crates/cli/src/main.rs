@@ -317,7 +317,12 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
     civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
-    let store = service.storage().open().await?.with_policy(policy);
+    let store = service
+        .storage()
+        .open()
+        .await?
+        .with_policy(policy)
+        .with_verification(sla.verify);
     let shutdown = Shutdown::new();
     let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
         .await

@@ -5,8 +5,10 @@ use crate::ops::{self, Health};
 use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
+use civicprobe_ingest::access::VerificationEvidence;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
 use civicprobe_model::{CourierId, Principal, ReportId, TicketId};
+use civicprobe_tracker::store::verification_photos::VerificationPhoto;
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -34,7 +36,7 @@ pub struct StackConfig {
     /// Router models and rules: classifier corpus, SLA policy, categories,
     /// boundary and duplicate thresholds.
     pub router_options: civicprobe_router::Options,
-    /// Escalation sweep and auto-close settings.
+    /// Escalation sweep, auto-verify and verification settings.
     pub sla: civicprobe_tracker::SlaConfig,
     /// Alerts: the digest's time, retries, where links point (unset:
     /// `public_url`, else the listen address).
@@ -132,7 +134,8 @@ impl Stack {
         let store = Store::connect(&db_url)
             .await
             .context("opening the database")?
-            .with_policy(router.policy().clone());
+            .with_policy(router.policy().clone())
+            .with_verification(config.sla.verify);
         seed_offices(&store, router.jurisdictions()).await?;
 
         let shutdown = Shutdown::new();
@@ -436,6 +439,56 @@ impl ReportAccess for TrackerAccess {
                 .0
                 .record_proof_photo(ticket, sha256, &who.actor(), at)
                 .await?)
+        })
+    }
+
+    /// Verification photos: any courier, while the ticket is resolved.
+    fn verification_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let Some(who) = self.0.authenticate(token).await? else {
+                return Ok(Viewer::Unknown);
+            };
+            let resolved = matches!(who, Principal::Courier { .. })
+                && self
+                    .0
+                    .ticket(ticket)
+                    .await?
+                    .is_some_and(|t| t.state == civicprobe_model::TicketState::Resolved);
+            Ok(if resolved {
+                Viewer::Allowed
+            } else {
+                Viewer::Denied
+            })
+        })
+    }
+
+    /// Records the verification photo and its evidence for its courier.
+    fn verification_photo_stored<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+        evidence: &'a VerificationEvidence,
+    ) -> BoxFuture<'a, Result<(), civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let Some(Principal::Courier { courier_id, .. }) = self.0.authenticate(token).await?
+            else {
+                return Err("not a courier's token".into());
+            };
+            let photo = VerificationPhoto {
+                ticket_id: ticket,
+                courier_id,
+                sha256: evidence.sha256.clone(),
+                thumbnail_sha256: evidence.thumbnail_sha256.clone(),
+                taken_at: evidence.taken_at,
+                gps: evidence.gps,
+                phash: evidence.phash.clone(),
+                uploaded_at: self.0.now(),
+            };
+            Ok(self.0.record_verification_photo(&photo).await?)
         })
     }
 }

@@ -124,6 +124,9 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/reports/{id}/photos/{n}", ReportUnrouted, Empty, "401 401 200 no 404 404 200").at("/v1/reports/$R/photos/0"),
         r("POST", "/v1/tickets/{id}/proof-photos", TicketA, ProofPhoto, "401 401 no no 201 404 201").at("/v1/tickets/$T/proof-photos"),
         r("GET", "/v1/tickets/{id}/proof-photos/{sha256}", Proof, Empty, "401 401 no no 200 404 200").at("/v1/tickets/$T/proof-photos/$P"),
+        // Verification photos (issue 13): any courier, while the ticket is resolved.
+        r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Resolved), ProofPhoto, "401 401 201 201 404 404 404").at("/v1/tickets/$T/verification-photos"),
+        r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Open), ProofPhoto, "401 401 404 404 404 404 404").at("/v1/tickets/$T/verification-photos"),
         // Tracker: queues, tickets, actions.
         r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 200 404 200").at("/v1/offices/wenquan/tickets"),
         r("GET", "/v1/offices/{office_id}/tickets", Nothing, Empty, "401 401 403 403 404 200 200").at("/v1/offices/fushan/tickets"),
@@ -136,6 +139,10 @@ fn rows() -> Vec<Row> {
         r("POST", "/v1/tickets/{id}/reject", Fresh(Pre::Open), Json(r#"{"reason":"not_a_hazard"}"#), OFFICE_WORK).at("/v1/tickets/$T/reject"),
         r("POST", "/v1/tickets/{id}/reopen", Fresh(Pre::Resolved), Json(r#"{"reason":"not_fixed"}"#), REPORTER).at("/v1/tickets/$T/reopen"),
         r("POST", "/v1/tickets/{id}/close", Fresh(Pre::Resolved), Json("{}"), REPORTER).at("/v1/tickets/$T/close"),
+        // Verification (issue 13): the reporter or a supervisor; courier B, merged onto fresh
+        // tickets, records a verdict on their own report only (the ticket stays resolved); office
+        // X may not verify its own fix.
+        r("POST", "/v1/tickets/{id}/verify", Fresh(Pre::Resolved), Json(r#"{"fixed":true}"#), "401 401 200 200 403 404 200").at("/v1/tickets/$T/verify"),
         r("POST", "/v1/tickets/{id}/reroute", Fresh(Pre::Open), Json(r#"{"office_id":"fushan"}"#), SUPERVISOR_CHANGES).at("/v1/tickets/$T/reroute"),
         // Re-triage (issue 12): fresh tickets are manholes (hinted), so "other" changes them.
         r("POST", "/v1/tickets/{id}/triage", Fresh(Pre::Open), Json(r#"{"category":"other","reason":"matrix re-triage"}"#), OFFICE_WORK).at("/v1/tickets/$T/triage"),
@@ -149,6 +156,8 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/audit/couriers", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/audit/verify", Nothing, Empty, SUPERVISOR_READS),
         r("GET", "/v1/couriers/me", Nothing, Empty, "401 401 200 200 403 403 403"),
+        r("GET", "/v1/verifications", Nothing, Empty, SUPERVISOR_READS).at("/v1/verifications?state=disputed"),
+        r("GET", "/v1/verifications/nearby", Nothing, Empty, "401 401 200 200 403 403 403").at("/v1/verifications/nearby?lat=29.84&lon=114.32"),
         // Tracker (issue 12): the live event stream, scoped per holder (a cell reads its `ready`).
         r("GET", "/v1/events", Nothing, Empty, "401 401 200 200 200 200 200"),
         r("GET", "/v1/events", Nothing, Empty, "401 401 400 400 400 400 400").at("/v1/events?last_event_id=x"),

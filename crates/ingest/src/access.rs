@@ -63,6 +63,47 @@ pub trait ReportAccess: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// What the holder of `token` may do with `ticket`'s verification
+    /// photos (`POST /v1/tickets/{id}/verification-photos`): `Allowed` for
+    /// any courier while the ticket is resolved. Without an
+    /// implementation nobody may ([`Viewer::Unknown`]).
+    fn verification_viewer<'a>(
+        &'a self,
+        _token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        Box::pin(async { Ok(Viewer::Unknown) })
+    }
+
+    /// Tells the ticket store that the courier holding `token` (whom
+    /// [`Self::verification_viewer`] allowed) stored a verification photo
+    /// of `ticket` with this evidence, so that their verify may cite it.
+    /// Without an implementation nothing is recorded.
+    fn verification_photo_stored<'a>(
+        &'a self,
+        _token: &'a str,
+        _ticket: TicketId,
+        _evidence: &'a VerificationEvidence,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// What ingest read from a verification photo before stripping it, told
+/// to the ticket store ([`ReportAccess::verification_photo_stored`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerificationEvidence {
+    /// The stored (metadata-free) photo's sha256.
+    pub sha256: String,
+    /// Its thumbnail's sha256.
+    pub thumbnail_sha256: Option<String>,
+    /// EXIF DateTimeOriginal: is the photo fresh?
+    pub taken_at: Option<time::OffsetDateTime>,
+    /// EXIF GPS: was it taken at the spot?
+    pub gps: Option<civicprobe_model::Location>,
+    /// 64-bit perceptual hash, 16 hex digits: is it a reused photo?
+    pub phash: Option<String>,
 }
 
 /// The default without a tracker: every known token is denied, unknown

@@ -40,7 +40,9 @@
 //! - [`local`]: the SQLite outbox, idempotency answers and photo index;
 //!   [`outbox`]: the publisher; [`publish`]: the `REPORTS` stream.
 //! - [`access`]: `GET /v1/reports/{id}/photos/{n}`, scoped by
-//!   [`ReportAccess`]; [`proof`]: an office's proof photo for a ticket.
+//!   [`ReportAccess`]; [`proof`]: an office's proof photo for a ticket;
+//!   [`verification_photo`]: a courier's photo checking a resolved ticket
+//!   (its EXIF time, GPS and perceptual hash told to the ticket store).
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
@@ -61,6 +63,7 @@ pub mod report;
 pub mod reuse_feed;
 pub mod state;
 pub mod submit;
+pub mod verification_photo;
 
 use std::path::PathBuf;
 

@@ -57,20 +57,10 @@ pub async fn upload(
     request: Request,
 ) -> Response {
     let result = async {
-        let (parts, body) = request.into_parts();
-        let ticket = allowed(&state, &id, &parts.headers).await?;
-        state.refuse_declared_over_limit(&parts.headers)?;
-        let _slot = state.inner.slots.take(uploader(&parts.headers))?;
-        // Held until the photo is stored.
-        let (body, meter) = state.meter_upload(body);
-        let headers = parts.headers.clone();
-        let multipart = Multipart::from_request(Request::from_parts(parts, body), &())
-            .await
-            .map_err(rejection)?;
-        let raw = read_photo(multipart, state.photo_limits().max_bytes)
-            .await
-            .map_err(|e| meter.explain(e))?;
-        let proof = store(&state, ticket, raw).await?;
+        let ticket = allowed(&state, &id, request.headers()).await?;
+        let headers = request.headers().clone();
+        let processed = receive_photo(&state, request).await?;
+        let proof = record_proof(&state, ticket, &processed).await?;
         tell_tracker(&state, &headers, ticket, &proof.sha256).await?;
         Ok::<_, Error>(proof)
     }
@@ -86,17 +76,42 @@ pub async fn upload(
     }
 }
 
+/// Which photos of a ticket an upload is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TicketPhotos {
+    /// An office's proof of the repair ([`ReportAccess::ticket_viewer`]).
+    Proof,
+    /// A courier's check of a resolved ticket
+    /// ([`ReportAccess::verification_viewer`]).
+    Verification,
+}
+
 /// The ticket, if the token's holder may handle its proof photos.
 async fn allowed(state: &IngestState, id: &str, headers: &HeaderMap) -> Result<TicketId, Error> {
+    ticket_allowed(state, id, headers, TicketPhotos::Proof).await
+}
+
+/// The ticket, if the token's holder may upload `photos` for it: `401`
+/// for an unknown token, `404` for anyone else (like tickets).
+pub(crate) async fn ticket_allowed(
+    state: &IngestState,
+    id: &str,
+    headers: &HeaderMap,
+    photos: TicketPhotos,
+) -> Result<TicketId, Error> {
     let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
     let ticket: TicketId = id.parse().map_err(|_| Error::NotFound)?;
     let access = state.access();
-    let viewer = ReportAccess::ticket_viewer(access.as_ref(), token, ticket)
-        .await
-        .map_err(|source| Error::Unavailable {
-            what: "the ticket store",
-            source,
-        })?;
+    let asked = match photos {
+        TicketPhotos::Proof => ReportAccess::ticket_viewer(access.as_ref(), token, ticket),
+        TicketPhotos::Verification => {
+            ReportAccess::verification_viewer(access.as_ref(), token, ticket)
+        }
+    };
+    let viewer = asked.await.map_err(|source| Error::Unavailable {
+        what: "the ticket store",
+        source,
+    })?;
     match viewer {
         Viewer::Unknown => Err(Error::Unauthorized),
         // Like tickets: another office's ticket does not exist for them.
@@ -122,7 +137,29 @@ async fn tell_tracker(
         })
 }
 
-/// Whose upload slot a proof photo takes: its token's holder (named by
+/// Takes an upload of one `photo` part (size limits, an upload slot of
+/// the token's holder, the memory budget), runs the photo pipeline and
+/// stores the metadata-free photo and its thumbnail. Shared by proof and
+/// verification photos ([`crate::verification_photo`]).
+pub(crate) async fn receive_photo(
+    state: &IngestState,
+    request: Request,
+) -> Result<photo::ProcessedPhoto, Error> {
+    let (parts, body) = request.into_parts();
+    state.refuse_declared_over_limit(&parts.headers)?;
+    let _slot = state.inner.slots.take(uploader(&parts.headers))?;
+    // Held until the photo is stored.
+    let (body, meter) = state.meter_upload(body);
+    let multipart = Multipart::from_request(Request::from_parts(parts, body), &())
+        .await
+        .map_err(rejection)?;
+    let raw = read_photo(multipart, state.photo_limits().max_bytes)
+        .await
+        .map_err(|e| meter.explain(e))?;
+    store(state, raw).await
+}
+
+/// Whose upload slot a photo upload takes: its token's holder (named by
 /// the token's hash, never the token itself).
 fn uploader(headers: &HeaderMap) -> String {
     let token = crate::courier::bearer_token(headers).unwrap_or_default();
@@ -151,8 +188,8 @@ async fn read_photo(mut multipart: Multipart, max_bytes: usize) -> Result<Bytes,
     photo.ok_or_else(|| Error::invalid(PHOTO_PART, "a photo part is required"))
 }
 
-/// The pipeline, then the photo, its thumbnail and the ticket's record.
-async fn store(state: &IngestState, ticket: TicketId, raw: Bytes) -> Result<ProofPhoto, Error> {
+/// The pipeline, then the photo and its thumbnail.
+async fn store(state: &IngestState, raw: Bytes) -> Result<photo::ProcessedPhoto, Error> {
     let processed = {
         let _core = state
             .inner
@@ -173,6 +210,17 @@ async fn store(state: &IngestState, ticket: TicketId, raw: Bytes) -> Result<Proo
             .put(thumb.clone(), processed.thumbnail.clone())
             .await?;
     }
+    Ok(processed)
+}
+
+/// The ticket's record of a stored proof photo.
+async fn record_proof(
+    state: &IngestState,
+    ticket: TicketId,
+    processed: &photo::ProcessedPhoto,
+) -> Result<ProofPhoto, Error> {
+    let r = &processed.photo_ref;
+    let photos = &state.inner.photos;
     let proof = ProofPhoto {
         sha256: r.sha256.clone(),
         thumbnail_sha256: r.thumbnail_sha256.clone(),

@@ -36,6 +36,10 @@ pub fn app(state: IngestState) -> Router {
             "/v1/tickets/{id}/proof-photos/{sha256}",
             get(crate::proof::get),
         )
+        .route(
+            "/v1/tickets/{id}/verification-photos",
+            post(crate::verification_photo::upload).layer(DefaultBodyLimit::max(limit)),
+        )
         .with_state(state)
 }
 

@@ -23,6 +23,14 @@ pub mod kind {
     /// A supervisor upheld an office's `not_our_area` rejection: the
     /// dispute is settled and the ticket stays rejected.
     pub const DISPUTE_UPHELD: &str = "dispute_upheld";
+    /// A courier whose report was merged onto the ticket checked the fix
+    /// of their own report (reason `fixed` or `not_fixed`); the ticket's
+    /// state does not change. A `not_fixed` one is a verification dispute.
+    pub const REPORT_VERIFIED: &str = "report_verified";
+    /// A courier passing by found a resolved ticket not fixed: a
+    /// verification dispute; the ticket stays resolved until a supervisor
+    /// settles it.
+    pub const VERIFICATION_DISPUTED: &str = "verification_disputed";
 }
 
 /// When each step of a ticket is due; all derived from `received_at`.

@@ -49,7 +49,9 @@ pub enum TicketAction {
     Resolve,
     Reject,
     Reopen,
-    Close,
+    /// Confirms a resolved ticket fixed (核查): by its reporter, a nearby
+    /// courier, a supervisor or automatically; it closes the ticket.
+    Verify,
 }
 
 /// An action that the ticket's state does not allow.
@@ -86,7 +88,7 @@ impl TicketState {
             (S::Acknowledged | S::InProgress, A::Resolve) => S::Resolved,
             (S::Open | S::Acknowledged, A::Reject) => S::Rejected,
             (S::Resolved, A::Reopen) => S::Reopened,
-            (S::Resolved, A::Close) => S::Closed,
+            (S::Resolved, A::Verify) => S::Closed,
             (from, action) => return Err(IllegalTransition { from, action }),
         };
         Ok(next)
@@ -142,7 +144,7 @@ impl TicketAction {
         TicketAction::Resolve,
         TicketAction::Reject,
         TicketAction::Reopen,
-        TicketAction::Close,
+        TicketAction::Verify,
     ];
 
     /// The wire name, also the event kind it records (`acknowledge` →
@@ -155,7 +157,7 @@ impl TicketAction {
             TicketAction::Resolve => "resolve",
             TicketAction::Reject => "reject",
             TicketAction::Reopen => "reopen",
-            TicketAction::Close => "close",
+            TicketAction::Verify => "verify",
         }
     }
 
@@ -168,7 +170,7 @@ impl TicketAction {
             TicketAction::Resolve => "resolved",
             TicketAction::Reject => "rejected",
             TicketAction::Reopen => "reopened",
-            TicketAction::Close => "closed",
+            TicketAction::Verify => "verified",
         }
     }
 }
@@ -208,7 +210,7 @@ mod tests {
         (S::InProgress, A::MakeSafe, S::InProgress),
         (S::InProgress, A::Resolve, S::Resolved),
         (S::Resolved, A::Reopen, S::Reopened),
-        (S::Resolved, A::Close, S::Closed),
+        (S::Resolved, A::Verify, S::Closed),
         (S::Reopened, A::Acknowledge, S::Acknowledged),
     ];
 
@@ -254,7 +256,7 @@ mod tests {
             A::Reopen,
             A::Acknowledge,
             A::Resolve,
-            A::Close,
+            A::Verify,
         ]
         .into_iter()
         .try_fold(S::Open, S::apply)

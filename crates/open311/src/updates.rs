@@ -20,7 +20,7 @@ pub fn status_of(event: &TicketEvent) -> Option<&'static str> {
         "made_safe" => "ACTION_SCHEDULED",
         "started" => "IN_PROGRESS",
         "resolved" => "FIXED",
-        "closed" => "CLOSED",
+        "verified" | "closed" => "CLOSED",
         "rerouted" => "INTERNAL_REFERRAL",
         "rejected" => match event.reason.as_deref() {
             Some("duplicate") => "DUPLICATE",

@@ -105,6 +105,9 @@ pub enum Error {
     /// No report with this id on any ticket.
     #[error("report {0} not found")]
     ReportNotFound(ReportId),
+    /// This courier checked this resolution of the ticket already.
+    #[error("you checked ticket {0} already")]
+    AlreadyVerified(TicketId),
 }
 
 impl Error {

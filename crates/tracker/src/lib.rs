@@ -6,12 +6,14 @@
 //! and serves street offices, supervisors and couriers over HTTP: an
 //! office's queue ordered by the nearest deadline; the whole ticket life
 //! cycle (acknowledge, make safe, start, resolve with an optional proof
-//! photo, reject, reopen, close, reroute) as an append-only, hash-chained
-//! event history; an outbox that publishes each of its own steps exactly
-//! once per event id; an SLA clock that escalates each breach once and
-//! closes resolved tickets after N days; the overdue list; the
-//! response-time audit (JSON, CSV, terminal table); a points ledger, and
-//! a rewards catalogue couriers spend their points on.
+//! photo, reject, verify or reopen, reroute) as an append-only,
+//! hash-chained event history; verification before points (核查: the
+//! reporter, a supervisor, a courier passing by with a fresh photo, or
+//! automatically after N days without a dispute); an outbox that publishes
+//! each of its own steps exactly once per event id; an SLA clock that
+//! escalates each breach once and verifies quiet resolved tickets; the
+//! overdue list; the response-time audit (JSON, CSV, terminal table); a
+//! points ledger, and a rewards catalogue couriers spend their points on.
 //!
 //! One set of SQL runs on both databases through sqlx's `Any` driver:
 //! uuids are `TEXT`, timestamps `BIGINT` unix milliseconds (UTC), flags
@@ -23,7 +25,7 @@
 //! # Layout
 //!
 //! - [`Config`]: the tracker's database setting; [`SlaConfig`] the SLA
-//!   clock's.
+//!   clock's, with [`VerifyConfig`] (a nearby courier's check).
 //! - [`store`]: [`Store`], the database: connecting and migrating
 //!   ([`store`]), bearer tokens of couriers and of persons (office staff,
 //!   supervisors) with expiry ([`store::tokens`]), `token list|revoke|
@@ -36,12 +38,14 @@
 //!   and urgent duplicates ([`store::triage`]), every report of a ticket
 //!   with its evidence ([`store::reports`]), the hash chain and its
 //!   verification
-//!   ([`store::chain`]), escalations, auto-close and overdue
-//!   ([`store::sla`]), points ([`store::points`]), the rewards catalogue
-//!   ([`store::rewards`]), redeeming it for pickup codes
-//!   ([`store::redemptions`]) and fraud reversals ([`store::fraud`]),
-//!   both serialized per courier by a private wallet lock so that no
-//!   balance or stock goes below zero, reads
+//!   ([`store::chain`]), escalations and overdue ([`store::sla`]),
+//!   verification and auto-verification ([`store::verification`]), the
+//!   photos couriers take to verify ([`store::verification_photos`]), the
+//!   nearby and disputed lists ([`store::verification_queue`]), points
+//!   ([`store::points`]), the rewards catalogue ([`store::rewards`]),
+//!   redeeming it for pickup codes ([`store::redemptions`]) and fraud
+//!   reversals ([`store::fraud`]), both serialized per courier by a
+//!   private wallet lock so that no balance or stock goes below zero, reads
 //!   ([`store::queries`], and listings by date, category and state for
 //!   Open311 in `store::listing`), the row types handed out
 //!   ([`store::rows`]) and a courier's view of a ticket, which cannot carry
@@ -88,7 +92,7 @@ pub use consumer::{ensure_tracker_consumer, run_consumer};
 pub use error::Error;
 pub use http::app;
 pub use outbox::run_outbox;
-pub use sla::{run_sla_clock, SlaConfig};
+pub use sla::{run_sla_clock, SlaConfig, VerifyConfig};
 pub use store::chain::ChainReport;
 pub use store::courier_view::{CourierEvent, CourierTicket};
 pub use store::reports::TicketReport;

@@ -1,6 +1,7 @@
 //! The response-time audit on both databases: any combination of office,
 //! category, urgent and week; make-safe, max and share within deadline;
-//! reopened tickets; data errors; CSV; the terminal table. On PostgreSQL
+//! reopened tickets; data errors; resolve → verify times and the share of
+//! fixes that failed verification; CSV; the terminal table. On PostgreSQL
 //! the SQL aggregation must give exactly the figures of the Rust one.
 
 mod common;
@@ -16,6 +17,7 @@ on_both_databases!(
     sql_and_rust_agree_on_every_grouping,
     figures_cover_make_safe_deadlines_reopens_and_errors,
     csv_and_the_terminal_table,
+    verification_times_and_failed_fixes,
 );
 
 /// Applies `action` at `base + after` (whatever the clock).
@@ -130,16 +132,26 @@ async fn sql_and_rust_agree_on_every_grouping(kind: &str) {
     assert_eq!(names, ["2025-W22", "2025-W23", "2025-W24"]);
 }
 
+/// Four tickets of `courier` in wenquan, all received at the base time,
+/// acknowledgement due after 10 minutes.
+async fn four_wenquan_tickets(
+    store: &Store,
+    courier: CourierId,
+) -> Vec<civicprobe_model::TicketId> {
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let ev = opened("wenquan", courier, base_time(), Duration::minutes(10));
+        store.record_ticket_opened(&ev).await.unwrap();
+        ids.push(ev.ticket_id);
+    }
+    ids
+}
+
 async fn figures_cover_make_safe_deadlines_reopens_and_errors(kind: &str) {
     let (_db, store) = store(kind).await;
     let a = actors(&store).await;
     // Acknowledge due after 10 min; make safe due 2 h 10; resolve due 1 day.
-    let mut ids = Vec::new();
-    for _ in 0..4 {
-        let ev = opened("wenquan", a.courier_id, base_time(), Duration::minutes(10));
-        store.record_ticket_opened(&ev).await.unwrap();
-        ids.push(ev.ticket_id);
-    }
+    let ids = four_wenquan_tickets(&store, a.courier_id).await;
     for (i, id) in ids.iter().take(3).enumerate() {
         let i = i as i64;
         at(
@@ -272,3 +284,93 @@ async fn csv_and_the_terminal_table(kind: &str) {
 }
 
 use tower::ServiceExt;
+
+/// Four tickets of one office, category and week: verified 48 h after its
+/// resolution; failed once, then verified 24 h after its second
+/// resolution; resolved and awaiting; failed and still reopened.
+async fn verification_times_and_failed_fixes(kind: &str) {
+    use TicketAction::{Acknowledge, Reopen, Resolve, Verify};
+    let (_db, store) = store(kind).await;
+    let a = actors(&store).await;
+    let ids = four_wenquan_tickets(&store, a.courier_id).await;
+    let h = Duration::hours;
+    let steps: [&[(TicketAction, Duration)]; 4] = [
+        &[(Acknowledge, h(1)), (Resolve, h(20)), (Verify, h(68))],
+        &[
+            (Acknowledge, h(1)),
+            (Resolve, h(25)),
+            (Reopen, h(30)),
+            (Acknowledge, h(31)),
+            (Resolve, h(40)),
+            (Verify, h(64)),
+        ],
+        &[(Acknowledge, h(1)), (Resolve, h(30))],
+        &[(Acknowledge, h(1)), (Resolve, h(10)), (Reopen, h(12))],
+    ];
+    for (id, steps) in ids.iter().zip(steps) {
+        for (action, after) in steps {
+            at(&store, *id, *action, *after).await;
+        }
+    }
+    let dims = [Dimension::Office, Dimension::Category, Dimension::Week];
+    let fast = store.response_times(&dims).await.unwrap();
+    assert_eq!(fast, store.response_times_in_rust(&dims).await.unwrap());
+    let reply = get(
+        &store,
+        "/v1/audit/response-times?group_by=office,category,week",
+        &a.supervisor,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let g = &reply.body["groups"][0];
+    assert_eq!(g["group"], "wenquan/manhole/2025-W22");
+    let day = 86_400.0;
+    assert_eq!(
+        g["verify"],
+        serde_json::json!({"count": 2, "median_s": day, "p90_s": 2.0 * day, "max_s": 2.0 * day, "within_deadline": null})
+    );
+    assert_eq!(
+        g["failed_verification"],
+        serde_json::json!({"count": 2, "of": 4, "share": 0.5})
+    );
+    let csv = get_text(
+        &store,
+        "/v1/audit/response-times?group_by=office&format=csv",
+        &a,
+    )
+    .await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].ends_with(",verify_count,verify_median_s,verify_p90_s,verify_max_s,failed_verification_count,failed_verification_of,failed_verification_share"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with(",2,86400,172800,172800,2,4,0.5"),
+        "{}",
+        lines[1]
+    );
+    let table = civicprobe_tracker::audit::render::table(&fast);
+    assert!(
+        table.contains("2/4 50%") && table.contains("2d00h"),
+        "{table}"
+    );
+}
+
+/// A GET's body as text (CSV).
+async fn get_text(store: &Store, uri: &str, a: &common::Actors) -> String {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(uri)
+        .header("authorization", format!("Bearer {}", a.supervisor))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = civicprobe_tracker::app(store.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}

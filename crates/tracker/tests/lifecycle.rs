@@ -93,7 +93,7 @@ async fn a_full_life_records_every_step(kind: &str) {
         "reopened",
         "acknowledged",
         "resolved",
-        "closed",
+        "verified",
     ];
     assert_eq!(kinds(&ticket), want);
     let events = ticket["events"].as_array().unwrap();
@@ -101,7 +101,7 @@ async fn a_full_life_records_every_step(kind: &str) {
     assert_eq!(events[5]["actor"], format!("courier:{}", a.courier_id));
     assert_eq!(events[5]["role"], "courier");
     assert_eq!(events[5]["reason"], "not_fixed");
-    assert_eq!(events[8]["reason"], "confirmed_by_courier");
+    assert_eq!(events[8]["reason"], "verified_by_reporter");
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e["seq"], i + 1);
         assert!(e["at"].is_string() && e["hash"].as_str().unwrap().len() == 64);
@@ -201,7 +201,7 @@ async fn only_reporters_and_supervisors_reopen_and_close(kind: &str) {
     assert!(k.contains(&"merged".to_owned()), "{k:?}");
     assert_eq!(
         ticket["events"].as_array().unwrap().last().unwrap()["reason"],
-        "confirmed_by_supervisor"
+        "verified_by_supervisor"
     );
 }
 
@@ -353,7 +353,7 @@ async fn every_action_raced_on_a_stale_read_has_one_winner(kind: &str) {
         (TicketState::Acknowledged, A::MakeSafe),
         (TicketState::Acknowledged, A::Resolve),
         (TicketState::Resolved, A::Reopen),
-        (TicketState::Resolved, A::Close),
+        (TicketState::Resolved, A::Verify),
     ];
     for (state, action) in cases {
         let stale = ticket_in(&store, state).await;

@@ -122,14 +122,14 @@ async fn every_change_is_published_once_and_not_consumed_back(kind: &str) {
     .await;
 
     // A later change is published promptly too.
-    act(&store, ev.ticket_id, TicketAction::Close).await;
-    wait_until("the close is sent", async || {
+    act(&store, ev.ticket_id, TicketAction::Verify).await;
+    wait_until("the verification is sent", async || {
         store.unsent_outbox(10).await.unwrap().is_empty()
     })
     .await;
     let changes = published_changes(&js).await;
     let kinds: Vec<&str> = changes.iter().map(|(_, c)| c.kind.as_str()).collect();
-    assert_eq!(kinds, ["acknowledged", "started", "resolved", "closed"]);
+    assert_eq!(kinds, ["acknowledged", "started", "resolved", "verified"]);
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     for ((subject, change), event) in changes.iter().zip(&events[1..]) {
         assert_eq!(change.event_id.to_string(), event.event_id);
@@ -173,7 +173,7 @@ async fn every_change_is_published_once_and_not_consumed_back(kind: &str) {
             "acknowledged",
             "started",
             "resolved",
-            "closed",
+            "verified",
             "merged"
         ]
     );

@@ -1,6 +1,7 @@
-//! The points ledger on both databases: awards on resolve shared with
-//! merged duplicates (none for photo reuse), nothing for rejections,
-//! reversals on reopen, never an update; `GET /v1/couriers/me` and the
+//! The points ledger on both databases: awards on verification (never on
+//! resolve, issue 13) shared with merged duplicates (none for photo
+//! reuse), nothing for rejections, reversals on reopen of what a resolve
+//! paid before verification existed, never an update; `GET /v1/couriers/me` and the
 //! supervisors' leaderboard.
 
 mod common;
@@ -27,7 +28,8 @@ async fn points(store: &Store, courier: CourierId) -> i64 {
 async fn duplicates_share_reuse_earns_nothing_reopen_reverses(kind: &str) {
     let (_db, store) = store(kind).await;
     let a = actors(&store).await;
-    let (second, third, reuser) = (CourierId::new(), CourierId::new(), CourierId::new());
+    let (second, reuser) = (CourierId::new(), CourierId::new());
+    let (third, third_token) = store.add_courier("Zhao Lei").await.unwrap();
     let ev = open_ticket(&store, "wenquan", a.courier_id).await;
     for (courier, reuse) in [(second, false), (third, false), (reuser, true)] {
         assert!(store
@@ -49,12 +51,11 @@ async fn duplicates_share_reuse_earns_nothing_reopen_reverses(kind: &str) {
         json!({"note": "fixed"}),
     )
     .await;
-    // 10 points over 4 eligible reports (second reported twice): 3, 3, 2, 2.
-    assert_eq!(points(&store, a.courier_id).await, 3);
-    assert_eq!(points(&store, second).await, 3 + 2);
-    assert_eq!(points(&store, third).await, 2);
-    assert_eq!(points(&store, reuser).await, 0);
-
+    // Verification before points: nothing is paid on resolve.
+    for c in [a.courier_id, second, third, reuser] {
+        assert_eq!(points(&store, c).await, 0);
+    }
+    // Not fixed: reopened, still nothing paid and nothing to reverse.
     ok(
         &store,
         &format!("{t}/reopen"),
@@ -62,11 +63,8 @@ async fn duplicates_share_reuse_earns_nothing_reopen_reverses(kind: &str) {
         json!({"reason": "not_fixed"}),
     )
     .await;
-    for c in [a.courier_id, second, third, reuser] {
-        assert_eq!(points(&store, c).await, 0);
-    }
     let rows = common::count(&store, "SELECT COUNT(*) FROM points_ledger").await;
-    assert_eq!(rows, 8, "4 awards and 4 reversals, nothing deleted");
+    assert_eq!(rows, 0);
     ok(&store, &format!("{t}/acknowledge"), &a.wenquan, json!({})).await;
     ok(
         &store,
@@ -75,7 +73,47 @@ async fn duplicates_share_reuse_earns_nothing_reopen_reverses(kind: &str) {
         json!({"note": "fixed, really"}),
     )
     .await;
+    ok(
+        &store,
+        &format!("{t}/verify"),
+        &a.courier,
+        json!({"fixed": true}),
+    )
+    .await;
+    // 10 points over 4 eligible reports (second reported twice): 3, 3, 2, 2.
     assert_eq!(points(&store, a.courier_id).await, 3);
+    assert_eq!(points(&store, second).await, 3 + 2);
+    assert_eq!(points(&store, third).await, 2);
+    assert_eq!(points(&store, reuser).await, 0);
+    let awards = "SELECT COUNT(*) FROM points_ledger WHERE kind = 'award'";
+    assert_eq!(common::count(&store, awards).await, 4);
+
+    // A ticket paid on resolve before verification existed: a reopen
+    // reverses what is outstanding, nothing deleted.
+    let legacy = open_ticket(&store, "wenquan", third).await;
+    let l = format!("/v1/tickets/{}", legacy.ticket_id);
+    ok(&store, &format!("{l}/acknowledge"), &a.wenquan, json!({})).await;
+    ok(
+        &store,
+        &format!("{l}/resolve"),
+        &a.wenquan,
+        json!({"note": "x"}),
+    )
+    .await;
+    common::exec(
+        &store,
+        &format!(
+            "INSERT INTO points_ledger (entry_id, courier_id, ticket_id, report_id, points, kind, \
+             event_id, at) VALUES ('legacy', '{third}', '{}', '{}', 10, 'award', 'e', 0)",
+            legacy.ticket_id, legacy.report.report_id
+        ),
+    )
+    .await;
+    assert_eq!(points(&store, third).await, 12);
+    ok(&store, &format!("{l}/reopen"), &third_token, json!({})).await;
+    assert_eq!(points(&store, third).await, 2);
+    let reversals = "SELECT COUNT(*) FROM points_ledger WHERE kind = 'reversal'";
+    assert_eq!(common::count(&store, reversals).await, 1);
 
     // A rejected ticket earns nothing.
     let rejected = open_ticket(&store, "wenquan", third).await;
@@ -114,13 +152,19 @@ async fn couriers_see_their_points_and_supervisors_the_leaderboard(kind: &str) {
             json!({"note": "fixed"}),
         )
         .await;
+        let me = get(&store, "/v1/couriers/me", &a.courier).await.body;
+        assert_eq!(me["points"], 0, "nothing is paid before verification");
+    }
+    for ev in [&first, &second] {
+        let t = format!("/v1/tickets/{}/verify", ev.ticket_id);
+        ok(&store, &t, &a.supervisor, json!({"fixed": true})).await;
     }
 
     let me = get(&store, "/v1/couriers/me", &a.courier).await.body;
     assert_eq!(me["points"], 5 + 10);
     let reports = me["reports"].as_array().unwrap();
     assert_eq!(reports.len(), 2);
-    assert!(reports.iter().all(|r| r["state"] == "resolved"));
+    assert!(reports.iter().all(|r| r["state"] == "closed"));
     let mine = get(&store, "/v1/couriers/me", &dup).await.body;
     assert_eq!(mine["points"], 5);
     assert_eq!(mine["reports"][0]["ticket_id"], first.ticket_id.to_string());

@@ -1,6 +1,6 @@
 //! The SLA clock on both databases with a mock clock: one `escalated`
 //! event per breached step, also across restarts; the overdue list says
-//! how late; resolved tickets close automatically after N days.
+//! how late; resolved tickets are verified automatically after N days (and paid).
 
 mod common;
 
@@ -14,7 +14,7 @@ use time::Duration;
 on_both_databases!(
     each_breach_escalates_once_even_after_a_restart,
     overdue_lists_how_late_each_step_is,
-    resolved_tickets_close_after_n_days,
+    resolved_tickets_are_verified_after_n_days,
 );
 
 async fn with_clock(kind: &str) -> (civicprobe_testkit::TestDb, Store, MockClock) {
@@ -166,9 +166,10 @@ async fn overdue_lists_how_late_each_step_is(kind: &str) {
     assert_eq!(store.overdue(None, 100).await.unwrap().len(), 2);
 }
 
-async fn resolved_tickets_close_after_n_days(kind: &str) {
+async fn resolved_tickets_are_verified_after_n_days(kind: &str) {
     let (_db, store, clock) = with_clock(kind).await;
-    let ev = open_ticket(&store, "wenquan", civicprobe_model::CourierId::new()).await;
+    let reporter = civicprobe_model::CourierId::new();
+    let ev = open_ticket(&store, "wenquan", reporter).await;
     let recent = open_ticket(&store, "wenquan", civicprobe_model::CourierId::new()).await;
     clock.set(base_time() + Duration::minutes(10));
     for id in [ev.ticket_id, recent.ticket_id] {
@@ -177,9 +178,15 @@ async fn resolved_tickets_close_after_n_days(kind: &str) {
     act(&store, ev.ticket_id, TicketAction::Resolve).await;
     clock.set(base_time() + Duration::days(2));
     act(&store, recent.ticket_id, TicketAction::Resolve).await;
+    assert_eq!(
+        store.courier_points(reporter).await.unwrap(),
+        0,
+        "not paid on resolve"
+    );
     let config = SlaConfig {
-        auto_close_days: 3,
+        auto_verify_days: 3,
         sla_tick_secs: 1,
+        ..SlaConfig::default()
     };
     clock.set(base_time() + Duration::days(3) + Duration::minutes(11));
     assert_eq!(sweep(&store, &config).await.unwrap().1, 1);
@@ -194,9 +201,14 @@ async fn resolved_tickets_close_after_n_days(kind: &str) {
         .unwrap();
     assert_eq!(
         (last.kind.as_str(), last.actor.as_str(), last.role.as_str()),
-        ("closed", "system:auto_close", "system")
+        ("verified", "system:auto_verify", "system")
     );
-    assert_eq!(last.reason.as_deref(), Some("auto_after_3d"));
+    assert_eq!(last.reason.as_deref(), Some("auto_verified"));
+    assert_eq!(
+        store.courier_points(reporter).await.unwrap(),
+        10,
+        "paid on verify"
+    );
     let still = store.ticket(recent.ticket_id).await.unwrap().unwrap();
     assert_eq!(still.state, TicketState::Resolved);
 }

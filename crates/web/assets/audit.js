@@ -13,7 +13,7 @@ import { loadRewards } from './rewards.js';
 import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
-const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve']];
+const STEPS = [['acknowledge', 'step_ack'], ['make_safe', 'step_safe'], ['resolve', 'step_resolve'], ['verify', 'step_verify']];
 const state = { geo: { features: [] }, office: {}, category: {}, overdue: null, unrouted: [], open: [], verify: null, choice: {} };
 
 /** Minutes with one decimal below ten. */
@@ -22,9 +22,18 @@ function minutes(seconds) {
   return m < 10 ? m.toFixed(1) : String(Math.round(m));
 }
 
+/** `核查未通过 2/4 (50%)`: fixes that failed verification, or nothing. */
+function failedText(g) {
+  const f = g.failed_verification;
+  if (!f || !f.of) return '';
+  return ` · ${t('failed_verification')} ${f.count}/${f.of} (${Math.round(f.share * 100)}%)`;
+}
+
 /**
- * Horizontal bars per group: median and p90 (minutes) of each step, and
- * the share within the deadline as text. Scaled to the largest p90.
+ * Horizontal bars per group: median and p90 (minutes) of each step (the
+ * last one resolve → verify, which has no deadline), the share within the
+ * deadline as text, and the share of fixes that failed verification.
+ * Scaled to the largest p90.
  */
 function barChart(report, label) {
   const groups = (report && report.groups) || [];
@@ -34,7 +43,7 @@ function barChart(report, label) {
   const root = svg('svg', { class: 'bars', viewBox: `0 0 ${width} ${groups.length * groupH + 4}`, role: 'img' });
   groups.forEach((g, gi) => {
     const y0 = gi * groupH + 16;
-    root.append(svg('text', { x: 0, y: y0, class: 'group', 'data-group': g.group }, `${label(g)} (${g.count})`));
+    root.append(svg('text', { x: 0, y: y0, class: 'group', 'data-group': g.group }, `${label(g)} (${g.count})${failedText(g)}`));
     STEPS.forEach(([step, name], si) => {
       const s = g[step] || {};
       const y = y0 + 6 + si * rowH;

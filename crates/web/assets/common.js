@@ -22,7 +22,7 @@ const STRINGS = {
     reason: '驳回原因', duplicate: '重复', not_a_hazard: '不是隐患', not_our_area: '不属本辖区',
     courier_text: '上报描述', received: '收到', done: '已完成', show_closed: '显示已办结',
     new: '新', by_office: '各街道办响应时间', by_category: '各类别响应时间',
-    median: '中位数', p90: '90分位', within: '按时比例', csv: '导出 CSV', overdue_list: '超时工单',
+    median: '中位数', p90: '90分位', within: '按时比例', step_verify: '核查', failed_verification: '核查未通过', csv: '导出 CSV', overdue_list: '超时工单',
     unrouted_list: '未分派报告', district: '辖区地图（未办结工单）', verify: '审计日志校验',
     intact: '完整，未被篡改', broken: '校验失败！', route_to: '分派到', route: '分派',
     dispute_list: '有争议的驳回（不属本辖区）', disputed: '有争议', rejected_by: '驳回单位', waiting: '已等待', uphold: '维持驳回', uphold_note: '理由（例如：属于邻区）', need_note: '请写明理由。', upheld: '已维持驳回',
@@ -38,6 +38,7 @@ const STRINGS = {
     reward_added: '已添加', reward_save: '保存', saved: '已保存', reward_retire: '下架', reward_retired: '已下架', reward_active: '可兑换',
     bad_reward_name: '请填写奖品名称（1–80 个字）。', bad_reward_cost: '所需积分须为 1 到 100000 的整数。', bad_reward_stock: '库存须为 0 到 1000000 的整数。',
     redemptions: '最近兑换', pickups_waiting: '待领取', pickup_code: '取货码', collect: '确认已领取', collected: '已领取',
+    verified: '已核查', report_verified: '重复报告人已核查', verification_disputed: '核查有异议',
   },
   en: {
     app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
@@ -59,7 +60,7 @@ const STRINGS = {
     reason: 'Reason', duplicate: 'Duplicate', not_a_hazard: 'Not a hazard', not_our_area: 'Not our area',
     courier_text: "Courier's text", received: 'Received', done: 'Done', show_closed: 'Show finished',
     new: 'new', by_office: 'Response times by office', by_category: 'Response times by category',
-    median: 'median', p90: 'p90', within: 'within deadline', csv: 'Export CSV', overdue_list: 'Overdue tickets',
+    median: 'median', p90: 'p90', within: 'within deadline', step_verify: 'verify', failed_verification: 'failed verification', csv: 'Export CSV', overdue_list: 'Overdue tickets',
     unrouted_list: 'Unrouted reports', district: 'District map (open tickets)', verify: 'Audit log check',
     intact: 'intact, not tampered with', broken: 'CHECK FAILED!', route_to: 'Route to', route: 'Route',
     dispute_list: 'Disputed rejections (not our area)', disputed: 'Disputed', rejected_by: 'Rejected by', waiting: 'waiting', uphold: 'Uphold rejection', uphold_note: 'Why (e.g. it belongs to the next district)', need_note: 'Write down why.', upheld: 'Rejection upheld',
@@ -75,6 +76,7 @@ const STRINGS = {
     reward_added: 'Added', reward_save: 'Save', saved: 'Saved', reward_retire: 'Retire', reward_retired: 'Retired', reward_active: 'Available',
     bad_reward_name: 'Enter a reward name (1 to 80 characters).', bad_reward_cost: 'The cost must be a whole number from 1 to 100000.', bad_reward_stock: 'The stock must be a whole number from 0 to 1000000.',
     redemptions: 'Recent redemptions', pickups_waiting: 'Waiting for pickup', pickup_code: 'Pickup code', collect: 'Mark collected', collected: 'Collected',
+    verified: 'Verified', report_verified: 'Checked by a duplicate reporter', verification_disputed: 'Verification disputed',
   },
 };
 

@@ -128,7 +128,7 @@ impl OpenTickets {
         }
     }
 
-    /// Applies a `TicketChanged`: resolved, closed and rejected tickets stop
+    /// Applies a `TicketChanged`: resolved, verified (closed) and rejected tickets stop
     /// matching, reopened ones match again, rerouted ones move office and
     /// re-triaged ones change category (a corrected ticket is matched under
     /// its new category).
@@ -137,7 +137,7 @@ impl OpenTickets {
             return;
         };
         match event.kind.as_str() {
-            "resolved" | "closed" | "rejected" => *open = false,
+            "resolved" | "verified" | "closed" | "rejected" => *open = false,
             "reopened" => *open = true,
             _ => {}
         }

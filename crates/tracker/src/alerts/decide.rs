@@ -3,7 +3,11 @@
 //! - an office's channels: a ticket opened urgent; a report merged into an
 //!   urgent ticket, or an urgent duplicate ([`TicketMerged::urgent`]); a
 //!   `triaged` event that leaves the ticket urgent; a `rerouted` event of
-//!   an urgent ticket (to the new office); every `escalated` event;
+//!   an urgent ticket (to the new office); every `escalated` event; a
+//!   `reopened` event (a reporter or supervisor found the fix not done,
+//!   核查); a verification dispute: a `report_verified` event with reason
+//!   `not_fixed` (a merged reporter) or a `verification_disputed` event
+//!   (a courier passing by);
 //! - the supervisors' channels: every `escalated` event; a `rejected`
 //!   event with reason `not_our_area` (a dispute); an urgent unrouted
 //!   report.
@@ -11,9 +15,12 @@
 //! Everything else alerts nobody.
 
 use super::alert::{clean_text, Alert, Links, UNROUTED};
+use crate::store::lifecycle::NOT_FIXED;
 use crate::store::rows::Ticket;
 use crate::{Error, Store};
-use civicprobe_model::event::kind::{ESCALATED, MERGED, OPENED, REROUTED, TRIAGED};
+use civicprobe_model::event::kind::{
+    ESCALATED, MERGED, OPENED, REPORT_VERIFIED, REROUTED, TRIAGED, VERIFICATION_DISPUTED,
+};
 use civicprobe_model::nats::{TICKET_SUBJECTS, UNROUTED_SUBJECTS};
 use civicprobe_model::{
     OfficeId, RejectReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
@@ -103,9 +110,12 @@ pub async fn decide(
 fn changed_targets(ev: &TicketChanged) -> Vec<Target> {
     let office = || Target::Office(ev.office_id.clone());
     let dispute = ev.reason.as_deref() == Some(RejectReason::NotOurArea.as_str());
+    let not_fixed = ev.reason.as_deref() == Some(NOT_FIXED);
     match ev.kind.as_str() {
         ESCALATED => vec![office(), Target::Supervisors],
         TRIAGED | REROUTED if ev.urgent => vec![office()],
+        "reopened" | VERIFICATION_DISPUTED => vec![office()],
+        REPORT_VERIFIED if not_fixed => vec![office()],
         "rejected" if dispute => vec![Target::Supervisors],
         _ => Vec::new(),
     }

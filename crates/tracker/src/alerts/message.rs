@@ -82,6 +82,14 @@ fn what(alert: &Alert) -> (String, String) {
             "争议：称非本辖区".into(),
             "dispute: rejected as not our area".into(),
         ),
+        "reopened" => (
+            "核查未修好，工单已重开".into(),
+            "verification: not fixed, ticket reopened".into(),
+        ),
+        "report_verified" | "verification_disputed" => (
+            "核查异议：有骑手称未修好".into(),
+            "verification dispute: a courier says it is not fixed".into(),
+        ),
         UNROUTED => (
             "未分派的紧急报告".into(),
             "urgent report in no office's area".into(),

@@ -1,7 +1,9 @@
 //! One group's durations as they are collected, and its figures: exact
 //! nearest-rank percentiles by selection, O(n) per group and step.
 
-use super::{dims_label, Dimension, GroupTimes, ResponseTimes, Sample, StepTimes};
+use super::{
+    dims_label, Dimension, FailedVerification, GroupTimes, ResponseTimes, Sample, StepTimes,
+};
 use std::collections::BTreeMap;
 
 /// `(p50, p90, max)` of unsorted durations by nearest rank, in O(n):
@@ -37,12 +39,25 @@ pub(crate) struct Collected {
     data_errors: u64,
     /// Per step: valid durations (ms) and how many were within deadline.
     steps: [(Vec<i64>, u64); 3],
+    /// Resolved → verified durations (ms).
+    verify: Vec<i64>,
+    /// Fixes found not fixed (reopens).
+    failed: u64,
+    /// Fixes judged (failed ones and verified tickets).
+    judged: u64,
 }
 
 impl Collected {
     /// Adds one ticket read in full (the portable path).
     pub(crate) fn add(&mut self, s: &Sample) {
-        self.ticket(s.reopened);
+        self.ticket(s.reopens, s.closed_ms.is_some());
+        match (s.resolved_ms, s.closed_ms) {
+            (Some(resolved), Some(closed)) if closed >= resolved => {
+                self.verified(closed - resolved)
+            }
+            (_, Some(_)) => self.data_error(),
+            _ => {}
+        }
         let done = [s.acknowledged_ms, s.made_safe_ms, s.resolved_ms];
         for (i, at) in done.into_iter().enumerate() {
             let Some(at) = at else { continue };
@@ -55,10 +70,18 @@ impl Collected {
         }
     }
 
-    /// Counts one ticket.
-    pub(crate) fn ticket(&mut self, reopened: bool) {
+    /// Counts one ticket, reopened `reopens` times and verified or not.
+    pub(crate) fn ticket(&mut self, reopens: i64, verified: bool) {
+        let reopens = u64::try_from(reopens).unwrap_or(0);
         self.count += 1;
-        self.reopened += u64::from(reopened);
+        self.reopened += u64::from(reopens > 0);
+        self.failed += reopens;
+        self.judged += reopens + u64::from(verified);
+    }
+
+    /// Records a valid resolved → verified duration (ms).
+    pub(crate) fn verified(&mut self, duration_ms: i64) {
+        self.verify.push(duration_ms);
     }
 
     /// Counts one step left out as a data error.
@@ -84,6 +107,9 @@ impl Collected {
             mine.0.extend(theirs.0);
             mine.1 += theirs.1;
         }
+        self.verify.extend(other.verify);
+        self.failed += other.failed;
+        self.judged += other.judged;
     }
 
     /// The group's figures; `group` pairs each dimension with its value.
@@ -92,6 +118,17 @@ impl Collected {
             let (p50, p90, max) = percentiles(&mut d);
             StepTimes::new(d.len() as u64, p50, p90, max, within)
         });
+        let mut verify = self.verify;
+        let (p50, p90, max) = percentiles(&mut verify);
+        let verify = StepTimes {
+            within_deadline: None,
+            ..StepTimes::new(verify.len() as u64, p50, p90, max, 0)
+        };
+        let failed_verification = FailedVerification {
+            count: self.failed,
+            of: self.judged,
+            share: (self.judged > 0).then(|| self.failed as f64 / self.judged as f64),
+        };
         GroupTimes {
             group: group
                 .iter()
@@ -105,6 +142,8 @@ impl Collected {
             acknowledge: ack,
             make_safe: safe,
             resolve: res,
+            verify,
+            failed_verification,
         }
     }
 }

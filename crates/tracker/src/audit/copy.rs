@@ -152,7 +152,9 @@ fn column(dim: Dimension) -> &'static str {
 }
 
 /// The COPY statement: the dimensions' columns, `reopen_count`, then per
-/// step NULL (not done), -1 (a data error) or `duration_ms · 2 + within`.
+/// step NULL (not done), -1 (a data error) or `duration_ms · 2 + within`,
+/// then resolved → verified: NULL (not verified), -1 (a data error) or
+/// `duration_ms`.
 /// Everything in it comes from fixed lists, never from the request.
 pub fn copy_sql(dims: &[Dimension], range: String) -> String {
     let mut fields: Vec<String> = dims.iter().map(|d| column(*d).to_owned()).collect();
@@ -168,6 +170,12 @@ pub fn copy_sql(dims: &[Dimension], range: String) -> String {
              ELSE ({at} - received_at) * 2 + CASE WHEN {at} <= {due} THEN 1 ELSE 0 END END"
         ));
     }
+    fields.push(
+        "CASE WHEN closed_at IS NULL THEN NULL \
+         WHEN resolved_at IS NULL OR closed_at < resolved_at THEN -1 \
+         ELSE closed_at - resolved_at END"
+            .into(),
+    );
     format!(
         "COPY (SELECT {} FROM tickets WHERE {range}) TO STDOUT (FORMAT binary)",
         fields.join(", ")
@@ -216,7 +224,7 @@ impl Grouper {
     /// Adds one COPY row (see [`copy_sql`] for its fields).
     fn row(&mut self, fields: &[Option<&[u8]>]) -> Result<(), Error> {
         let n = self.dims.len();
-        if fields.len() != n + 4 {
+        if fields.len() != n + 5 {
             return Err(corrupt("field count"));
         }
         let mut key = [0_i64; 4];
@@ -239,13 +247,19 @@ impl Grouper {
             };
         }
         let group = self.groups.entry(key).or_default();
-        group.ticket(need(int(fields[n])?)? > 0);
-        for (step, field) in fields[n + 1..].iter().enumerate() {
+        let verify = int(fields[n + 4])?;
+        group.ticket(need(int(fields[n])?)?, verify.is_some());
+        for (step, field) in fields[n + 1..n + 4].iter().enumerate() {
             match int(*field)? {
                 None => {}
                 Some(code) if code < 0 => group.data_error(),
                 Some(code) => group.step(step, code >> 1, code & 1 == 1),
             }
+        }
+        match verify {
+            None => {}
+            Some(ms) if ms < 0 => group.data_error(),
+            Some(ms) => group.verified(ms),
         }
         Ok(())
     }

@@ -10,6 +10,12 @@
 //! included. Steps not yet done have no duration. Reopened tickets are
 //! counted per group.
 //!
+//! Verification (核查): the time from the latest resolution to the
+//! verification that closed the ticket (same figures, no deadline; a
+//! close before the resolution is a data error), and the share of fixes
+//! that failed verification: each reopen as not fixed is a failed fix,
+//! each verified (closed) ticket a passed one (`count` failed `of` judged).
+//!
 //! Both backends group in Rust and take percentiles by selection
 //! ([`percentiles`], O(n) per group and step). SQLite reads one [`Sample`]
 //! per ticket ([`sql`]); PostgreSQL streams only the few integers each
@@ -97,8 +103,10 @@ pub struct Sample {
     pub resolved_ms: Option<i64>,
     /// The deadlines, in step order.
     pub due_ms: [i64; 3],
-    /// Reopened at least once.
-    pub reopened: bool,
+    /// Times reopened as not fixed (each a fix that failed verification).
+    pub reopens: i64,
+    /// Verified (closed), unix ms.
+    pub closed_ms: Option<i64>,
 }
 
 impl Sample {
@@ -184,6 +192,21 @@ pub struct GroupTimes {
     pub make_safe: StepTimes,
     /// Received → resolved.
     pub resolve: StepTimes,
+    /// Resolved (the latest time) → verified; no deadline.
+    pub verify: StepTimes,
+    /// Fixes that failed verification.
+    pub failed_verification: FailedVerification,
+}
+
+/// The share of fixes that failed verification in one group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailedVerification {
+    /// Fixes found not fixed (reopens).
+    pub count: u64,
+    /// Fixes judged: failed ones and verified tickets.
+    pub of: u64,
+    /// `count / of`, 0 to 1; `null` with nothing judged.
+    pub share: Option<f64>,
 }
 
 /// The answer of `GET /v1/audit/response-times`.

@@ -27,7 +27,9 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// One line per group: the dimensions, counts, then per step count,
-/// median_s, p90_s, max_s, within_deadline. Empty cells for no data.
+/// median_s, p90_s, max_s, within_deadline; resolved → verified count,
+/// median_s, p90_s, max_s; failed verifications count, of, share. Empty
+/// cells for no data.
 pub fn csv(report: &ResponseTimes) -> String {
     let dims: Vec<&str> = report.group_by.split(',').collect();
     let mut header: Vec<String> = dims.iter().map(|d| (*d).to_owned()).collect();
@@ -36,6 +38,12 @@ pub fn csv(report: &ResponseTimes) -> String {
         for col in ["count", "median_s", "p90_s", "max_s", "within_deadline"] {
             header.push(format!("{step}_{col}"));
         }
+    }
+    for col in ["count", "median_s", "p90_s", "max_s"] {
+        header.push(format!("verify_{col}"));
+    }
+    for col in ["count", "of", "share"] {
+        header.push(format!("failed_verification_{col}"));
     }
     let mut out = header.join(",");
     out.push_str("\r\n");
@@ -49,6 +57,10 @@ pub fn csv(report: &ResponseTimes) -> String {
             cells.push(s.count.to_string());
             cells.extend([s.median_s, s.p90_s, s.max_s, s.within_deadline].map(opt));
         }
+        let (v, f) = (&g.verify, &g.failed_verification);
+        cells.push(v.count.to_string());
+        cells.extend([v.median_s, v.p90_s, v.max_s].map(opt));
+        cells.extend([f.count.to_string(), f.of.to_string(), opt(f.share)]);
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
@@ -69,6 +81,11 @@ pub fn human(seconds: Option<f64>) -> String {
     }
 }
 
+/// `67%`; `-` for none.
+fn percent(share: Option<f64>) -> String {
+    share.map_or("-".into(), |w| format!("{:.0}%", w * 100.0))
+}
+
 /// A fixed-width table for a terminal.
 pub fn table(report: &ResponseTimes) -> String {
     let mut rows: Vec<Vec<String>> = vec![vec![
@@ -80,6 +97,8 @@ pub fn table(report: &ResponseTimes) -> String {
     for step in ["ack", "safe", "resolve"] {
         rows[0].extend(["n", "median", "p90", "max", "in time"].map(|c| format!("{step} {c}")));
     }
+    rows[0].extend(["n", "median", "p90", "max"].map(|c| format!("verify {c}")));
+    rows[0].push("failed".into());
     for g in &report.groups {
         let mut row = vec![
             g.group.clone(),
@@ -90,11 +109,12 @@ pub fn table(report: &ResponseTimes) -> String {
         for (_, s) in steps(g) {
             row.push(s.count.to_string());
             row.extend([s.median_s, s.p90_s, s.max_s].map(human));
-            row.push(
-                s.within_deadline
-                    .map_or("-".into(), |w| format!("{:.0}%", w * 100.0)),
-            );
+            row.push(percent(s.within_deadline));
         }
+        let (v, f) = (&g.verify, &g.failed_verification);
+        row.push(v.count.to_string());
+        row.extend([v.median_s, v.p90_s, v.max_s].map(human));
+        row.push(format!("{}/{} {}", f.count, f.of, percent(f.share)));
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())

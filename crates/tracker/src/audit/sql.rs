@@ -21,7 +21,8 @@ fn sample(row: &AnyRow) -> Result<Sample, Error> {
             row.try_get("make_safe_by")?,
             row.try_get("resolve_by")?,
         ],
-        reopened: row.try_get::<i64, _>("reopen_count")? > 0,
+        reopens: row.try_get("reopen_count")?,
+        closed_ms: row.try_get("closed_at")?,
     })
 }
 
@@ -40,7 +41,8 @@ impl Store {
     pub async fn response_times_in_rust(&self, dims: &[Dimension]) -> Result<ResponseTimes, Error> {
         let samples = sqlx::query(
             "SELECT office_id, category, urgent, received_at, acknowledged_at, made_safe_at, \
-             resolved_at, acknowledge_by, make_safe_by, resolve_by, reopen_count FROM tickets",
+             resolved_at, acknowledge_by, make_safe_by, resolve_by, reopen_count, closed_at \
+             FROM tickets",
         )
         .fetch_all(self.pool())
         .await?

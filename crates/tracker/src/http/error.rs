@@ -24,6 +24,14 @@ pub enum ApiError {
         /// What is wrong with it.
         detail: String,
     },
+    /// Well-formed, but the evidence does not hold (a verification photo
+    /// not fresh or not new, a position too far): 422.
+    Evidence {
+        /// The field at fault, as named on the wire.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The ticket's state does not allow the action, or it changed meanwhile.
     Conflict {
         /// What happened.
@@ -78,6 +86,23 @@ impl ApiError {
         }
     }
 
+    /// A [`ApiError::Evidence`].
+    pub fn evidence(field: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Evidence {
+            field,
+            detail: detail.into(),
+        }
+    }
+
+    /// The field a [`ApiError::BadField`] names (unit tests).
+    #[cfg(test)]
+    pub(crate) fn bad_field(self) -> &'static str {
+        match self {
+            ApiError::BadField { field, .. } => field,
+            other => panic!("not a bad field: {other:?}"),
+        }
+    }
+
     /// The metrics label of the outcome.
     pub fn outcome(&self) -> &'static str {
         match self {
@@ -85,6 +110,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::BadField { .. } => "bad_request",
+            ApiError::Evidence { .. } => "unprocessable",
             ApiError::Conflict { .. } | ApiError::Refused { .. } => "conflict",
             ApiError::Internal(_) => "error",
         }
@@ -104,6 +130,12 @@ impl ApiError {
             ApiError::NotFound => (Problem::new(404, "not-found", "Not found"), None),
             ApiError::BadField { field, detail } => (
                 Problem::new(400, "invalid-field", "Invalid field")
+                    .detail(detail.clone())
+                    .field(*field),
+                None,
+            ),
+            ApiError::Evidence { field, detail } => (
+                Problem::new(422, "evidence-refused", "Evidence refused")
                     .detail(detail.clone())
                     .field(*field),
                 None,
@@ -158,7 +190,7 @@ impl From<Error> for ApiError {
             Error::NothingToChange => ApiError::field("body", e.to_string()),
             Error::UnroutedNotFound(_) => ApiError::NotFound,
             Error::NotDisputed(_) => ApiError::NotFound,
-            Error::DisputeSettled(_) => ApiError::Conflict {
+            Error::DisputeSettled(_) | Error::AlreadyVerified(_) => ApiError::Conflict {
                 detail: e.to_string(),
                 state: None,
             },

@@ -5,7 +5,8 @@
 //! | `GET /v1/offices/{office_id}/tickets` | that office, supervisors |
 //! | `GET /v1/tickets/{id}` | its office, supervisors (with every report and its evidence); its reporting couriers see their own report and its status |
 //! | `POST /v1/tickets/{id}/acknowledge` · `make_safe` · `start` · `resolve` · `reject` | its office, supervisors |
-//! | `POST /v1/tickets/{id}/reopen` · `close` | the courier whose report opened it, supervisors |
+//! | `POST /v1/tickets/{id}/verify` `{"fixed", "note"?, "photo_sha256"?, "lat"?, "lon"?}` | the courier whose report opened it, supervisors, couriers merged onto it (their report only), couriers nearby with a fresh photo (`verify`) |
+//! | `POST /v1/tickets/{id}/reopen` · `close` (verify not fixed · fixed) | the courier whose report opened it, supervisors |
 //! | `POST /v1/tickets/{id}/reroute` | supervisors |
 //! | `POST /v1/tickets/{id}/triage` | its office, supervisors (re-triage: category, urgency) |
 //! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
@@ -14,6 +15,8 @@
 //! | `GET /v1/audit/overdue` | supervisors, offices (their own) |
 //! | `GET /v1/audit/couriers`, `GET /v1/audit/verify` | supervisors |
 //! | `GET /v1/couriers/me` | couriers |
+//! | `GET /v1/verifications/nearby?lat=&lon=` | couriers (resolved tickets near them to check) |
+//! | `GET /v1/verifications?state=disputed` | supervisors (verification disputes) |
 //! | `POST /v1/reports/{id}/photos/{n}/hide` · `unhide` | supervisors |
 //! | `GET /v1/alerts/channels` | supervisors, offices (their own) |
 //! | `GET /v1/alerts/deliveries?state=pending\|failing\|delivered\|failed` | supervisors |
@@ -42,6 +45,9 @@ mod rewards;
 mod supervision;
 mod tickets;
 mod triage;
+mod verifications;
+mod verify;
+mod verify_evidence;
 
 pub use error::ApiError;
 
@@ -69,8 +75,9 @@ pub fn app(store: Store) -> Router {
         .route("/v1/tickets/{id}/resolve", post(tickets::resolve))
         .route("/v1/tickets/{id}/reject", post(tickets::reject))
         .route("/v1/tickets/{id}/start", post(tickets::start))
-        .route("/v1/tickets/{id}/reopen", post(tickets::reopen))
-        .route("/v1/tickets/{id}/close", post(tickets::close))
+        .route("/v1/tickets/{id}/reopen", post(verify::reopen))
+        .route("/v1/tickets/{id}/close", post(verify::close))
+        .route("/v1/tickets/{id}/verify", post(verify::verify))
         .route("/v1/tickets/{id}/reroute", post(reroute::reroute_ticket))
         .route("/v1/tickets/{id}/triage", post(triage::triage))
         .route("/v1/unrouted", get(supervision::unrouted))
@@ -82,6 +89,8 @@ pub fn app(store: Store) -> Router {
         .route("/v1/audit/couriers", get(supervision::leaderboard))
         .route("/v1/audit/verify", get(supervision::verify))
         .route("/v1/couriers/me", get(courier::me))
+        .route("/v1/verifications", get(verifications::disputed))
+        .route("/v1/verifications/nearby", get(verifications::nearby))
         .route("/v1/reports/{id}/photos/{n}/hide", post(photos::hide))
         .route("/v1/reports/{id}/photos/{n}/unhide", post(photos::unhide))
         .route("/v1/alerts/channels", get(alerts::channels))

@@ -37,7 +37,7 @@ pub(super) fn check_proof(
 }
 
 /// 64 lower-case hex digits.
-fn is_sha256(s: &str) -> bool {
+pub(super) fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

@@ -1,12 +1,11 @@
 //! An office's queue, one ticket with its history, and the actions that
 //! move a ticket along: acknowledge, make safe, start, resolve, reject
-//! (its office or a supervisor); reopen and close (a supervisor or the
-//! courier whose report opened the ticket). A courier reads a ticket only
-//! through [`CourierTicket`]: their own report and where it stands.
+//! (its office or a supervisor); reopen and close are verification's
+//! ([`super::verify`]). A courier reads a ticket only through
+//! [`CourierTicket`]: their own report and where it stands.
 
 use super::{observe, principal, ApiError};
 use crate::store::courier_view::CourierTicket;
-use crate::store::lifecycle::NOT_FIXED;
 use crate::store::reports::TicketReport;
 use crate::store::rows::{Ticket, TicketEvent, Transition};
 use crate::{Error, Store};
@@ -135,6 +134,9 @@ pub(super) async fn ticket(
             let view = store.courier_ticket(&ticket, *courier_id).await?;
             return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
         }
+        let mut ticket = ticket;
+        ticket.verification.can_verify =
+            matches!(who, Principal::Supervisor { .. }) && ticket.state == TicketState::Resolved;
         let events = store.ticket_events(ticket.ticket_id).await?;
         let reports = store.ticket_reports(&ticket).await?;
         Ok(TicketView::Staff(TicketWithEvents {
@@ -192,37 +194,13 @@ action_handler!(make_safe, TicketAction::MakeSafe);
 action_handler!(resolve, TicketAction::Resolve);
 action_handler!(reject, TicketAction::Reject);
 action_handler!(start, TicketAction::Start);
-action_handler!(reopen, TicketAction::Reopen);
-action_handler!(close, TicketAction::Close);
 
-/// Whether `who` may take `action` at all (scope is checked after):
-/// offices work tickets, couriers only reopen or confirm their own,
-/// supervisors do everything.
-fn may_take(who: &Principal, action: TicketAction) -> Result<(), ApiError> {
-    let by_reporter = matches!(action, TicketAction::Reopen | TicketAction::Close);
+/// Whether `who` may work tickets at all (scope is checked after):
+/// offices and supervisors do; couriers only verify ([`super::verify`]).
+fn may_take(who: &Principal) -> Result<(), ApiError> {
     match who {
-        Principal::Supervisor { .. } => Ok(()),
-        Principal::Courier { .. } if by_reporter => Ok(()),
         Principal::Courier { .. } => Err(ApiError::Forbidden("couriers cannot act on tickets")),
-        Principal::Office { .. } if by_reporter => Err(ApiError::Forbidden(
-            "only a reporter or a supervisor may reopen or close a ticket",
-        )),
-        Principal::Office { .. } => Ok(()),
-    }
-}
-
-/// A courier reopens or closes only a ticket their own report opened. A
-/// courier merged onto someone else's ticket sees it (so this is a 403,
-/// not the 404 of a ticket outside their scope) but may not steer it.
-fn only_the_opener_confirms(who: &Principal, ticket: &Ticket) -> Result<(), ApiError> {
-    match who {
-        Principal::Courier { courier_id, .. } if *courier_id != ticket.courier_id => {
-            Err(ApiError::Forbidden(
-                "only the courier whose report opened the ticket, or a supervisor, \
-                 may reopen or close it",
-            ))
-        }
-        _ => Ok(()),
+        Principal::Supervisor { .. } | Principal::Office { .. } => Ok(()),
     }
 }
 
@@ -235,10 +213,9 @@ async fn act(
     body: &[u8],
 ) -> Result<Ticket, ApiError> {
     let who = principal(store, headers).await?;
-    may_take(&who, action)?;
+    may_take(&who)?;
     let checked = validate_body(action, body)?;
     let current = visible_ticket(store, &who, id).await?;
-    only_the_opener_confirms(&who, &current)?;
     super::proof::must_be_uploaded(store, &current, checked.proof_photo_sha256.as_deref()).await?;
     let change = Transition {
         action,
@@ -254,19 +231,24 @@ async fn act(
             tracing::info!(action = %action, state = %ticket.state, actor = %change.actor, "ticket changed");
             Ok(ticket)
         }
-        Err(Error::ConcurrentUpdate(ticket_id)) => {
-            let now = store.ticket(ticket_id).await?.map(|t| t.state);
-            Err(ApiError::Conflict {
-                detail: format!("ticket {ticket_id} was changed by someone else; reload it"),
-                state: now,
-            })
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(lost_race(store, e).await?),
     }
 }
 
+/// A store error as the client sees it: a lost race is a 409 naming the
+/// ticket's state now.
+pub(super) async fn lost_race(store: &Store, e: Error) -> Result<ApiError, ApiError> {
+    Ok(match e {
+        Error::ConcurrentUpdate(ticket_id) => ApiError::Conflict {
+            detail: format!("ticket {ticket_id} was changed by someone else; reload it"),
+            state: store.ticket(ticket_id).await?.map(|t| t.state),
+        },
+        e => e.into(),
+    })
+}
+
 /// The action's body, checked: `resolve` needs a note (and takes a proof
-/// photo's sha256), `reject` a reason, `reopen` takes only `not_fixed`;
+/// photo's sha256), `reject` a reason;
 /// notes are at most [`MAX_NOTE_CHARS`].
 fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError> {
     let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -285,12 +267,6 @@ fn validate_body(action: TicketAction, body: &[u8]) -> Result<Checked, ApiError>
         (TicketAction::Reject, Some(raw)) => Some(parse_reason(raw)?),
         (TicketAction::Reject, None) => {
             return Err(ApiError::field("reason", "rejecting needs a reason"));
-        }
-        (TicketAction::Reopen, Some(raw)) if raw != NOT_FIXED => {
-            return Err(ApiError::field(
-                "reason",
-                "a ticket is reopened as not_fixed",
-            ));
         }
         _ => None,
     };
@@ -351,10 +327,7 @@ mod tests {
     use super::*;
 
     fn field_of(e: ApiError) -> &'static str {
-        match e {
-            ApiError::BadField { field, .. } => field,
-            other => panic!("{other:?}"),
-        }
+        e.bad_field()
     }
 
     #[test]
@@ -385,12 +358,6 @@ mod tests {
             field_of(validate_body(TicketAction::Resolve, bad).unwrap_err()),
             "proof_photo_sha256"
         );
-        let wrong = br#"{"reason":"meh"}"#;
-        assert_eq!(
-            field_of(validate_body(TicketAction::Reopen, wrong).unwrap_err()),
-            "reason"
-        );
-        assert!(validate_body(TicketAction::Reopen, br#"{"reason":"not_fixed"}"#).is_ok());
         let ctl = validate_body(TicketAction::Resolve, br#"{"note":"done\u001b[2J"}"#);
         assert_eq!(field_of(ctl.unwrap_err()), "note");
         let ctl = validate_body(TicketAction::Reject, br#"{"reason":"duplicate\u0000"}"#);

@@ -5,6 +5,7 @@
 //! ticket learns nothing about the first courier.
 
 use super::rows::{parsed, Ticket, TicketEvent};
+use super::verification_status::VerificationStatus;
 use super::Store;
 use crate::time_ms::from_ms;
 use crate::Error;
@@ -64,6 +65,9 @@ pub struct CourierTicket {
     pub reopen_count: i64,
     /// The steps, without who took them.
     pub events: Vec<CourierEvent>,
+    /// Where it stands in verification, and whether this courier may
+    /// verify it now.
+    pub verification: VerificationStatus,
 }
 
 /// One step of a ticket, as a reporter sees it: what happened and when.
@@ -132,10 +136,15 @@ impl Store {
             return Ok(None);
         };
         let events = self.ticket_events(ticket.ticket_id).await?;
+        let opened_it = own.report_id == ticket.report_id;
+        let verification = VerificationStatus {
+            can_verify: self.reporter_may_verify(ticket, courier, opened_it).await?,
+            ..ticket.verification.clone()
+        };
         Ok(Some(CourierTicket {
             ticket_id: ticket.ticket_id,
             report_id: own.report_id,
-            opened_it: own.report_id == ticket.report_id,
+            opened_it,
             office_id: ticket.office_id.clone(),
             office_name: ticket.office_name.clone(),
             category: ticket.category,
@@ -152,6 +161,7 @@ impl Store {
             updated_at: ticket.updated_at,
             reopen_count: ticket.reopen_count,
             events: events.iter().map(CourierEvent::from).collect(),
+            verification,
         }))
     }
 

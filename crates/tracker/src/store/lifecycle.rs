@@ -1,15 +1,15 @@
 //! Moving a ticket along: an actor's transition (acknowledge, make safe,
-//! start, resolve, reject, reopen, close) or a system step (auto-close).
+//! start, resolve, reject, reopen, verify) or a system step (auto-verify).
 //!
 //! Each is one transaction: the ticket row (optimistic version check), the
-//! hash-chained event, the outbox row for [`TicketChanged`], for resolve
+//! hash-chained event, the outbox row for [`TicketChanged`], for verify
 //! and reopen the points ledger, and for a `not_our_area` rejection a
 //! dispute ([`super::disputes`]).
 
 use super::chain::{self, ChainRow};
 use super::disputes::{self, DISPUTED_REASON};
 use super::rows::{Ticket, Transition};
-use super::{points, Store};
+use super::{points, verification, Store};
 use crate::outbox;
 use crate::time_ms::to_ms;
 use crate::Error;
@@ -25,13 +25,13 @@ pub const NOT_FIXED: &str = "not_fixed";
 pub(crate) struct Step {
     /// What is done.
     pub action: TicketAction,
-    /// `office:wenquan`, `system:auto_close`, …
+    /// `office:wenquan`, `system:auto_verify`, …
     pub actor: String,
     /// `office`, `supervisor`, `courier`, `system`.
     pub role: String,
     /// When.
     pub at: OffsetDateTime,
-    /// Stored reason (reject reason, `not_fixed`, `confirmed`, …).
+    /// Stored reason (reject reason, `not_fixed`, `verified_by_reporter`, …).
     pub reason: Option<String>,
     /// Free text.
     pub note: Option<String>,
@@ -45,7 +45,7 @@ impl Step {
         let reason = match change.action {
             TicketAction::Reject => change.reason.map(|r| r.as_str().to_owned()),
             TicketAction::Reopen => Some(NOT_FIXED.to_owned()),
-            TicketAction::Close => Some(format!("confirmed_by_{}", change.role)),
+            TicketAction::Verify => Some(verification::reason_of(change.role).to_owned()),
             _ => None,
         };
         Step {
@@ -74,49 +74,9 @@ impl Store {
 
     /// [`Store::apply`] for any actor, system ones included.
     pub(crate) async fn apply_step(&self, current: &Ticket, step: Step) -> Result<Ticket, Error> {
-        let next = current.state.apply(step.action)?;
         let ticket_id = current.ticket_id;
         let mut tx = self.pool.begin().await?;
-        // The write comes first so that SQLite takes its write lock before
-        // reading anything in this transaction.
-        if !update_ticket(&mut tx, current, next, &step).await? {
-            tx.rollback().await?;
-            return Err(Error::ConcurrentUpdate(ticket_id));
-        }
-        let event_id = EventId::new();
-        let kind = step.action.event_kind();
-        let row = ChainRow {
-            event_id: event_id.to_string(),
-            ticket_id: ticket_id.to_string(),
-            kind: kind.to_owned(),
-            actor: step.actor.clone(),
-            role: step.role.clone(),
-            at: to_ms(step.at),
-            reason: step.reason.clone(),
-            note: step.note.clone(),
-            office_id: Some(current.office_id.to_string()),
-            proof_photo_sha256: step.proof_photo_sha256.clone(),
-            ..ChainRow::default()
-        };
-        chain::append(&mut tx, row).await?;
-        let changed = TicketChanged {
-            event_id,
-            ticket_id,
-            office_id: current.office_id.clone(),
-            category: current.category,
-            urgent: current.urgent,
-            kind: kind.to_owned(),
-            state: next,
-            actor: step.actor.clone(),
-            at: step.at,
-            reason: step.reason.clone(),
-            note: step.note.clone(),
-            from_office: None,
-            from_category: None,
-            deadlines: None,
-        };
-        outbox::enqueue(&mut tx, &changed).await?;
-        follow_up(&mut tx, current, &step, event_id).await?;
+        record_step(&mut tx, current, &step).await?;
         tx.commit().await?;
         self.outbox_ready().notify_one();
         self.ticket(ticket_id)
@@ -125,8 +85,72 @@ impl Store {
     }
 }
 
-/// What a step brings along in its transaction: points for a resolve,
-/// their reversal for a reopen, a dispute for a `not_our_area` rejection.
+/// [`Store::apply_step`] inside the caller's transaction (rolled back by
+/// dropping it on error). Returns the event's id.
+pub(crate) async fn record_step(
+    tx: &mut Transaction<'static, Any>,
+    current: &Ticket,
+    step: &Step,
+) -> Result<EventId, Error> {
+    let next = current.state.apply(step.action)?;
+    // The write comes first so that SQLite takes its write lock before
+    // reading anything in this transaction.
+    if !update_ticket(tx, current, next, step).await? {
+        return Err(Error::ConcurrentUpdate(current.ticket_id));
+    }
+    let event_id = EventId::new();
+    record_event(tx, current, step.action.event_kind(), next, step, event_id).await?;
+    follow_up(tx, current, step, event_id).await?;
+    Ok(event_id)
+}
+
+/// Appends the event `kind` of `step` to the chain and queues it in the
+/// outbox; `state` is the ticket's state after it.
+pub(crate) async fn record_event(
+    tx: &mut Transaction<'static, Any>,
+    current: &Ticket,
+    kind: &str,
+    state: TicketState,
+    step: &Step,
+    event_id: EventId,
+) -> Result<(), Error> {
+    let row = ChainRow {
+        event_id: event_id.to_string(),
+        ticket_id: current.ticket_id.to_string(),
+        kind: kind.to_owned(),
+        actor: step.actor.clone(),
+        role: step.role.clone(),
+        at: to_ms(step.at),
+        reason: step.reason.clone(),
+        note: step.note.clone(),
+        office_id: Some(current.office_id.to_string()),
+        proof_photo_sha256: step.proof_photo_sha256.clone(),
+        ..ChainRow::default()
+    };
+    chain::append(tx, row).await?;
+    let changed = TicketChanged {
+        event_id,
+        ticket_id: current.ticket_id,
+        office_id: current.office_id.clone(),
+        category: current.category,
+        urgent: current.urgent,
+        kind: kind.to_owned(),
+        state,
+        actor: step.actor.clone(),
+        at: step.at,
+        reason: step.reason.clone(),
+        note: step.note.clone(),
+        from_office: None,
+        from_category: None,
+        deadlines: None,
+    };
+    outbox::enqueue(tx, &changed).await
+}
+
+/// What a step brings along in its transaction: points and who verified
+/// for a verify, the reversal of points paid for a reopen (only tickets
+/// resolved before verification existed were paid on resolve), a dispute
+/// for a `not_our_area` rejection.
 async fn follow_up(
     tx: &mut Transaction<'static, Any>,
     current: &Ticket,
@@ -135,7 +159,10 @@ async fn follow_up(
 ) -> Result<(), Error> {
     let ticket_id = current.ticket_id;
     match step.action {
-        TicketAction::Resolve => points::award(tx, ticket_id, event_id, step.at).await,
+        TicketAction::Verify => {
+            verification::mark_verified(tx, ticket_id, step.reason.as_deref()).await?;
+            points::award(tx, ticket_id, event_id, step.at).await
+        }
         TicketAction::Reopen => points::reverse(tx, ticket_id, event_id, step.at).await,
         TicketAction::Reject if step.reason.as_deref() == Some(DISPUTED_REASON.as_str()) => {
             let note = step.note.as_deref();
@@ -168,7 +195,7 @@ async fn update_ticket(
         TicketAction::Acknowledge => update!(", acknowledged_at = COALESCE(acknowledged_at, $5)"),
         TicketAction::MakeSafe => update!(", made_safe_at = COALESCE(made_safe_at, $5)"),
         TicketAction::Resolve => update!(", resolved_at = $5"),
-        TicketAction::Close => update!(", closed_at = $5"),
+        TicketAction::Verify => update!(", closed_at = $5"),
         TicketAction::Reopen => update!(", reopen_count = reopen_count + 1"),
         TicketAction::Start | TicketAction::Reject => update!(""),
     };

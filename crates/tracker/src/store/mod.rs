@@ -29,9 +29,14 @@ pub mod token_admin;
 pub mod tokens;
 pub mod triage;
 mod wallet;
+pub mod verification;
+pub mod verification_photos;
+pub mod verification_queue;
+pub mod verification_status;
 
 use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};
+use crate::sla::VerifyConfig;
 use crate::Error;
 use civicprobe_model::SlaPolicy;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -82,6 +87,8 @@ pub struct Store {
     /// The deadline policy (the router's file): re-triage, urgent
     /// duplicates and reports routed by hand compute deadlines with it.
     policy: Arc<SlaPolicy>,
+    /// The rules of a nearby courier's check (radius, photo age, reuse).
+    verify: VerifyConfig,
 }
 
 impl Store {
@@ -108,6 +115,7 @@ impl Store {
             clock: Arc::new(SystemClock),
             outbox_ready: Arc::new(Notify::new()),
             policy: Arc::new(SlaPolicy::default()),
+            verify: VerifyConfig::default(),
         };
         store.migrate().await?;
         tracing::info!(backend = ?backend, "tracker store ready");
@@ -143,6 +151,18 @@ impl Store {
     pub fn with_policy(mut self, policy: SlaPolicy) -> Store {
         self.policy = Arc::new(policy);
         self
+    }
+
+    /// The same store checking nearby couriers' verifications with
+    /// `config` ([`VerifyConfig::default`] until set).
+    pub fn with_verification(mut self, config: VerifyConfig) -> Store {
+        self.verify = config;
+        self
+    }
+
+    /// The rules of a nearby courier's check.
+    pub fn verification_rules(&self) -> VerifyConfig {
+        self.verify
     }
 
     /// The deadline policy.

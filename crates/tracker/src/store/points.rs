@@ -1,8 +1,11 @@
 //! The points ledger: append-only (a trigger refuses UPDATE and DELETE).
-//! A resolved ticket awards [`POINTS_PER_FIX`] shared among its reporters
-//! (the opener and merged duplicates), except reports flagged for photo
-//! reuse; a reopen as not fixed books a reversal of what is outstanding.
-//! Rejected tickets are never resolved, so they earn nothing.
+//! A verified ticket (核查, [`super::verification`]) awards
+//! [`POINTS_PER_FIX`] shared among its reporters (the opener and merged
+//! duplicates), except reports flagged for photo reuse; a nearby courier
+//! who checks a fix earns a `verification` entry; a reopen as not fixed
+//! books a reversal of awards outstanding (paid on resolve before
+//! verification existed). Rejected tickets are never verified, so they
+//! earn nothing.
 
 use super::Store;
 use crate::time_ms::to_ms;
@@ -55,7 +58,7 @@ async fn insert_entry(
     Ok(())
 }
 
-/// Books the award for resolving `ticket_id` (inside the resolve's transaction).
+/// Books the award for verifying `ticket_id` (inside the verify's transaction).
 pub(crate) async fn award(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
@@ -88,7 +91,36 @@ pub(crate) async fn award(
     Ok(())
 }
 
-/// Books reversals of every report's outstanding points on `ticket_id`.
+/// Pays a nearby courier for checking `ticket_id`: one `verification`
+/// entry whose id derives from the check's (`verification_id`), so a
+/// retried check cannot pay twice.
+pub(crate) async fn pay_verification(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: TicketId,
+    (courier, points): (CourierId, i64),
+    (verification_id, event_id): (EventId, EventId),
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let entry_id = EventId::derived(verification_id.0, "verification");
+    sqlx::query(
+        "INSERT INTO points_ledger (entry_id, courier_id, ticket_id, report_id, points, kind, \
+         event_id, at) VALUES ($1, $2, $3, $4, $5, 'verification', $6, $7) \
+         ON CONFLICT (entry_id) DO NOTHING",
+    )
+    .bind(entry_id.to_string())
+    .bind(courier.to_string())
+    .bind(ticket_id.to_string())
+    .bind(verification_id.to_string())
+    .bind(points)
+    .bind(event_id.to_string())
+    .bind(to_ms(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Books reversals of every report's outstanding points on `ticket_id`
+/// (a verifier's points are theirs to keep: only awards are reversed).
 pub(crate) async fn reverse(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
@@ -97,7 +129,7 @@ pub(crate) async fn reverse(
 ) -> Result<(), Error> {
     let outstanding: Vec<(String, String, i64)> = sqlx::query(
         "SELECT report_id, courier_id, CAST(SUM(points) AS BIGINT) AS net FROM points_ledger \
-         WHERE ticket_id = $1 GROUP BY report_id, courier_id HAVING SUM(points) > 0 \
+         WHERE ticket_id = $1 AND kind IN ('award', 'reversal') GROUP BY report_id, courier_id HAVING SUM(points) > 0 \
          ORDER BY report_id",
     )
     .bind(ticket_id.to_string())

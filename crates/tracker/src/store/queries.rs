@@ -4,6 +4,7 @@
 use super::rows::{
     event_columns, ticket_columns, CourierReport, Ticket, TicketEvent, UnroutedReport,
 };
+use super::verification_status::VerificationStatus;
 use super::Store;
 use crate::time_ms::from_ms;
 use crate::Error;
@@ -148,11 +149,20 @@ impl Store {
             "SELECT r.report_id AS report_id, t.ticket_id AS ticket_id, t.state AS state, \
              t.category AS category, t.office_id AS office_id, r.received_at AS received_at, \
              CAST(COALESCE((SELECT SUM(p.points) FROM points_ledger p \
-               WHERE p.report_id = r.report_id), 0) AS BIGINT) AS points \
+               WHERE p.report_id = r.report_id), 0) AS BIGINT) AS points, \
+             t.closed_at AS closed_at, t.verified_by AS verified_by, \
+             CAST((SELECT COUNT(*) FROM verifications v WHERE v.ticket_id = t.ticket_id \
+               AND v.resolved_at = t.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
+               AS BIGINT) AS verification_disputes, \
+             CAST(CASE WHEN t.state = 'resolved' AND (t.report_id = r.report_id OR NOT EXISTS \
+               (SELECT 1 FROM verifications v WHERE v.ticket_id = t.ticket_id \
+               AND v.resolved_at = t.resolved_at AND v.courier_id = r.courier_id)) \
+               THEN 1 ELSE 0 END AS BIGINT) AS can_verify \
              FROM ticket_reporters r JOIN tickets t ON t.ticket_id = r.ticket_id \
              WHERE r.courier_id = $1 \
              UNION ALL \
-             SELECT report_id, NULL, 'unrouted', category, NULL, received_at, CAST(0 AS BIGINT) \
+             SELECT report_id, NULL, 'unrouted', category, NULL, received_at, CAST(0 AS BIGINT), \
+             NULL, NULL, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
              FROM unrouted WHERE courier_id = $1 AND routed_ticket_id IS NULL \
              ORDER BY received_at DESC LIMIT $2",
         )
@@ -180,5 +190,19 @@ fn courier_report(row: &sqlx::any::AnyRow) -> Result<CourierReport, Error> {
             .transpose()?,
         received_at: from_ms(row.try_get("received_at")?)?,
         points: row.try_get("points")?,
+        verification: report_verification(row)?,
+    })
+}
+
+/// A report's [`VerificationStatus`]: none while unrouted.
+fn report_verification(row: &sqlx::any::AnyRow) -> Result<VerificationStatus, Error> {
+    let state: String = row.try_get("state")?;
+    let Ok(state) = state.parse::<TicketState>() else {
+        return Ok(VerificationStatus::default());
+    };
+    let closed_at = crate::time_ms::from_opt_ms(row.try_get("closed_at")?)?;
+    Ok(VerificationStatus {
+        can_verify: row.try_get::<i64, _>("can_verify")? != 0,
+        ..VerificationStatus::of_row(row, state, closed_at)?
     })
 }

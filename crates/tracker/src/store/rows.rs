@@ -1,5 +1,6 @@
 //! What the store hands out, and how a database row becomes one.
 
+use super::verification_status::VerificationStatus;
 use crate::time_ms::{from_ms, from_opt_ms};
 use crate::Error;
 use civicprobe_model::{
@@ -24,7 +25,10 @@ macro_rules! ticket_columns {
          CAST(COALESCE((SELECT SUM(CASE x.step WHEN 'acknowledge' THEN 1 \
          WHEN 'make_safe' THEN 2 WHEN 'resolve' THEN 4 ELSE 0 END) \
          FROM escalations x WHERE x.ticket_id = tickets.ticket_id), 0) AS BIGINT) \
-         AS escalated_mask"
+         AS escalated_mask, verified_by, \
+         CAST((SELECT COUNT(*) FROM verifications v WHERE v.ticket_id = tickets.ticket_id \
+         AND v.resolved_at = tickets.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
+         AS BIGINT) AS verification_disputes"
     };
 }
 pub(crate) use ticket_columns;
@@ -110,6 +114,9 @@ pub struct Ticket {
     /// The steps the SLA clock escalated (`acknowledge`, `make_safe`,
     /// `resolve`): each was late once, whether or not it is done now.
     pub escalated_steps: Vec<&'static str>,
+    /// Where it stands in verification (核查); `can_verify` is the
+    /// caller's, set by the view.
+    pub verification: VerificationStatus,
 }
 
 /// The SLA steps, in order, as bits of the `escalated_mask` column.
@@ -191,6 +198,9 @@ pub struct CourierReport {
     pub received_at: OffsetDateTime,
     /// Net points this report earned.
     pub points: i64,
+    /// Where its ticket stands in verification, and whether this courier
+    /// may verify it now.
+    pub verification: VerificationStatus,
 }
 
 /// A change an actor makes to a ticket.
@@ -232,6 +242,8 @@ impl Ticket {
     pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, Error> {
         let photos_json: String = row.try_get("photos_json")?;
         let opened_at = from_ms(row.try_get("opened_at")?)?;
+        let state = parsed(row, "state")?;
+        let closed_at = from_opt_ms(row.try_get("closed_at")?)?;
         Ok(Ticket {
             ticket_id: parsed(row, "ticket_id")?,
             report_id: parsed(row, "report_id")?,
@@ -239,7 +251,7 @@ impl Ticket {
             office_name: row.try_get("office_name")?,
             category: parsed(row, "category")?,
             urgent: row.try_get::<i64, _>("urgent")? != 0,
-            state: parsed(row, "state")?,
+            state,
             courier_id: parsed(row, "courier_id")?,
             location: location(row)?,
             accuracy_m: row.try_get("accuracy_m")?,
@@ -256,7 +268,7 @@ impl Ticket {
             acknowledged_at: from_opt_ms(row.try_get("acknowledged_at")?)?,
             made_safe_at: from_opt_ms(row.try_get("made_safe_at")?)?,
             resolved_at: from_opt_ms(row.try_get("resolved_at")?)?,
-            closed_at: from_opt_ms(row.try_get("closed_at")?)?,
+            closed_at,
             updated_at: from_opt_ms(row.try_get("updated_at")?)?.unwrap_or(opened_at),
             version: row.try_get("version")?,
             reopen_count: row.try_get("reopen_count")?,
@@ -264,6 +276,7 @@ impl Ticket {
             boundary: row.try_get::<i64, _>("boundary")? != 0,
             dispute: None,
             escalated_steps: escalated_steps(row.try_get("escalated_mask")?),
+            verification: VerificationStatus::of_row(row, state, closed_at)?,
         })
     }
 }

@@ -1,28 +1,26 @@
 //! The SLA clock's queries: breaches to escalate (one `escalated` event per
 //! ticket and step, ever: the `escalations` table's key and a deterministic
-//! event id make it idempotent across restarts and instances), resolved
-//! tickets to close automatically, and the overdue list.
+//! event id make it idempotent across restarts and instances) and the
+//! overdue list. (Resolved tickets verified automatically: see
+//! [`super::verification`].)
 
 use super::chain::{self, ChainRow};
-use super::lifecycle::Step;
 use super::tickets::SYSTEM_ROLE;
 use super::Store;
 use crate::outbox;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
 use civicprobe_model::{
-    Category, Deadlines, EventId, OfficeId, TicketAction, TicketChanged, TicketId, TicketState,
+    Category, Deadlines, EventId, OfficeId, TicketChanged, TicketId, TicketState,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 pub use civicprobe_model::event::kind::ESCALATED;
 /// Who escalates.
 const SLA_ACTOR: &str = "system:sla";
-/// Who closes automatically.
-const AUTO_CLOSE_ACTOR: &str = "system:auto_close";
 /// Tickets examined per sweep.
 const SWEEP_LIMIT: i64 = 1000;
 
@@ -259,42 +257,5 @@ impl Store {
         self.outbox_ready().notify_one();
         tracing::info!(ticket_id = %t.ticket_id, step = breach.step, late_s = breach.late_s, "escalated");
         Ok(true)
-    }
-
-    /// Closes tickets resolved more than `after` ago. Returns how many.
-    pub async fn auto_close(&self, after: Duration) -> Result<usize, Error> {
-        let now = self.now();
-        let ids: Vec<String> = sqlx::query(
-            "SELECT ticket_id FROM tickets WHERE state = 'resolved' AND resolved_at < $1 LIMIT $2",
-        )
-        .bind(to_ms(now - after))
-        .bind(SWEEP_LIMIT)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
-        let mut closed = 0;
-        for id in ids {
-            let ticket_id: TicketId = id.parse().map_err(|e| Error::Corrupt(format!("{e}")))?;
-            let Some(current) = self.ticket(ticket_id).await? else {
-                continue;
-            };
-            let step = Step {
-                action: TicketAction::Close,
-                actor: AUTO_CLOSE_ACTOR.to_owned(),
-                role: SYSTEM_ROLE.to_owned(),
-                at: now,
-                reason: Some(format!("auto_after_{}d", after.whole_days())),
-                note: None,
-                proof_photo_sha256: None,
-            };
-            match self.apply_step(&current, step).await {
-                Ok(_) => closed += 1,
-                Err(Error::ConcurrentUpdate(_) | Error::IllegalTransition(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(closed)
     }
 }
