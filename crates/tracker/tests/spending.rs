@@ -20,6 +20,8 @@ on_both_databases!(
     simultaneous_redemptions_never_oversell,
     fraud_reversal_racing_redemptions_keeps_the_balance,
     fraud_reversal_takes_back_what_is_left_once,
+    a_reopen_after_spending_takes_back_only_what_is_left,
+    a_report_reversed_as_fraud_is_not_paid_when_verified,
 );
 
 /// Tasks released at once.
@@ -267,4 +269,83 @@ async fn fraud_reversal_takes_back_what_is_left_once(kind: &str) {
     let who = "SELECT COUNT(*) FROM fraud_reversals WHERE actor LIKE 'supervisor:%' \
                AND reason = '同一张照片 reused photo' AND unrecovered = 6";
     assert_eq!(count(&store, who).await, 1);
+}
+
+/// Acknowledges and resolves `ticket` as its office.
+async fn resolve(store: &Store, office: &str, ticket: &str) {
+    let ack = post(
+        store,
+        &format!("/v1/tickets/{ticket}/acknowledge"),
+        office,
+        None,
+    )
+    .await;
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    let body = json!({"note": "换了新井盖 new cover"});
+    let done = post(
+        store,
+        &format!("/v1/tickets/{ticket}/resolve"),
+        office,
+        Some(body),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+}
+
+/// A ticket paid on resolve (before verification existed), its points
+/// spent, then reopened as not fixed: the reversal takes back what is left,
+/// never more.
+async fn a_reopen_after_spending_takes_back_only_what_is_left(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let a = actors(&store).await;
+    let ticket = open_ticket(&store, "wenquan", a.courier_id).await;
+    let (id, report) = (ticket.ticket_id, ticket.report.report_id);
+    resolve(&store, &a.wenquan, &id.to_string()).await;
+    grant_for(&store, a.courier_id, 10, Some((id, report))).await;
+    let reward_id = reward(&store, &a.supervisor, 6, 5).await;
+    assert_eq!(redeem(&store, &a.courier, &reward_id).await.status, 201);
+
+    let verdict = json!({"fixed": false, "note": "井盖还是没有"});
+    let reply = post(
+        &store,
+        &format!("/v1/tickets/{id}/verify"),
+        &a.courier,
+        Some(verdict),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["state"], "reopened", "{}", reply.body);
+    assert_eq!(store.courier_points(a.courier_id).await.unwrap(), 0);
+    let taken = "SELECT CAST(SUM(points) AS BIGINT) FROM points_ledger WHERE kind = 'reversal'";
+    assert_eq!(count(&store, taken).await, -4);
+}
+
+/// A report reversed as fraud before its ticket is verified earns nothing
+/// when it is.
+async fn a_report_reversed_as_fraud_is_not_paid_when_verified(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let a = actors(&store).await;
+    let ticket = open_ticket(&store, "wenquan", a.courier_id).await;
+    let (id, report) = (ticket.ticket_id, ticket.report.report_id);
+    resolve(&store, &a.wenquan, &id.to_string()).await;
+    let uri = format!("/v1/reports/{report}/points/reverse");
+    let why = json!({"reason": "staged photo"});
+    let reversed = post(&store, &uri, &a.supervisor, Some(why)).await;
+    assert_eq!(reversed.status, 200, "{}", reversed.body);
+
+    let verdict = json!({"fixed": true});
+    let reply = post(
+        &store,
+        &format!("/v1/tickets/{id}/verify"),
+        &a.supervisor,
+        Some(verdict),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["state"], "closed", "{}", reply.body);
+    assert_eq!(store.courier_points(a.courier_id).await.unwrap(), 0);
+    let awards = format!(
+        "SELECT COUNT(*) FROM points_ledger WHERE kind = 'award' AND report_id = '{report}'"
+    );
+    assert_eq!(count(&store, &awards).await, 0);
 }

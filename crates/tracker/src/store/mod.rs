@@ -28,11 +28,11 @@ pub mod tickets;
 pub mod token_admin;
 pub mod tokens;
 pub mod triage;
-mod wallet;
 pub mod verification;
 pub mod verification_photos;
 pub mod verification_queue;
 pub mod verification_status;
+mod wallet;
 
 use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};

@@ -67,7 +67,9 @@ pub(crate) async fn award(
 ) -> Result<(), Error> {
     let reporters: Vec<(String, String)> = sqlx::query(
         "SELECT report_id, courier_id FROM ticket_reporters \
-         WHERE ticket_id = $1 AND photo_reuse = 0 ORDER BY joined_at, report_id",
+         WHERE ticket_id = $1 AND photo_reuse = 0 \
+         AND report_id NOT IN (SELECT f.report_id FROM fraud_reversals f) \
+         ORDER BY joined_at, report_id",
     )
     .bind(ticket_id.to_string())
     .fetch_all(&mut **tx)
@@ -121,6 +123,10 @@ pub(crate) async fn pay_verification(
 
 /// Books reversals of every report's outstanding points on `ticket_id`
 /// (a verifier's points are theirs to keep: only awards are reversed).
+/// Like every debit it takes each courier's wallet lock (in courier order,
+/// so two reversals cannot deadlock) and takes back at most the balance:
+/// points already spent on a reward are not recovered, and no balance
+/// goes below zero.
 pub(crate) async fn reverse(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
@@ -129,8 +135,8 @@ pub(crate) async fn reverse(
 ) -> Result<(), Error> {
     let outstanding: Vec<(String, String, i64)> = sqlx::query(
         "SELECT report_id, courier_id, CAST(SUM(points) AS BIGINT) AS net FROM points_ledger \
-         WHERE ticket_id = $1 AND kind IN ('award', 'reversal') GROUP BY report_id, courier_id HAVING SUM(points) > 0 \
-         ORDER BY report_id",
+         WHERE ticket_id = $1 AND kind IN ('award', 'reversal', 'fraud_reversal') \
+         GROUP BY report_id, courier_id HAVING SUM(points) > 0 ORDER BY courier_id, report_id",
     )
     .bind(ticket_id.to_string())
     .fetch_all(&mut **tx)
@@ -139,14 +145,26 @@ pub(crate) async fn reverse(
     .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
     .collect::<Result<_, Error>>()?;
     for (report, courier, net) in &outstanding {
-        insert_entry(
-            tx,
-            (report, courier, -net, "reversal"),
-            ticket_id,
-            event_id,
-            at,
-        )
-        .await?;
+        let courier_id: CourierId = courier
+            .parse()
+            .map_err(|e| Error::Corrupt(format!("points_ledger.courier_id {courier}: {e}")))?;
+        super::wallet::lock(tx, courier_id, at).await?;
+        let balance = super::wallet::balance(tx, courier_id).await?;
+        let taken = (*net).min(balance.max(0));
+        if taken < *net {
+            tracing::warn!(%ticket_id, report_id = %report, net, balance,
+                "a reopen takes back only what is left: the rest was spent");
+        }
+        if taken > 0 {
+            insert_entry(
+                tx,
+                (report, courier, -taken, "reversal"),
+                ticket_id,
+                event_id,
+                at,
+            )
+            .await?;
+        }
     }
     Ok(())
 }
