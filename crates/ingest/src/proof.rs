@@ -9,7 +9,9 @@
 //! it back.
 //!
 //! Both are for the ticket's office and supervisors, asked through
-//! [`ReportAccess::ticket_viewer`]; anyone else gets `404`. A photo is
+//! [`ReportAccess::ticket_viewer`]; the `GET` also for the ticket's
+//! reporting couriers ([`ReportAccess::proof_photo_reader`]); anyone else
+//! gets `404`. A photo is
 //! served through a ticket only if it was uploaded for that ticket: each
 //! upload stores a small record under a name derived from the ticket and
 //! the photo ([`record_key`]), so knowing another photo's hash is not enough.
@@ -86,17 +88,39 @@ pub async fn upload(
     }
 }
 
-/// The ticket, if the token's holder may handle its proof photos.
+/// The ticket, if the token's holder may upload its proof photos.
 async fn allowed(state: &IngestState, id: &str, headers: &HeaderMap) -> Result<TicketId, Error> {
+    checked(state, id, headers, ProofUse::Upload).await
+}
+
+/// What a proof-photo request does, which decides who may.
+#[derive(Clone, Copy)]
+enum ProofUse {
+    /// `POST`: the ticket's office and supervisors.
+    Upload,
+    /// `GET`: those, and the ticket's reporting couriers.
+    Read,
+}
+
+/// The ticket, if the token's holder may put its proof photos to `using`.
+async fn checked(
+    state: &IngestState,
+    id: &str,
+    headers: &HeaderMap,
+    using: ProofUse,
+) -> Result<TicketId, Error> {
     let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
     let ticket: TicketId = id.parse().map_err(|_| Error::NotFound)?;
     let access = state.access();
-    let viewer = ReportAccess::ticket_viewer(access.as_ref(), token, ticket)
-        .await
-        .map_err(|source| Error::Unavailable {
-            what: "the ticket store",
-            source,
-        })?;
+    let viewer = match using {
+        ProofUse::Upload => ReportAccess::ticket_viewer(access.as_ref(), token, ticket),
+        ProofUse::Read => ReportAccess::proof_photo_reader(access.as_ref(), token, ticket),
+    }
+    .await
+    .map_err(|source| Error::Unavailable {
+        what: "the ticket store",
+        source,
+    })?;
     match viewer {
         Viewer::Unknown => Err(Error::Unauthorized),
         // Like tickets: another office's ticket does not exist for them.
@@ -217,7 +241,7 @@ async fn serve(
     query: ProofQuery,
     headers: &HeaderMap,
 ) -> Result<Response, Error> {
-    let ticket = allowed(state, id, headers).await?;
+    let ticket = checked(state, id, headers, ProofUse::Read).await?;
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::NotFound);
     }
