@@ -33,6 +33,7 @@ const STRINGS = {
     nav_courier: '上报', nav_office: '工单台', nav_audit: '看板',
     opened: '立案', made_safe: '已排险', merged: '合并重复报告', escalated: '已督办', rerouted: '已改派', started: '开始处理',
     triaged: '已更正分类', urgent_duplicate: '紧急的重复报告',
+    map_alt: '辖区地图：{areas}；标记 {n} 处。', chart_alt: '响应时间图（分钟）：',
   },
   en: {
     app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
@@ -65,6 +66,7 @@ const STRINGS = {
     nav_courier: 'Report', nav_office: 'Office', nav_audit: 'Audit',
     opened: 'Opened', made_safe: 'Made safe', merged: 'Duplicate merged', escalated: 'Escalated', rerouted: 'Rerouted', started: 'Started',
     triaged: 'Re-triaged', urgent_duplicate: 'urgent duplicate',
+    map_alt: 'Map of {areas}; {n} marked.', chart_alt: 'Response times (minutes):',
   },
 };
 

@@ -50,6 +50,11 @@ const ASSETS: &[Asset] = &[
     asset!("deliveries.js", JS),
     asset!("map.js", JS),
     asset!("live.js", JS),
+    asset!("exif.js", JS),
+    asset!("position.js", JS),
+    asset!("my_reports.js", JS),
+    asset!("verify.js", JS),
+    asset!("rewards.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 

@@ -1,0 +1,229 @@
+// The courier page's checks (issue 13), called from run.mjs with its
+// helpers `h`: { base, courierToken, officeToken, supervisorToken, photo,
+// exifPhoto, check, waitFor, shot, apiGet, imageLoaded, ticketOf }.
+//
+// - firstReport: camera and submit above the fold at 390×844, courier
+//   navigation only, the position followed with its accuracy and area.
+// - delivered: after submitting, where the report went, never its id.
+// - seesTheFix: the office resolves (through the API, the console), the
+//   open page shows it on the card without a reload; the detail view.
+// - evidence: a photo with an old DateTimeOriginal, shrunk by the page,
+//   raises `taken_long_before` on the ticket as the office sees it; the
+//   report carries the latest fix.
+// - english: no Chinese left in English mode; contrast: WCAG AA.
+// - photoPosition: no fix, but the photo has GPS: the page lets it go.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+
+/** Whether an element's box lies inside the viewport without scrolling. */
+async function aboveTheFold(page, selector) {
+  const box = await page.locator(selector).boundingBox();
+  const { height } = page.viewportSize();
+  return box && box.y >= 0 && box.y + box.height <= height;
+}
+
+export async function firstReport(page, h) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  assert.ok(await aboveTheFold(page, 'label.camera'), 'camera button below the fold');
+  assert.ok(await aboveTheFold(page, '#submit'), 'submit button below the fold');
+  h.check('first report at 390×844: the camera and submit buttons are visible without scrolling');
+  assert.equal(await page.locator('a[href="/office"], a[href="/audit"]').count(), 0);
+  const nav = await page.locator('#tabs').innerText();
+  assert.ok(!/工单台|看板/.test(nav), nav);
+  h.check('the courier page has courier navigation only (no office or audit links)');
+  await h.waitFor('the position with its accuracy', async () => /±12 m/.test(await page.locator('#gps').textContent()));
+  const gps = await page.locator('#gps').textContent();
+  assert.match(gps, /温泉街道/, gps);
+  assert.ok(!/29\.8|114\.3/.test(gps), `raw coordinates shown: ${gps}`);
+  h.check(`the position is followed, shown with its area and accuracy: "${gps}"`);
+}
+
+/** After the page submitted a report: where it went, in words. */
+export async function delivered(page, h, office = '温泉街道') {
+  const result = page.locator('#result');
+  await h.waitFor('the delivery message', async () => (await result.textContent()).startsWith(`已送达 ${office}`));
+  const text = await result.textContent();
+  assert.ok(!UUID.test(text), `the message shows an id: ${text}`);
+  assert.match(text, /须在 .+ 前响应/, text);
+  h.check(`after submitting, the page says where the report went: "${text}"`);
+  return text;
+}
+
+/** The card of `reportId` on the open page. */
+const cardOf = (page, reportId) => page.locator(`#mine li.report-card[data-report-id="${reportId}"]`);
+
+export async function cards(page, h, reportId, text) {
+  const card = cardOf(page, reportId);
+  await card.waitFor();
+  assert.equal(await card.locator('.text').textContent(), text);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.match(await card.locator('.office').textContent(), /送达 温泉街道/);
+  await h.imageLoaded(page, `#mine li[data-report-id="${reportId}"] img.card-thumb`);
+  h.check('my reports: a card with the thumbnail, the courier\'s own text (as text) and the office');
+}
+
+/** The office has resolved the ticket (note, proof photo): the open page shows it. */
+export async function seesTheFix(page, h, reportId) {
+  const card = cardOf(page, reportId);
+  await h.waitFor('the card to show the fix', async () => (await card.getAttribute('class')).includes('state-resolved'), 30000);
+  assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+  assert.match(await card.locator('.state-words').textContent(), /街道办说已修好/);
+  assert.match(await card.locator('.notes').textContent(), /井盖已更换 cover replaced/);
+  await h.imageLoaded(page, `#mine li[data-report-id="${reportId}"] img.card-proof`);
+  h.check('the office resolved it: the open page shows the state, the office\'s note and the proof photo, without a reload');
+  await h.shot(page, 'courier-phone-resolved', { copy: true });
+
+  await card.locator('.text').click();
+  const detail = page.locator('#detail');
+  await detail.waitFor();
+  const steps = await detail.locator('.timeline li').allTextContents();
+  for (const step of ['立案', '已受理', '已解决']) assert.ok(steps.some((s) => s.includes(step)), `${step}: ${steps}`);
+  await h.imageLoaded(page, '#detail img.photo.proof');
+  await h.imageLoaded(page, '#detail .photos img.photo');
+  h.check(`the detail view: the steps in words (${steps.length}), the photos, the proof photo large`);
+  await h.shot(page, 'courier-phone-detail', { copy: true });
+  await page.locator('#detail-back').click();
+  await page.locator('#mine-box').waitFor();
+}
+
+/** Moves the fix, then submits the EXIF photo: the old time taken is evidence the office sees. */
+export async function evidence(page, phone, h) {
+  const spot = { latitude: 29.87, longitude: 114.30, accuracy: 30 };
+  await phone.setGeolocation(spot);
+  await h.waitFor('the new fix', async () => /±30 m/.test(await page.locator('#gps').textContent()));
+  await page.locator('#photo').setInputFiles(h.exifPhoto);
+  const exif = await h.waitFor('the shrunk photo', () => page.locator('#photo-status').getAttribute('data-exif'));
+  assert.equal(exif, 'carried');
+  await page.locator('#text').fill('配电箱门开着 box door open');
+  const before = await page.locator('#result').getAttribute('data-report-id');
+  await page.locator('#submit').click();
+  const reportId = await h.waitFor('the new report id', async () => {
+    const id = await page.locator('#result').getAttribute('data-report-id');
+    return id && id !== before && id;
+  });
+  await delivered(page, h);
+  const ticketId = await h.ticketOf(reportId);
+  const ticket = await h.apiGet(`/v1/tickets/${ticketId}`, h.officeToken);
+  const mine = ticket.reports.find((r) => r.report_id === reportId);
+  const flags = ((mine && mine.evidence && mine.evidence.flags) || []).map((f) => f.flag);
+  assert.ok(flags.includes('taken_long_before'), JSON.stringify(mine));
+  h.check(`a photo shrunk by the page keeps its EXIF: the office sees ${flags.join(', ')}`);
+  const at = mine.location || ticket.location;
+  assert.ok(Math.abs(at.lat - spot.latitude) < 1e-6 && Math.abs(at.lon - spot.longitude) < 1e-6, JSON.stringify(at));
+  h.check('the report carries the latest fix of the followed position');
+  await phone.setGeolocation({ latitude: 29.84, longitude: 114.32, accuracy: 12 });
+}
+
+/** The visible text of the page outside user data (courier text, notes, names) and the language button. */
+async function visibleText(page) {
+  return page.evaluate(() => {
+    const skip = (n) => n.closest('.user-text, #lang, [hidden], script, style, option');
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const parent = n.parentElement;
+      if (!n.textContent.trim() || skip(parent) || !parent.checkVisibility()) continue;
+      out.push(n.textContent.trim());
+    }
+    for (const node of document.querySelectorAll('[placeholder], [aria-label], img[alt]')) {
+      if (skip(node)) continue;
+      out.push(node.getAttribute('placeholder') || '', node.getAttribute('aria-label') || '', node.getAttribute('alt') || '');
+    }
+    return out.filter(Boolean);
+  });
+}
+
+export async function english(page, h) {
+  await page.locator('#lang').click();
+  await page.waitForTimeout(300);
+  const chinese = [];
+  for (const tab of ['report', 'nearby', 'rewards']) {
+    await page.locator(`#tabs .tab[data-tab=${tab}]`).click();
+    await page.waitForTimeout(500);
+    chinese.push(...(await visibleText(page)).filter((s) => CJK.test(s)).map((s) => `${tab}: ${s}`));
+  }
+  await page.locator('#tabs .tab[data-tab=report]').click();
+  await h.shot(page, 'courier-phone-en-reports');
+  assert.deepEqual(chinese, [], 'Chinese left in English mode');
+  h.check('English mode: no Chinese on any tab of the courier page (outside the couriers\' and offices\' own words)');
+  await page.locator('#lang').click();
+}
+
+/** Text elements whose contrast with their background is under WCAG AA. */
+export async function contrast(page, h, name) {
+  const failures = await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = (node) => {
+      for (let n = node; n; n = n.parentElement) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const bad = [];
+    for (const node of document.querySelectorAll('body *')) {
+      const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+      if (!own || !node.checkVisibility() || node.closest('svg')) continue;
+      const style = getComputedStyle(node);
+      const fg = rgb(style.color).slice(0, 3), bg = background(node);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+      const large = size >= 24 || (bold && size >= 18.66);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${node.tagName}.${node.className} "${node.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+  assert.deepEqual(failures, [], `${name}: text under WCAG AA contrast`);
+  h.check(`${name}: every text meets WCAG AA contrast`);
+}
+
+/** Maps and charts have text alternatives. */
+export async function textAlternatives(page, h, name) {
+  const svgs = await page.locator('svg.map, svg.bars').evaluateAll((all) => all.map((s) => [s.getAttribute('role'), s.getAttribute('aria-label') || '']));
+  assert.ok(svgs.length > 0, `${name}: no map or chart`);
+  for (const [role, label] of svgs) assert.ok(role === 'img' && label.length > 10, `${name}: ${role} ${label}`);
+  h.check(`${name}: ${svgs.length} maps and charts carry role="img" and a description`);
+}
+
+/** No fix at all (denied), but the photo has GPS: the page says it will use it and sends the report. */
+export async function photoPosition(browser, h, context) {
+  const ctx = await context(browser, { ...h.PHONE, permissions: [] });
+  const page = await ctx.newPage();
+  await page.goto(h.base + '/');
+  await page.locator('#signin #token').fill(h.courierToken);
+  await Promise.all([page.waitForEvent('load'), page.locator('#signin button[type=submit]').click()]);
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await h.waitFor('the denied state', async () => (await page.locator('#gps').getAttribute('data-state')) === 'denied');
+  assert.ok(await page.locator('#manual').evaluate((d) => d.open), 'the place picker opens by itself');
+  const sent = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/v1/reports')) sent.push(r); });
+  await page.locator('#photo').setInputFiles(h.exifPhoto);
+  await page.locator('#photo-gps:not([hidden])').waitFor();
+  assert.equal(await page.locator('#photo-gps').textContent(), '将使用照片中的位置');
+  // What goes out is what the outbox keeps until the server answers for good.
+  await page.route('**/v1/reports', (route) => route.abort());
+  await page.locator('#submit').click();
+  await h.waitFor('the report to be sent', async () => sent.length > 0);
+  const queued = await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('civicprobe');
+    open.addEventListener('error', () => reject(open.error));
+    open.addEventListener('success', () => {
+      const get = open.result.transaction('outbox').objectStore('outbox').getAll();
+      get.addEventListener('success', () => resolve(get.result.map((i) => i.report)));
+    });
+  }));
+  assert.equal(queued.length, 1, JSON.stringify(queued));
+  assert.ok(!('lat' in queued[0]) && !('lon' in queued[0]), JSON.stringify(queued));
+  h.check('no position (denied) but GPS in the photo: "将使用照片中的位置", and the report goes without lat/lon');
+  await ctx.close();
+}
+
+/** Bytes of a file, for uploads outside the page. */
+export const bytesOf = (path) => readFileSync(path);
