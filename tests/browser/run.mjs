@@ -361,12 +361,13 @@ async function live(browser) {
   assert.match(await row.getAttribute('class'), /\burgent\b/);
   assert.match(await row.getAttribute('class'), /\bfresh\b/);
   assert.equal(await office.locator('#queue li').first().getAttribute('data-ticket-id'), ticket, 'not on top');
-  const notes = await waitFor('the notification', async () => {
-    const seen = await office.evaluate(() => window.__notes);
-    return seen.length ? seen : null;
+  // The lift ticket's escalations (seconds in the test policy) may notify first.
+  const seen = await waitFor('the notification', async () => {
+    const all = await office.evaluate(() => window.__notes);
+    return all.some((n) => n.title === '紧急工单') ? all : null;
   });
-  assert.equal(notes[0].title, '紧急工单', JSON.stringify(notes));
-  assert.ok(notes[0].body.includes('井盖整个掉下去了'), JSON.stringify(notes));
+  const urgentNote = seen.find((n) => n.title === '紧急工单');
+  assert.ok(urgentNote.body.includes('井盖整个掉下去了'), JSON.stringify(seen));
   check('an urgent report arrived live on top of the open console (no reload), highlighted, with a notification');
   await shot(office, 'office-desktop-live', { copy: true });
   await ctx.close();
