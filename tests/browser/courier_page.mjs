@@ -227,3 +227,64 @@ export async function photoPosition(browser, h, context) {
 
 /** Bytes of a file, for uploads outside the page. */
 export const bytesOf = (path) => readFileSync(path);
+
+/**
+ * exif.js on its own, in the page: originals as JPEG, PNG and WebP (a TIFF
+ * built here, little-endian, Orientation 6, GPS, a 40 KB IFD1 thumbnail)
+ * spliced into a canvas JPEG keep their GPS, with Orientation 1 and no
+ * thumbnail; garbage and a segment over 64 KiB leave the JPEG as it was.
+ */
+export async function exifSplice(page, h) {
+  const results = await page.evaluate(async () => {
+    const { carryExif, readEvidence, tiffOf } = await import('/assets/exif.js');
+    const tiff = (extraGps = 0) => {
+      const b = new Uint8Array(200 + extraGps + 40000), v = new DataView(b.buffer);
+      b.set([0x49, 0x49]); v.setUint16(2, 42, true); v.setUint32(4, 8, true);
+      const entry = (at, tag, type, count, value) => { v.setUint16(at, tag, true); v.setUint16(at + 2, type, true); v.setUint32(at + 4, count, true); v.setUint32(at + 8, value, true); };
+      v.setUint16(8, 2, true); entry(10, 0x0112, 3, 1, 6); entry(22, 0x8825, 4, 1, 50); v.setUint32(34, 200 + extraGps, true);
+      const n = extraGps ? 5 : 4;
+      v.setUint16(50, n, true);
+      entry(52, 1, 2, 2, 0x4e); entry(64, 2, 5, 3, 120); entry(76, 3, 2, 2, 0x45); entry(88, 4, 5, 3, 144);
+      if (extraGps) entry(100, 0x1b, 7, extraGps, 200);
+      [29, 1, 51, 1, 0, 1].forEach((x, i) => v.setUint32(120 + i * 4, x, true));
+      [114, 1, 18, 1, 0, 1].forEach((x, i) => v.setUint32(144 + i * 4, x, true));
+      const ifd1 = 200 + extraGps; v.setUint16(ifd1, 1, true); entry(ifd1 + 2, 0x0201, 4, 1, 0);
+      return b;
+    };
+    const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
+    canvas.getContext('2d').fillRect(0, 0, 32, 24);
+    const resized = new Uint8Array(await (await new Promise((r) => canvas.toBlob(r, 'image/jpeg'))).arrayBuffer());
+    const seg = (t) => { const s = new Uint8Array(10 + t.length); s.set([0xff, 0xe1, (t.length + 8) >> 8, (t.length + 8) & 255, 0x45, 0x78, 0x69, 0x66, 0, 0]); s.set(t, 10); return s; };
+    const cat = (...parts) => { const o = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let at = 0; for (const p of parts) { o.set(p, at); at += p.length; } return o; };
+    const ascii = (s) => new TextEncoder().encode(s);
+    const u32 = (n, le) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, le); return b; };
+    const t = tiff();
+    const originals = {
+      jpeg: cat(resized.subarray(0, 2), seg(t), resized.subarray(2)),
+      png: cat(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10]), u32(t.length, false), ascii('eXIf'), t, u32(0, false)),
+      webp: cat(ascii('RIFF'), u32(t.length + 12, true), ascii('WEBP'), ascii('EXIF'), u32(t.length, true), t),
+    };
+    const orientation = (out) => { const x = tiffOf(out), v = new DataView(x.buffer, x.byteOffset); const n = v.getUint16(8, true);
+      for (let k = 0; k < n; k++) if (v.getUint16(10 + k * 12, true) === 0x0112) return v.getUint16(18 + k * 12, true); return null; };
+    const out = {};
+    for (const [kind, original] of Object.entries(originals)) {
+      const spliced = carryExif(original, resized);
+      out[kind] = { gps: readEvidence(spliced).gps, orientation: orientation(spliced), added: spliced.length - resized.length };
+    }
+    out.garbage = carryExif(new Uint8Array([0xff, 0xd8, 0xff, 0xe1, 0xff, 0xff, 1, 2]), resized) === resized;
+    // A PNG's eXIf may be any size: one with a 70 KB GPS entry would not fit an APP1.
+    const big = tiff(70000);
+    const bigPng = cat(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10]), u32(big.length, false), ascii('eXIf'), big, u32(0, false));
+    out.bigReadable = Boolean(readEvidence(bigPng).gps);
+    out.oversize = carryExif(bigPng, resized) === resized;
+    return out;
+  });
+  for (const kind of ['jpeg', 'png', 'webp']) {
+    const r = results[kind];
+    assert.ok(r.gps && Math.abs(r.gps.lat - 29.85) < 1e-9 && Math.abs(r.gps.lon - 114.3) < 1e-9, `${kind}: ${JSON.stringify(r)}`);
+    assert.equal(r.orientation, 1, kind);
+    assert.ok(r.added < 400, `${kind}: the thumbnail was carried (${r.added} bytes)`);
+  }
+  assert.ok(results.garbage && results.bigReadable && results.oversize, JSON.stringify(results));
+  h.check('exif.js: JPEG, PNG and WebP originals keep their GPS in the resized JPEG, Orientation 1, no thumbnail; garbage and > 64 KiB: none');
+}

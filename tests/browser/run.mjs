@@ -168,6 +168,7 @@ async function scenarios(browser) {
   await waitFor('the GPS fix', async () => (await courier.locator('#gps').getAttribute('class')) === 'ok');
   check('courier signed in with a cookie; geolocation used');
   await cp.firstReport(courier, h);
+  await cp.exifSplice(courier, h);
   const cookies = await phone.cookies();
   const session = cookies.find((c) => c.name === 'cp_session');
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));

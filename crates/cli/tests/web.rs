@@ -577,7 +577,11 @@ async fn proof_photos_go_through_the_pipeline_and_stay_with_the_ticket() {
         let small = image::load_from_memory(&thumb.bytes().await.expect("bytes")).expect("thumb");
         assert!(small.width() < 640, "{}", small.width());
     }
-    for who in [&fushan, &courier] {
+    // The ticket's reporter sees how it was fixed; another office and a
+    // courier who reported nothing of it do not.
+    let reporter = get_proof(&http, &base, &ticket, &courier, sha.clone()).await;
+    assert_eq!(reporter.status(), StatusCode::OK);
+    for who in [&fushan, &up.second_courier] {
         assert_eq!(
             get_proof(&http, &base, &ticket, who, sha.clone())
                 .await

@@ -25,7 +25,7 @@ addStrings({
     your_photos: 'Your photos', proof_big: "The office's photo of the fix", notes_title: "Office's notes", points_earned: 'points',
     due_ack: 'to be answered by {t}', due_safe: 'to be made safe by {t}', due_resolve: 'to be fixed by {t}',
     late_ack: 'overdue: should have been answered by {t}', late_safe: 'overdue: should have been made safe by {t}', late_resolve: 'overdue: should have been fixed by {t}',
-    role_office: 'office', role_supervisor: 'supervisor', role_system: 'system', role_courier: 'reporter',
+    role_office: 'Office', role_supervisor: 'Supervisor', role_system: 'System', role_courier: 'Reporter',
     state_open: 'Delivered, waiting for the office', state_acknowledged: 'The office has taken it on', state_in_progress: 'Being fixed',
     state_resolved: 'The office says it is fixed', state_closed: 'Closed', state_reopened: 'Reopened, waiting to be fixed again',
     state_rejected: 'Rejected', state_unrouted: 'Outside every area, sent to the supervisors', reopen: 'Reopen', close: 'Close',
