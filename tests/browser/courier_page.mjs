@@ -288,3 +288,24 @@ export async function exifSplice(page, h) {
   assert.ok(results.garbage && results.bigReadable && results.oversize, JSON.stringify(results));
   h.check('exif.js: JPEG, PNG and WebP originals keep their GPS in the resized JPEG, Orientation 1, no thumbnail; garbage and > 64 KiB: none');
 }
+
+/** Outside every area: the position says so with labelled coordinates, the report goes to the supervisors. */
+export async function outside(page, phone, h) {
+  await phone.setGeolocation({ latitude: 30.60, longitude: 114.30, accuracy: 15 });
+  await h.waitFor('the fix outside', async () => /不在任何街道范围内/.test(await page.locator('#gps').textContent()));
+  assert.match(await page.locator('#gps').textContent(), /坐标 30\.6000, 114\.3000/);
+  h.check('outside every area the position shows coordinates, labelled, as the last resort');
+  await page.locator('#photo').setInputFiles(h.photo);
+  await h.waitFor('the shrunk photo', () => page.locator('#photo-status').getAttribute('data-exif'));
+  await page.locator('#text').fill('路灯倒了 lamp post down, far away');
+  await page.locator('#submit').click();
+  const result = page.locator('#result');
+  await h.waitFor('the unrouted message', async () => (await result.getAttribute('data-state')) === 'unrouted', 30000);
+  assert.equal(await result.textContent(), '未在任何街道范围内，已转督办');
+  const id = await result.getAttribute('data-report-id');
+  const card = page.locator(`#mine li.report-card[data-report-id="${id}"]`);
+  await card.waitFor();
+  assert.match(await card.locator('.office').textContent(), /等待分派/);
+  h.check('a report outside every area: "未在任何街道范围内，已转督办", its card waits for routing');
+  await phone.setGeolocation({ latitude: 29.84, longitude: 114.32, accuracy: 12 });
+}

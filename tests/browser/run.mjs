@@ -293,6 +293,7 @@ async function scenarios(browser) {
   await console2.close();
 
   await cp.evidence(courier, phone, h);
+  await cp.outside(courier, phone, h);
   await cp.english(courier, h);
   await cp.contrast(courier, h, 'courier page');
   await offline(courier, phone);
