@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { rewardsOnTheDashboard } from './rewards.mjs';
+import * as cp from './courier_page.mjs';
+import { flows } from './courier_flows.mjs';
 
 // exif.jpg: a phone's photo with EXIF (camera, GPS, time taken) for the evidence.
 const [base, courierToken, officeToken, supervisorToken, photo, exifPhoto] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -125,7 +127,8 @@ async function signIn(page, path, token) {
 /** Fills the courier form: photo, category, text; submits. */
 async function report(page, text, category) {
   await page.locator('#photo').setInputFiles(photo);
-  await waitFor('the shrunk photo', () => page.locator('#photo-status').getAttribute('data-size'));
+  // data-exif is set once per chosen photo (data-size stays from the last one).
+  await waitFor('the shrunk photo', () => page.locator('#photo-status').getAttribute('data-exif'));
   if (category) {
     const input = page.locator(`#chips input[value=${category}]`);
     await page.locator('#chips label', { has: page.locator(`input[value=${category}]`) }).click();
@@ -134,6 +137,13 @@ async function report(page, text, category) {
   await page.locator('#text').fill(text);
   await page.locator('#submit').click();
 }
+
+/** What the courier page's checks (courier_page.mjs, courier_flows.mjs) use of this file. */
+const h = {
+  base, courierToken, officeToken, supervisorToken, photo, exifPhoto, PHONE,
+  secondCourierToken: process.env.CIVICPROBE_SECOND_COURIER_TOKEN,
+  check, waitFor, shot, apiGet, imageLoaded, ticketOf, distinctPhoto,
+};
 
 async function main() {
   const browser = await chromium.launch({
@@ -158,6 +168,8 @@ async function scenarios(browser) {
   await signIn(courier, '/', courierToken);
   await waitFor('the GPS fix', async () => (await courier.locator('#gps').getAttribute('class')) === 'ok');
   check('courier signed in with a cookie; geolocation used');
+  await cp.firstReport(courier, h);
+  await cp.exifSplice(courier, h);
   const cookies = await phone.cookies();
   const session = cookies.find((c) => c.name === 'cp_session');
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
@@ -178,8 +190,11 @@ async function scenarios(browser) {
   const reportId = await waitFor('the report id', () => courier.locator('#result').getAttribute('data-report-id'));
   assert.match(reportId, /^[0-9a-f-]{36}$/);
   check(`report submitted from the phone page (photo shrunk to ${size}), id ${reportId}`);
+  await cp.delivered(courier, h);
   await shot(courier, 'courier-phone', { copy: true });
   const ticketId = await ticketOf(reportId);
+  await cp.cards(courier, h, reportId, XSS);
+  await courier.evaluate(() => { window.__sameDocument = 'yes'; });
 
   // A second courier report of the same hole: merged into the ticket.
   const dup = await apiReport(29.8401, 114.3201, '井盖没了，有人差点掉下去 manhole cover missing', 'manhole', exifPhoto);
@@ -252,12 +267,17 @@ async function scenarios(browser) {
   assert.match(proof || '', /^[0-9a-f]{64}$/, JSON.stringify(events));
   assert.equal(await office.locator('#ticket img.proof').getAttribute('data-sha256'), proof);
   check('the proof photo is recorded in the resolved event and shown in the history');
+  await cp.seesTheFix(courier, h, reportId);
+  await cp.contrast(office, h, 'office console');
+  await cp.textAlternatives(office, h, 'office console');
   await shot(office, 'office-desktop-resolved', { copy: true });
   await office.setViewportSize(PHONE.viewport);
   await shot(office, 'office-phone');
 
   await waitFor('the dashboard figures to change', async () => (await resolvedCount()) > before, 30000);
   check('dashboard response-time figures changed after the resolution');
+  await cp.contrast(audit, h, 'supervisor dashboard');
+  await cp.textAlternatives(audit, h, 'supervisor dashboard');
   await shot(audit, 'audit-desktop-after', { copy: true });
   await audit.setViewportSize(PHONE.viewport);
   await shot(audit, 'audit-phone');
@@ -273,12 +293,18 @@ async function scenarios(browser) {
   check('a supervisor sees any office on the console, with reroute');
   await console2.close();
 
+  await cp.evidence(courier, phone, h);
+  await cp.outside(courier, phone, h);
+  await cp.english(courier, h);
+  await cp.contrast(courier, h, 'courier page');
   await offline(courier, phone);
   await courier.setViewportSize(DESKTOP.viewport);
   await shot(courier, 'courier-desktop');
   await supervision(desk, audit);
   await rewardsOnTheDashboard({ base, courierToken, supervisorToken, check, waitFor, apiGet, shot, PHONE, DESKTOP }, audit);
   await live(browser);
+  await cp.photoPosition(browser, h, context);
+  await flows(browser, h, context);
 }
 
 /** Records every Notification a page raises (the real one still shows). */
@@ -469,6 +495,7 @@ async function offline(courier, phone) {
   await courier.evaluate(() => navigator.serviceWorker.ready.then(() => caches.open('civicprobe-shell-v1')).then((c) => c.match('/')));
   await phone.setOffline(true);
   // Another place, picked by hand (the manual fallback): Fushan.
+  if (!(await courier.locator('#manual').evaluate((d) => d.open))) await courier.locator('#manual summary').click();
   const fushan = await courier.locator('#place option', { hasText: '浮山' }).getAttribute('value');
   await courier.locator('#place').selectOption(fushan);
   await courier.locator('#address').fill('浮山路 12 号');

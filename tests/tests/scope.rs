@@ -128,6 +128,18 @@ async fn a_merged_courier_sees_and_steers_only_what_is_theirs(db: &str) -> anyho
     let proven = json!({"note": "fixed", "proof_photo_sha256": sha});
     let (status, body) = h.post(&wenquan, &format!("{t}/resolve"), proven).await?;
     assert_eq!(status, 200, "{body}");
+    // Both reporting couriers see the proof photo on their list and fetch
+    // it; a courier who reported nothing of the ticket gets 404.
+    let proof = format!("{t}/proof-photos/{sha}?size=thumbnail");
+    let (_, stranger) = h.stack.store.add_courier("stranger").await?;
+    for token in [&h.courier_token, &p.second] {
+        let (_, me) = h.get(token, "/v1/couriers/me").await?;
+        assert_eq!(me["reports"][0]["proof_photo"]["sha256"], sha.as_str());
+        assert_eq!(fetch(&h, Some(token), &proof).await?.0, 200);
+    }
+    assert_eq!(fetch(&h, Some(&stranger), &proof).await?.0, 404);
+    let upload = upload_status(&h, &p.second, &p.ticket).await?;
+    assert_eq!(upload, 404, "reading is not uploading");
     for action in ["reopen", "close"] {
         let (status, body) = h
             .post(&p.second, &format!("{t}/{action}"), json!({}))
@@ -223,20 +235,28 @@ async fn a_merged_courier_sees_and_steers_only_what_is_theirs(db: &str) -> anyho
 
 /// Uploads a proof photo for `ticket`; returns its sha256.
 async fn upload_proof(h: &Harness, token: &str, ticket: &str) -> anyhow::Result<String> {
+    let response = send_proof(h, token, ticket).await?;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await?;
+    Ok(body["sha256"].as_str().expect("sha256").to_owned())
+}
+
+/// The status of a proof-photo upload for `ticket` by `token`.
+async fn upload_status(h: &Harness, token: &str, ticket: &str) -> anyhow::Result<u16> {
+    Ok(send_proof(h, token, ticket).await?.status().as_u16())
+}
+
+async fn send_proof(h: &Harness, token: &str, ticket: &str) -> anyhow::Result<reqwest::Response> {
     let form = reqwest::multipart::Form::new().part(
         "photo",
         reqwest::multipart::Part::bytes(photos::jpeg(200, 150)).file_name("fix.jpg"),
     );
-    let response = h
-        .http
+    Ok(h.http
         .post(h.url(&format!("/v1/tickets/{ticket}/proof-photos")))
         .bearer_auth(token)
         .multipart(form)
         .send()
-        .await?;
-    assert_eq!(response.status().as_u16(), 201);
-    let body: Value = response.json().await?;
-    Ok(body["sha256"].as_str().expect("sha256").to_owned())
+        .await?)
 }
 
 async fn photos_are_hidden_one_by_one_or_kept_private_by_the_district(

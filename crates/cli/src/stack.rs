@@ -390,11 +390,7 @@ impl ReportAccess for TrackerAccess {
                     .await?
                     .is_some_and(|t| &t.office_id == office_id),
             };
-            Ok(if allowed {
-                Viewer::Allowed
-            } else {
-                Viewer::Denied
-            })
+            Ok(viewer_if(allowed))
         })
     }
 
@@ -417,11 +413,23 @@ impl ReportAccess for TrackerAccess {
                     .is_some_and(|t| &t.office_id == office_id),
                 Principal::Courier { .. } => false,
             };
-            Ok(if allowed {
-                Viewer::Allowed
-            } else {
-                Viewer::Denied
-            })
+            Ok(viewer_if(allowed))
+        })
+    }
+
+    /// Reading proof photos: also the ticket's reporting couriers (the
+    /// opener and merged duplicates' couriers), who see how it was fixed.
+    fn proof_photo_reader<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
+        Box::pin(async move {
+            let Some(Principal::Courier { courier_id, .. }) = self.0.authenticate(token).await?
+            else {
+                return self.ticket_viewer(token, ticket).await;
+            };
+            Ok(viewer_if(self.0.is_reporter(ticket, courier_id).await?))
         })
     }
 
@@ -493,6 +501,15 @@ impl ReportAccess for TrackerAccess {
     }
 }
 
+/// `Allowed` or, for a known holder outside the scope, `Denied`.
+fn viewer_if(allowed: bool) -> Viewer {
+    if allowed {
+        Viewer::Allowed
+    } else {
+        Viewer::Denied
+    }
+}
+
 impl TrackerAccess {
     /// A report that is part of no ticket: supervisors may see it, and its
     /// courier while it is unrouted (outside every area); nobody else.
@@ -508,11 +525,7 @@ impl TrackerAccess {
             }
             Principal::Office { .. } => false,
         };
-        Ok(if allowed {
-            Viewer::Allowed
-        } else {
-            Viewer::Denied
-        })
+        Ok(viewer_if(allowed))
     }
 }
 

@@ -123,7 +123,7 @@ fn rows() -> Vec<Row> {
         r("GET", "/v1/reports/{id}/photos/{n}", ReportB, Empty, "401 401 no 200 200 404 200").at("/v1/reports/$R/photos/0"),
         r("GET", "/v1/reports/{id}/photos/{n}", ReportUnrouted, Empty, "401 401 200 no 404 404 200").at("/v1/reports/$R/photos/0"),
         r("POST", "/v1/tickets/{id}/proof-photos", TicketA, ProofPhoto, "401 401 no no 201 404 201").at("/v1/tickets/$T/proof-photos"),
-        r("GET", "/v1/tickets/{id}/proof-photos/{sha256}", Proof, Empty, "401 401 no no 200 404 200").at("/v1/tickets/$T/proof-photos/$P"),
+        r("GET", "/v1/tickets/{id}/proof-photos/{sha256}", Proof, Empty, "401 401 200 200 200 404 200").at("/v1/tickets/$T/proof-photos/$P"),
         // Verification photos (issue 13): any courier, while the ticket is resolved.
         r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Resolved), ProofPhoto, "401 401 201 201 404 404 404").at("/v1/tickets/$T/verification-photos"),
         r("POST", "/v1/tickets/{id}/verification-photos", Fresh(Pre::Open), ProofPhoto, "401 401 404 404 404 404 404").at("/v1/tickets/$T/verification-photos"),

@@ -42,6 +42,8 @@ struct Up {
     url: String,
     _data: tempfile::TempDir,
     tokens: [String; 3],
+    /// Another courier's token: the one who checks a fix nearby.
+    second_courier: String,
 }
 
 impl Up {
@@ -62,12 +64,14 @@ impl Up {
         let policy = data.path().join("policy.toml");
         std::fs::write(&policy, TEST_POLICY).expect("policy");
         let extra = [std::ffi::OsStr::new("--policy"), policy.as_os_str()];
+        let second_courier = admin(data.path(), &["courier", "add", "Wu Fang"]);
         let (child, url) = spawn_up(data.path(), &dead_nats_url(), &extra);
         Up {
             child,
             url,
             _data: data,
             tokens,
+            second_courier,
         }
     }
 }
@@ -413,7 +417,8 @@ fn browser_scenarios_pass_in_headless_chromium() {
         .arg(&up.url)
         .args(&up.tokens)
         .arg(&photo)
-        .arg(&exif_photo);
+        .arg(&exif_photo)
+        .env("CIVICPROBE_SECOND_COURIER_TOKEN", &up.second_courier);
     if std::env::var_os("CIVICPROBE_SCREENSHOTS_DOCS").is_some() {
         node.arg("--docs");
     }
@@ -572,7 +577,11 @@ async fn proof_photos_go_through_the_pipeline_and_stay_with_the_ticket() {
         let small = image::load_from_memory(&thumb.bytes().await.expect("bytes")).expect("thumb");
         assert!(small.width() < 640, "{}", small.width());
     }
-    for who in [&fushan, &courier] {
+    // The ticket's reporter sees how it was fixed; another office and a
+    // courier who reported nothing of it do not.
+    let reporter = get_proof(&http, &base, &ticket, &courier, sha.clone()).await;
+    assert_eq!(reporter.status(), StatusCode::OK);
+    for who in [&fushan, &up.second_courier] {
         assert_eq!(
             get_proof(&http, &base, &ticket, who, sha.clone())
                 .await

@@ -51,6 +51,18 @@ pub trait ReportAccess: Send + Sync + 'static {
         Box::pin(async { Ok(Viewer::Unknown) })
     }
 
+    /// Who may fetch `ticket`'s proof photos (`GET` only): besides those
+    /// [`Self::ticket_viewer`] allows, the ticket's reporting couriers, who
+    /// see how their report was fixed. Uploading stays with
+    /// [`Self::ticket_viewer`]. Without an implementation it is the same.
+    fn proof_photo_reader<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        self.ticket_viewer(token, ticket)
+    }
+
     /// Tells the ticket store that `sha256` was stored as a proof photo of
     /// `ticket` by the holder of `token` (whom [`Self::ticket_viewer`]
     /// allowed), so that a resolve may cite it and no other photo. Without

@@ -9,7 +9,9 @@
 //! it back.
 //!
 //! Both are for the ticket's office and supervisors, asked through
-//! [`ReportAccess::ticket_viewer`]; anyone else gets `404`. A photo is
+//! [`ReportAccess::ticket_viewer`]; the `GET` also for the ticket's
+//! reporting couriers ([`ReportAccess::proof_photo_reader`]); anyone else
+//! gets `404`. A photo is
 //! served through a ticket only if it was uploaded for that ticket: each
 //! upload stores a small record under a name derived from the ticket and
 //! the photo ([`record_key`]), so knowing another photo's hash is not enough.
@@ -76,23 +78,27 @@ pub async fn upload(
     }
 }
 
-/// Which photos of a ticket an upload is for.
+/// Which photos of a ticket a request is for, which decides who may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TicketPhotos {
-    /// An office's proof of the repair ([`ReportAccess::ticket_viewer`]).
+    /// Uploading an office's proof of the repair: the ticket's office and
+    /// supervisors ([`ReportAccess::ticket_viewer`]).
     Proof,
+    /// Reading that proof: those, and the ticket's reporting couriers
+    /// ([`ReportAccess::proof_photo_reader`]).
+    ProofRead,
     /// A courier's check of a resolved ticket
     /// ([`ReportAccess::verification_viewer`]).
     Verification,
 }
 
-/// The ticket, if the token's holder may handle its proof photos.
+/// The ticket, if the token's holder may upload its proof photos.
 async fn allowed(state: &IngestState, id: &str, headers: &HeaderMap) -> Result<TicketId, Error> {
     ticket_allowed(state, id, headers, TicketPhotos::Proof).await
 }
 
-/// The ticket, if the token's holder may upload `photos` for it: `401`
-/// for an unknown token, `404` for anyone else (like tickets).
+/// The ticket, if the token's holder may put `photos` to use: `401` for
+/// an unknown token, `404` for anyone else (like tickets).
 pub(crate) async fn ticket_allowed(
     state: &IngestState,
     id: &str,
@@ -104,6 +110,7 @@ pub(crate) async fn ticket_allowed(
     let access = state.access();
     let asked = match photos {
         TicketPhotos::Proof => ReportAccess::ticket_viewer(access.as_ref(), token, ticket),
+        TicketPhotos::ProofRead => ReportAccess::proof_photo_reader(access.as_ref(), token, ticket),
         TicketPhotos::Verification => {
             ReportAccess::verification_viewer(access.as_ref(), token, ticket)
         }
@@ -265,7 +272,7 @@ async fn serve(
     query: ProofQuery,
     headers: &HeaderMap,
 ) -> Result<Response, Error> {
-    let ticket = allowed(state, id, headers).await?;
+    let ticket = ticket_allowed(state, id, headers, TicketPhotos::ProofRead).await?;
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::NotFound);
     }

@@ -48,8 +48,10 @@
 //!   private wallet lock so that no balance or stock goes below zero, reads
 //!   ([`store::queries`], and listings by date, category and state for
 //!   Open311 in `store::listing`), the row types handed out
-//!   ([`store::rows`]) and a courier's view of a ticket, which cannot carry
-//!   another reporter's data ([`store::courier_view`]). Private modules
+//!   ([`store::rows`]), a courier's view of a ticket, which cannot carry
+//!   another reporter's data ([`store::courier_view`]), and a courier's
+//!   reports with the office's notes and proof photo
+//!   ([`store::courier_reports`]). Private modules
 //!   hold the known offices (reroute targets), the proof photos ingest
 //!   stored (what a resolve may cite) and the photos a supervisor hid
 //!   from Open311.

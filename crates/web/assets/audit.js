@@ -29,6 +29,14 @@ function failedText(g) {
   return ` · ${t('failed_verification')} ${f.count}/${f.of} (${Math.round(f.share * 100)}%)`;
 }
 
+/** The chart in words, for screen readers: each group's median and p90 per step. */
+function chartWords(groups, label) {
+  return `${t('chart_alt')} ` + groups.map((g) => `${label(g)} (${g.count}): ` + STEPS.map(([step, name]) => {
+    const s = g[step] || {};
+    return s.count ? `${t(name)} ${t('median')} ${minutes(s.median_s || 0)} min, ${t('p90')} ${minutes(s.p90_s || 0)} min` : `${t(name)} —`;
+  }).join(', ')).join('; ');
+}
+
 /**
  * Horizontal bars per group: median and p90 (minutes) of each step (the
  * last one resolve → verify, which has no deadline), the share within the
@@ -40,7 +48,8 @@ function barChart(report, label) {
   if (!groups.length) return el('p', { class: 'muted' }, t('none'));
   const max = Math.max(1, ...groups.flatMap((g) => STEPS.map(([s]) => (g[s] && g[s].p90_s) || 0)));
   const rowH = 20, groupH = STEPS.length * rowH + 30, left = 70, width = 440, barW = width - left - 140;
-  const root = svg('svg', { class: 'bars', viewBox: `0 0 ${width} ${groups.length * groupH + 4}`, role: 'img' });
+  const root = svg('svg', { class: 'bars', viewBox: `0 0 ${width} ${groups.length * groupH + 4}`, role: 'img',
+    'aria-label': chartWords(groups, label) });
   groups.forEach((g, gi) => {
     const y0 = gi * groupH + 16;
     root.append(svg('text', { x: 0, y: y0, class: 'group', 'data-group': g.group }, `${label(g)} (${g.count})${failedText(g)}`));

@@ -39,6 +39,7 @@ const STRINGS = {
     bad_reward_name: '请填写奖品名称（1–80 个字）。', bad_reward_cost: '所需积分须为 1 到 100000 的整数。', bad_reward_stock: '库存须为 0 到 1000000 的整数。',
     redemptions: '最近兑换', pickups_waiting: '待领取', pickup_code: '取货码', collect: '确认已领取', collected: '已领取',
     verified: '已核查', report_verified: '重复报告人已核查', verification_disputed: '核查有异议',
+    map_alt: '辖区地图：{areas}；标记 {n} 处。', chart_alt: '响应时间图（分钟）：',
   },
   en: {
     app: 'civicprobe', lang: '中文', signout: 'Sign out', signin: 'Sign in', token: 'Token',
@@ -77,6 +78,7 @@ const STRINGS = {
     bad_reward_name: 'Enter a reward name (1 to 80 characters).', bad_reward_cost: 'The cost must be a whole number from 1 to 100000.', bad_reward_stock: 'The stock must be a whole number from 0 to 1000000.',
     redemptions: 'Recent redemptions', pickups_waiting: 'Waiting for pickup', pickup_code: 'Pickup code', collect: 'Mark collected', collected: 'Collected',
     verified: 'Verified', report_verified: 'Checked by a duplicate reporter', verification_disputed: 'Verification disputed',
+    map_alt: 'Map of {areas}; {n} marked.', chart_alt: 'Response times (minutes):',
   },
 };
 

@@ -1,7 +1,7 @@
 // Street-office areas drawn as SVG from the jurisdictions GeoJSON, no map
 // tiles; points placed on them; named places for the manual fallback.
 
-import { svg, lang } from './common.js';
+import { svg, lang, t } from './common.js';
 
 let cached = null;
 
@@ -80,19 +80,27 @@ function bounds(features) {
   return b;
 }
 
+/** The map in words, for screen readers: its areas and what is marked on it. */
+function mapWords(features, points) {
+  const areas = features.map(officeName).join(lang() === 'zh' ? '、' : ', ');
+  const marks = points.map((p) => p.title).filter(Boolean).slice(0, 10).join(lang() === 'zh' ? '；' : '; ');
+  return t('map_alt').replace('{areas}', areas).replace('{n}', String(points.length)) + (marks ? ` ${marks}` : '');
+}
+
 /**
  * An <svg> of `features` (one path each, holes cut out) with `points`
  * ({lat, lon, cls, title}) as circles. `highlight` names an office id.
  */
 export function drawMap(features, points = [], { highlight, labels = true, width = 400 } = {}) {
   const b = bounds(features);
-  if (!isFinite(b.minX)) return svg('svg', { class: 'map', viewBox: '0 0 10 10' });
+  if (!isFinite(b.minX)) return svg('svg', { class: 'map', viewBox: '0 0 10 10', role: 'img', 'aria-label': mapWords([], points) });
   const k = Math.cos((((b.minY + b.maxY) / 2) * Math.PI) / 180);
   const pad = (b.maxY - b.minY) * 0.04 || 0.001;
   const w = (b.maxX - b.minX) * k + 2 * pad, h = b.maxY - b.minY + 2 * pad;
   const scale = width / w;
   const xy = ([lon, lat]) => [((lon - b.minX) * k + pad) * scale, ((b.maxY - lat) + pad) * scale];
-  const root = svg('svg', { class: 'map', viewBox: `0 0 ${width.toFixed(0)} ${(h * scale).toFixed(0)}`, role: 'img' });
+  const root = svg('svg', { class: 'map', viewBox: `0 0 ${width.toFixed(0)} ${(h * scale).toFixed(0)}`, role: 'img',
+    'aria-label': mapWords(features, points) });
   for (const f of features) {
     const d = polygons(f).flatMap((poly) => poly.map((ring) => 'M' + ring.map((p) => xy(p).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z')).join('');
     const cls = f.properties.office_id === highlight ? 'area highlight' : 'area';

@@ -51,6 +51,11 @@ const ASSETS: &[Asset] = &[
     asset!("rewards.js", JS),
     asset!("map.js", JS),
     asset!("live.js", JS),
+    asset!("exif.js", JS),
+    asset!("position.js", JS),
+    asset!("my_reports.js", JS),
+    asset!("verify.js", JS),
+    asset!("courier_rewards.js", JS),
     asset!("icon.svg", "image/svg+xml"),
 ];
 

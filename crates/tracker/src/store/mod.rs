@@ -5,6 +5,7 @@
 //! SQLite and PostgreSQL accept.
 
 pub mod chain;
+pub mod courier_reports;
 pub mod courier_view;
 mod dispute_queue;
 pub mod disputes;

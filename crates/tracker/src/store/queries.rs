@@ -1,15 +1,10 @@
 //! Reading tickets: one ticket and its history, an office's queue,
-//! unrouted reports, a courier's reports, response-time samples.
+//! unrouted reports, whether a courier reported a ticket.
 
-use super::rows::{
-    event_columns, ticket_columns, CourierReport, Ticket, TicketEvent, UnroutedReport,
-};
-use super::verification_status::VerificationStatus;
+use super::rows::{event_columns, ticket_columns, Ticket, TicketEvent, UnroutedReport};
 use super::Store;
-use crate::time_ms::from_ms;
 use crate::Error;
 use civicprobe_model::{CourierId, OfficeId, ReportId, TicketId, TicketState};
-use sqlx::Row;
 
 /// The queue order: active tickets first, then by the next unmet deadline
 /// (acknowledge_by while unacknowledged, else resolve_by), then arrival.
@@ -137,72 +132,4 @@ impl Store {
                 .is_some(),
         )
     }
-
-    /// A courier's reports (openers, merged duplicates, unrouted), newest
-    /// first, at most `limit`, each with its net points.
-    pub async fn courier_reports(
-        &self,
-        courier_id: CourierId,
-        limit: i64,
-    ) -> Result<Vec<CourierReport>, Error> {
-        let rows = sqlx::query(
-            "SELECT r.report_id AS report_id, t.ticket_id AS ticket_id, t.state AS state, \
-             t.category AS category, t.office_id AS office_id, r.received_at AS received_at, \
-             CAST(COALESCE((SELECT SUM(p.points) FROM points_ledger p \
-               WHERE p.report_id = r.report_id), 0) AS BIGINT) AS points, \
-             t.closed_at AS closed_at, t.verified_by AS verified_by, \
-             CAST((SELECT COUNT(*) FROM verifications v WHERE v.ticket_id = t.ticket_id \
-               AND v.resolved_at = t.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
-               AS BIGINT) AS verification_disputes, \
-             CAST(CASE WHEN t.state = 'resolved' AND (t.report_id = r.report_id OR NOT EXISTS \
-               (SELECT 1 FROM verifications v WHERE v.ticket_id = t.ticket_id \
-               AND v.resolved_at = t.resolved_at AND v.courier_id = r.courier_id)) \
-               THEN 1 ELSE 0 END AS BIGINT) AS can_verify \
-             FROM ticket_reporters r JOIN tickets t ON t.ticket_id = r.ticket_id \
-             WHERE r.courier_id = $1 \
-             UNION ALL \
-             SELECT report_id, NULL, 'unrouted', category, NULL, received_at, CAST(0 AS BIGINT), \
-             NULL, NULL, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM unrouted WHERE courier_id = $1 AND routed_ticket_id IS NULL \
-             ORDER BY received_at DESC LIMIT $2",
-        )
-        .bind(courier_id.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(courier_report).collect()
-    }
-}
-
-fn courier_report(row: &sqlx::any::AnyRow) -> Result<CourierReport, Error> {
-    let ticket_id: Option<String> = row.try_get("ticket_id")?;
-    let office_id: Option<String> = row.try_get("office_id")?;
-    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt(e.to_string());
-    Ok(CourierReport {
-        report_id: super::rows::parsed(row, "report_id")?,
-        ticket_id: ticket_id
-            .map(|t| t.parse().map_err(|e| corrupt(&e)))
-            .transpose()?,
-        state: row.try_get("state")?,
-        category: super::rows::parsed(row, "category")?,
-        office_id: office_id
-            .map(|o| o.parse().map_err(|e| corrupt(&e)))
-            .transpose()?,
-        received_at: from_ms(row.try_get("received_at")?)?,
-        points: row.try_get("points")?,
-        verification: report_verification(row)?,
-    })
-}
-
-/// A report's [`VerificationStatus`]: none while unrouted.
-fn report_verification(row: &sqlx::any::AnyRow) -> Result<VerificationStatus, Error> {
-    let state: String = row.try_get("state")?;
-    let Ok(state) = state.parse::<TicketState>() else {
-        return Ok(VerificationStatus::default());
-    };
-    let closed_at = crate::time_ms::from_opt_ms(row.try_get("closed_at")?)?;
-    Ok(VerificationStatus {
-        can_verify: row.try_get::<i64, _>("can_verify")? != 0,
-        ..VerificationStatus::of_row(row, state, closed_at)?
-    })
 }

@@ -180,22 +180,41 @@ pub struct UnroutedReport {
     pub received_at: OffsetDateTime,
 }
 
-/// One of a courier's reports, as the courier sees it.
+/// One of a courier's reports, as the courier sees it: their own words and
+/// photos, where it went and what the office did, never another
+/// reporter's text, photos or id.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CourierReport {
     /// The report.
     pub report_id: ReportId,
-    /// The ticket it opened; `None` while unrouted.
+    /// The ticket it opened or joined; `None` while unrouted.
     pub ticket_id: Option<TicketId>,
     /// The ticket's state, or `unrouted`.
     pub state: String,
     /// The category the router settled on.
     pub category: Category,
+    /// Life-safety now: the page marks it and the deadlines are short.
+    pub urgent: bool,
     /// The office handling it, if routed.
     pub office_id: Option<OfficeId>,
+    /// That office's display name, so the page names a place rather than
+    /// an id; `None` while unrouted.
+    pub office_name: Option<String>,
+    /// The courier's own text.
+    pub text: Option<String>,
+    /// The courier's own photos (with their thumbnails' sha256).
+    pub photos: Vec<PhotoRef>,
     /// The ingest clock.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// The ticket's SLA deadlines, so the page can say "respond by 12:30";
+    /// `None` while unrouted.
+    pub deadlines: Option<Deadlines>,
+    /// Office and supervisor notes from the ticket's steps, oldest first
+    /// (never a courier's words: that may be another reporter).
+    pub notes: Vec<super::courier_reports::CourierNote>,
+    /// The photo the office proved its latest resolve with, if any.
+    pub proof_photo: Option<super::courier_reports::ProofPhotoRef>,
     /// Net points this report earned.
     pub points: i64,
     /// Where its ticket stands in verification, and whether this courier
