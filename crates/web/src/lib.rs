@@ -39,8 +39,12 @@
 //!   outbox; `courier.js`, `office.js`, `audit.js`: one per page;
 //!   `disputes.js`: the dashboard's disputed rejections (reroute or
 //!   uphold); `rewards.js`: the dashboard's points and rewards (the
-//!   leaderboard, the catalogue, redemptions and pickups); `sw.js`: the
-//!   offline page shell.
+//!   leaderboard, the catalogue, redemptions and pickups); the courier
+//!   page's parts: `my_reports.js` (reports in words and pictures, live),
+//!   `verify.js` (已修好 / 没修好, checks nearby), `courier_rewards.js`
+//!   (balance, redeeming, pickup codes), `exif.js` (the original's EXIF
+//!   spliced into the shrunk photo), `position.js` (the followed fix);
+//!   `sw.js`: the offline page shell.
 
 pub mod auth;
 pub mod error;
