@@ -42,8 +42,19 @@ export async function rewardsOnTheDashboard(t, audit) {
   await waitFor('the row to show it', async () => /库存 7/.test(await row.locator('.info').textContent()));
   check('a supervisor changed the reward\'s stock on the dashboard');
 
-  // The courier's points come from the main flow's fixed ticket (paid on
-  // resolve today; once points wait for verification, verify it before this).
+  // The courier's points come from the main flow's fixed ticket, paid when
+  // it is verified (核查): the reporter confirms it here, through the API.
+  const me = await apiGet('/v1/couriers/me', courierToken);
+  const fixed = me.reports.filter((r) => r.state === 'resolved' && r.verification && r.verification.can_verify);
+  assert.ok(fixed.length, `no resolved report to verify: ${JSON.stringify(me.reports.map((r) => r.state))}`);
+  for (const r of fixed) {
+    const reply = await fetch(`${base}/v1/tickets/${r.ticket_id}/verify`, {
+      method: 'POST', body: JSON.stringify({ fixed: true }),
+      headers: { Authorization: `Bearer ${courierToken}`, 'Content-Type': 'application/json' },
+    });
+    // 409: the same ticket, verified through an earlier report of this courier.
+    assert.ok([200, 409].includes(reply.status), `verify: ${reply.status} ${await reply.text()}`);
+  }
   const { balance } = await apiGet('/v1/rewards', courierToken);
   assert.ok(balance >= reward.cost, `the courier has ${balance} points, the reward costs ${reward.cost}: no fixed ticket paid them`);
   const redeemed = await redeem(base, courierToken, reward.reward_id);

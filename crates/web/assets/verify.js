@@ -28,9 +28,6 @@ addStrings({
   },
 });
 
-/** Points a nearby check earns (the issue's rule), shown when the answer does not say. */
-const NEARBY_POINTS = 2;
-
 /** Uploads `file` as a verification photo of `ticket`; its sha256, or throws a message. */
 async function uploadPhoto(ticket, file) {
   const form = new FormData();
@@ -49,7 +46,7 @@ async function send(ticket, fixed, { note, photo, position }) {
     if (position) Object.assign(body, { lat: position.lat, lon: position.lon });
     const r = await api(`/v1/tickets/${ticket}/verify`, { method: 'POST', json: body });
     if (!r.ok) return { ok: false, message: problemWords(r) };
-    return { ok: true, message: t(fixed ? 'verify_sent_fixed' : 'verify_sent_not_fixed'), points: r.data && r.data.points };
+    return { ok: true, message: t(fixed ? 'verify_sent_fixed' : 'verify_sent_not_fixed'), points: r.data && r.data.points_earned };
   } catch (e) {
     return { ok: false, message: e.message || t('network') };
   }
@@ -102,7 +99,7 @@ export async function showNearby(list, status, position) {
   if (!position) { fill(status, t('nearby_need_position')); return fill(list); }
   const r = await api(`/v1/verifications/nearby?lat=${position.lat}&lon=${position.lon}`).catch(() => null);
   if (!r || !r.ok) { fill(status, r ? problemWords(r) : t('network')); return fill(list); }
-  const tasks = Array.isArray(r.data) ? r.data : [];
+  const tasks = (r.data && Array.isArray(r.data.tickets)) ? r.data.tickets : [];
   fill(status, tasks.length ? '' : t('nearby_none'));
   fill(list, tasks.map((task) => nearbyTask(task, () => position)));
 }
@@ -118,8 +115,8 @@ function nearbyTask(task, position) {
       form(task.ticket_id, {
         photoRequired: true, position,
         done: (r, status) => {
-          const n = r.points ?? NEARBY_POINTS;
-          status.append(' ', el('strong', { class: 'points-earned', 'data-points': String(n) }, t('verify_points').replace('{n}', String(n))));
+          const n = r.points;
+          if (n != null) status.append(' ', el('strong', { class: 'points-earned', 'data-points': String(n) }, t('verify_points').replace('{n}', String(n))));
         },
       })));
   return li;

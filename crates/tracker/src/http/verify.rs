@@ -59,6 +59,10 @@ struct Verified {
     fixed: bool,
     /// `reporter`, `merged`, `courier` or `supervisor`.
     by: &'static str,
+    /// What a nearby courier's check earned them, so their page can say
+    /// so; absent for everyone else (a reporter's share is in their report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_earned: Option<i64>,
 }
 
 /// `POST /v1/tickets/{id}/verify`.
@@ -86,6 +90,8 @@ pub(super) async fn verify(
             state: ticket.state,
             fixed,
             by: by.as_str(),
+            points_earned: matches!(by, Verifier::Courier)
+                .then_some(crate::store::verification::POINTS_PER_VERIFICATION),
         })
     })
     .await
