@@ -15,6 +15,9 @@
 //! - [`stack`]: [`stack::Stack`] starts the whole pipeline on one listen
 //!   address: NATS (found or started), streams, store, router and tracker
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
+//! - [`ingest_access`]: ingest wired to the tracker's store: which tokens
+//!   are couriers, who may fetch which photos and upload proof and
+//!   verification photos, and where ingest records them.
 //! - [`broker`]: find a NATS server at `NATS_URL`, or start `nats-server
 //!   -js` as a child with its store in the data directory.
 //! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
@@ -32,6 +35,7 @@ pub mod admin;
 pub mod alerts;
 pub mod answers;
 pub mod broker;
+pub mod ingest_access;
 pub mod load;
 pub mod ops;
 pub mod rewards;
