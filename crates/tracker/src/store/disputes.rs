@@ -11,10 +11,9 @@
 //! dispute per rejection event: a ticket rejected again after a reroute is
 //! disputed anew.
 
-use super::chain::{self, ChainRow};
 use super::rows::{ticket_columns, Ticket};
+use super::step_record;
 use super::Store;
-use crate::outbox;
 use crate::time_ms::to_ms;
 use crate::Error;
 use civicprobe_model::{EventId, RejectReason, TicketChanged, TicketId};
@@ -153,9 +152,8 @@ impl Store {
             tx.rollback().await?;
             return Err(self.why_not_open(ticket_id).await?);
         }
-        let (row, changed) = upheld(&current, &settlement);
-        chain::append(&mut tx, row).await?;
-        outbox::enqueue(&mut tx, &changed).await?;
+        let changed = upheld(&current, &settlement);
+        step_record::record_changed(&mut tx, &changed, "supervisor", None).await?;
         tx.commit().await?;
         self.outbox_ready().notify_one();
         self.ticket(ticket_id)
@@ -198,22 +196,10 @@ async fn bump_version(
 }
 
 /// The event row and the outbox message of an upheld dispute.
-fn upheld(t: &Ticket, s: &Settlement<'_>) -> (ChainRow, TicketChanged) {
+fn upheld(t: &Ticket, s: &Settlement<'_>) -> TicketChanged {
     let reason = Some(DISPUTED_REASON.as_str().to_owned());
     let note = s.note.map(str::to_owned);
-    let row = ChainRow {
-        event_id: s.event_id.to_string(),
-        ticket_id: t.ticket_id.to_string(),
-        kind: DISPUTE_UPHELD.to_owned(),
-        actor: s.actor.to_owned(),
-        role: "supervisor".to_owned(),
-        at: to_ms(s.at),
-        reason: reason.clone(),
-        note: note.clone(),
-        office_id: Some(t.office_id.to_string()),
-        ..ChainRow::default()
-    };
-    let changed = TicketChanged {
+    TicketChanged {
         event_id: s.event_id,
         ticket_id: t.ticket_id,
         office_id: t.office_id.clone(),
@@ -228,6 +214,5 @@ fn upheld(t: &Ticket, s: &Settlement<'_>) -> (ChainRow, TicketChanged) {
         from_office: None,
         from_category: None,
         deadlines: None,
-    };
-    (row, changed)
+    }
 }

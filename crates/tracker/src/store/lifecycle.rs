@@ -6,11 +6,10 @@
 //! and reopen the points ledger, and for a `not_our_area` rejection a
 //! dispute ([`super::disputes`]).
 
-use super::chain::{self, ChainRow};
 use super::disputes::{self, DISPUTED_REASON};
 use super::rows::{Ticket, Transition};
+use super::step_record;
 use super::{points, verification, Store};
-use crate::outbox;
 use crate::time_ms::to_ms;
 use crate::Error;
 use civicprobe_model::{EventId, TicketAction, TicketChanged, TicketState};
@@ -114,20 +113,6 @@ pub(crate) async fn record_event(
     step: &Step,
     event_id: EventId,
 ) -> Result<(), Error> {
-    let row = ChainRow {
-        event_id: event_id.to_string(),
-        ticket_id: current.ticket_id.to_string(),
-        kind: kind.to_owned(),
-        actor: step.actor.clone(),
-        role: step.role.clone(),
-        at: to_ms(step.at),
-        reason: step.reason.clone(),
-        note: step.note.clone(),
-        office_id: Some(current.office_id.to_string()),
-        proof_photo_sha256: step.proof_photo_sha256.clone(),
-        ..ChainRow::default()
-    };
-    chain::append(tx, row).await?;
     let changed = TicketChanged {
         event_id,
         ticket_id: current.ticket_id,
@@ -144,7 +129,8 @@ pub(crate) async fn record_event(
         from_category: None,
         deadlines: None,
     };
-    outbox::enqueue(tx, &changed).await
+    let proof = step.proof_photo_sha256.as_deref();
+    step_record::record_changed(tx, &changed, &step.role, proof).await
 }
 
 /// What a step brings along in its transaction: points and who verified

@@ -25,6 +25,7 @@ pub mod rewards;
 pub mod rows;
 pub mod sessions;
 pub mod sla;
+mod step_record;
 pub mod tickets;
 pub mod token_admin;
 pub mod tokens;

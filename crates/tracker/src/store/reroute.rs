@@ -3,13 +3,11 @@
 //! office ([`Store::route_unrouted`]). Each records a `rerouted` event and
 //! queues it in the outbox, in one transaction.
 
-use super::chain::{self, ChainRow};
 use super::disputes::{self, Outcome, Settlement};
 use super::rows::Ticket;
+use super::step_record;
 use super::tickets::{insert_reporter, insert_ticket};
 use super::Store;
-use crate::outbox;
-use crate::time_ms::to_ms;
 use crate::Error;
 use civicprobe_model::{
     EventId, OfficeId, ReportId, ReportUnrouted, TicketChanged, TicketId, TicketOpened, TicketState,
@@ -211,20 +209,6 @@ async fn record_rerouted(
     tx: &mut Transaction<'static, Any>,
     ev: &Rerouted<'_>,
 ) -> Result<(), Error> {
-    let row = ChainRow {
-        event_id: ev.event_id.to_string(),
-        ticket_id: ev.ticket_id.to_string(),
-        kind: REROUTED.to_owned(),
-        actor: ev.actor.to_owned(),
-        role: "supervisor".to_owned(),
-        at: to_ms(ev.at),
-        reason: ev.reason.clone(),
-        note: ev.note.clone(),
-        office_id: Some(ev.to.to_string()),
-        from_office: ev.from.map(ToString::to_string),
-        ..ChainRow::default()
-    };
-    chain::append(tx, row).await?;
     let changed = TicketChanged {
         event_id: ev.event_id,
         ticket_id: ev.ticket_id,
@@ -241,5 +225,5 @@ async fn record_rerouted(
         from_category: None,
         deadlines: None,
     };
-    outbox::enqueue(tx, &changed).await
+    step_record::record_changed(tx, &changed, "supervisor", None).await
 }

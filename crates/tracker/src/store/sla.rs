@@ -4,10 +4,9 @@
 //! overdue list. (Resolved tickets verified automatically: see
 //! [`super::verification`].)
 
-use super::chain::{self, ChainRow};
+use super::step_record;
 use super::tickets::SYSTEM_ROLE;
 use super::Store;
-use crate::outbox;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
 use civicprobe_model::{
@@ -136,21 +135,9 @@ fn escalation(
     breach: &Breach,
     event_id: EventId,
     now: OffsetDateTime,
-) -> (ChainRow, TicketChanged) {
+) -> TicketChanged {
     let note = format!("{} s late", breach.late_s);
-    let row = ChainRow {
-        event_id: event_id.to_string(),
-        ticket_id: t.ticket_id.to_string(),
-        kind: ESCALATED.to_owned(),
-        actor: SLA_ACTOR.to_owned(),
-        role: SYSTEM_ROLE.to_owned(),
-        at: to_ms(now),
-        reason: Some(breach.step.to_owned()),
-        note: Some(note.clone()),
-        office_id: Some(t.office_id.to_string()),
-        ..ChainRow::default()
-    };
-    let changed = TicketChanged {
+    TicketChanged {
         event_id,
         ticket_id: t.ticket_id,
         office_id: t.office_id.clone(),
@@ -165,8 +152,7 @@ fn escalation(
         from_office: None,
         from_category: None,
         deadlines: None,
-    };
-    (row, changed)
+    }
 }
 
 impl Store {
@@ -250,9 +236,8 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        let (row, changed) = escalation(t, breach, event_id, now);
-        chain::append(&mut tx, row).await?;
-        outbox::enqueue(&mut tx, &changed).await?;
+        let changed = escalation(t, breach, event_id, now);
+        step_record::record_changed(&mut tx, &changed, SYSTEM_ROLE, None).await?;
         tx.commit().await?;
         self.outbox_ready().notify_one();
         tracing::info!(ticket_id = %t.ticket_id, step = breach.step, late_s = breach.late_s, "escalated");

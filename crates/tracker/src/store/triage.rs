@@ -10,11 +10,10 @@
 //! also kept as a labelled example for the next classifier
 //! ([`Store::triage_corrections`]).
 
-use super::chain::{self, ChainRow};
 use super::rows::{parsed, Ticket};
+use super::step_record;
 use super::tickets::{ROUTER_ACTOR, SYSTEM_ROLE};
 use super::Store;
-use crate::outbox;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
 use civicprobe_model::{Category, Deadlines, EventId, ReportId, Role, TicketChanged, TicketId};
@@ -269,19 +268,6 @@ async fn update_ticket(tx: &mut Transaction<'static, Any>, s: &Triaged<'_>) -> R
 /// [`TicketChanged`] in the outbox.
 async fn record(tx: &mut Transaction<'static, Any>, s: &Triaged<'_>) -> Result<(), Error> {
     let before = s.before;
-    let row = ChainRow {
-        event_id: s.event_id.to_string(),
-        ticket_id: before.ticket_id.to_string(),
-        kind: TRIAGED.to_owned(),
-        actor: s.actor.to_owned(),
-        role: s.role.to_owned(),
-        at: to_ms(s.at),
-        reason: Some(s.reason.to_owned()),
-        note: Some(s.note.clone()),
-        office_id: Some(before.office_id.to_string()),
-        ..ChainRow::default()
-    };
-    chain::append(tx, row).await?;
     let changed = TicketChanged {
         event_id: s.event_id,
         ticket_id: before.ticket_id,
@@ -298,7 +284,7 @@ async fn record(tx: &mut Transaction<'static, Any>, s: &Triaged<'_>) -> Result<(
         from_category: (s.category != before.category).then_some(before.category),
         deadlines: Some(s.deadlines),
     };
-    outbox::enqueue(tx, &changed).await
+    step_record::record_changed(tx, &changed, s.role, None).await
 }
 
 /// Keeps a person's re-triage as a labelled example.
