@@ -1,0 +1,216 @@
+//! Reaching NATS as operators run it, through the one connection builder
+//! every service uses: user and password, a token, an NKey seed, a server
+//! list with a dead first entry, refusals said as refusals, and `up`'s own
+//! server only when nothing is configured. Real nats-server processes;
+//! the client's log is captured at TRACE and must never carry a secret.
+
+mod common;
+
+use civicprobe::broker::{Broker, Refused};
+use civicprobe::nats_config::NatsConfig;
+use civicprobe_testkit::NatsServer;
+use common::dead_nats_url;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Every log line written while the guard lives, at TRACE.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Captures this thread's log (the tests run on a current-thread
+    /// runtime, so the client's tasks log here too).
+    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+
+    /// The log is really at TRACE, and no line holds `secret`.
+    fn assert_clean_of(&self, secret: &str) {
+        let text = self.text();
+        assert!(text.contains("TRACE") || text.contains("DEBUG"), "{text}");
+        let leaked: Vec<&str> = text.lines().filter(|l| l.contains(secret)).collect();
+        assert!(leaked.is_empty(), "{secret} in the log: {leaked:#?}");
+    }
+}
+
+/// `connect` must fail with a [`Refused`] naming the server, not a secret.
+async fn assert_refused(config: &NatsConfig, secret: &str) {
+    let error = Broker::connect(config)
+        .await
+        .expect_err("wrong credentials");
+    assert!(error.downcast_ref::<Refused>().is_some(), "{error:#}");
+    let text = format!("{error:#}");
+    assert!(text.contains("refused the credentials"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+}
+
+#[tokio::test]
+async fn user_and_password_accepted_and_a_wrong_password_refused() {
+    let (log, _guard) = Captured::start();
+    let server =
+        NatsServer::start_with(&["--user", "civic", "--pass", "pw-R1ght@9"]).expect("nats");
+    let by_flags = NatsConfig {
+        nats_user: Some("civic".into()),
+        nats_password: Some("pw-R1ght@9".into()),
+        ..NatsConfig::from_url(server.url())
+    };
+    let broker = Broker::connect(&by_flags).await.expect("user and password");
+    broker
+        .client
+        .publish("civic.ping", "x".into())
+        .await
+        .expect("publish");
+    broker.stop().await;
+    let in_url = NatsConfig::from_url(
+        server
+            .url()
+            .replace("nats://", "nats://civic:pw-R1ght%409@"),
+    );
+    Broker::connect(&in_url)
+        .await
+        .expect("in the URL")
+        .stop()
+        .await;
+    let wrong = NatsConfig {
+        nats_password: Some("pw-Wr0ng".into()),
+        ..by_flags.clone()
+    };
+    assert_refused(&wrong, "pw-Wr0ng").await;
+    assert_refused(&NatsConfig::from_url(server.url()), "pw-R1ght").await;
+    log.assert_clean_of("pw-R1ght");
+    log.assert_clean_of("pw-Wr0ng");
+}
+
+#[tokio::test]
+async fn a_token_accepted_and_a_wrong_one_refused() {
+    let (log, _guard) = Captured::start();
+    let server = NatsServer::start_with(&["--auth", "t0ken-S3cret"]).expect("nats");
+    let right = NatsConfig {
+        nats_token: Some("t0ken-S3cret".into()),
+        ..NatsConfig::from_url(server.url())
+    };
+    Broker::connect(&right).await.expect("token").stop().await;
+    let wrong = NatsConfig {
+        nats_token: Some("t0ken-Wr0ng".into()),
+        ..right.clone()
+    };
+    assert_refused(&wrong, "t0ken-Wr0ng").await;
+    log.assert_clean_of("t0ken-S3cret");
+    log.assert_clean_of("t0ken-Wr0ng");
+}
+
+#[tokio::test]
+async fn an_nkey_seed_file_accepted() {
+    let (log, _guard) = Captured::start();
+    let key = nkeys::KeyPair::new_user();
+    let seed = key.seed().expect("seed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("nats.conf");
+    let users = format!(
+        "authorization {{ users = [ {{ nkey: {} }} ] }}\n",
+        key.public_key()
+    );
+    std::fs::write(&conf, users).expect("config");
+    let seed_file = dir.path().join("civic.nk");
+    std::fs::write(&seed_file, format!("{seed}\n")).expect("seed file");
+    let server = NatsServer::start_with(&["-c", conf.to_str().expect("utf-8")]).expect("nats");
+    let config = NatsConfig {
+        nats_nkey: Some(seed_file),
+        ..NatsConfig::from_url(server.url())
+    };
+    Broker::connect(&config).await.expect("nkey").stop().await;
+    let other = dir.path().join("other.nk");
+    std::fs::write(&other, nkeys::KeyPair::new_user().seed().expect("seed")).expect("other");
+    let wrong = NatsConfig {
+        nats_nkey: Some(other),
+        ..config.clone()
+    };
+    assert_refused(&wrong, &seed).await;
+    log.assert_clean_of(&seed);
+}
+
+#[tokio::test]
+async fn a_list_whose_first_server_is_down_reaches_the_second() {
+    let server = NatsServer::start().expect("nats");
+    let dead = dead_nats_url();
+    let config = NatsConfig {
+        urls: vec![dead.clone(), server.url()],
+        ..NatsConfig::default()
+    };
+    let broker = Broker::connect(&config).await.expect("the second server");
+    assert!(broker.url.contains(&dead[7..]), "{}", broker.url);
+    broker.stop().await;
+    let other_dead = dead_nats_url();
+    let none = NatsConfig {
+        urls: vec![dead.clone(), other_dead.clone()],
+        ..NatsConfig::default()
+    };
+    let error = format!("{:#}", Broker::connect(&none).await.expect_err("all dead"));
+    assert!(error.contains("no NATS server answers at"), "{error}");
+    assert!(
+        error.contains(&dead[7..]) && error.contains(&other_dead[7..]),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn up_starts_its_own_server_only_when_none_is_configured() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let nothing_configured = NatsConfig {
+        default_url: dead_nats_url(),
+        ..NatsConfig::default()
+    };
+    let broker = Broker::connect_or_start(&nothing_configured, data.path())
+        .await
+        .expect("a server of its own");
+    assert!(broker.started_here());
+    assert!(
+        data.path().join("nats").is_dir(),
+        "store not in the data dir"
+    );
+    broker.stop().await;
+
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let configured = NatsConfig::from_url(dead_nats_url());
+    let error = Broker::connect_or_start(&configured, elsewhere.path())
+        .await
+        .expect_err("a configured server that does not answer");
+    assert!(
+        format!("{error:#}").contains("no NATS server answers"),
+        "{error:#}"
+    );
+    assert!(!elsewhere.path().join("nats").exists());
+
+    // A server at the default address that refuses is no reason either.
+    let guarded = NatsServer::start_with(&["--auth", "t0k"]).expect("nats");
+    let refusing_default = NatsConfig {
+        default_url: guarded.url(),
+        ..NatsConfig::default()
+    };
+    let error = Broker::connect_or_start(&refusing_default, elsewhere.path())
+        .await
+        .expect_err("refused");
+    assert!(error.downcast_ref::<Refused>().is_some(), "{error:#}");
+    assert!(!elsewhere.path().join("nats").exists());
+}
