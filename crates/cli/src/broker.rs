@@ -146,15 +146,16 @@ async fn connect_once(nats: &NatsConfig) -> anyhow::Result<async_nats::Client> {
 /// a server that is not there.
 fn describe(nats: &NatsConfig, error: &async_nats::ConnectError) -> anyhow::Error {
     let servers = nats.masked_urls();
+    // rustls's verdicts on the certificate arrive as IO errors.
+    let tls =
+        matches!(error.kind(), ConnectErrorKind::Tls) || error.to_string().contains("certificate");
     match error.kind() {
         ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => Refused {
             servers,
             reason: error.to_string(),
         }
         .into(),
-        ConnectErrorKind::Tls => {
-            anyhow::anyhow!("TLS with the NATS server at {servers} failed: {error}")
-        }
+        _ if tls => anyhow::anyhow!("TLS with the NATS server at {servers} failed: {error}"),
         _ => anyhow::anyhow!("no NATS server answers at {servers}: {error}"),
     }
 }

@@ -214,3 +214,84 @@ async fn up_starts_its_own_server_only_when_none_is_configured() {
     assert!(error.downcast_ref::<Refused>().is_some(), "{error:#}");
     assert!(!elsewhere.path().join("nats").exists());
 }
+
+/// A CA and a certificate for 127.0.0.1 signed by it, made by `openssl`.
+fn test_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let subject = |cn: &str| format!("/CN={cn}");
+    let ca = subject("civicprobe test CA");
+    let host = subject("127.0.0.1");
+    run(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "1", "-subj", &ca,
+    ]);
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        &host,
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+#[tokio::test]
+async fn tls_with_a_ca_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    test_certificates(dir.path());
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let server = NatsServer::start_with(&[
+        "--tls",
+        "--tlscert",
+        &path("server.pem"),
+        "--tlskey",
+        &path("server.key"),
+    ])
+    .expect("nats");
+    let tls_url = server.url().replace("nats://", "tls://");
+    let trusted = NatsConfig {
+        nats_tls_ca: Some(dir.path().join("ca.pem")),
+        ..NatsConfig::from_url(tls_url.clone())
+    };
+    Broker::connect(&trusted).await.expect("TLS").stop().await;
+    let error = format!(
+        "{:#}",
+        Broker::connect(&NatsConfig::from_url(tls_url))
+            .await
+            .expect_err("an unknown CA")
+    );
+    assert!(error.contains("TLS with the NATS server"), "{error}");
+}

@@ -155,11 +155,11 @@ fn wait_for_ports_file(dir: &Path, child: &mut Child) -> anyhow::Result<u16> {
     }
 }
 
-/// `{"nats":["nats://127.0.0.1:41234"],…}` → 41234.
+/// `{"nats":["nats://127.0.0.1:41234"],…}` → 41234 (`tls://` with TLS).
 fn parse_client_port(text: &str) -> Option<u16> {
     let start = text.find("\"nats\"")?;
-    let url_start = text[start..].find("nats://")? + start;
-    let rest = &text[url_start + "nats://".len()..];
+    let url_start = text[start..].find("://")? + start;
+    let rest = &text[url_start + "://".len()..];
     let end = rest.find('"')?;
     rest[..end].rsplit(':').next()?.parse().ok()
 }
@@ -192,6 +192,8 @@ mod tests {
     fn reads_the_client_port_from_a_ports_file() {
         let text = r#"{"nats":["nats://127.0.0.1:41234"],"monitoring":["http://127.0.0.1:8222"]}"#;
         assert_eq!(parse_client_port(text), Some(41234));
+        let tls = r#"{"nats":["tls://127.0.0.1:41235"]}"#;
+        assert_eq!(parse_client_port(tls), Some(41235));
         assert_eq!(parse_client_port("{}"), None);
     }
 
