@@ -1,5 +1,6 @@
 //! Reaching NATS as operators run it, through the one connection builder
-//! every service uses: user and password, a token, an NKey seed, a server
+//! every service uses: user and password, a token, an NKey seed, a `.creds`
+//! file (operator mode), TLS with a CA file, a server
 //! list with a dead first entry, refusals said as refusals, and `up`'s own
 //! server only when nothing is configured. Real nats-server processes;
 //! the client's log is captured at TRACE and must never carry a secret.
@@ -294,4 +295,77 @@ async fn tls_with_a_ca_file() {
             .expect_err("an unknown CA")
     );
     assert!(error.contains("TLS with the NATS server"), "{error}");
+}
+
+/// A JWT as nsc makes it: `claims` with `iss`/`sub`, signed by `issuer`.
+fn jwt(issuer: &nkeys::KeyPair, subject: &str, nats: serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(r#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let claims = serde_json::json!({
+        "jti": format!("civicprobe-test-{subject}"),
+        "iat": 1_700_000_000,
+        "iss": issuer.public_key(),
+        "name": "civicprobe test",
+        "sub": subject,
+        "nats": nats,
+    });
+    let signing_input = format!("{header}.{}", b64.encode(claims.to_string()));
+    let signature = issuer.sign(signing_input.as_bytes()).expect("sign");
+    format!("{signing_input}.{}", b64.encode(signature))
+}
+
+/// A decentralized-auth server setup as nsc makes it, in `dir`: an
+/// operator, a system account, an account with a user; returns the
+/// server's config file, the user's `.creds` file and the user's seed.
+fn operator_mode(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let (operator, system, account, user) = (
+        nkeys::KeyPair::new_operator(),
+        nkeys::KeyPair::new_account(),
+        nkeys::KeyPair::new_account(),
+        nkeys::KeyPair::new_user(),
+    );
+    let unlimited = serde_json::json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
+        "exports": -1, "wildcards": true, "conn": -1, "leaf": -1});
+    let account_claims = serde_json::json!({"type": "account", "version": 2, "limits": unlimited});
+    let op = jwt(
+        &operator,
+        &operator.public_key(),
+        serde_json::json!({"type": "operator", "version": 2}),
+    );
+    let sys = jwt(&operator, &system.public_key(), account_claims.clone());
+    let acct = jwt(&operator, &account.public_key(), account_claims);
+    let user_claims = serde_json::json!({"type": "user", "version": 2,
+        "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1});
+    let user_jwt = jwt(&account, &user.public_key(), user_claims);
+    let (sys_key, acct_key) = (system.public_key(), account.public_key());
+    let conf = dir.join("nats.conf");
+    let text = format!(
+        "operator: {op}\nsystem_account: {sys_key}\nresolver: MEMORY\n\
+        resolver_preload: {{ {sys_key}: {sys}, {acct_key}: {acct} }}\n"
+    );
+    std::fs::write(&conf, text).expect("config");
+    let seed = user.seed().expect("seed");
+    let creds = dir.join("civic.creds");
+    let text = format!(
+        "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+        -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+    );
+    std::fs::write(&creds, text).expect("creds");
+    (conf, creds, seed)
+}
+
+#[tokio::test]
+async fn a_creds_file_accepted() {
+    let (log, _guard) = Captured::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (conf, creds, seed) = operator_mode(dir.path());
+    let server = NatsServer::start_with(&["-c", conf.to_str().expect("utf-8")]).expect("nats");
+    let config = NatsConfig {
+        nats_creds: Some(creds),
+        ..NatsConfig::from_url(server.url())
+    };
+    Broker::connect(&config).await.expect("creds").stop().await;
+    assert_refused(&NatsConfig::from_url(server.url()), &seed).await;
+    log.assert_clean_of(&seed);
 }
