@@ -1,8 +1,11 @@
-//! Finding or starting NATS. Credentials in `NATS_URL` are taken out of
-//! the URL and handed to the client as options, so that no log line (ours
-//! or the client's, at any level) carries them; URLs are logged masked.
+//! Finding or starting NATS: the one place every service connects, from a
+//! [`NatsConfig`]. A configured server that does not answer, or refuses
+//! the credentials, is an error said as such; only `up` with nothing
+//! configured starts a server of its own.
 
+use crate::nats_config::NatsConfig;
 use anyhow::{bail, Context};
+use async_nats::ConnectErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::{Child, Command};
@@ -12,40 +15,54 @@ use tokio::process::{Child, Command};
 pub struct Broker {
     /// The connected client.
     pub client: async_nats::Client,
-    /// The URL actually used (the child's port when started here).
+    /// The servers in use, masked (the child's URL when started here):
+    /// fit for a log line.
     pub url: String,
     /// The `nats-server` child, killed on stop or drop.
     child: Option<Child>,
 }
 
 impl Broker {
-    /// Connects to `url`.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let client = connect_once(url)
-            .await
-            .with_context(|| format!("no NATS server answers at {}", mask(url)))?;
+    /// Connects to the configured servers (or the default address).
+    pub async fn connect(nats: &NatsConfig) -> anyhow::Result<Self> {
+        let client = connect_once(nats).await?;
+        tracing::info!(servers = %nats.masked_urls(), "connected to NATS");
         Ok(Self {
             client,
-            url: url.to_owned(),
+            url: nats.masked_urls(),
             child: None,
         })
     }
 
-    /// Connects to `url`, or, if nothing answers there, starts `nats-server
-    /// -js` on a free loopback port with its store in `data_dir/nats`.
-    pub async fn connect_or_start(url: &str, data_dir: &Path) -> anyhow::Result<Self> {
-        if let Ok(client) = connect_once(url).await {
-            tracing::info!(url = %mask(url), "using the NATS server found at NATS_URL");
-            return Ok(Self {
-                client,
-                url: url.to_owned(),
-                child: None,
-            });
+    /// [`Broker::connect`]; but when no server is configured and nothing
+    /// answers at the default address, starts `nats-server -js` on a free
+    /// loopback port with its store in `data_dir/nats`.
+    pub async fn connect_or_start(nats: &NatsConfig, data_dir: &Path) -> anyhow::Result<Self> {
+        if nats.is_set() {
+            return Self::connect(nats).await;
         }
+        match connect_once(nats).await {
+            Ok(client) => {
+                tracing::info!(url = %nats.masked_urls(), "using the NATS server found at the default address");
+                return Ok(Self {
+                    client,
+                    url: nats.masked_urls(),
+                    child: None,
+                });
+            }
+            Err(e) if e.downcast_ref::<Refused>().is_some() => return Err(e),
+            Err(_) => {}
+        }
+        Self::start(data_dir).await
+    }
+
+    /// Starts `nats-server -js` as a child on a free loopback port.
+    async fn start(data_dir: &Path) -> anyhow::Result<Self> {
         let binary = nats_server_binary().context(
-            "no NATS server answers at NATS_URL and nats-server is not installed: \
-             install it (Debian/Ubuntu: `apt-get install nats-server`; others: \
-             https://github.com/nats-io/nats-server/releases) or set NATS_URL to a running server",
+            "NATS_URL is not set, no NATS server answers at the default address and \
+             nats-server is not installed: install it (Debian/Ubuntu: `apt-get install \
+             nats-server`; others: https://github.com/nats-io/nats-server/releases) or set \
+             NATS_URL to a running server",
         )?;
         let store = data_dir.join("nats");
         std::fs::create_dir_all(&store)
@@ -81,93 +98,71 @@ impl Broker {
     }
 }
 
-/// `url` fit for a log line.
-pub fn mask(url: &str) -> String {
-    civicprobe_tracker::mask_password(url)
+/// The server answered but refused the credentials: never a reason to
+/// start a server of our own.
+#[derive(Debug)]
+pub struct Refused {
+    /// The servers tried, masked.
+    servers: String,
+    /// What the client reported (it carries no credential).
+    reason: String,
 }
 
-/// What a NATS URL's user information holds.
-#[derive(PartialEq, Eq)]
-enum Credentials {
-    /// `user:password@`.
-    UserPassword(String, String),
-    /// `token@`.
-    Token(String),
-}
-
-impl std::fmt::Debug for Credentials {
+impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials(***)")
+        write!(
+            f,
+            "the NATS server at {} refused the credentials ({}): check NATS_USER and \
+             NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS",
+            self.servers, self.reason
+        )
     }
 }
 
-/// `url` without its user information (which ends at the last `@` before
-/// the host), and that information percent-decoded.
-fn split_credentials(url: &str) -> (String, Option<Credentials>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), None);
-    };
-    let authority_end = rest.rfind('@');
-    let Some(at) = authority_end.filter(|at| !rest[..*at].is_empty()) else {
-        return (url.to_owned(), None);
-    };
-    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
-    let credentials = match userinfo.split_once(':') {
-        Some((user, pass)) => Credentials::UserPassword(decode(user), decode(pass)),
-        None => Credentials::Token(decode(userinfo)),
-    };
-    (format!("{scheme}://{host}"), Some(credentials))
-}
+impl std::error::Error for Refused {}
 
-/// Percent-decoding (`%40` → `@`); invalid escapes are kept as they are.
-fn decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-async fn connect_once(url: &str) -> anyhow::Result<async_nats::Client> {
-    let (url, credentials) = split_credentials(url);
-    let options = match credentials {
-        Some(Credentials::UserPassword(user, pass)) => {
-            async_nats::ConnectOptions::with_user_and_password(user, pass)
-        }
-        Some(Credentials::Token(token)) => async_nats::ConnectOptions::with_token(token),
-        None => async_nats::ConnectOptions::new(),
+/// One attempt at the servers of the list, each bounded; refused
+/// credentials end it at once.
+async fn connect_once(nats: &NatsConfig) -> anyhow::Result<async_nats::Client> {
+    let (servers, options) = nats.resolve().await?;
+    let count = u32::try_from(servers.len()).unwrap_or(u32::MAX);
+    let options = options.connection_timeout(Duration::from_secs(2));
+    let bound = Duration::from_secs(2) * count.max(1) + Duration::from_secs(1);
+    let client = match tokio::time::timeout(bound, options.connect(servers)).await {
+        Err(_) => bail!(
+            "no NATS server answers at {} (timed out)",
+            nats.masked_urls()
+        ),
+        Ok(Err(e)) => return Err(describe(nats, &e)),
+        Ok(Ok(client)) => client,
     };
-    let options = options
-        .connection_timeout(Duration::from_secs(2))
-        .retry_on_initial_connect();
-    // retry_on_initial_connect would wait forever for a missing server;
-    // bound the first attempt instead.
-    let client = tokio::time::timeout(Duration::from_secs(2), options.connect(url.as_str()))
-        .await
-        .context("timed out")??;
     tokio::time::timeout(Duration::from_secs(2), client.flush())
         .await
         .context("timed out")??;
     Ok(client)
 }
 
+/// `error` said as an operator needs it: refused credentials apart from
+/// a server that is not there.
+fn describe(nats: &NatsConfig, error: &async_nats::ConnectError) -> anyhow::Error {
+    let servers = nats.masked_urls();
+    // rustls's verdicts on the certificate arrive as IO errors.
+    let tls =
+        matches!(error.kind(), ConnectErrorKind::Tls) || error.to_string().contains("certificate");
+    match error.kind() {
+        ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => Refused {
+            servers,
+            reason: error.to_string(),
+        }
+        .into(),
+        _ if tls => anyhow::anyhow!("TLS with the NATS server at {servers} failed: {error}"),
+        _ => anyhow::anyhow!("no NATS server answers at {servers}: {error}"),
+    }
+}
+
 async fn wait_for_server(url: &str) -> anyhow::Result<async_nats::Client> {
     for _ in 0..100 {
-        if let Ok(client) = connect_once(url).await {
+        if let Ok(client) = connect_once(&NatsConfig::from_url(url)).await {
             return Ok(client);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -195,26 +190,4 @@ fn nats_server_binary() -> Option<PathBuf> {
 fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(listener.local_addr()?.port())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_leave_the_url() {
-        let (url, c) = split_credentials("nats://civic:p@ss%2Fw@127.0.0.1:4222");
-        assert_eq!(url, "nats://127.0.0.1:4222");
-        assert_eq!(
-            c,
-            Some(Credentials::UserPassword("civic".into(), "p@ss/w".into()))
-        );
-        assert_eq!(format!("{c:?}"), "Some(Credentials(***))");
-        let (url, c) = split_credentials("tls://s3cr3t@nats.example:4222");
-        assert_eq!(url, "tls://nats.example:4222");
-        assert_eq!(c, Some(Credentials::Token("s3cr3t".into())));
-        assert_eq!(split_credentials("nats://127.0.0.1:4222").1, None);
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert!(!mask("nats://civic:p@ss@h:1").contains("p@ss"));
-    }
 }

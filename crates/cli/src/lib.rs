@@ -18,8 +18,13 @@
 //! - [`ingest_access`]: ingest wired to the tracker's store: which tokens
 //!   are couriers, who may fetch which photos and upload proof and
 //!   verification photos, and where ingest records them.
-//! - [`broker`]: find a NATS server at `NATS_URL`, or start `nats-server
-//!   -js` as a child with its store in the data directory.
+//! - [`nats_config`]: [`nats_config::NatsConfig`], the NATS flags every
+//!   service shares: a server list, one credential (user and password,
+//!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
+//! - [`broker`]: the one NATS connection builder: connect to the configured
+//!   servers (auth refusals said as such), or, for `up` with nothing
+//!   configured, start `nats-server -js` with its store in the data
+//!   directory.
 //! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
 //!   header-read and body idle timeouts, connection cap, uploads per
 //!   client) and graceful shutdown.
@@ -37,6 +42,7 @@ pub mod answers;
 pub mod broker;
 pub mod ingest_access;
 pub mod load;
+pub mod nats_config;
 pub mod ops;
 pub mod rewards;
 pub mod serve;

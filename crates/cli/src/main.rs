@@ -7,7 +7,7 @@ use civicprobe::admin::{
 use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
-use civicprobe::{broker::Broker, ops, submit};
+use civicprobe::{broker::Broker, nats_config::NatsConfig, ops, submit};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -111,10 +111,8 @@ struct ServiceArgs {
     /// HTTP listen address.
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// NATS server; `up` starts `nats-server -js` if none answers, the
-    /// single services need it running.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    nats_url: String,
+    #[command(flatten)]
+    nats: NatsConfig,
     #[command(flatten)]
     database: civicprobe_tracker::Config,
     /// Data directory and upload limits.
@@ -157,9 +155,8 @@ struct RouterArgs {
     /// HTTP listen address for /healthz and /metrics (with a token).
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
-    /// NATS server (must be running).
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    nats_url: String,
+    #[command(flatten)]
+    nats: NatsConfig,
     #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
@@ -245,7 +242,7 @@ async fn main() -> anyhow::Result<()> {
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     let config = StackConfig {
         listen: args.service.listen,
-        nats_url: args.service.nats_url,
+        nats: args.service.nats,
         start_nats: true,
         database: args.service.database,
         ingest: args.service.ingest,
@@ -268,7 +265,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
-    let broker = Broker::connect(&args.nats_url).await?;
+    let broker = Broker::connect(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_ingest::ensure_reports_stream(&js).await?;
     let store = args.storage().open().await?;
@@ -288,7 +285,7 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
 async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let router = civicprobe_router::Router::from_options(&args.router, &args.router_options)
         .context("loading the router's jurisdictions, classifier and policy")?;
-    let broker = Broker::connect(&args.nats_url).await?;
+    let broker = Broker::connect(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     stack::ensure_streams(&js).await?;
     let router = Arc::new(router);
@@ -313,7 +310,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     alerts
         .link_base
         .get_or_insert_with(|| format!("http://{}", service.listen));
-    let broker = Broker::connect(&service.nats_url).await?;
+    let broker = Broker::connect(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
     civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;

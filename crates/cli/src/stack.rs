@@ -20,9 +20,10 @@ use tokio::task::JoinHandle;
 pub struct StackConfig {
     /// HTTP listen address; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// Where to look for NATS.
-    pub nats_url: String,
-    /// Start `nats-server` as a child if nothing answers at `nats_url`.
+    /// Where NATS is and how to authenticate.
+    pub nats: crate::nats_config::NatsConfig,
+    /// Start `nats-server` as a child if no server is configured and
+    /// nothing answers at the default address.
     pub start_nats: bool,
     /// The database; unset is SQLite in the data directory.
     pub database: civicprobe_tracker::Config,
@@ -64,7 +65,7 @@ impl StackConfig {
     pub fn new(data_dir: PathBuf, nats_url: String, fixtures: &Path) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            nats_url,
+            nats: crate::nats_config::NatsConfig::from_url(nats_url),
             start_nats: false,
             database: civicprobe_tracker::Config { database_url: None },
             ingest: civicprobe_ingest::Config {
@@ -121,9 +122,9 @@ impl Stack {
             civicprobe_router::Router::from_options(&config.router, &config.router_options)
                 .context("loading the router's jurisdictions, classifier and policy")?;
         let broker = if config.start_nats {
-            Broker::connect_or_start(&config.nats_url, &data_dir).await?
+            Broker::connect_or_start(&config.nats, &data_dir).await?
         } else {
-            Broker::connect(&config.nats_url).await?
+            Broker::connect(&config.nats).await?
         };
         let js = async_nats::jetstream::new(broker.client.clone());
         ensure_streams(&js).await?;
@@ -226,7 +227,7 @@ impl Stack {
         let app = crate::answers::harden(app);
         let serving = serve(listener, app, config.http.clone(), shutdown.clone());
         tasks.push(("http", tokio::spawn(serving)));
-        tracing::info!(%addr, public_url = %public.url, nats = %crate::broker::mask(&broker.url), database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
+        tracing::info!(%addr, public_url = %public.url, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
             store,

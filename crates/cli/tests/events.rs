@@ -8,7 +8,7 @@ mod common;
 
 use civicprobe_model::nats::ticket_subject;
 use civicprobe_testkit::{NatsServer, TestDb};
-use common::{admin, civicprobe, dead_nats_url, report_form, spawn_up, terminate};
+use common::{admin, civicprobe, report_form, spawn_up, terminate, test_nats};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -87,7 +87,8 @@ async fn urgent_report_in_up(kind: &str) {
         .into();
     extra.extend(["--events-heartbeat-secs".into(), "1".into()]);
     extra.extend(db.iter().cloned());
-    let (mut child, base) = spawn_up(data.path(), &dead_nats_url(), &extra);
+    let nats = test_nats();
+    let (mut child, base) = spawn_up(data.path(), &nats.url(), &extra);
     let mut events = stream(&base, &office).await;
     read_until(&mut events, "event: ready", 1).await;
 

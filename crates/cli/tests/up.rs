@@ -1,12 +1,15 @@
-//! The binary as a user runs it: token admin, `up` with no NATS running
-//! (it starts its own), `submit`, and a clean stop on SIGTERM.
+//! The binary as a user runs it: token admin, `up` on a NATS server,
+//! `submit`, and a clean stop on SIGTERM; `up` refusing to stand in for a
+//! configured server that does not answer. (`up` starting its own server
+//! when none is configured: tests/nats.rs, since this machine's default
+//! address may hold another's server.)
 
 mod common;
 
-use common::{admin, civicprobe, dead_nats_url, repo, spawn_up, terminate};
+use common::{admin, civicprobe, dead_nats_url, repo, spawn_up, terminate, test_nats};
 
 #[test]
-fn up_starts_its_own_nats_takes_a_report_and_stops_cleanly() {
+fn up_takes_a_report_and_stops_cleanly() {
     let data = tempfile::tempdir().expect("tempdir");
     let courier = admin(data.path(), &["courier", "add", "Li Wei"]);
     let office = admin(
@@ -16,17 +19,13 @@ fn up_starts_its_own_nats_takes_a_report_and_stops_cleanly() {
     assert_eq!(courier.len(), 64, "{courier}");
     assert_ne!(courier, office);
 
-    // Nothing listens on this port: `up` must start nats-server itself.
     let jurisdictions = repo().join("fixtures/jurisdictions.geojson");
     let extra = [
         std::ffi::OsStr::new("--jurisdictions"),
         jurisdictions.as_os_str(),
     ];
-    let (mut child, url) = spawn_up(data.path(), &dead_nats_url(), &extra);
-    assert!(
-        data.path().join("nats").is_dir(),
-        "NATS store not in the data dir"
-    );
+    let nats = test_nats();
+    let (mut child, url) = spawn_up(data.path(), &nats.url(), &extra);
 
     let photo = data.path().join("hazard.jpg");
     std::fs::write(&photo, civicprobe_testkit::photos::jpeg(320, 240)).expect("write photo");
@@ -63,4 +62,46 @@ fn up_starts_its_own_nats_takes_a_report_and_stops_cleanly() {
 
     let status = terminate(&mut child).expect("up did not stop on SIGTERM");
     assert!(status.success(), "up exited with {status}");
+}
+
+#[test]
+fn up_fails_when_the_configured_nats_does_not_answer() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dead = dead_nats_url();
+    let out = civicprobe()
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env("NATS_URL", format!("nats://civic:hunter2@{}", &dead[7..]))
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .expect("run up");
+    assert!(!out.status.success(), "up started without its NATS server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no NATS server answers at"), "{stderr}");
+    assert!(stderr.contains(&dead[7..]), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        !data.path().join("nats").exists(),
+        "up started a private server instead"
+    );
+}
+
+#[test]
+fn a_bad_entry_in_the_nats_url_list_is_named_masked() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = civicprobe()
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env(
+            "NATS_URL",
+            "nats://127.0.0.1:1,http://civic:hunter2@nats-2:4222",
+        )
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .expect("run up");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("NATS_URL entry 2"), "{stderr}");
+    assert!(stderr.contains("nats-2:4222"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

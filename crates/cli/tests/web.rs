@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{admin, dead_nats_url, repo, spawn_up, terminate};
+use common::{admin, repo, spawn_up, terminate, test_nats};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,8 @@ resolve = "3s"
 struct Up {
     child: Child,
     url: String,
+    /// The NATS server `up` uses, alive as long as `up`.
+    _nats: civicprobe_testkit::NatsServer,
     _data: tempfile::TempDir,
     tokens: [String; 3],
     /// Another courier's token: the one who checks a fix nearby.
@@ -48,7 +50,7 @@ struct Up {
 
 impl Up {
     /// Courier, office (wenquan) and supervisor tokens, then `up` on port 0
-    /// with a dead NATS URL so that it starts its own server.
+    /// with a NATS server of the test's own.
     fn start() -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let tokens = [
@@ -65,10 +67,12 @@ impl Up {
         std::fs::write(&policy, TEST_POLICY).expect("policy");
         let extra = [std::ffi::OsStr::new("--policy"), policy.as_os_str()];
         let second_courier = admin(data.path(), &["courier", "add", "Wu Fang"]);
-        let (child, url) = spawn_up(data.path(), &dead_nats_url(), &extra);
+        let nats = test_nats();
+        let (child, url) = spawn_up(data.path(), &nats.url(), &extra);
         Up {
             child,
             url,
+            _nats: nats,
             _data: data,
             tokens,
             second_courier,

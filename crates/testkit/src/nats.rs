@@ -17,16 +17,25 @@ pub struct NatsServer {
     port: u16,
     /// The JetStream store; kept across restarts, deleted on drop.
     store: tempfile::TempDir,
+    /// Further `nats-server` arguments (authentication), kept for restarts.
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     /// Starts a server on a port of its own choosing and waits until it
     /// accepts connections.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`NatsServer::start`] with further `nats-server` arguments, e.g.
+    /// `["--user", "civic", "--pass", "pw"]` or `["--auth", "token"]`.
+    pub fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
         let store = tempfile::tempdir().context("temporary JetStream store")?;
         let ports_dir = store.path().join("ports");
         std::fs::create_dir_all(&ports_dir)?;
-        let mut child = spawn(-1, store.path(), Some(&ports_dir))?;
+        let mut child = spawn(-1, store.path(), Some(&ports_dir), &extra)?;
         let port = match wait_for_ports_file(&ports_dir, &mut child) {
             Ok(port) => port,
             Err(e) => {
@@ -39,6 +48,7 @@ impl NatsServer {
             child: Some(child),
             port,
             store,
+            extra,
         };
         server.wait_until_listening()?;
         Ok(server)
@@ -65,7 +75,12 @@ impl NatsServer {
     /// (Re)starts the server on the same port and store.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
-        self.child = Some(spawn(i32::from(self.port), self.store.path(), None)?);
+        self.child = Some(spawn(
+            i32::from(self.port),
+            self.store.path(),
+            None,
+            &self.extra,
+        )?);
         self.wait_until_listening()
     }
 
@@ -101,10 +116,16 @@ impl Drop for NatsServer {
 
 /// Spawns `nats-server -js`; port -1 lets the server pick one and write it
 /// to the ports file in `ports_dir`.
-fn spawn(port: i32, store: &Path, ports_dir: Option<&Path>) -> anyhow::Result<Child> {
+fn spawn(
+    port: i32,
+    store: &Path,
+    ports_dir: Option<&Path>,
+    extra: &[String],
+) -> anyhow::Result<Child> {
     let mut cmd = Command::new(nats_server_binary());
     cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(store.join("js"));
+        .arg(store.join("js"))
+        .args(extra);
     if let Some(dir) = ports_dir {
         cmd.arg("--ports_file_dir").arg(dir);
     }
@@ -134,11 +155,11 @@ fn wait_for_ports_file(dir: &Path, child: &mut Child) -> anyhow::Result<u16> {
     }
 }
 
-/// `{"nats":["nats://127.0.0.1:41234"],…}` → 41234.
+/// `{"nats":["nats://127.0.0.1:41234"],…}` → 41234 (`tls://` with TLS).
 fn parse_client_port(text: &str) -> Option<u16> {
     let start = text.find("\"nats\"")?;
-    let url_start = text[start..].find("nats://")? + start;
-    let rest = &text[url_start + "nats://".len()..];
+    let url_start = text[start..].find("://")? + start;
+    let rest = &text[url_start + "://".len()..];
     let end = rest.find('"')?;
     rest[..end].rsplit(':').next()?.parse().ok()
 }
@@ -171,6 +192,8 @@ mod tests {
     fn reads_the_client_port_from_a_ports_file() {
         let text = r#"{"nats":["nats://127.0.0.1:41234"],"monitoring":["http://127.0.0.1:8222"]}"#;
         assert_eq!(parse_client_port(text), Some(41234));
+        let tls = r#"{"nats":["tls://127.0.0.1:41235"]}"#;
+        assert_eq!(parse_client_port(tls), Some(41235));
         assert_eq!(parse_client_port("{}"), None);
     }
 

@@ -82,10 +82,17 @@ pub fn spawn_up<S: AsRef<OsStr>>(data: &Path, nats_url: &str, extra: &[S]) -> (C
     (child, url)
 }
 
-/// A NATS URL nothing answers at (so `up` starts its own server).
+/// A NATS URL nothing answers at.
 pub fn dead_nats_url() -> String {
     let port = civicprobe_testkit::nats::free_port().expect("port");
     format!("nats://127.0.0.1:{port}")
+}
+
+/// A nats-server of the test's own for `up` to use (`up` no longer starts
+/// one when `--nats-url` is given, and the machine's default address may
+/// be another's server).
+pub fn test_nats() -> civicprobe_testkit::NatsServer {
+    civicprobe_testkit::NatsServer::start().expect("nats-server")
 }
 
 /// SIGTERM, then waits up to 20 s; `None` if it did not stop (then killed).
