@@ -165,7 +165,9 @@ fn stderr_of_up(args: &[&str]) -> String {
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     stdout.read_line(&mut line).expect("read line");
     assert!(line.contains("http://"), "{line:?}");
-    assert!(common::terminate(&mut child).is_some_and(|s| s.success()));
+    // Not asserted: a SIGTERM that comes before `up` listens for it ends
+    // the process by the signal, which says nothing about its logs.
+    let _ = common::terminate(&mut child);
     let mut stderr = String::new();
     child
         .stderr
