@@ -28,6 +28,11 @@
 //! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
 //!   header-read and body idle timeouts, connection cap, uploads per
 //!   client) and graceful shutdown.
+//! - [`gauges`]: the polled gauges: consumer lag, the tracker's outbox
+//!   depth, overdue tickets.
+//! - [`http_metrics`]: the HTTP latency histogram by route template,
+//!   method and status, applied by [`serve`] to every app.
+//! - [`logging`]: `--log-format text|json`, colours only on a terminal.
 //! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
@@ -40,8 +45,11 @@ pub mod admin;
 pub mod alerts;
 pub mod answers;
 pub mod broker;
+pub mod gauges;
+pub mod http_metrics;
 pub mod ingest_access;
 pub mod load;
+pub mod logging;
 pub mod nats_config;
 pub mod ops;
 pub mod rewards;

@@ -4,10 +4,11 @@ use anyhow::Context;
 use civicprobe::admin::{
     self, NameAction, Named, OfficeAction, Storage, SupervisorAction, TokenAction,
 };
+use civicprobe::logging::LogFormat;
 use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
-use civicprobe::{broker::Broker, nats_config::NatsConfig, ops, submit};
+use civicprobe::{broker::Broker, gauges, nats_config::NatsConfig, ops, submit};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +18,16 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(name = "civicprobe", version, about)]
 struct Cli {
+    /// How log lines on stderr are written: text (coloured only on a
+    /// terminal) or json (one object a line).
+    #[arg(
+        long,
+        global = true,
+        env = "CIVICPROBE_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -198,14 +209,9 @@ struct SubmitArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    civicprobe::logging::init(cli.log_format);
+    match cli.command {
         Command::Up(args) => up(args).await,
         Command::Ingest(args) => ingest(args).await,
         Command::Router(args) => router(args).await,
@@ -290,10 +296,17 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     stack::ensure_streams(&js).await?;
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
+    let watched = gauges::Watched {
+        js: js.clone(),
+        consumers: gauges::ROUTER,
+        store: None,
+    };
+    let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
     let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
     serve_with(args.listen, app, args.http, shutdown).await?;
     consumer.await??;
+    gauges.await??;
     broker.stop().await;
     Ok(())
 }
@@ -324,6 +337,12 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
         .await
         .context("following the TICKETS stream for live events")?;
+    let watched = gauges::Watched {
+        js: js.clone(),
+        consumers: gauges::TRACKER,
+        store: Some(store.clone()),
+    };
+    let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
     let stages = [
         tokio::spawn(hub.clone().run(shutdown.signalled())),
         tokio::spawn(civicprobe_tracker::run_consumer(
@@ -356,6 +375,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     for stage in stages {
         stage.await??;
     }
+    gauges.await??;
     broker.stop().await;
     Ok(())
 }

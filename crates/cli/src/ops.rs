@@ -60,13 +60,28 @@ pub struct OpsArgs {
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let recorder = builder().build_recorder();
         let handle = recorder.handle();
         // Fails only if another recorder is installed, in which case our
         // handle simply renders nothing; the service still works.
         let _ = metrics::set_global_recorder(recorder);
+        metrics::gauge!("civicprobe_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         handle
     })
+}
+
+/// Latency buckets (seconds) of every histogram: from a fast HTTP answer
+/// (5 ms) to a report that waited out a fault (30 s and more).
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0,
+];
+
+/// The exporter: every `histogram!` is rendered as a Prometheus histogram
+/// (`_bucket` lines, which add up across instances), not a summary.
+fn builder() -> PrometheusBuilder {
+    PrometheusBuilder::new()
+        .set_buckets(SECONDS_BUCKETS)
+        .expect("the buckets are not empty")
 }
 
 /// What `/healthz` checks.

@@ -162,7 +162,7 @@ async fn accept(
 }
 
 /// `app` with the body idle timeout, the request timeout (its 408 a
-/// problem too) and tracing.
+/// problem too), the HTTP latency histogram and tracing.
 fn layered(app: Router, limits: &HttpLimits) -> Router {
     layered_with(app, limits, REQUEST_TIMEOUT)
 }
@@ -179,6 +179,7 @@ fn layered_with(app: Router, limits: &HttpLimits, request_timeout: Duration) -> 
     ))
     // The timeout's 408 is empty: answered as a problem like every error.
     .layer(axum::middleware::from_fn(crate::answers::answer_errors))
+    .layer(axum::middleware::from_fn(crate::http_metrics::record))
     .layer(
         tower_http::trace::TraceLayer::new_for_http().make_span_with(|r: &Request| {
             tracing::debug_span!("request", method = %r.method(), path = %r.uri().path())

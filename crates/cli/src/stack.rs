@@ -107,8 +107,8 @@ pub struct Stack {
     broker: Broker,
     /// Stops every task below.
     shutdown: Shutdown,
-    /// Router consumer, tracker consumer, outbox, SLA clock, alerts, event
-    /// hub, HTTP server.
+    /// Router consumer, tracker consumer, outbox, gauges, SLA clock,
+    /// alerts, event hub, HTTP server.
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
@@ -153,6 +153,13 @@ impl Stack {
             "outbox",
             spawn(civicprobe_tracker::run_outbox(js2, store2, stop)),
         ));
+        let watched = crate::gauges::Watched {
+            js: js.clone(),
+            consumers: crate::gauges::UP,
+            store: Some(store.clone()),
+        };
+        let gauges = crate::gauges::run(watched, shutdown.signalled());
+        tasks.push(("gauges", tokio::spawn(gauges)));
         let (store2, stop) = (store.clone(), shutdown.signalled());
         tasks.push((
             "sla",

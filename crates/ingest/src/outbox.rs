@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
+/// The gauge of reports accepted but not yet acknowledged by JetStream.
+pub const OUTBOX_BACKLOG: &str = "civicprobe_ingest_outbox_backlog";
+
 /// Reports published per round.
 const BATCH: u32 = 256;
 /// Poll period when idle.
@@ -57,9 +60,11 @@ pub(crate) async fn run(
 /// Publishes one batch; returns how many were acknowledged.
 async fn drain_once(shared: &Shared, js: &jetstream::Context) -> Result<usize, Error> {
     let local = shared.local().await?;
+    // The whole backlog, not this batch: it was only ever set to 0 (when
+    // empty), so it read 0 while NATS was away and reports piled up.
+    metrics::gauge!(OUTBOX_BACKLOG).set(local.backlog().await? as f64);
     let pending = local.unpublished(BATCH).await?;
     if pending.is_empty() {
-        metrics::gauge!("civicprobe_ingest_outbox_backlog").set(0.0);
         return Ok(0);
     }
     let mut in_flight = Vec::with_capacity(pending.len());
@@ -89,6 +94,7 @@ async fn drain_once(shared: &Shared, js: &jetstream::Context) -> Result<usize, E
         }
     }
     local.mark_published(&acked).await?;
+    metrics::gauge!(OUTBOX_BACKLOG).set(local.backlog().await? as f64);
     metrics::counter!("civicprobe_ingest_published_total").increment(acked.len() as u64);
     match failure {
         Some(e) => Err(e),

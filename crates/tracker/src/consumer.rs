@@ -174,13 +174,17 @@ async fn record(store: &Store, kind: &Kind, payload: &[u8]) -> Result<Option<boo
             let ev: TicketOpened = serde_json::from_slice(payload)?;
             span.record("ticket_id", tracing::field::display(ev.ticket_id));
             span.record("report_id", tracing::field::display(ev.report.report_id));
-            store.record_ticket_opened(&ev).await.map(Some)
+            let inserted = store.record_ticket_opened(&ev).await?;
+            observe_report_to_ticket(inserted, ev.report.received_at);
+            Ok(Some(inserted))
         }
         Kind::Merged => {
             let ev: TicketMerged = serde_json::from_slice(payload)?;
             span.record("ticket_id", tracing::field::display(ev.ticket_id));
             span.record("report_id", tracing::field::display(ev.report.report_id));
-            store.record_merged(&ev).await.map(Some)
+            let inserted = store.record_merged(&ev).await?;
+            observe_report_to_ticket(inserted, ev.report.received_at);
+            Ok(Some(inserted))
         }
         Kind::Unrouted => {
             let ev: ReportUnrouted = serde_json::from_slice(payload)?;
@@ -192,6 +196,20 @@ async fn record(store: &Store, kind: &Kind, payload: &[u8]) -> Result<Option<boo
             tracing::warn!("unexpected subject on TICKETS; acked and ignored");
             Ok(None)
         }
+    }
+}
+
+/// The histogram of how long a report waited from ingest's `202` (its
+/// `received_at`) until its ticket or merge was recorded here.
+pub const REPORT_TO_TICKET_SECONDS: &str = "civicprobe_tracker_report_to_ticket_seconds";
+
+/// Records the wait of a report recorded for the first time (a redelivery
+/// is not a second wait); a negative wait (clock skew) is a data error,
+/// never recorded.
+fn observe_report_to_ticket(inserted: bool, received_at: time::OffsetDateTime) {
+    let waited = (time::OffsetDateTime::now_utc() - received_at).as_seconds_f64();
+    if inserted && waited >= 0.0 {
+        metrics::histogram!(REPORT_TO_TICKET_SECONDS).record(waited);
     }
 }
 

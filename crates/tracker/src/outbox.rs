@@ -80,6 +80,14 @@ impl Store {
         .collect()
     }
 
+    /// How many outbox rows wait to be published (the operator's gauge).
+    pub async fn outbox_depth(&self) -> Result<i64, Error> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(count)
+    }
+
     /// Marks an outbox row published.
     pub async fn mark_sent(&self, event_id: &str, at: OffsetDateTime) -> Result<(), Error> {
         sqlx::query("UPDATE outbox SET sent_at = $1 WHERE event_id = $2 AND sent_at IS NULL")

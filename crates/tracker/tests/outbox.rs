@@ -101,6 +101,7 @@ async fn every_change_is_published_once_and_not_consumed_back(kind: &str) {
         act(&store, ev.ticket_id, action).await;
     }
     assert_eq!(store.unsent_outbox(100).await.unwrap().len(), 3);
+    assert_eq!(store.outbox_depth().await.unwrap(), 3, "the gauge's count");
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -120,6 +121,7 @@ async fn every_change_is_published_once_and_not_consumed_back(kind: &str) {
         store.unsent_outbox(10).await.unwrap().is_empty()
     })
     .await;
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
 
     // A later change is published promptly too.
     act(&store, ev.ticket_id, TicketAction::Verify).await;

@@ -118,7 +118,9 @@ async fn overdue_lists_how_late_each_step_is(kind: &str) {
     let elsewhere = open_ticket(&store, "fushan", a.courier_id).await;
     clock.set(base_time() + Duration::minutes(20));
     act(&store, acked.ticket_id, TicketAction::Acknowledge).await;
+    assert_eq!(store.overdue_count().await.unwrap(), 0, "none due yet");
     clock.set(base_time() + Duration::hours(3));
+    assert_eq!(store.overdue_count().await.unwrap(), 3);
 
     let reply = get(&store, "/v1/audit/overdue", &a.supervisor).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -164,6 +166,7 @@ async fn overdue_lists_how_late_each_step_is(kind: &str) {
     act(&store, late.ticket_id, TicketAction::Acknowledge).await;
     act(&store, late.ticket_id, TicketAction::Resolve).await;
     assert_eq!(store.overdue(None, 100).await.unwrap().len(), 2);
+    assert_eq!(store.overdue_count().await.unwrap(), 2, "the gauge agrees");
 }
 
 async fn resolved_tickets_are_verified_after_n_days(kind: &str) {

@@ -183,6 +183,15 @@ impl Store {
         Ok(list)
     }
 
+    /// How many tickets are overdue as of now (the operator's gauge).
+    pub async fn overdue_count(&self) -> Result<i64, Error> {
+        let count: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*)", overdue_where!()))
+            .bind(to_ms(self.now()))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
     /// Records one `escalated` event for every breach not yet escalated.
     /// Returns the (ticket, step) pairs escalated by this call.
     pub async fn escalate_overdue(&self) -> Result<Vec<(TicketId, &'static str)>, Error> {

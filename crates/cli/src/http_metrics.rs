@@ -1,0 +1,31 @@
+//! `civicprobe_http_request_duration_seconds{route,method,status}`: how
+//! long every HTTP answer took, by the matched route template (`/v1/tickets/{id}`,
+//! never the raw path, so ids do not explode the label set), method and
+//! status. [`crate::serve`] applies it to every app it serves.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+
+/// The histogram's name.
+pub const HTTP_SECONDS: &str = "civicprobe_http_request_duration_seconds";
+
+/// The `route` label of a request no route matched (a 404, a probe).
+const UNMATCHED: &str = "unmatched";
+
+/// Times the request and records it under its route template.
+pub async fn record(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!(HTTP_SECONDS, "route" => route, "method" => method, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
