@@ -2,10 +2,10 @@
 //! the URL and handed to the client as options, so that no log line (ours
 //! or the client's, at any level) carries them; URLs are logged masked.
 
+use crate::nats_child::GuardedServer;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::process::{Child, Command};
 
 /// A NATS connection and, if civicprobe started the server, its process.
 #[derive(Debug)]
@@ -14,8 +14,9 @@ pub struct Broker {
     pub client: async_nats::Client,
     /// The URL actually used (the child's port when started here).
     pub url: String,
-    /// The `nats-server` child, killed on stop or drop.
-    child: Option<Child>,
+    /// The `nats-server` child (under its guard), stopped on stop or drop,
+    /// and with `up` however it dies.
+    child: Option<GuardedServer>,
 }
 
 impl Broker {
@@ -52,12 +53,12 @@ impl Broker {
             .with_context(|| format!("creating the NATS store {}", store.display()))?;
         let port = free_port()?;
         tracing::info!(binary = %binary.display(), port, "starting nats-server -js");
-        let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(&store)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+        let args = ["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"]
+            .map(std::ffi::OsString::from)
+            .into_iter()
+            .chain([store.clone().into_os_string()])
+            .collect::<Vec<_>>();
+        let child = GuardedServer::start(&binary, &args, &store)?;
         let child_url = format!("nats://127.0.0.1:{port}");
         let client = wait_for_server(&child_url).await?;
         Ok(Self {
@@ -75,8 +76,8 @@ impl Broker {
     /// Drains the client (pending publishes go out) and stops the child.
     pub async fn stop(mut self) {
         let _ = self.client.drain().await;
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
+        if let Some(child) = self.child.take() {
+            child.stop().await;
         }
     }
 }

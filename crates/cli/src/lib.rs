@@ -20,6 +20,8 @@
 //!   verification photos, and where ingest records them.
 //! - [`broker`]: find a NATS server at `NATS_URL`, or start `nats-server
 //!   -js` as a child with its store in the data directory.
+//! - [`nats_child`]: that child's guard (it dies with `up`, even on -9) and
+//!   its store's lock (no second server on one store).
 //! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
 //!   header-read and body idle timeouts, connection cap, uploads per
 //!   client) and graceful shutdown.
@@ -37,6 +39,7 @@ pub mod answers;
 pub mod broker;
 pub mod ingest_access;
 pub mod load;
+pub mod nats_child;
 pub mod ops;
 pub mod rewards;
 pub mod serve;

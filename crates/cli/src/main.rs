@@ -73,6 +73,15 @@ enum Command {
     Audit(civicprobe_tracker::cli::AuditArgs),
     /// Submit photo reports at a fixed rate as many couriers and measure.
     Load(civicprobe::load::LoadArgs),
+    /// Internal: runs `up`'s nats-server and stops it when `up` is gone.
+    #[command(hide = true)]
+    NatsGuard {
+        /// The nats-server binary.
+        program: PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +248,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
         Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
         Command::Load(args) => civicprobe::load::run(args).await,
+        Command::NatsGuard { program, args } => {
+            std::process::exit(civicprobe::nats_child::guard(program, args).await?)
+        }
     }
 }
 
