@@ -26,6 +26,8 @@
 //!   header-read and body idle timeouts, connection cap, uploads per
 //!   client) and graceful shutdown.
 //! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
+//! - [`readiness`]: `/readyz`, which names what the service lacks (NATS, a
+//!   stream, the database).
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
@@ -41,6 +43,7 @@ pub mod ingest_access;
 pub mod load;
 pub mod nats_child;
 pub mod ops;
+pub mod readiness;
 pub mod rewards;
 pub mod serve;
 pub mod shutdown;

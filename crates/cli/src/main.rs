@@ -8,6 +8,7 @@ use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::{broker::Broker, ops, submit};
+use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -290,7 +291,9 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .open_store()
         .await
         .context("opening ingest's local store")?;
-    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest", &args.ops));
+    let streams = vec![REPORTS_STREAM];
+    let health = health(&broker, "ingest", &args.ops, streams, Some(store));
+    let app = civicprobe_ingest::app(state).merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, args.http, Shutdown::new()).await?;
     broker.stop().await;
@@ -306,7 +309,8 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
-    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
+    let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
+    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops, streams, None));
     serve_with(args.listen, app, args.http, shutdown).await?;
     consumer.await??;
     broker.stop().await;
@@ -363,9 +367,16 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
+    let health = health(
+        &broker,
+        "tracker",
+        &service.ops,
+        vec![TICKETS_STREAM],
+        Some(store.clone()),
+    );
     let app = civicprobe_tracker::app(store)
         .merge(civicprobe_tracker::events::router(hub))
-        .merge(health(&broker, "tracker", &service.ops));
+        .merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {
@@ -375,12 +386,27 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn health(broker: &Broker, service: &'static str, args: &ops::OpsArgs) -> axum::Router {
+/// `/healthz`, `/metrics` and `/readyz`, which checks `streams` and
+/// `database`.
+fn health(
+    broker: &Broker,
+    service: &'static str,
+    args: &ops::OpsArgs,
+    streams: Vec<&'static str>,
+    database: Option<civicprobe_tracker::Store>,
+) -> axum::Router {
+    let readiness = civicprobe::readiness::Readiness {
+        service,
+        nats: broker.client.clone(),
+        streams,
+        database,
+    };
     ops::router(ops::Health {
         service,
         nats: broker.client.clone(),
         metrics_token: args.metrics_token.clone(),
     })
+    .merge(civicprobe::readiness::router(readiness))
 }
 
 /// Serves until Ctrl-C or SIGTERM, which also triggers `shutdown`.

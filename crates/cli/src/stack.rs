@@ -7,6 +7,7 @@ use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use civicprobe_ingest::IngestState;
+use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
 use civicprobe_tracker::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -209,6 +210,12 @@ impl Stack {
                 service: "up",
                 nats: broker.client.clone(),
                 metrics_token: config.metrics_token.clone(),
+            }))
+            .merge(crate::readiness::router(crate::readiness::Readiness {
+                service: "up",
+                nats: broker.client.clone(),
+                streams: vec![REPORTS_STREAM, TICKETS_STREAM],
+                database: Some(store.clone()),
             }))
             .merge(
                 civicprobe_web::app(
