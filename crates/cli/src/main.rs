@@ -293,9 +293,10 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .context("opening ingest's local store")?;
     let streams = vec![REPORTS_STREAM];
     let health = health(&broker, "ingest", &args.ops, streams, Some(store));
-    let app = civicprobe_ingest::app(state).merge(health);
+    let app = civicprobe_ingest::app(state.clone()).merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, args.http, Shutdown::new()).await?;
+    state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;
     Ok(())
 }

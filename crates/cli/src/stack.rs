@@ -261,7 +261,8 @@ impl Stack {
         self.stop().await
     }
 
-    /// Stops every stage, drains NATS, stops a NATS started here.
+    /// Stops every stage, drains ingest's outbox (for `--drain-secs`) and
+    /// NATS, stops a NATS started here.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.trigger();
         let mut first_error = None;
@@ -277,6 +278,10 @@ impl Stack {
                 }
                 Err(_) => tracing::warn!(stage = name, "did not stop within 10 s"),
             }
+        }
+        // No request comes in any more: publish what ingest accepted.
+        if let Err(e) = self.ingest.drain_outbox(self.ingest.drain_time()).await {
+            tracing::error!(error = %e, "outbox: could not be drained on shutdown");
         }
         self.broker.stop().await;
         first_error.map_or(Ok(()), Err)

@@ -125,3 +125,54 @@ pub fn jpeg_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
         .mime_str("image/jpeg")
         .expect("mime")
 }
+
+/// `POST {base}/v1/reports` as `token`, with a fresh Idempotency-Key.
+pub async fn post_report(
+    base: &str,
+    token: &str,
+    form: reqwest::multipart::Form,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/reports"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .multipart(form)
+        .send()
+        .await
+        .expect("answered")
+}
+
+/// An in-process stack with the fixtures, on a fresh database, and what
+/// it runs on.
+pub struct OnDatabase {
+    /// The stack.
+    pub stack: civicprobe::stack::Stack,
+    /// Its own nats-server, for outages.
+    pub nats: civicprobe_testkit::NatsServer,
+    /// Its database, dropped after the test.
+    pub db: civicprobe_testkit::TestDb,
+    /// Its data directory.
+    pub data: tempfile::TempDir,
+}
+
+/// [`OnDatabase`] on a database of `kind` (`sqlite` or `postgres`).
+pub async fn stack_on(kind: &str) -> OnDatabase {
+    let db = civicprobe_testkit::TestDb::of_kind(kind)
+        .await
+        .expect("database");
+    let nats = civicprobe_testkit::NatsServer::start().expect("nats");
+    let data = tempfile::tempdir().expect("tempdir");
+    let fixtures = repo().join("fixtures");
+    let mut config =
+        civicprobe::stack::StackConfig::new(data.path().join("stack"), nats.url(), &fixtures);
+    config.database.database_url = Some(db.url().to_owned());
+    let stack = civicprobe::stack::Stack::start(config)
+        .await
+        .expect("stack");
+    OnDatabase {
+        stack,
+        nats,
+        db,
+        data,
+    }
+}
