@@ -275,8 +275,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         http: args.service.http,
     };
     let stack = Stack::start(config).await?;
-    println!("civicprobe is up at {}", stack.base_url());
     stack.shutdown().on_signals();
+    println!("civicprobe is up at {}", stack.base_url());
     stack.run_until_shutdown().await
 }
 

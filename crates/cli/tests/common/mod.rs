@@ -157,6 +157,14 @@ pub struct OnDatabase {
 
 /// [`OnDatabase`] on a database of `kind` (`sqlite` or `postgres`).
 pub async fn stack_on(kind: &str) -> OnDatabase {
+    stack_on_with(kind, |_| {}).await
+}
+
+/// [`stack_on`] with `adjust` applied to the configuration.
+pub async fn stack_on_with(
+    kind: &str,
+    adjust: impl FnOnce(&mut civicprobe::stack::StackConfig),
+) -> OnDatabase {
     let db = civicprobe_testkit::TestDb::of_kind(kind)
         .await
         .expect("database");
@@ -166,6 +174,7 @@ pub async fn stack_on(kind: &str) -> OnDatabase {
     let mut config =
         civicprobe::stack::StackConfig::new(data.path().join("stack"), nats.url(), &fixtures);
     config.database.database_url = Some(db.url().to_owned());
+    adjust(&mut config);
     let stack = civicprobe::stack::Stack::start(config)
         .await
         .expect("stack");
