@@ -3,12 +3,12 @@
 //! the credentials, is an error said as such; only `up` with nothing
 //! configured starts a server of its own.
 
+use crate::nats_child::GuardedServer;
 use crate::nats_config::NatsConfig;
 use anyhow::{bail, Context};
 use async_nats::ConnectErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::process::{Child, Command};
 
 /// A NATS connection and, if civicprobe started the server, its process.
 #[derive(Debug)]
@@ -18,8 +18,9 @@ pub struct Broker {
     /// The servers in use, masked (the child's URL when started here):
     /// fit for a log line.
     pub url: String,
-    /// The `nats-server` child, killed on stop or drop.
-    child: Option<Child>,
+    /// The `nats-server` child (under its guard), stopped on stop or drop,
+    /// and with `up` however it dies.
+    child: Option<GuardedServer>,
 }
 
 impl Broker {
@@ -69,12 +70,12 @@ impl Broker {
             .with_context(|| format!("creating the NATS store {}", store.display()))?;
         let port = free_port()?;
         tracing::info!(binary = %binary.display(), port, "starting nats-server -js");
-        let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(&store)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+        let args = ["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"]
+            .map(std::ffi::OsString::from)
+            .into_iter()
+            .chain([store.clone().into_os_string()])
+            .collect::<Vec<_>>();
+        let child = GuardedServer::start(&binary, &args, &store)?;
         let child_url = format!("nats://127.0.0.1:{port}");
         let client = wait_for_server(&child_url).await?;
         Ok(Self {
@@ -92,8 +93,8 @@ impl Broker {
     /// Drains the client (pending publishes go out) and stops the child.
     pub async fn stop(mut self) {
         let _ = self.client.drain().await;
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
+        if let Some(child) = self.child.take() {
+            child.stop().await;
         }
     }
 }

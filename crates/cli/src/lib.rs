@@ -25,6 +25,8 @@
 //!   servers (auth refusals said as such), or, for `up` with nothing
 //!   configured, start `nats-server -js` with its store in the data
 //!   directory.
+//! - [`nats_child`]: that child's guard (it dies with `up`, even on -9) and
+//!   its store's lock (no second server on one store).
 //! - [`serve`]: the HTTP server loop with its limits ([`serve::HttpLimits`]:
 //!   header-read and body idle timeouts, connection cap, uploads per
 //!   client) and graceful shutdown.
@@ -34,6 +36,8 @@
 //!   method and status, applied by [`serve`] to every app.
 //! - [`logging`]: `--log-format text|json`, colours only on a terminal.
 //! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
+//! - [`readiness`]: `/readyz`, which names what the service lacks (NATS, a
+//!   stream, the database).
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
@@ -50,8 +54,10 @@ pub mod http_metrics;
 pub mod ingest_access;
 pub mod load;
 pub mod logging;
+pub mod nats_child;
 pub mod nats_config;
 pub mod ops;
+pub mod readiness;
 pub mod rewards;
 pub mod serve;
 pub mod shutdown;

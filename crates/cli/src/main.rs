@@ -9,6 +9,7 @@ use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::{broker::Broker, gauges, nats_config::NatsConfig, ops, submit};
+use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,6 +85,15 @@ enum Command {
     Audit(civicprobe_tracker::cli::AuditArgs),
     /// Submit photo reports at a fixed rate as many couriers and measure.
     Load(civicprobe::load::LoadArgs),
+    /// Internal: runs `up`'s nats-server and stops it when `up` is gone.
+    #[command(hide = true)]
+    NatsGuard {
+        /// The nats-server binary.
+        program: PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +252,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
         Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
         Command::Load(args) => civicprobe::load::run(args).await,
+        Command::NatsGuard { program, args } => {
+            std::process::exit(civicprobe::nats_child::guard(program, args).await?)
+        }
     }
 }
 
@@ -265,8 +278,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         http: args.service.http,
     };
     let stack = Stack::start(config).await?;
-    println!("civicprobe is up at {}", stack.base_url());
     stack.shutdown().on_signals();
+    println!("civicprobe is up at {}", stack.base_url());
     stack.run_until_shutdown().await
 }
 
@@ -281,9 +294,12 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .open_store()
         .await
         .context("opening ingest's local store")?;
-    let app = civicprobe_ingest::app(state).merge(health(&broker, "ingest", &args.ops));
+    let streams = vec![REPORTS_STREAM];
+    let health = health(&broker, "ingest", &args.ops, streams, Some(store));
+    let app = civicprobe_ingest::app(state.clone()).merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, args.http, Shutdown::new()).await?;
+    state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;
     Ok(())
 }
@@ -303,7 +319,8 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     };
     let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
     let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
-    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops));
+    let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
+    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops, streams, None));
     serve_with(args.listen, app, args.http, shutdown).await?;
     consumer.await??;
     gauges.await??;
@@ -367,9 +384,16 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
     ];
+    let health = health(
+        &broker,
+        "tracker",
+        &service.ops,
+        vec![TICKETS_STREAM],
+        Some(store.clone()),
+    );
     let app = civicprobe_tracker::app(store)
         .merge(civicprobe_tracker::events::router(hub))
-        .merge(health(&broker, "tracker", &service.ops));
+        .merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {
@@ -380,12 +404,27 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn health(broker: &Broker, service: &'static str, args: &ops::OpsArgs) -> axum::Router {
+/// `/healthz`, `/metrics` and `/readyz`, which checks `streams` and
+/// `database`.
+fn health(
+    broker: &Broker,
+    service: &'static str,
+    args: &ops::OpsArgs,
+    streams: Vec<&'static str>,
+    database: Option<civicprobe_tracker::Store>,
+) -> axum::Router {
+    let readiness = civicprobe::readiness::Readiness {
+        service,
+        nats: broker.client.clone(),
+        streams,
+        database,
+    };
     ops::router(ops::Health {
         service,
         nats: broker.client.clone(),
         metrics_token: args.metrics_token.clone(),
     })
+    .merge(civicprobe::readiness::router(readiness))
 }
 
 /// Serves until Ctrl-C or SIGTERM, which also triggers `shutdown`.

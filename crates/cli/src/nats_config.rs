@@ -43,9 +43,9 @@ pub struct NatsConfig {
     /// is then required, as it is for `tls://` URLs.
     #[arg(long, env = "NATS_TLS_CA")]
     pub nats_tls_ca: Option<PathBuf>,
-    /// The address tried when `urls` is empty; not a flag (tests point it
-    /// at a port nothing listens on).
-    #[arg(skip = DEFAULT_URL.to_owned())]
+    /// The address tried when no server is configured (`NATS_URL` unset);
+    /// `up` starts its own nats-server only if nothing answers there.
+    #[arg(long = "nats-default-url", env = "CIVICPROBE_NATS_DEFAULT_URL", default_value = DEFAULT_URL)]
     pub default_url: String,
 }
 

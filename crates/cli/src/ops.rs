@@ -1,4 +1,4 @@
-//! Operations endpoints every mode serves: `/healthz` (open) and
+//! Operations endpoints every mode serves: `/healthz` (open, liveness) and
 //! `/metrics` (only with `Authorization: Bearer <CIVICPROBE_METRICS_TOKEN>`;
 //! without a configured token it is disabled: 404).
 
@@ -95,7 +95,9 @@ pub struct Health {
     pub metrics_token: Option<MetricsToken>,
 }
 
-/// `/healthz` (200 when NATS is connected, else 503) and `/metrics`.
+/// `/healthz` (liveness: 200 while the process serves; the body says
+/// whether NATS is connected), `/metrics`. Readiness is `/readyz`
+/// ([`crate::readiness`]).
 pub fn router(health: Health) -> Router {
     prometheus();
     Router::new()
@@ -109,17 +111,12 @@ async fn healthz(State(health): State<Health>) -> impl IntoResponse {
         health.nats.connection_state(),
         async_nats::connection::State::Connected
     );
-    let status = if connected {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
     let body = serde_json::json!({
         "service": health.service,
-        "status": if connected { "ok" } else { "degraded" },
+        "status": "alive",
         "nats": if connected { "connected" } else { "disconnected" },
     });
-    (status, Json(body))
+    (StatusCode::OK, Json(body))
 }
 
 async fn metrics_text(State(health): State<Health>, headers: HeaderMap) -> Response {

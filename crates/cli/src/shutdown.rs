@@ -38,31 +38,52 @@ impl Shutdown {
         }
     }
 
-    /// Triggers on Ctrl-C or SIGTERM.
+    /// Triggers on Ctrl-C or SIGTERM. The handlers are installed before
+    /// this returns, so a signal sent right after (say, once `up` printed
+    /// its address) is never met by the default action.
     pub fn on_signals(&self) {
         let this = self.clone();
+        let signals = Signals::install();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.wait().await;
             tracing::info!("shutdown signal received");
             this.trigger();
         });
     }
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, registered with the runtime (on Unix; elsewhere
+/// Ctrl-C, registered when first awaited).
+struct Signals {
+    /// SIGINT and SIGTERM streams; `None` if registering failed.
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let unix = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGINT/SIGTERM"))
+                .ok();
+            Self { unix }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        match self.unix {
+            Some((mut int, mut term)) => {
+                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -7,6 +7,7 @@ use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use civicprobe_ingest::IngestState;
+use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
 use civicprobe_tracker::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -218,6 +219,12 @@ impl Stack {
                 nats: broker.client.clone(),
                 metrics_token: config.metrics_token.clone(),
             }))
+            .merge(crate::readiness::router(crate::readiness::Readiness {
+                service: "up",
+                nats: broker.client.clone(),
+                streams: vec![REPORTS_STREAM, TICKETS_STREAM],
+                database: Some(store.clone()),
+            }))
             .merge(
                 civicprobe_web::app(
                     store.clone(),
@@ -262,7 +269,8 @@ impl Stack {
         self.stop().await
     }
 
-    /// Stops every stage, drains NATS, stops a NATS started here.
+    /// Stops every stage, drains ingest's outbox (for `--drain-secs`) and
+    /// NATS, stops a NATS started here.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.trigger();
         let mut first_error = None;
@@ -278,6 +286,10 @@ impl Stack {
                 }
                 Err(_) => tracing::warn!(stage = name, "did not stop within 10 s"),
             }
+        }
+        // No request comes in any more: publish what ingest accepted.
+        if let Err(e) = self.ingest.drain_outbox(self.ingest.drain_time()).await {
+            tracing::error!(error = %e, "outbox: could not be drained on shutdown");
         }
         self.broker.stop().await;
         first_error.map_or(Ok(()), Err)

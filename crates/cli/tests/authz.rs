@@ -113,6 +113,7 @@ fn rows() -> Vec<Row> {
         r("GET", "/sw.js", Nothing, Empty, ALL_200),
         r("GET", "/v1/jurisdictions", Nothing, Empty, ALL_200),
         r("GET", "/healthz", Nothing, Empty, ALL_200),
+        r("GET", "/readyz", Nothing, Empty, ALL_200),
         r("GET", "/metrics", Nothing, Empty, "404 404 404 404 404 404 404"),
         r("GET", "", Nothing, Empty, "404 404 404 404 404 404 404").at("/no/such/page"),
         r("GET", "/session", Nothing, Empty, "401 401 200 200 200 200 200"),

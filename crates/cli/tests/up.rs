@@ -1,12 +1,17 @@
 //! The binary as a user runs it: token admin, `up` on a NATS server,
 //! `submit`, and a clean stop on SIGTERM; `up` refusing to stand in for a
-//! configured server that does not answer. (`up` starting its own server
-//! when none is configured: tests/nats.rs, since this machine's default
-//! address may hold another's server.)
+//! configured server that does not answer; `up`'s own nats-server (started
+//! when nothing is configured and nothing answers at the default address,
+//! pointed here at a dead port) dying with it, also on kill -9, and one
+//! server per store.
 
 mod common;
 
-use common::{admin, civicprobe, dead_nats_url, repo, spawn_up, terminate, test_nats};
+use common::{
+    admin, civicprobe, dead_nats_url, repo, spawn_up, spawn_up_own_nats, terminate, test_nats,
+};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 #[test]
 fn up_takes_a_report_and_stops_cleanly() {
@@ -87,6 +92,33 @@ fn up_fails_when_the_configured_nats_does_not_answer() {
 }
 
 #[test]
+fn a_killed_up_takes_its_nats_server_along_and_frees_the_store() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut up, _url) = spawn_up_own_nats(data.path());
+    let store = data.path().join("nats");
+    let server = nats_server_using(&store).expect("up's nats-server is not running");
+
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &up.id().to_string()])
+        .status();
+    let _ = up.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(server) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(server), "nats-server {server} outlived up's kill -9");
+
+    // The store is free again: a new `up` starts its own server on it.
+    let (mut again, _url) = spawn_up_own_nats(data.path());
+    let status = terminate(&mut again).expect("the second up did not stop");
+    assert!(status.success(), "{status}");
+    assert!(
+        nats_server_using(&store).is_none(),
+        "a stopped up left its nats-server"
+    );
+}
+
+#[test]
 fn a_bad_entry_in_the_nats_url_list_is_named_masked() {
     let data = tempfile::tempdir().expect("tempdir");
     let out = civicprobe()
@@ -104,4 +136,67 @@ fn a_bad_entry_in_the_nats_url_list_is_named_masked() {
     assert!(stderr.contains("NATS_URL entry 2"), "{stderr}");
     assert!(stderr.contains("nats-2:4222"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_second_up_on_a_store_in_use_refuses_and_names_it() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut first, _url) = spawn_up_own_nats(data.path());
+    let out = civicprobe()
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env_remove("NATS_URL")
+        .env("CIVICPROBE_NATS_DEFAULT_URL", dead_nats_url())
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .expect("run the second up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second up started: {stderr}");
+    let store = data.path().join("nats").display().to_string();
+    assert!(stderr.contains(&store), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+    assert_eq!(
+        nats_servers_using(&data.path().join("nats")).len(),
+        1,
+        "a second nats-server runs on the store"
+    );
+    let status = terminate(&mut first).expect("up did not stop");
+    assert!(status.success(), "{status}");
+}
+
+/// The pids of the nats-servers whose command line names `store`.
+fn nats_servers_using(store: &Path) -> Vec<u32> {
+    let store = store.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<_> = cmdline
+                .split(|b| *b == 0)
+                .map(String::from_utf8_lossy)
+                .collect();
+            args.first().is_some_and(|a| a.ends_with("nats-server"))
+                && args.iter().any(|a| *a == store)
+                && alive(*pid)
+        })
+        .collect()
+}
+
+/// The one nats-server on `store`, if any.
+fn nats_server_using(store: &Path) -> Option<u32> {
+    nats_servers_using(store).first().copied()
+}
+
+/// Whether `pid` runs (a zombie, dead but not yet reaped, does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
 }

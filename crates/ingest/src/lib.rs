@@ -132,6 +132,11 @@ pub struct Config {
     /// Where photos are stored.
     #[arg(long, env = "CIVICPROBE_PHOTO_STORE", value_enum, default_value_t = PhotoBackendKind::Fs)]
     pub photo_store: PhotoBackendKind,
+    /// On shutdown, how many seconds ingest keeps publishing its outbox
+    /// (accepted reports not yet on `REPORTS`) before it exits anyway;
+    /// what remains is published at the next start.
+    #[arg(long, env = "CIVICPROBE_DRAIN_SECS", default_value_t = 10)]
+    pub drain_secs: u64,
 }
 
 impl Default for Config {
@@ -149,6 +154,7 @@ impl Default for Config {
             flag_distance_m: 500.0,
             flag_reuse_bits: 6,
             photo_store: PhotoBackendKind::Fs,
+            drain_secs: 10,
         }
     }
 }
@@ -179,5 +185,6 @@ mod tests {
         assert_eq!(parsed.flag_distance_m, default.flag_distance_m);
         assert_eq!(parsed.flag_reuse_bits, default.flag_reuse_bits);
         assert_eq!(parsed.photo_store, default.photo_store);
+        assert_eq!(parsed.drain_secs, default.drain_secs);
     }
 }

@@ -7,6 +7,9 @@
 //! returns the backlog drains. A report published twice (an ack lost, a
 //! crash after publishing but before marking) is dropped by JetStream's
 //! duplicate window, so each report is on the stream exactly once.
+//!
+//! On shutdown, [`drain_for`] keeps publishing for a bounded time
+//! (`--drain-secs`) and logs how many reports remain for the next start.
 
 use crate::publish::publish_payload;
 use crate::state::Shared;
@@ -53,6 +56,34 @@ pub(crate) async fn run(
             () = wake.notified() => {}
             () = tokio::time::sleep(pause) => {}
             changed = stop.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Publishes until the outbox is empty or `within` has passed (shutdown);
+/// returns how many reports remain unpublished. Runs beside [`run`]: a
+/// report both publish is dropped by JetStream's duplicate window.
+pub(crate) async fn drain_for(
+    shared: &Shared,
+    js: &jetstream::Context,
+    within: Duration,
+) -> Result<i64, Error> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut published = 0;
+    loop {
+        let remaining = shared.local().await?.backlog().await?;
+        let now = tokio::time::Instant::now();
+        if remaining == 0 || now >= deadline {
+            tracing::info!(published, remaining, "outbox: drained on shutdown");
+            return Ok(remaining);
+        }
+        match tokio::time::timeout(deadline - now, drain_once(shared, js)).await {
+            Ok(Ok(n)) => published += n,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "outbox: draining; NATS not there yet");
+                tokio::time::sleep(MIN_BACKOFF.min(deadline - now)).await;
+            }
+            Err(_) => {}
         }
     }
 }

@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) cpu: Arc<Semaphore>,
     /// Wakes the publisher after each accepted report.
     pub(crate) wake: Arc<Notify>,
+    /// Where the outbox is drained to on shutdown ([`IngestState::drain_outbox`]).
+    js: jetstream::Context,
     /// Dropped with the state: stops the publisher.
     _stop: watch::Sender<()>,
 }
@@ -129,6 +131,7 @@ impl IngestState {
             access: OnceLock::new(),
             shared,
             wake,
+            js,
             _stop: stop,
         };
         Self {
@@ -151,6 +154,17 @@ impl IngestState {
     /// Accepted reports not yet acknowledged by JetStream.
     pub async fn outbox_backlog(&self) -> Result<i64, Error> {
         self.inner.shared.local().await?.backlog().await
+    }
+
+    /// On shutdown: keeps publishing the outbox until it is empty or
+    /// `within` has passed; returns (and logs) how many reports remain.
+    pub async fn drain_outbox(&self, within: std::time::Duration) -> Result<i64, Error> {
+        outbox::drain_for(&self.inner.shared, &self.inner.js, within).await
+    }
+
+    /// The configured shutdown drain time (`--drain-secs`).
+    pub fn drain_time(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.inner.config.drain_secs)
     }
 
     /// A stored (metadata-free) photo or thumbnail by its sha256, for

@@ -12,6 +12,9 @@
 //!   photos whose EXIF is written byte by byte the way real phones and
 //!   cameras get it wrong, and the small TIFF writer that makes them.
 //!
+//! [`on_both_databases!`] writes a test once for SQLite and once for
+//! PostgreSQL.
+//!
 //! Call [`init_tracing`] first in a test to see the services' logs with
 //! `RUST_LOG=debug`.
 
@@ -34,4 +37,28 @@ pub fn init_tracing() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// Writes each listed `async fn name(kind: &str)` as two tests, one per
+/// database: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name("sqlite").await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name("postgres").await
+                }
+            )*
+        }
+    };
 }

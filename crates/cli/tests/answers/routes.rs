@@ -112,6 +112,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         (M::POST, "/session", &[], Body::Json(&["token"])),
         (M::POST, "/session/logout", &[], Body::None),
         (M::GET, "/healthz", &[], Body::None),
+        (M::GET, "/readyz", &[], Body::None),
         (M::GET, "/metrics", &[], Body::None),
         (M::PUT, "/v1/tickets/{}", &[], Body::None),
         (M::GET, "/{}/{}", &["q"], Body::None),

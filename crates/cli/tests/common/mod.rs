@@ -68,18 +68,39 @@ pub fn spawn_up<S: AsRef<OsStr>>(data: &Path, nats_url: &str, extra: &[S]) -> (C
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn up");
+    let url = first_line_url(&mut child);
+    (child, url)
+}
+
+/// `up` with nothing configured and a dead default address, so that it
+/// starts a nats-server of its own (the machine's default address may hold
+/// another's server).
+pub fn spawn_up_own_nats(data: &Path) -> (Child, String) {
+    let mut child = civicprobe()
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env_remove("NATS_URL")
+        .env("CIVICPROBE_NATS_DEFAULT_URL", dead_nats_url())
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn up");
+    let url = first_line_url(&mut child);
+    (child, url)
+}
+
+/// The URL `up` prints on its first line.
+fn first_line_url(child: &mut Child) -> String {
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("read line");
-    let url = line
-        .trim()
+    line.trim()
         .rsplit(' ')
         .next()
         .filter(|u| u.starts_with("http://"))
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, url)
+        .to_owned()
 }
 
 /// A NATS URL nothing answers at.
@@ -131,4 +152,64 @@ pub fn jpeg_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
         .file_name("photo.jpg")
         .mime_str("image/jpeg")
         .expect("mime")
+}
+
+/// `POST {base}/v1/reports` as `token`, with a fresh Idempotency-Key.
+pub async fn post_report(
+    base: &str,
+    token: &str,
+    form: reqwest::multipart::Form,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/reports"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .multipart(form)
+        .send()
+        .await
+        .expect("answered")
+}
+
+/// An in-process stack with the fixtures, on a fresh database, and what
+/// it runs on.
+pub struct OnDatabase {
+    /// The stack.
+    pub stack: civicprobe::stack::Stack,
+    /// Its own nats-server, for outages.
+    pub nats: civicprobe_testkit::NatsServer,
+    /// Its database, dropped after the test.
+    pub db: civicprobe_testkit::TestDb,
+    /// Its data directory.
+    pub data: tempfile::TempDir,
+}
+
+/// [`OnDatabase`] on a database of `kind` (`sqlite` or `postgres`).
+pub async fn stack_on(kind: &str) -> OnDatabase {
+    stack_on_with(kind, |_| {}).await
+}
+
+/// [`stack_on`] with `adjust` applied to the configuration.
+pub async fn stack_on_with(
+    kind: &str,
+    adjust: impl FnOnce(&mut civicprobe::stack::StackConfig),
+) -> OnDatabase {
+    let db = civicprobe_testkit::TestDb::of_kind(kind)
+        .await
+        .expect("database");
+    let nats = civicprobe_testkit::NatsServer::start().expect("nats");
+    let data = tempfile::tempdir().expect("tempdir");
+    let fixtures = repo().join("fixtures");
+    let mut config =
+        civicprobe::stack::StackConfig::new(data.path().join("stack"), nats.url(), &fixtures);
+    config.database.database_url = Some(db.url().to_owned());
+    adjust(&mut config);
+    let stack = civicprobe::stack::Stack::start(config)
+        .await
+        .expect("stack");
+    OnDatabase {
+        stack,
+        nats,
+        db,
+        data,
+    }
 }

@@ -192,6 +192,12 @@ impl Store {
         &self.pool
     }
 
+    /// Whether the database answers a query now (readiness checks).
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The audit's COPY connections (PostgreSQL only).
     pub(crate) fn copy_pool(&self) -> Option<&CopyPool> {
         self.copy_pool.as_ref()

@@ -15,27 +15,10 @@ use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 
 /// Writes each listed `async fn name(kind: &str)` as two tests, one per
-/// database: `sqlite::name` and `postgres::name`.
+/// database: `sqlite::name` and `postgres::name` (the testkit's macro).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name("sqlite").await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name("postgres").await
-                }
-            )*
-        }
-    };
+    ($($t:tt)*) => { civicprobe_testkit::on_both_databases!($($t)*); };
 }
 
 /// What the router's `ensure_tickets_stream` creates.
