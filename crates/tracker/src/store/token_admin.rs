@@ -67,26 +67,35 @@ impl Store {
     /// Revokes `token_id` and ends its sessions.
     pub async fn revoke_token(&self, token_id: &str) -> Result<Revocation, Error> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT revoked_at FROM tokens WHERE token_id = $1")
-            .bind(token_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let outcome = match row {
-            None => Revocation::NotFound,
-            Some(row) if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() => {
-                Revocation::AlreadyRevoked
-            }
-            Some(_) => Revocation::Revoked,
-        };
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
-            .bind(to_ms(self.now()))
-            .bind(token_id)
-            .execute(&mut *tx)
-            .await?;
+        // The write comes first: SQLite then takes its write lock before
+        // anything is read, instead of failing to upgrade a read snapshot
+        // ("database is locked") when a running service wrote meanwhile.
+        let revoked = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_ms(self.now()))
+        .bind(token_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
         sqlx::query("DELETE FROM sessions WHERE token_id = $1")
             .bind(token_id)
             .execute(&mut *tx)
             .await?;
+        let outcome = if revoked {
+            Revocation::Revoked
+        } else {
+            let known = sqlx::query("SELECT 1 FROM tokens WHERE token_id = $1")
+                .bind(token_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_some() {
+                Revocation::AlreadyRevoked
+            } else {
+                Revocation::NotFound
+            }
+        };
         tx.commit().await?;
         tracing::info!(token_id, outcome = ?outcome, "token revoked");
         Ok(outcome)
