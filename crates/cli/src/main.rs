@@ -197,12 +197,14 @@ struct SubmitArgs {
     /// The photo (JPEG or PNG).
     #[arg(long)]
     photo: PathBuf,
-    /// Latitude, degrees north.
-    #[arg(long, allow_negative_numbers = true)]
-    lat: f64,
+    /// Latitude, degrees north. Leave out both --lat and --lon to take the
+    /// position from the photo's EXIF GPS (the report is then flagged
+    /// `position_from_exif`).
+    #[arg(long, allow_negative_numbers = true, requires = "lon")]
+    lat: Option<f64>,
     /// Longitude, degrees east.
-    #[arg(long, allow_negative_numbers = true)]
-    lon: f64,
+    #[arg(long, allow_negative_numbers = true, requires = "lat")]
+    lon: Option<f64>,
     /// What is wrong, in Chinese or English.
     #[arg(long)]
     text: Option<String>,
@@ -237,8 +239,7 @@ async fn main() -> anyhow::Result<()> {
                 url: args.url,
                 token: args.token,
                 photo: args.photo,
-                lat: args.lat,
-                lon: args.lon,
+                position: args.lat.zip(args.lon),
                 text: args.text,
                 hint: args.hint,
                 idempotency_key: args

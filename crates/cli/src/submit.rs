@@ -12,10 +12,9 @@ pub struct Submission {
     pub token: String,
     /// The photo file.
     pub photo: PathBuf,
-    /// Latitude, degrees.
-    pub lat: f64,
-    /// Longitude, degrees.
-    pub lon: f64,
+    /// Latitude and longitude, degrees; `None` to let ingest take the
+    /// photo's EXIF GPS position.
+    pub position: Option<(f64, f64)>,
     /// Free text.
     pub text: Option<String>,
     /// Category hint.
@@ -33,9 +32,11 @@ pub async fn submit(s: &Submission) -> anyhow::Result<String> {
         .photo
         .file_name()
         .map_or_else(|| "photo".to_owned(), |n| n.to_string_lossy().into_owned());
-    let report = serde_json::json!({
-        "lat": s.lat, "lon": s.lon, "text": s.text, "category_hint": s.hint,
-    });
+    let mut report = serde_json::json!({"text": s.text, "category_hint": s.hint});
+    if let Some((lat, lon)) = s.position {
+        report["lat"] = lat.into();
+        report["lon"] = lon.into();
+    }
     let form = reqwest::multipart::Form::new()
         .part(
             "report",

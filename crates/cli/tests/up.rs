@@ -53,6 +53,30 @@ fn up_takes_a_report_and_stops_cleanly() {
         "{report_id}"
     );
 
+    // Without --lat/--lon the photo's EXIF GPS places it; one without the
+    // other is refused before anything is sent.
+    let gps_photo = repo().join("fixtures/photos/odd-exif/be-motorola.jpg");
+    let out = civicprobe()
+        .args(["submit", "--token", &courier, "--url", &url, "--photo"])
+        .arg(&gps_photo)
+        .output()
+        .expect("submit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = civicprobe()
+        .args([
+            "submit", "--token", &courier, "--lat", "29.84", "--url", &url,
+        ])
+        .arg("--photo")
+        .arg(&gps_photo)
+        .output()
+        .expect("submit");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lon"));
+
     // A bad token is refused with the problem's text.
     let out = civicprobe()
         .args([
