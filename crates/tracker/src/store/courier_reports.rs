@@ -4,7 +4,7 @@
 //! of reports: the reports, then the staff steps of their tickets.
 
 use super::rows::{parsed, CourierReport};
-use super::verification_status::VerificationStatus;
+use super::verification_status::{open_dispute, VerificationStatus};
 use super::Store;
 use crate::time_ms::{from_ms, from_opt_ms};
 use crate::Error;
@@ -56,7 +56,7 @@ impl Store {
         courier_id: CourierId,
         limit: i64,
     ) -> Result<Vec<CourierReport>, Error> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT r.report_id AS report_id, t.ticket_id AS ticket_id, t.state AS state, \
              t.category AS category, t.urgent AS urgent, t.office_id AS office_id, \
              t.office_name AS office_name, r.text AS text, r.photos_json AS photos_json, \
@@ -66,9 +66,9 @@ impl Store {
              CAST(COALESCE((SELECT SUM(p.points) FROM points_ledger p \
                WHERE p.report_id = r.report_id), 0) AS BIGINT) AS points, \
              t.closed_at AS closed_at, t.verified_by AS verified_by, \
-             CAST((SELECT COUNT(*) FROM verifications v WHERE v.ticket_id = t.ticket_id \
-               AND v.resolved_at = t.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
-               AS BIGINT) AS verification_disputes, \
+             CAST(CASE WHEN EXISTS (",
+            open_dispute!("t"),
+            ") THEN 1 ELSE 0 END AS BIGINT) AS verification_disputes, \
              CAST(CASE WHEN t.state = 'resolved' AND (t.report_id = r.report_id OR NOT EXISTS \
                (SELECT 1 FROM verifications v WHERE v.ticket_id = t.ticket_id \
                AND v.resolved_at = t.resolved_at AND v.courier_id = r.courier_id)) \
@@ -81,8 +81,8 @@ impl Store {
              CAST(NULL AS BIGINT), CAST(0 AS BIGINT), \
              CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
              FROM unrouted WHERE courier_id = $1 AND routed_ticket_id IS NULL \
-             ORDER BY received_at DESC LIMIT $2",
-        )
+             ORDER BY received_at DESC LIMIT $2"
+        ))
         .bind(courier_id.to_string())
         .bind(limit)
         .fetch_all(&self.pool)

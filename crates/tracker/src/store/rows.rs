@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 /// The columns [`Ticket::from_row`] reads, in a `SELECT`.
 macro_rules! ticket_columns {
     () => {
-        "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
+        concat!(
+            "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
          resolved_at, closed_at, version, reopen_count, needs_triage, boundary, \
@@ -25,10 +26,10 @@ macro_rules! ticket_columns {
          CAST(COALESCE((SELECT SUM(CASE x.step WHEN 'acknowledge' THEN 1 \
          WHEN 'make_safe' THEN 2 WHEN 'resolve' THEN 4 ELSE 0 END) \
          FROM escalations x WHERE x.ticket_id = tickets.ticket_id), 0) AS BIGINT) \
-         AS escalated_mask, verified_by, \
-         CAST((SELECT COUNT(*) FROM verifications v WHERE v.ticket_id = tickets.ticket_id \
-         AND v.resolved_at = tickets.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
-         AS BIGINT) AS verification_disputes"
+         AS escalated_mask, verified_by, CAST(CASE WHEN EXISTS (",
+            super::verification_status::open_dispute!("tickets"),
+            ") THEN 1 ELSE 0 END AS BIGINT) AS verification_disputes"
+        )
     };
 }
 pub(crate) use ticket_columns;

@@ -16,6 +16,7 @@
 use super::lifecycle::{self, Step};
 use super::rows::Ticket;
 use super::tickets::SYSTEM_ROLE;
+use super::verification_status::open_dispute;
 use super::{points, Store};
 use crate::time_ms::to_ms;
 use crate::Error;
@@ -204,12 +205,12 @@ impl Store {
     /// points paid. Returns how many.
     pub async fn auto_verify(&self, after: Duration) -> Result<usize, Error> {
         let now = self.now();
-        let ids: Vec<String> = sqlx::query(
+        let ids: Vec<String> = sqlx::query(concat!(
             "SELECT ticket_id FROM tickets WHERE state = 'resolved' AND resolved_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.ticket_id = tickets.ticket_id \
-             AND v.resolved_at = tickets.resolved_at AND v.disputed = 1 AND v.settled_at IS NULL) \
-             LIMIT $2",
-        )
+             AND NOT EXISTS (",
+            open_dispute!("tickets"),
+            ") LIMIT $2"
+        ))
         .bind(to_ms(now - after))
         .bind(SWEEP_LIMIT)
         .fetch_all(&self.pool)

@@ -12,6 +12,23 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+/// The SQL condition body "an open verification dispute of the ticket's
+/// latest resolution" (a not-fixed from a merged reporter or a courier
+/// passing by, not yet settled), for the tickets row aliased `$t`: it
+/// decides `disputed`, holds off auto-verification, and is written once.
+macro_rules! open_dispute {
+    ($t:literal) => {
+        concat!(
+            "SELECT 1 FROM verifications v WHERE v.ticket_id = ",
+            $t,
+            ".ticket_id AND v.resolved_at = ",
+            $t,
+            ".resolved_at AND v.disputed = 1 AND v.settled_at IS NULL"
+        )
+    };
+}
+pub(crate) use open_dispute;
+
 /// A ticket's verification, as shown with it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VerificationStatus {
@@ -35,8 +52,8 @@ pub struct VerificationStatus {
 }
 
 impl VerificationStatus {
-    /// From a row with `verified_by` and `verification_disputes` (the
-    /// count of open disputes of the latest resolution).
+    /// From a row with `verified_by` and `verification_disputes` (1 when
+    /// [`open_dispute`] holds, else 0).
     pub(crate) fn of_row(
         row: &AnyRow,
         state: TicketState,
