@@ -35,9 +35,12 @@
 //! - [`http_metrics`]: the HTTP latency histogram by route template,
 //!   method and status, applied by [`serve`] to every app.
 //! - [`logging`]: `--log-format text|json`, colours only on a terminal.
-//! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
+//! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode;
+//!   [`ops_listener`]: which listener serves them (`--ops-listen`).
 //! - [`readiness`]: `/readyz`, which names what the service lacks (NATS, a
 //!   stream, the database).
+//! - [`startup`]: starting while NATS is away: connect in the background,
+//!   then make sure of the streams and consumers, then run the stages.
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
@@ -57,9 +60,11 @@ pub mod logging;
 pub mod nats_child;
 pub mod nats_config;
 pub mod ops;
+pub mod ops_listener;
 pub mod readiness;
 pub mod rewards;
 pub mod serve;
 pub mod shutdown;
 pub mod stack;
+pub mod startup;
 pub mod submit;
