@@ -58,11 +58,17 @@ impl NatsServer {
     /// (a start-up-while-NATS-is-down test points services at [`Self::url`]
     /// first); [`NatsServer::restart`] starts it there.
     pub fn reserve() -> anyhow::Result<Self> {
+        Self::reserve_with(&[])
+    }
+
+    /// [`NatsServer::reserve`] with further `nats-server` arguments for
+    /// when it starts (authentication).
+    pub fn reserve_with(extra: &[&str]) -> anyhow::Result<Self> {
         Ok(Self {
             child: None,
             port: free_port()?,
             store: tempfile::tempdir().context("temporary JetStream store")?,
-            extra: Vec::new(),
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
         })
     }
 
