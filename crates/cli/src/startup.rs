@@ -17,7 +17,7 @@ use crate::shutdown::Shutdown;
 use async_nats::jetstream;
 use futures::future::BoxFuture;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -98,7 +98,7 @@ impl Startup {
         for (what, step) in &self.steps {
             let mut pause = FIRST_PAUSE;
             loop {
-                until_connected(&self.client).await;
+                self.until_connected().await;
                 match step(js.clone()).await {
                     Ok(()) => break,
                     Err(e) => {
@@ -112,6 +112,35 @@ impl Startup {
         let done: Vec<&str> = self.steps.iter().map(|(what, _)| *what).collect();
         tracing::info!(service = self.service, ready = ?done, "start-up: streams and consumers in place");
     }
+}
+
+impl Startup {
+    /// Returns once the client is connected, saying every [`REMINDER`]
+    /// that it still waits
+    /// (the broker warned once at start; a long outage should not be
+    /// silent).
+    async fn until_connected(&self) {
+        let waiting = Instant::now();
+        let mut said = waiting;
+        while !is_connected(&self.client) {
+            if said.elapsed() >= REMINDER {
+                said = Instant::now();
+                tracing::warn!(service = self.service, waited = ?waiting.elapsed(), "start-up: still no NATS server answers; streams and consumers wait for one");
+            }
+            tokio::time::sleep(CONNECTION_POLL).await;
+        }
+    }
+}
+
+/// How often a start-up waiting for NATS says so again.
+const REMINDER: Duration = Duration::from_secs(30);
+
+/// Whether `client` is connected now.
+fn is_connected(client: &async_nats::Client) -> bool {
+    matches!(
+        client.connection_state(),
+        async_nats::connection::State::Connected
+    )
 }
 
 /// Opens once a [`Startup`]'s steps have all succeeded.
@@ -138,15 +167,6 @@ impl Gate {
     }
 }
 
-/// Returns once `client` is connected.
-pub async fn until_connected(client: &async_nats::Client) {
-    while !matches!(
-        client.connection_state(),
-        async_nats::connection::State::Connected
-    ) {
-        tokio::time::sleep(CONNECTION_POLL).await;
-    }
-}
 
 impl Gate {
     /// Waits up to `within` for the gate to open; whether it did. A start
@@ -172,11 +192,7 @@ pub async fn event_hub(
     config: civicprobe_tracker::events::EventsConfig,
 ) -> anyhow::Result<civicprobe_tracker::events::Hub> {
     use civicprobe_tracker::events::Hub;
-    let connected = matches!(
-        js.client().connection_state(),
-        async_nats::connection::State::Connected
-    );
-    if connected && gate.wait(CONNECTED_START).await {
+    if is_connected(&js.client()) && gate.wait(CONNECTED_START).await {
         return Hub::connect(js.clone(), store.clone(), config)
             .await
             .map_err(|e| anyhow::anyhow!("following the TICKETS stream for live events: {e}"));
