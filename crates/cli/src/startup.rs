@@ -167,7 +167,6 @@ impl Gate {
     }
 }
 
-
 impl Gate {
     /// Waits up to `within` for the gate to open; whether it did. A start
     /// with NATS there waits so that, as before, the streams and consumers

@@ -70,5 +70,8 @@ async fn a_hub_made_before_nats_positions_itself_once_nats_is_there() {
     next.await.expect("acked");
     until("the hub follows what comes after", || hub.latest() == 2).await;
     let _ = stop.send(());
-    running.await.expect("joined").expect("the hub stops cleanly");
+    running
+        .await
+        .expect("joined")
+        .expect("the hub stops cleanly");
 }
