@@ -19,22 +19,18 @@ use tokio::task::JoinHandle;
 /// What a process's operations endpoints report on, and where.
 #[derive(Clone, Debug)]
 pub struct OpsEndpoints {
-    /// The service's name (`ingest`, `router`, `tracker`, `up`).
-    pub service: &'static str,
-    /// The NATS connection `/healthz` and `/readyz` look at.
-    pub nats: async_nats::Client,
-    /// The streams `/readyz` checks (names from the model crate).
-    pub streams: Vec<&'static str>,
-    /// The database `/readyz` checks, in a process that has one.
-    pub database: Option<Store>,
+    /// What `/readyz` checks (and the service's name, NATS connection).
+    readiness: Readiness,
     /// What `/metrics` asks for.
-    pub metrics_token: Option<MetricsToken>,
+    metrics_token: Option<MetricsToken>,
     /// The ops listener's address, if any.
-    pub ops_listen: Option<SocketAddr>,
+    ops_listen: Option<SocketAddr>,
 }
 
 impl OpsEndpoints {
-    /// The endpoints of `service` as its operations flags configure them.
+    /// The endpoints of `service` (`ingest`, `router`, `tracker`, `up`),
+    /// which needs `streams` and `database`, as its operations flags
+    /// configure them.
     pub fn new(
         service: &'static str,
         nats: &async_nats::Client,
@@ -43,10 +39,12 @@ impl OpsEndpoints {
         database: Option<Store>,
     ) -> Self {
         Self {
-            service,
-            nats: nats.clone(),
-            streams,
-            database,
+            readiness: Readiness {
+                service,
+                nats: nats.clone(),
+                streams,
+                database,
+            },
             metrics_token: args.metrics_token.clone(),
             ops_listen: args.ops_listen,
         }
@@ -54,19 +52,14 @@ impl OpsEndpoints {
 
     fn health(&self) -> Health {
         Health {
-            service: self.service,
-            nats: self.nats.clone(),
+            service: self.readiness.service,
+            nats: self.readiness.nats.clone(),
             metrics_token: self.metrics_token.clone(),
         }
     }
 
     fn readiness(&self) -> Router {
-        readiness::router(Readiness {
-            service: self.service,
-            nats: self.nats.clone(),
-            streams: self.streams.clone(),
-            database: self.database.clone(),
-        })
+        readiness::router(self.readiness.clone())
     }
 
     /// The main listener's: `/healthz`, `/readyz`, and `/metrics` (behind
@@ -98,7 +91,7 @@ impl OpsEndpoints {
             .await
             .with_context(|| format!("listening on --ops-listen {addr}"))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, service = self.service, "ops listener: /metrics, /healthz, /readyz");
+        tracing::info!(%addr, service = self.readiness.service, "ops listener: /metrics, /healthz, /readyz");
         let app = crate::answers::harden(self.private());
         let task = tokio::spawn(serve(listener, app, limits.clone(), shutdown.clone()));
         Ok(Some((addr, task)))

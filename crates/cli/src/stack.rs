@@ -219,14 +219,18 @@ impl Stack {
                 )
                 .with_public_photos(config.open311_public_photos)
                 .with_base_url(public.url.clone());
-        let ops = OpsEndpoints {
-            service: "up",
-            nats: broker.client.clone(),
-            streams: vec![REPORTS_STREAM, TICKETS_STREAM],
-            database: Some(store.clone()),
+        let ops_args = crate::ops::OpsArgs {
             metrics_token: config.metrics_token.clone(),
             ops_listen: config.ops_listen,
         };
+        let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
+        let ops = OpsEndpoints::new(
+            "up",
+            &broker.client,
+            &ops_args,
+            streams,
+            Some(store.clone()),
+        );
         let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))

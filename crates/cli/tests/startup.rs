@@ -13,7 +13,7 @@ mod common;
 
 use civicprobe_model::{ReportId, TicketId};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
-use common::{admin, civicprobe, post_report, report_form, terminate};
+use common::{admin, admin_on, civicprobe, post_report, report_form, terminate};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -104,30 +104,6 @@ fn names_nats(body: &Value) -> bool {
     body["missing"]
         .as_array()
         .is_some_and(|m| m.iter().any(|c| c["component"] == "nats"))
-}
-
-/// Runs an admin command on `db`; the token it printed last.
-fn admin_on(db: &str, data: &Path, args: &[&str]) -> String {
-    let out = civicprobe()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env("DATABASE_URL", db)
-        .output()
-        .expect("run civicprobe");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    stdout
-        .trim()
-        .lines()
-        .last()
-        .expect("a token")
-        .trim()
-        .to_owned()
 }
 
 /// Submits one report to `base` as `courier`; its id (202 asserted).

@@ -31,6 +31,34 @@ async fn publish(js: &jetstream::Context, subject: String, payload: Vec<u8>, msg
         .unwrap();
 }
 
+/// Signals `stop`, waits for the consumer's `task` to end cleanly, and
+/// drains `client`.
+async fn stop_consumer(
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), civicprobe_tracker::Error>>,
+    client: async_nats::Client,
+) {
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("run_consumer stops on shutdown")
+        .unwrap()
+        .unwrap();
+    client.drain().await.unwrap();
+}
+
+/// A ticket opened in Wenquan, and the subject it is published on.
+fn a_ticket_opened() -> (civicprobe_model::TicketOpened, String) {
+    let ticket = opened(
+        "wenquan",
+        CourierId::new(),
+        base_time(),
+        time::Duration::minutes(30),
+    );
+    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    (ticket, subject)
+}
+
 /// Waits until the consumer has nothing pending or unacknowledged.
 async fn drained(consumer: &mut PullConsumer) {
     for _ in 0..300 {
@@ -59,13 +87,7 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     tickets_stream(&js).await;
     let mut consumer = ensure_tracker_consumer(&js).await.unwrap();
 
-    let ticket = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        time::Duration::minutes(30),
-    );
-    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let (ticket, subject) = a_ticket_opened();
     let ticket_json = serde_json::to_vec(&ticket).unwrap();
     let lost = unrouted(CourierId::new());
     let lost_json = serde_json::to_vec(&lost).unwrap();
@@ -102,13 +124,7 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     let listed = store.unrouted(10).await.unwrap();
     assert_eq!(listed[0].report_id, lost.report.report_id);
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("run_consumer stops on shutdown")
-        .unwrap()
-        .unwrap();
-    client.drain().await.unwrap();
+    stop_consumer(stop, task, client).await;
 }
 
 /// A tracker that starts before the router created `TICKETS` (or while
@@ -125,13 +141,7 @@ async fn a_consumer_started_before_the_stream_waits_for_it(kind: &str) {
     assert!(!task.is_finished(), "run_consumer gave up without TICKETS");
 
     tickets_stream(&js).await;
-    let ticket = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        time::Duration::minutes(30),
-    );
-    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let (ticket, subject) = a_ticket_opened();
     let id = ticket.event_id.to_string();
     publish(
         &js,
@@ -149,11 +159,5 @@ async fn a_consumer_started_before_the_stream_waits_for_it(kind: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(stored.is_some(), "the ticket was never recorded");
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("run_consumer stops on shutdown")
-        .unwrap()
-        .unwrap();
-    client.drain().await.unwrap();
+    stop_consumer(stop, task, client).await;
 }
