@@ -22,7 +22,8 @@
 //!   service shares: a server list, one credential (user and password,
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
 //! - [`broker`]: the one NATS connection builder: connect to the configured
-//!   servers (auth refusals said as such), or, for `up` with nothing
+//!   servers (auth refusals said as such; servers that do not answer yet
+//!   are waited for in the background), or, for `up` with nothing
 //!   configured, start `nats-server -js` with its store in the data
 //!   directory.
 //! - [`nats_child`]: that child's guard (it dies with `up`, even on -9) and
