@@ -112,13 +112,10 @@ impl Startup {
         let done: Vec<&str> = self.steps.iter().map(|(what, _)| *what).collect();
         tracing::info!(service = self.service, ready = ?done, "start-up: streams and consumers in place");
     }
-}
 
-impl Startup {
     /// Returns once the client is connected, saying every [`REMINDER`]
-    /// that it still waits
-    /// (the broker warned once at start; a long outage should not be
-    /// silent).
+    /// that it still waits (the broker warned once at start; a long outage
+    /// should not be silent).
     async fn until_connected(&self) {
         let waiting = Instant::now();
         let mut said = waiting;
