@@ -1,7 +1,10 @@
 //! Finding or starting NATS: the one place every service connects, from a
-//! [`NatsConfig`]. A configured server that does not answer, or refuses
-//! the credentials, is an error said as such; only `up` with nothing
-//! configured starts a server of its own.
+//! [`NatsConfig`]. A server that refuses the credentials is an error said
+//! as such ([`Refused`]). A configured server that does not answer is one
+//! for [`Broker::connect`] (one bounded attempt), but not for the services:
+//! they start through [`Broker::connect_or_wait`], which keeps connecting
+//! in the background ([`crate::startup`] then waits for it). Only `up` with
+//! nothing configured starts a server of its own.
 
 use crate::nats_child::GuardedServer;
 use crate::nats_config::NatsConfig;
@@ -35,12 +38,40 @@ impl Broker {
         })
     }
 
-    /// [`Broker::connect`]; but when no server is configured and nothing
-    /// answers at the default address, starts `nats-server -js` on a free
-    /// loopback port with its store in `data_dir/nats`.
+    /// [`Broker::connect`], except that servers which do not answer yet
+    /// are no error: the warning names them (masked) and the client keeps
+    /// connecting in the background, so that a service starts while NATS
+    /// is down and works once it is there. Refused credentials, a TLS
+    /// failure or a bad setting are still errors: waiting mends none.
+    pub async fn connect_or_wait(nats: &NatsConfig) -> anyhow::Result<Self> {
+        let client = match connect_once(nats).await {
+            Ok(client) => {
+                tracing::info!(servers = %nats.masked_urls(), "connected to NATS");
+                client
+            }
+            Err(e) if e.downcast_ref::<NoAnswer>().is_some() => {
+                tracing::warn!(
+                    servers = %nats.masked_urls(),
+                    "no NATS server answers yet: starting anyway and connecting in the \
+                     background; /readyz answers 503 (nats) until one does"
+                );
+                connect_in_background(nats).await?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            client,
+            url: nats.masked_urls(),
+            child: None,
+        })
+    }
+
+    /// [`Broker::connect_or_wait`]; but when no server is configured and
+    /// nothing answers at the default address, starts `nats-server -js` on
+    /// a free loopback port with its store in `data_dir/nats`.
     pub async fn connect_or_start(nats: &NatsConfig, data_dir: &Path) -> anyhow::Result<Self> {
         if nats.is_set() {
-            return Self::connect(nats).await;
+            return Self::connect_or_wait(nats).await;
         }
         match connect_once(nats).await {
             Ok(client) => {
@@ -91,8 +122,9 @@ impl Broker {
     }
 
     /// Drains the client (pending publishes go out) and stops the child.
+    /// Bounded: a client that never connected has nothing to drain.
     pub async fn stop(mut self) {
-        let _ = self.client.drain().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.drain()).await;
         if let Some(child) = self.child.take() {
             child.stop().await;
         }
@@ -122,6 +154,62 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// No server of the list answered (as opposed to one that refused):
+/// something that may mend itself, so the services wait for it.
+#[derive(Debug)]
+pub struct NoAnswer {
+    /// The servers tried, masked.
+    servers: String,
+    /// What the client reported, if anything (it carries no credential).
+    reason: Option<String>,
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no NATS server answers at {}", self.servers)?;
+        match &self.reason {
+            Some(reason) => write!(f, ": {reason}"),
+            None => f.write_str(" (timed out)"),
+        }
+    }
+}
+
+impl std::error::Error for NoAnswer {}
+
+/// A client that connects whenever a server of the list answers, retrying
+/// with the client's own back-off (up to 4 s between attempts). A server
+/// that answers but refuses the credentials is logged as an error at each
+/// attempt: the service stays unready (`/readyz`) rather than stopping.
+async fn connect_in_background(nats: &NatsConfig) -> anyhow::Result<async_nats::Client> {
+    let (servers, options) = nats.resolve().await?;
+    let masked = nats.masked_urls();
+    let options = options
+        .connection_timeout(Duration::from_secs(2))
+        .retry_on_initial_connect()
+        .event_callback(move |event| {
+            let masked = masked.clone();
+            async move { log_event(&masked, &event) }
+        });
+    options
+        .connect(servers)
+        .await
+        .map_err(|e| describe(nats, &e))
+}
+
+/// What an operator needs to know of the background client's events.
+fn log_event(servers: &str, event: &async_nats::Event) {
+    use async_nats::{ClientError, Event};
+    match event {
+        Event::Connected => tracing::info!(%servers, "connected to NATS"),
+        Event::ClientError(ClientError::Other(kind))
+            if kind.contains("authorization") || kind.contains("signing nonce") =>
+        {
+            tracing::error!(%servers, reason = %kind, "the NATS server refused the credentials: check NATS_USER and NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS");
+        }
+        other => tracing::debug!(%servers, event = %other, "NATS"),
+    }
+}
+
 /// One attempt at the servers of the list, each bounded; refused
 /// credentials end it at once.
 async fn connect_once(nats: &NatsConfig) -> anyhow::Result<async_nats::Client> {
@@ -130,16 +218,22 @@ async fn connect_once(nats: &NatsConfig) -> anyhow::Result<async_nats::Client> {
     let options = options.connection_timeout(Duration::from_secs(2));
     let bound = Duration::from_secs(2) * count.max(1) + Duration::from_secs(1);
     let client = match tokio::time::timeout(bound, options.connect(servers)).await {
-        Err(_) => bail!(
-            "no NATS server answers at {} (timed out)",
-            nats.masked_urls()
-        ),
+        Err(_) => {
+            return Err(NoAnswer {
+                servers: nats.masked_urls(),
+                reason: None,
+            }
+            .into())
+        }
         Ok(Err(e)) => return Err(describe(nats, &e)),
         Ok(Ok(client)) => client,
     };
     tokio::time::timeout(Duration::from_secs(2), client.flush())
         .await
-        .context("timed out")??;
+        .map_err(|_| NoAnswer {
+            servers: nats.masked_urls(),
+            reason: Some("connected, but a flush timed out".into()),
+        })??;
     Ok(client)
 }
 
@@ -157,7 +251,11 @@ fn describe(nats: &NatsConfig, error: &async_nats::ConnectError) -> anyhow::Erro
         }
         .into(),
         _ if tls => anyhow::anyhow!("TLS with the NATS server at {servers} failed: {error}"),
-        _ => anyhow::anyhow!("no NATS server answers at {servers}: {error}"),
+        _ => NoAnswer {
+            servers,
+            reason: Some(error.to_string()),
+        }
+        .into(),
     }
 }
 

@@ -22,7 +22,8 @@
 //!   service shares: a server list, one credential (user and password,
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
 //! - [`broker`]: the one NATS connection builder: connect to the configured
-//!   servers (auth refusals said as such), or, for `up` with nothing
+//!   servers (auth refusals said as such; servers that do not answer yet
+//!   are waited for in the background), or, for `up` with nothing
 //!   configured, start `nats-server -js` with its store in the data
 //!   directory.
 //! - [`nats_child`]: that child's guard (it dies with `up`, even on -9) and
@@ -35,9 +36,12 @@
 //! - [`http_metrics`]: the HTTP latency histogram by route template,
 //!   method and status, applied by [`serve`] to every app.
 //! - [`logging`]: `--log-format text|json`, colours only on a terminal.
-//! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode.
+//! - [`ops`]: `/healthz` and `/metrics` (Prometheus), shared by every mode;
+//!   [`ops_listener`]: which listener serves them (`--ops-listen`).
 //! - [`readiness`]: `/readyz`, which names what the service lacks (NATS, a
 //!   stream, the database).
+//! - [`startup`]: starting while NATS is away: connect in the background,
+//!   then make sure of the streams and consumers, then run the stages.
 //! - [`shutdown`]: one signal that stops every task, from Ctrl-C, SIGTERM or
 //!   a test.
 //! - [`submit`]: the courier's command-line client for `POST /v1/reports`.
@@ -57,9 +61,11 @@ pub mod logging;
 pub mod nats_child;
 pub mod nats_config;
 pub mod ops;
+pub mod ops_listener;
 pub mod readiness;
 pub mod rewards;
 pub mod serve;
 pub mod shutdown;
 pub mod stack;
+pub mod startup;
 pub mod submit;

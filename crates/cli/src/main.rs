@@ -5,9 +5,11 @@ use civicprobe::admin::{
     self, NameAction, Named, OfficeAction, Storage, SupervisorAction, TokenAction,
 };
 use civicprobe::logging::LogFormat;
+use civicprobe::ops_listener::OpsEndpoints;
 use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
+use civicprobe::startup::Startup;
 use civicprobe::{broker::Broker, gauges, nats_config::NatsConfig, ops, submit};
 use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
 use clap::{Args, Parser, Subcommand};
@@ -173,7 +175,8 @@ struct TrackerArgs {
 
 #[derive(Debug, Args)]
 struct RouterArgs {
-    /// HTTP listen address for /healthz and /metrics (with a token).
+    /// HTTP listen address for /healthz, /readyz and /metrics (with a
+    /// token, or on --ops-listen).
     #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
     #[command(flatten)]
@@ -276,6 +279,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         open311_public_photos: args.open311_public_photos,
         public_url: args.public_url,
         metrics_token: args.service.ops.metrics_token,
+        ops_listen: args.service.ops.ops_listen,
         http: args.service.http,
     };
     let stack = Stack::start(config).await?;
@@ -285,9 +289,16 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
-    let broker = Broker::connect(&args.nats).await?;
+    civicprobe::http_metrics::set_service("ingest");
+    let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    civicprobe_ingest::ensure_reports_stream(&js).await?;
+    let shutdown = Shutdown::new();
+    // The outbox publisher and the reuse feed retry on their own.
+    let (_, startup) = Startup::new("ingest", &broker.client)
+        .ensure("the REPORTS stream", |js| async move {
+            civicprobe_ingest::ensure_reports_stream(&js).await
+        })
+        .spawn(&shutdown);
     let store = args.storage().open().await?;
     let state = stack::ingest_state(args.ingest, js, &store)
         .with_uploads_per_client(args.http.max_uploads_per_client);
@@ -296,40 +307,50 @@ async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
         .await
         .context("opening ingest's local store")?;
     let streams = vec![REPORTS_STREAM];
-    let health = health(&broker, "ingest", &args.ops, streams, Some(store));
-    let app = civicprobe_ingest::app(state.clone()).merge(health);
+    let ops = OpsEndpoints::new("ingest", &broker.client, &args.ops, streams, Some(store));
+    let app = civicprobe_ingest::app(state.clone()).merge(ops.public());
     let app = civicprobe::answers::harden(app);
-    serve_with(args.listen, app, args.http, Shutdown::new()).await?;
+    serve_with(args.listen, app, &ops, args.http, shutdown).await?;
+    startup.await??;
     state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;
     Ok(())
 }
 
 async fn router(args: RouterArgs) -> anyhow::Result<()> {
+    civicprobe::http_metrics::set_service("router");
     let router = civicprobe_router::Router::from_options(&args.router, &args.router_options)
         .context("loading the router's jurisdictions, classifier and policy")?;
-    let broker = Broker::connect(&args.nats).await?;
+    let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    stack::ensure_streams(&js).await?;
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
+    let (gate, startup) = Startup::new("router", &broker.client)
+        .ensure("the REPORTS and TICKETS streams", |js| async move {
+            stack::ensure_streams(&js).await
+        })
+        .spawn(&shutdown);
     let watched = gauges::Watched {
         js: js.clone(),
         consumers: gauges::ROUTER,
         store: None,
     };
     let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
-    let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
+    let routing = civicprobe_router::run(js, router, shutdown.signalled());
+    let consumer = gate.then(&shutdown, routing);
     let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
-    let app = civicprobe::answers::harden(health(&broker, "router", &args.ops, streams, None));
-    serve_with(args.listen, app, args.http, shutdown).await?;
+    let ops = OpsEndpoints::new("router", &broker.client, &args.ops, streams, None);
+    let app = civicprobe::answers::harden(ops.public());
+    serve_with(args.listen, app, &ops, args.http, shutdown).await?;
     consumer.await??;
     gauges.await??;
+    startup.await??;
     broker.stop().await;
     Ok(())
 }
 
 async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
+    civicprobe::http_metrics::set_service("tracker");
     let TrackerArgs {
         service,
         sla,
@@ -341,62 +362,68 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     alerts
         .link_base
         .get_or_insert_with(|| format!("http://{}", service.listen));
-    let broker = Broker::connect(&service.nats).await?;
+    let broker = Broker::connect_or_wait(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    civicprobe_router::ensure_tickets_stream(&js).await?;
-    civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
+    let shutdown = Shutdown::new();
+    let (gate, startup) = Startup::new("tracker", &broker.client)
+        .ensure("the TICKETS stream", |js| async move {
+            civicprobe_router::ensure_tickets_stream(&js).await
+        })
+        .ensure("the alerts consumer", |js| async move {
+            civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
+                .await
+                .map(drop)
+        })
+        .spawn(&shutdown);
     let store = service
         .storage()
         .open()
         .await?
         .with_policy(policy)
         .with_verification(sla.verify);
-    let shutdown = Shutdown::new();
-    let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
-        .await
-        .context("following the TICKETS stream for live events")?;
+    let hub = civicprobe::startup::event_hub(&gate, &js, &store, events).await?;
     let watched = gauges::Watched {
         js: js.clone(),
         consumers: gauges::TRACKER,
         store: Some(store.clone()),
     };
     let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
+    let (stop, sla_store) = (shutdown.signalled(), store.clone());
     let stages = [
-        tokio::spawn(hub.clone().run(shutdown.signalled())),
-        tokio::spawn(civicprobe_tracker::run_consumer(
-            js.clone(),
-            store.clone(),
-            shutdown.signalled(),
-        )),
-        tokio::spawn(civicprobe_tracker::run_outbox(
-            js.clone(),
-            store.clone(),
-            shutdown.signalled(),
-        )),
-        tokio::spawn(civicprobe_tracker::alerts::run(
-            js,
-            store.clone(),
-            alerts,
-            shutdown.signalled(),
-        )),
-        tokio::spawn(civicprobe_tracker::run_sla_clock(
-            store.clone(),
-            sla,
-            shutdown.signalled(),
-        )),
+        gate.then(&shutdown, hub.clone().run(shutdown.signalled())),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::run_consumer(js.clone(), store.clone(), shutdown.signalled()),
+        ),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::run_outbox(js.clone(), store.clone(), shutdown.signalled()),
+        ),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::alerts::run(js, store.clone(), alerts, shutdown.signalled()),
+        ),
+        // The SLA clock needs only the database.
+        tokio::spawn(async move {
+            civicprobe_tracker::run_sla_clock(sla_store, sla, stop)
+                .await
+                .map_err(anyhow::Error::from)
+        }),
+        startup,
     ];
-    let health = health(
-        &broker,
+    let streams = vec![TICKETS_STREAM];
+    let ops = OpsEndpoints::new(
         "tracker",
+        &broker.client,
         &service.ops,
-        vec![TICKETS_STREAM],
+        streams,
         Some(store.clone()),
     );
     let app = civicprobe_tracker::app(store)
         .merge(civicprobe_tracker::events::router(hub))
-        .merge(health);
+        .merge(ops.public());
     let app = civicprobe::answers::harden(app);
-    serve_with(service.listen, app, service.http, shutdown).await?;
+    serve_with(service.listen, app, &ops, service.http, shutdown).await?;
     for stage in stages {
         stage.await??;
     }
@@ -405,33 +432,12 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `/healthz`, `/metrics` and `/readyz`, which checks `streams` and
-/// `database`.
-fn health(
-    broker: &Broker,
-    service: &'static str,
-    args: &ops::OpsArgs,
-    streams: Vec<&'static str>,
-    database: Option<civicprobe_tracker::Store>,
-) -> axum::Router {
-    let readiness = civicprobe::readiness::Readiness {
-        service,
-        nats: broker.client.clone(),
-        streams,
-        database,
-    };
-    ops::router(ops::Health {
-        service,
-        nats: broker.client.clone(),
-        metrics_token: args.metrics_token.clone(),
-    })
-    .merge(civicprobe::readiness::router(readiness))
-}
-
-/// Serves until Ctrl-C or SIGTERM, which also triggers `shutdown`.
+/// Serves `app` (and the ops listener, if configured) until Ctrl-C or
+/// SIGTERM, which also triggers `shutdown`.
 async fn serve_with(
     listen: SocketAddr,
     app: axum::Router,
+    ops: &OpsEndpoints,
     limits: HttpLimits,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
@@ -439,8 +445,13 @@ async fn serve_with(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
+    let ops_listener = ops.serve(&limits, &shutdown).await?;
     shutdown.on_signals();
-    civicprobe::serve::serve(listener, app, limits, shutdown).await
+    civicprobe::serve::serve(listener, app, limits, shutdown).await?;
+    if let Some((_, task)) = ops_listener {
+        task.await??;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

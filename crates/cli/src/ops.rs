@@ -1,6 +1,10 @@
 //! Operations endpoints every mode serves: `/healthz` (open, liveness) and
-//! `/metrics` (only with `Authorization: Bearer <CIVICPROBE_METRICS_TOKEN>`;
-//! without a configured token it is disabled: 404).
+//! `/metrics`. On the main listener `/metrics` needs `Authorization: Bearer
+//! <CIVICPROBE_METRICS_TOKEN>` (without a configured token it is disabled:
+//! 404). With `--ops-listen` it moves to that listener ([`private_router`],
+//! [`crate::ops_listener`]), where it is open: that address is meant for a
+//! private network a scraper reaches and users do not (a configured token
+//! is still asked for there).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -53,6 +57,12 @@ pub struct OpsArgs {
     /// is disabled (404).
     #[arg(long, env = "CIVICPROBE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<MetricsToken>,
+    /// A second listen address, for a private network: `/metrics` (no
+    /// token needed unless one is set), `/healthz` and `/readyz` are served
+    /// there, and `/metrics` is then not on the main listener. Unset:
+    /// everything on the main listener.
+    #[arg(long, env = "CIVICPROBE_OPS_LISTEN")]
+    pub ops_listen: Option<std::net::SocketAddr>,
 }
 
 /// The process-wide Prometheus recorder, installed on first use (a process
@@ -106,6 +116,24 @@ pub fn router(health: Health) -> Router {
         .with_state(health)
 }
 
+/// `/healthz` alone: the main listener's, when `/metrics` is on the ops
+/// listener.
+pub fn liveness_router(health: Health) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(health)
+}
+
+/// The ops listener's `/healthz` and `/metrics`; `/metrics` without a
+/// token, unless one is configured.
+pub fn private_router(health: Health) -> Router {
+    prometheus();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(private_metrics_text))
+        .with_state(health)
+}
+
 async fn healthz(State(health): State<Health>) -> impl IntoResponse {
     let connected = matches!(
         health.nats.connection_state(),
@@ -123,6 +151,18 @@ async fn metrics_text(State(health): State<Health>, headers: HeaderMap) -> Respo
     let Some(token) = &health.metrics_token else {
         return crate::answers::problem(StatusCode::NOT_FOUND, "not-found", "no such resource");
     };
+    metrics_if_allowed(Some(token), &headers)
+}
+
+async fn private_metrics_text(State(health): State<Health>, headers: HeaderMap) -> Response {
+    metrics_if_allowed(health.metrics_token.as_ref(), &headers)
+}
+
+/// The metrics, if `token` is `None` or presented; else a 401 problem.
+fn metrics_if_allowed(token: Option<&MetricsToken>, headers: &HeaderMap) -> Response {
+    let Some(token) = token else {
+        return metrics_answer();
+    };
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -139,6 +179,11 @@ async fn metrics_text(State(health): State<Health>, headers: HeaderMap) -> Respo
         );
         return refused;
     }
+    metrics_answer()
+}
+
+/// The Prometheus text.
+fn metrics_answer() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),

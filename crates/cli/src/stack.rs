@@ -2,9 +2,10 @@
 
 use crate::broker::Broker;
 pub use crate::ingest_access::{couriers, ingest_state};
-use crate::ops::{self, Health};
+use crate::ops_listener::OpsEndpoints;
 use crate::serve::{serve, HttpLimits};
 use crate::shutdown::Shutdown;
+use crate::startup::Startup;
 use anyhow::Context;
 use civicprobe_ingest::IngestState;
 use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
@@ -53,8 +54,11 @@ pub struct StackConfig {
     /// pages' Origin check and cookies follow it too. The `Host` header is
     /// never used for absolute URLs.
     pub public_url: Option<String>,
-    /// What `/metrics` requires; unset disables it.
+    /// What `/metrics` requires; unset disables it on the main listener.
     pub metrics_token: Option<crate::ops::MetricsToken>,
+    /// A private listen address for `/metrics` (open), `/healthz` and
+    /// `/readyz`; `/metrics` then leaves the main listener.
+    pub ops_listen: Option<SocketAddr>,
     /// Timeouts, connection cap and uploads per client.
     pub http: HttpLimits,
 }
@@ -90,6 +94,7 @@ impl StackConfig {
             open311_public_photos: true,
             public_url: None,
             metrics_token: None,
+            ops_listen: None,
             http: HttpLimits::default(),
         }
     }
@@ -100,6 +105,8 @@ impl StackConfig {
 pub struct Stack {
     /// Where the HTTP API listens.
     pub addr: SocketAddr,
+    /// Where the ops listener (`--ops-listen`) listens, if configured.
+    pub ops_addr: Option<SocketAddr>,
     /// The tracker's store (tests and admin commands use it directly).
     pub store: Store,
     /// Ingest's state (tests read its upload budget).
@@ -108,14 +115,18 @@ pub struct Stack {
     broker: Broker,
     /// Stops every task below.
     shutdown: Shutdown,
-    /// Router consumer, tracker consumer, outbox, gauges, SLA clock,
-    /// alerts, event hub, HTTP server.
+    /// Start-up steps, router consumer, tracker consumer, outbox, gauges,
+    /// SLA clock, alerts, event hub, ops listener, HTTP server.
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl Stack {
-    /// Starts every stage and returns once the HTTP API listens.
+    /// Starts every stage and returns once the HTTP API listens. With NATS
+    /// there, the streams and consumers exist by then; with NATS away the
+    /// stack starts anyway ([`crate::startup`]): ingest accepts into its
+    /// outbox, and the stages that need NATS start once it is there.
     pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
+        crate::http_metrics::set_service("up");
         let data_dir = config.ingest.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -125,10 +136,24 @@ impl Stack {
         let broker = if config.start_nats {
             Broker::connect_or_start(&config.nats, &data_dir).await?
         } else {
-            Broker::connect(&config.nats).await?
+            Broker::connect_or_wait(&config.nats).await?
         };
         let js = async_nats::jetstream::new(broker.client.clone());
-        ensure_streams(&js).await?;
+        let shutdown = Shutdown::new();
+        let mut tasks = Vec::new();
+        let (gate, startup) = Startup::new("up", &broker.client)
+            .ensure("the REPORTS and TICKETS streams", |js| async move {
+                ensure_streams(&js).await
+            })
+            // Before anything is published: the consumer starts at new
+            // messages (the stages below wait for it).
+            .ensure("the alerts consumer", |js| async move {
+                civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
+                    .await
+                    .map(drop)
+            })
+            .spawn(&shutdown);
+        tasks.push(("startup", startup));
         let db_url = config.database.database_url_or_default(&data_dir);
         let store = Store::connect(&db_url)
             .await
@@ -137,23 +162,18 @@ impl Stack {
             .with_verification(config.sla.verify);
         seed_offices(&store, router.jurisdictions()).await?;
 
-        let shutdown = Shutdown::new();
-        let mut tasks = Vec::new();
         // Open311 names its services from the categories the router loaded.
         let categories = router.categories().clone();
         let router = Arc::new(router);
         let (js2, stop) = (js.clone(), shutdown.signalled());
-        tasks.push(("router", spawn(civicprobe_router::run(js2, router, stop))));
+        let routing = civicprobe_router::run(js2, router, stop);
+        tasks.push(("router", gate.then(&shutdown, routing)));
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
-        tasks.push((
-            "tracker",
-            spawn(civicprobe_tracker::run_consumer(js2, store2, stop)),
-        ));
+        let consuming = civicprobe_tracker::run_consumer(js2, store2, stop);
+        tasks.push(("tracker", gate.then(&shutdown, consuming)));
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
-        tasks.push((
-            "outbox",
-            spawn(civicprobe_tracker::run_outbox(js2, store2, stop)),
-        ));
+        let publishing = civicprobe_tracker::run_outbox(js2, store2, stop);
+        tasks.push(("outbox", gate.then(&shutdown, publishing)));
         let watched = crate::gauges::Watched {
             js: js.clone(),
             consumers: crate::gauges::UP,
@@ -171,31 +191,20 @@ impl Stack {
             )),
         ));
 
-        let hub = civicprobe_tracker::events::Hub::connect(
-            js.clone(),
-            store.clone(),
-            config.events.clone(),
-        )
-        .await
-        .context("following the TICKETS stream for live events")?;
-        tasks.push(("events", spawn(hub.clone().run(shutdown.signalled()))));
+        let hub = crate::startup::event_hub(&gate, &js, &store, config.events.clone()).await?;
+        let following = hub.clone().run(shutdown.signalled());
+        tasks.push(("events", gate.then(&shutdown, following)));
 
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public = public_url(config.public_url.as_deref(), addr)?;
-        // Before anything is published: the consumer starts at new messages.
-        civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
-            .await
-            .context("creating the alerts consumer")?;
         let mut alerts = config.alerts.clone();
         alerts.link_base.get_or_insert_with(|| public.url.clone());
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
-        tasks.push((
-            "alerts",
-            spawn(civicprobe_tracker::alerts::run(js2, store2, alerts, stop)),
-        ));
+        let alerting = civicprobe_tracker::alerts::run(js2, store2, alerts, stop);
+        tasks.push(("alerts", gate.then(&shutdown, alerting)));
         let ingest = ingest_state(config.ingest.clone(), js, &store)
             .with_uploads_per_client(config.http.max_uploads_per_client);
         ingest
@@ -210,21 +219,23 @@ impl Stack {
                 )
                 .with_public_photos(config.open311_public_photos)
                 .with_base_url(public.url.clone());
+        let ops_args = crate::ops::OpsArgs {
+            metrics_token: config.metrics_token.clone(),
+            ops_listen: config.ops_listen,
+        };
+        let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
+        let ops = OpsEndpoints::new(
+            "up",
+            &broker.client,
+            &ops_args,
+            streams,
+            Some(store.clone()),
+        );
         let app = civicprobe_ingest::app(ingest.clone())
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(civicprobe_tracker::events::router(hub))
-            .merge(ops::router(Health {
-                service: "up",
-                nats: broker.client.clone(),
-                metrics_token: config.metrics_token.clone(),
-            }))
-            .merge(crate::readiness::router(crate::readiness::Readiness {
-                service: "up",
-                nats: broker.client.clone(),
-                streams: vec![REPORTS_STREAM, TICKETS_STREAM],
-                database: Some(store.clone()),
-            }))
+            .merge(ops.public())
             .merge(
                 civicprobe_web::app(
                     store.clone(),
@@ -239,11 +250,19 @@ impl Stack {
             None => app,
         };
         let app = crate::answers::harden(app);
+        let ops_addr = match ops.serve(&config.http, &shutdown).await? {
+            Some((ops_addr, task)) => {
+                tasks.push(("ops", task));
+                Some(ops_addr)
+            }
+            None => None,
+        };
         let serving = serve(listener, app, config.http.clone(), shutdown.clone());
         tasks.push(("http", tokio::spawn(serving)));
         tracing::info!(%addr, public_url = %public.url, nats = %broker.url, database = %civicprobe_tracker::mask_password(&db_url), "civicprobe is up");
         Ok(Self {
             addr,
+            ops_addr,
             store,
             ingest,
             broker,

@@ -213,6 +213,7 @@ async fn load_submits_at_its_rate_and_measures_the_way_to_the_queue() {
         events_token: Some(office),
         webhook_listen: Some(hook),
         urgent: true,
+        quiet: true,
     };
     let summary = load::measure(&args).await.expect("load");
     assert_eq!(summary.sent, 12);
@@ -289,6 +290,7 @@ async fn sustained_load_figures() {
         events_token: None,
         webhook_listen: None,
         urgent: false,
+        quiet: false,
     };
     load::run(args).await.expect("load");
     stack.stop().await.expect("stop");

@@ -108,14 +108,15 @@ async fn histograms_and_gauges_move(kind: &str) {
     outbox_backlog_counts(h).await;
 }
 
-/// The HTTP histogram is labelled by the route template, never the path.
+/// The HTTP histogram is labelled by the service (`up` here; each split
+/// service's in `startup.rs`) and the route template, never the path.
 async fn http_by_route_template(h: &harness::Harness, ticket: civicprobe_model::TicketId) {
     let r = h.http.get(format!("{}/v1/tickets/{ticket}", h.base));
     let status = r.bearer_auth(&h.office).send().await.expect("get").status();
     assert_eq!(status, 200);
-    let series = "civicprobe_http_request_duration_seconds_count{route=\"/v1/tickets/{id}\",method=\"GET\",status=\"200\"}";
+    let series = "civicprobe_http_request_duration_seconds_count{service=\"up\",route=\"/v1/tickets/{id}\",method=\"GET\",status=\"200\"}";
     let text = until(h, series, |n| n >= 1.0).await;
-    let submit = "civicprobe_http_request_duration_seconds_bucket{route=\"/v1/reports\",method=\"POST\",status=\"202\",le=\"";
+    let submit = "civicprobe_http_request_duration_seconds_bucket{service=\"up\",route=\"/v1/reports\",method=\"POST\",status=\"202\",le=\"";
     assert!(text.contains(submit), "{text}");
     assert!(
         !text.contains(&ticket.to_string()),

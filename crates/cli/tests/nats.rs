@@ -117,6 +117,12 @@ async fn a_token_accepted_and_a_wrong_one_refused() {
         ..right.clone()
     };
     assert_refused(&wrong, "t0ken-Wr0ng").await;
+    // A service waits for a server that is not there, not for one that
+    // refuses it.
+    let error = Broker::connect_or_wait(&wrong)
+        .await
+        .expect_err("refused, not waited for");
+    assert!(error.downcast_ref::<Refused>().is_some(), "{error:#}");
     log.assert_clean_of("t0ken-S3cret");
     log.assert_clean_of("t0ken-Wr0ng");
 }
@@ -192,15 +198,19 @@ async fn up_starts_its_own_server_only_when_none_is_configured() {
     );
     broker.stop().await;
 
+    // A configured server that does not answer is waited for, never
+    // stood in for.
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let configured = NatsConfig::from_url(dead_nats_url());
-    let error = Broker::connect_or_start(&configured, elsewhere.path())
+    let waiting = Broker::connect_or_start(&configured, elsewhere.path())
         .await
-        .expect_err("a configured server that does not answer");
-    assert!(
-        format!("{error:#}").contains("no NATS server answers"),
-        "{error:#}"
+        .expect("a configured server that does not answer yet is waited for");
+    assert!(!waiting.started_here());
+    assert_ne!(
+        waiting.client.connection_state(),
+        async_nats::connection::State::Connected
     );
+    waiting.stop().await;
     assert!(!elsewhere.path().join("nats").exists());
 
     // A server at the default address that refuses is no reason either.

@@ -54,6 +54,24 @@ impl NatsServer {
         Ok(server)
     }
 
+    /// A server that is not running yet, on a port nothing listens on now
+    /// (a start-up-while-NATS-is-down test points services at [`Self::url`]
+    /// first); [`NatsServer::restart`] starts it there.
+    pub fn reserve() -> anyhow::Result<Self> {
+        Self::reserve_with(&[])
+    }
+
+    /// [`NatsServer::reserve`] with further `nats-server` arguments for
+    /// when it starts (authentication).
+    pub fn reserve_with(extra: &[&str]) -> anyhow::Result<Self> {
+        Ok(Self {
+            child: None,
+            port: free_port()?,
+            store: tempfile::tempdir().context("temporary JetStream store")?,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+        })
+    }
+
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
@@ -206,6 +224,14 @@ mod tests {
         assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err());
         server.restart().expect("restart");
         assert_eq!(server.url(), url);
+        assert!(TcpStream::connect(("127.0.0.1", server.port)).is_ok());
+    }
+
+    #[test]
+    fn a_reserved_server_starts_on_its_port_when_told() {
+        let mut server = NatsServer::reserve().expect("reserve");
+        assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err());
+        server.restart().expect("start");
         assert!(TcpStream::connect(("127.0.0.1", server.port)).is_ok());
     }
 }

@@ -50,14 +50,47 @@ pub async fn ensure_tracker_consumer(js: &jetstream::Context) -> Result<PullCons
 }
 
 /// Feeds the store from `TICKETS` until `shutdown` completes. Transient
-/// NATS errors are logged and the subscription is re-established.
+/// NATS errors are logged and the subscription is re-established; so is
+/// a failure to create the consumer (NATS or `TICKETS` not there yet).
 pub async fn run_consumer(
     js: jetstream::Context,
     store: Store,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let consumer = ensure_tracker_consumer(&js).await?;
+    tokio::pin!(shutdown);
+    let made = ensured("tracker", &mut shutdown, || ensure_tracker_consumer(&js)).await;
+    let Some(consumer) = made else {
+        return Ok(());
+    };
     pull_each(&consumer, "tracker", shutdown, |msg| handle(&store, msg)).await
+}
+
+/// The consumer `ensure` creates, retried every [`RETRY_DELAY`] while it
+/// fails (NATS away, the stream not created yet: a service may start
+/// first); `None` once `shutdown` completes.
+pub(crate) async fn ensured<S, F, Fut>(
+    name: &str,
+    shutdown: &mut std::pin::Pin<&mut S>,
+    ensure: F,
+) -> Option<PullConsumer>
+where
+    S: Future<Output = ()>,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<PullConsumer, Error>>,
+{
+    loop {
+        tokio::select! {
+            () = shutdown.as_mut() => return None,
+            made = ensure() => match made {
+                Ok(consumer) => return Some(consumer),
+                Err(e) => tracing::warn!(error = %e, consumer = name, "creating the consumer failed; retrying"),
+            },
+        }
+        tokio::select! {
+            () = shutdown.as_mut() => return None,
+            () = tokio::time::sleep(RETRY_DELAY) => {}
+        }
+    }
 }
 
 /// Hands every message of `consumer` to `handle`, one at a time, until

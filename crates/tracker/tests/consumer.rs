@@ -1,5 +1,6 @@
 //! The JetStream consumer end to end, against a real nats-server, on both
-//! databases: every message lands in the store exactly once.
+//! databases: every message lands in the store exactly once; a consumer
+//! started before `TICKETS` exists waits for it rather than failing.
 
 mod common;
 
@@ -12,7 +13,10 @@ use common::{base_time, opened, store, tickets_stream, unrouted};
 use sqlx::Row;
 use std::time::Duration;
 
-on_both_databases!(consumer_records_each_message_exactly_once);
+on_both_databases!(
+    consumer_records_each_message_exactly_once,
+    a_consumer_started_before_the_stream_waits_for_it
+);
 
 /// Publishes and waits for the stream's ack; `msg_id` sets `Nats-Msg-Id`.
 async fn publish(js: &jetstream::Context, subject: String, payload: Vec<u8>, msg_id: Option<&str>) {
@@ -25,6 +29,34 @@ async fn publish(js: &jetstream::Context, subject: String, payload: Vec<u8>, msg
         .unwrap()
         .await
         .unwrap();
+}
+
+/// Signals `stop`, waits for the consumer's `task` to end cleanly, and
+/// drains `client`.
+async fn stop_consumer(
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), civicprobe_tracker::Error>>,
+    client: async_nats::Client,
+) {
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("run_consumer stops on shutdown")
+        .unwrap()
+        .unwrap();
+    client.drain().await.unwrap();
+}
+
+/// A ticket opened in Wenquan, and the subject it is published on.
+fn a_ticket_opened() -> (civicprobe_model::TicketOpened, String) {
+    let ticket = opened(
+        "wenquan",
+        CourierId::new(),
+        base_time(),
+        time::Duration::minutes(30),
+    );
+    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    (ticket, subject)
 }
 
 /// Waits until the consumer has nothing pending or unacknowledged.
@@ -55,13 +87,7 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     tickets_stream(&js).await;
     let mut consumer = ensure_tracker_consumer(&js).await.unwrap();
 
-    let ticket = opened(
-        "wenquan",
-        CourierId::new(),
-        base_time(),
-        time::Duration::minutes(30),
-    );
-    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let (ticket, subject) = a_ticket_opened();
     let ticket_json = serde_json::to_vec(&ticket).unwrap();
     let lost = unrouted(CourierId::new());
     let lost_json = serde_json::to_vec(&lost).unwrap();
@@ -98,11 +124,40 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     let listed = store.unrouted(10).await.unwrap();
     assert_eq!(listed[0].report_id, lost.report.report_id);
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("run_consumer stops on shutdown")
-        .unwrap()
-        .unwrap();
-    client.drain().await.unwrap();
+    stop_consumer(stop, task, client).await;
+}
+
+/// A tracker that starts before the router created `TICKETS` (or while
+/// NATS is away) keeps trying, and records what arrives once it exists.
+async fn a_consumer_started_before_the_stream_waits_for_it(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let nats = NatsServer::start().unwrap();
+    let (client, js) = nats.connect().await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!task.is_finished(), "run_consumer gave up without TICKETS");
+
+    tickets_stream(&js).await;
+    let (ticket, subject) = a_ticket_opened();
+    let id = ticket.event_id.to_string();
+    publish(
+        &js,
+        subject,
+        serde_json::to_vec(&ticket).unwrap(),
+        Some(&id),
+    )
+    .await;
+    let mut stored = None;
+    for _ in 0..300 {
+        stored = store.ticket(ticket.ticket_id).await.unwrap();
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(stored.is_some(), "the ticket was never recorded");
+    stop_consumer(stop, task, client).await;
 }

@@ -15,8 +15,12 @@
 //! router's nearby-duplicate rule merges few reports; a photo reused from a
 //! small folder can still be merged as the same photo, and a merged report
 //! opens no ticket: it is counted as "no ticket".
+//!
+//! While it runs, a progress line a second goes to stderr (`progress`;
+//! `--quiet` stops them); the report goes to stdout at the end.
 
 mod arrivals;
+mod progress;
 
 use anyhow::Context;
 use arrivals::Arrivals;
@@ -68,6 +72,10 @@ pub struct LoadArgs {
     /// tickets are alerted at once).
     #[arg(long)]
     pub urgent: bool,
+    /// No progress lines on stderr (one a second by default: sent,
+    /// accepted, refused, ticketed, rate); the final report on stdout stays.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Categories and texts used in turn (same-category reports close to each
@@ -173,6 +181,8 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     let watch = Watch::start(args, &http).await?;
     let total = (args.rate * args.duration).round().max(1.0) as usize;
     let period = Duration::from_secs_f64(1.0 / args.rate);
+    let counts = Arc::new(progress::Counts::default());
+    let reporter = progress::Reporter::start(counts.clone(), args.quiet);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..total {
@@ -184,6 +194,7 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
             photo: photos[i % photos.len()].clone(),
             point: spread(args, i),
             index: i,
+            counts: counts.clone(),
         };
         tasks.spawn(job.run());
     }
@@ -191,6 +202,7 @@ pub async fn measure(args: &LoadArgs) -> anyhow::Result<Summary> {
     while let Some(outcome) = tasks.join_next().await {
         outcomes.push(outcome.context("a submission task panicked")?);
     }
+    reporter.finish();
     // The submission window: until the last answer, not the ticket waits.
     let last = outcomes.iter().map(|o| o.answered).max().unwrap_or(started);
     let elapsed = last
@@ -304,6 +316,8 @@ struct Job {
     point: (f64, f64),
     /// The report's number in the run.
     index: usize,
+    /// The run's progress, counted as it goes.
+    counts: Arc<progress::Counts>,
 }
 
 impl Job {
@@ -324,6 +338,7 @@ impl Job {
             .text("report", report.to_string())
             .part("photo", part);
         let sent = Instant::now();
+        self.counts.sent();
         let response = self
             .http
             .post(format!("{}/v1/reports", self.args.url))
@@ -334,6 +349,7 @@ impl Job {
             .await;
         let status = response.as_ref().map_or(0, |r| r.status().as_u16());
         let submit = sent.elapsed();
+        self.counts.answered(status == 202);
         let accepted_at = Instant::now();
         let answered = accepted_at;
         let report_id = match response {
@@ -348,6 +364,9 @@ impl Job {
             (Some(id), Some(viewer)) => self.wait_for_ticket(id, viewer, accepted_at).await,
             _ => None,
         };
+        if to_ticket.is_some() {
+            self.counts.ticketed();
+        }
         Outcome {
             status,
             submit,
@@ -533,6 +552,7 @@ mod tests {
             events_token: None,
             webhook_listen: None,
             urgent: false,
+            quiet: true,
         };
         let points: Vec<_> = (0..300).map(|i| spread(&args, i)).collect();
         let metres = |a: (f64, f64), b: (f64, f64)| {

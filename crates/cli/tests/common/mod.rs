@@ -36,7 +36,18 @@ pub fn run(data: &Path, args: &[&str]) -> std::process::Output {
 /// Runs an admin command against `data` and returns the last line it
 /// printed (the token).
 pub fn admin(data: &Path, args: &[&str]) -> String {
-    let out = civicprobe()
+    admin_with(civicprobe(), data, args)
+}
+
+/// [`admin`] on the database at `db` (`DATABASE_URL`).
+pub fn admin_on(db: &str, data: &Path, args: &[&str]) -> String {
+    let mut command = civicprobe();
+    command.env("DATABASE_URL", db);
+    admin_with(command, data, args)
+}
+
+fn admin_with(mut command: Command, data: &Path, args: &[&str]) -> String {
+    let out = command
         .args(args)
         .arg("--data-dir")
         .arg(data)

@@ -54,7 +54,13 @@ pub(crate) async fn run_alert_consumer(
     ready: Arc<Notify>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let consumer = ensure_alerts_consumer(&js).await?;
+    tokio::pin!(shutdown);
+    let made = crate::consumer::ensured(ALERTS_CONSUMER, &mut shutdown, || {
+        ensure_alerts_consumer(&js)
+    });
+    let Some(consumer) = made.await else {
+        return Ok(());
+    };
     crate::consumer::pull_each(&consumer, ALERTS_CONSUMER, shutdown, |msg| {
         handle(&store, &links, &ready, msg)
     })

@@ -13,7 +13,7 @@ use civicprobe_model::nats::TICKETS_STREAM;
 use civicprobe_model::Principal;
 use futures::StreamExt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Semaphore};
@@ -40,6 +40,10 @@ struct Inner {
     feed: broadcast::Sender<Arc<FeedEvent>>,
     /// The newest stream sequence the hub has seen (and broadcast).
     latest: AtomicU64,
+    /// Whether `latest` is known: a hub made while NATS is away
+    /// ([`Hub::unpositioned`]) learns the stream's end only once NATS is
+    /// there, and opens no stream before (it would replay from 0).
+    positioned: AtomicBool,
     /// Turns `true` on shutdown: every stream ends.
     closed: watch::Sender<bool>,
     /// One permit per open stream.
@@ -56,20 +60,49 @@ impl Hub {
         config: EventsConfig,
     ) -> Result<Hub, Error> {
         let latest = stream_end(&js).await?;
+        let hub = Hub::unpositioned(js, store, config);
+        hub.position_at(latest);
+        Ok(hub)
+    }
+
+    /// A hub that does not touch NATS yet (a service starting while NATS
+    /// is down): [`Hub::run`] positions it at the end of `TICKETS` once it
+    /// can; until then [`Hub::open`] fails (a 5xx the client retries).
+    pub fn unpositioned(js: jetstream::Context, store: Store, config: EventsConfig) -> Hub {
         let (feed, _) = broadcast::channel(config.feed_capacity.max(1));
         let (closed, _) = watch::channel(false);
         let streams = Arc::new(Semaphore::new(config.max_event_streams));
-        Ok(Hub {
+        Hub {
             inner: Arc::new(Inner {
                 js,
                 store,
                 config,
                 feed,
-                latest: AtomicU64::new(latest),
+                latest: AtomicU64::new(0),
+                positioned: AtomicBool::new(false),
                 closed,
                 streams,
             }),
-        })
+        }
+    }
+
+    fn position_at(&self, latest: u64) {
+        self.inner.latest.store(latest, Ordering::Release);
+        self.inner.positioned.store(true, Ordering::Release);
+    }
+
+    /// Until positioned: the end of `TICKETS`, retried while NATS or the
+    /// stream is not there.
+    async fn position(&self) {
+        while !self.inner.positioned.load(Ordering::Acquire) {
+            match stream_end(&self.inner.js).await {
+                Ok(latest) => self.position_at(latest),
+                Err(e) => {
+                    tracing::debug!(error = %e, "event hub: TICKETS not reachable yet; retrying");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
+            }
+        }
     }
 
     /// Reads `TICKETS` and broadcasts each message until `shutdown`
@@ -87,6 +120,7 @@ impl Hub {
 
     /// Never returns: consumes from after [`Hub::latest`], forever.
     async fn follow(&self) {
+        self.position().await;
         loop {
             let from = self.latest() + 1;
             let mut messages = match ordered_from(&self.inner.js, from).await {
@@ -140,6 +174,9 @@ impl Hub {
         who: Principal,
         resume_from: Option<u64>,
     ) -> Result<Option<Connection>, Error> {
+        if !self.inner.positioned.load(Ordering::Acquire) {
+            return Err(Error::nats("the live event feed has not reached NATS yet"));
+        }
         let Ok(permit) = self.inner.streams.clone().try_acquire_owned() else {
             return Ok(None);
         };
