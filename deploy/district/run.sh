@@ -58,7 +58,10 @@ port_of() {
 }
 
 pid_of() { cat "$dir/run/$1.pid" 2>/dev/null || true; }
-alive() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+# A process that is gone may stay a zombie for a while (its reaper is
+# whoever adopted it): only a live state counts.
+running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [[ $(cut -d')' -f2 "/proc/$1/stat") != " Z"* ]]; }
+alive() { running "$(pid_of "$1")"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds.
@@ -247,7 +250,7 @@ stop_one() {
     pid=$(pid_of "$name")
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 15))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    while running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   echo "stopped $name"
@@ -256,7 +259,7 @@ stop_one() {
 # Stops the box once CIVICPROBE_BOX_OWNER's process is gone.
 watch_owner() {
   local owner=$1
-  while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+  while running "$owner"; do sleep 1; done
   "${BASH_SOURCE[0]}" stop "$dir" >>"$dir/logs/watch.log" 2>&1
 }
 
