@@ -36,8 +36,11 @@ use std::time::{Duration, Instant};
 const RATE: u32 = 20;
 /// Couriers sending them.
 const COURIERS: usize = 8;
-/// How long after a fault its reports count as the fault's.
+/// How long after a fault its reports count as the fault's, at least.
 const WINDOW: Duration = Duration::from_secs(8);
+/// A fault's window lasts until every report accepted before its repair
+/// has its ticket, but no longer than this after the repair.
+const RECOVERY_CAP: Duration = Duration::from_secs(45);
 /// Quiet time between faults (outside every window).
 const GAP: Duration = Duration::from_secs(4);
 /// How long the accounting waits for the last tickets (a message held by
@@ -117,7 +120,7 @@ async fn faults_under_load(nats_server: PathBuf) {
     ));
 
     tokio::time::sleep(GAP + GAP).await;
-    let windows = faults(&district, &nats_url).await;
+    let windows = faults(&district, &nats_url, &ledger).await;
     tokio::time::sleep(GAP + GAP).await;
     stop_load.store(true, Ordering::Relaxed);
     for submission in sender.await.expect("load") {
@@ -166,34 +169,41 @@ async fn faults_under_load(nats_server: PathBuf) {
 }
 
 /// The faults, in turn, each with its window.
-async fn faults(district: &DistrictBox, nats_url: &str) -> Vec<Window> {
+async fn faults(district: &DistrictBox, nats_url: &str, ledger: &load::Shared) -> Vec<Window> {
     let mut windows = Vec::new();
     for name in ["ingest-1", "router-1", "tracker-1"] {
         let from = Instant::now();
         district.kill9(name).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         district.start(&[name]).await;
-        windows.push(settle(format!("kill -9 {name}"), from).await);
+        windows.push(settle(format!("kill -9 {name}"), from, ledger).await);
     }
     let leader = reports_leader(nats_url).await;
     let from = Instant::now();
     district.kill9(&leader).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     district.start(&[&leader]).await;
-    windows.push(settle(format!("kill -9 {leader} (leads REPORTS)"), from).await);
+    windows.push(settle(format!("kill -9 {leader} (leads REPORTS)"), from, ledger).await);
 
     let from = Instant::now();
     district.stop(&["postgres"]).await;
     district.start(&["postgres"]).await;
-    windows.push(settle("restart PostgreSQL".to_owned(), from).await);
+    windows.push(settle("restart PostgreSQL".to_owned(), from, ledger).await);
     windows
 }
 
-/// Waits out the fault's window (at least 3 s after its repair) and the
-/// quiet gap after it.
-async fn settle(fault: String, from: Instant) -> Window {
+/// Waits out the fault's window: until every report accepted before the
+/// repair has its ticket (the pipeline has caught up), and at least
+/// [`WINDOW`] after the fault; then the quiet gap after it.
+async fn settle(fault: String, from: Instant, ledger: &load::Shared) -> Window {
     let from = from - Duration::from_millis(500);
-    let to = (from + WINDOW).max(Instant::now() + Duration::from_secs(3));
+    let repaired = Instant::now();
+    while ledger.lock().expect("ledger").waiting_since(repaired) > 0
+        && repaired.elapsed() < RECOVERY_CAP
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let to = (from + WINDOW).max(Instant::now() + Duration::from_secs(1));
     tokio::time::sleep_until(to.into()).await;
     tokio::time::sleep(GAP).await;
     Window { fault, from, to }

@@ -92,10 +92,11 @@ pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
         let waits = inside.remove(&i).unwrap_or_default();
         let worst = waits.iter().max().copied().unwrap_or_default();
         println!(
-            "  {:<28} worst {:>7.2} s over {:>4} reports",
+            "  {:<30} worst {:>6.2} s over {:>4} reports; window {:>5.1} s",
             window.fault,
             worst.as_secs_f64(),
-            waits.len()
+            waits.len(),
+            (window.to - window.from).as_secs_f64()
         );
     }
     outside.sort();

@@ -33,6 +33,14 @@ impl Ledger {
             .cloned()
             .collect()
     }
+
+    /// How many reports accepted before `then` still wait for a ticket.
+    pub fn waiting_since(&self, then: std::time::Instant) -> usize {
+        self.accepted
+            .iter()
+            .filter(|(id, at)| **at <= then && !self.seen.contains_key(*id))
+            .count()
+    }
 }
 
 /// Shared between the submitters, the watcher and the test.
