@@ -84,60 +84,11 @@ async fn faults_under_load(nats_server: PathBuf) {
     let version = boxed::nats_version(&nats_server);
     println!("district in a box on {version}");
     let district = DistrictBox::start_backbone(&nats_server).await;
-    let nats_url = district.env["NATS_URL"].clone();
     let database_url = district.env["DATABASE_URL"].clone();
-    streams_r3::make_streams_r3(&nats_url).await;
+    streams_r3::make_streams_r3(&district.jetstream().await).await;
     district.start(&[]).await;
 
-    let mut tokens = Vec::new();
-    for n in 0..COURIERS {
-        tokens.push(
-            district
-                .admin(&["courier", "add", &format!("courier {n}")])
-                .await,
-        );
-    }
-    let couriers = Arc::new(load::Couriers {
-        tokens,
-        photos: load::photos(60),
-    });
-    let ledger = load::Shared::default();
-    let (stop_load, stop_watch) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let watcher = tokio::spawn(load::watch(
-        database_url.clone(),
-        ledger.clone(),
-        stop_watch.clone(),
-    ));
-    let sender = tokio::spawn(load::run(
-        district.base_url.clone(),
-        couriers,
-        RATE,
-        ledger.clone(),
-        stop_load.clone(),
-    ));
-
-    tokio::time::sleep(GAP + GAP).await;
-    let windows = faults(&district, &nats_url, &ledger).await;
-    tokio::time::sleep(GAP + GAP).await;
-    stop_load.store(true, Ordering::Relaxed);
-    for submission in sender.await.expect("load") {
-        submission.await.expect("submission");
-    }
-    let deadline = Instant::now() + ACCOUNTED_WITHIN;
-    while !ledger.lock().expect("ledger").pending().is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    stop_watch.store(true, Ordering::Relaxed);
-    watcher.await.expect("watcher");
-
-    let ledger = Arc::try_unwrap(ledger)
-        .ok()
-        .expect("sole owner")
-        .into_inner()
-        .expect("ledger");
+    let (ledger, windows) = load_through_faults(&district).await;
     check::print_figures(&version, &ledger, &windows);
     let accepted: HashSet<String> = ledger.accepted.keys().cloned().collect();
     let outcome = check::outcome(&database_url, &accepted).await;
@@ -145,12 +96,11 @@ async fn faults_under_load(nats_server: PathBuf) {
         "  {} opened a ticket, {} were merged",
         outcome.opened, outcome.merged
     );
-    let logs = district.logs_dir();
     assert!(
         accepted.len() as u32 > RATE * 30,
         "only {} reports accepted (logs in {})",
         accepted.len(),
-        logs.display()
+        district.logs_dir().display()
     );
     assert!(outcome.missing.is_empty(), "lost: {:?}", outcome.missing);
     assert!(
@@ -168,8 +118,55 @@ async fn faults_under_load(nats_server: PathBuf) {
     district.stop(&[]).await;
 }
 
+/// Couriers send reports while the faults happen; then the load stops and
+/// the accounting waits for the last tickets.
+async fn load_through_faults(district: &DistrictBox) -> (load::Ledger, Vec<Window>) {
+    let mut tokens = Vec::new();
+    for n in 0..COURIERS {
+        let name = format!("courier {n}");
+        tokens.push(district.admin(&["courier", "add", &name]).await);
+    }
+    let couriers = Arc::new(load::Couriers {
+        tokens,
+        photos: load::photos(60),
+    });
+    let ledger = load::Shared::default();
+    let stop_load = Arc::new(AtomicBool::new(false));
+    let stop_watch = Arc::new(AtomicBool::new(false));
+    let database_url = district.env["DATABASE_URL"].clone();
+    let watcher = tokio::spawn(load::watch(
+        database_url,
+        ledger.clone(),
+        stop_watch.clone(),
+    ));
+    let base = district.base_url.clone();
+    let sender = tokio::spawn(load::run(
+        base,
+        couriers,
+        RATE,
+        ledger.clone(),
+        stop_load.clone(),
+    ));
+
+    tokio::time::sleep(GAP + GAP).await;
+    let windows = faults(district, &ledger).await;
+    tokio::time::sleep(GAP + GAP).await;
+    stop_load.store(true, Ordering::Relaxed);
+    for submission in sender.await.expect("load") {
+        submission.await.expect("submission");
+    }
+    let deadline = Instant::now() + ACCOUNTED_WITHIN;
+    while !ledger.lock().expect("ledger").pending().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop_watch.store(true, Ordering::Relaxed);
+    watcher.await.expect("watcher");
+    let ledger = Arc::try_unwrap(ledger).ok().expect("sole owner");
+    (ledger.into_inner().expect("ledger"), windows)
+}
+
 /// The faults, in turn, each with its window.
-async fn faults(district: &DistrictBox, nats_url: &str, ledger: &load::Shared) -> Vec<Window> {
+async fn faults(district: &DistrictBox, ledger: &load::Shared) -> Vec<Window> {
     let mut windows = Vec::new();
     for name in ["ingest-1", "router-1", "tracker-1"] {
         let from = Instant::now();
@@ -178,7 +175,7 @@ async fn faults(district: &DistrictBox, nats_url: &str, ledger: &load::Shared) -
         district.start(&[name]).await;
         windows.push(settle(format!("kill -9 {name}"), from, ledger).await);
     }
-    let leader = reports_leader(nats_url).await;
+    let leader = reports_leader(district).await;
     let from = Instant::now();
     district.kill9(&leader).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -211,13 +208,8 @@ async fn settle(fault: String, from: Instant, ledger: &load::Shared) -> Window {
 
 /// The server name of the node leading REPORTS (`nats-N`, as its config
 /// names it and as the box names its process).
-async fn reports_leader(nats_url: &str) -> String {
-    let servers: Vec<async_nats::ServerAddr> = nats_url
-        .split(',')
-        .map(|u| u.parse().expect("URL"))
-        .collect();
-    let client = async_nats::connect(servers).await.expect("NATS");
-    let js = async_nats::jetstream::new(client);
+async fn reports_leader(district: &DistrictBox) -> String {
+    let js = district.jetstream().await;
     let mut stream = js
         .get_stream(civicprobe_model::nats::REPORTS_STREAM)
         .await

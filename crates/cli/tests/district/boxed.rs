@@ -76,19 +76,17 @@ impl DistrictBox {
             .output()
             .await
             .expect("admin");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "admin {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-            .trim()
-            .lines()
-            .last()
-            .expect("a line")
-            .trim()
-            .to_owned()
+        super::common::last_line(&out, &format!("admin {args:?}"))
+    }
+
+    /// A JetStream context on the box's three NATS nodes.
+    pub async fn jetstream(&self) -> async_nats::jetstream::Context {
+        let servers: Vec<async_nats::ServerAddr> = self.env["NATS_URL"]
+            .split(',')
+            .map(|u| u.parse().expect("a NATS URL"))
+            .collect();
+        let client = async_nats::connect(servers).await.expect("NATS");
+        async_nats::jetstream::new(client)
     }
 
     /// The pid of a process of the box.

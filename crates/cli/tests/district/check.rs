@@ -115,9 +115,9 @@ pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
         q(1.0)
     );
     println!(
-        "  {} accepted, {} submits retried, {} never accepted",
+        "  {} accepted, {} never accepted; submits retried after (status: count, 0 = no answer) {:?}",
         ledger.accepted.len(),
-        ledger.retries,
-        ledger.given_up
+        ledger.given_up,
+        ledger.retries
     );
 }

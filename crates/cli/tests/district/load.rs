@@ -18,8 +18,9 @@ pub struct Ledger {
     pub accepted: HashMap<String, Instant>,
     /// report id → when its ticket or merge was first seen.
     pub seen: HashMap<String, Instant>,
-    /// Submissions answered other than 202 (then retried), or not at all.
-    pub retries: u64,
+    /// Submissions answered other than 202 (then retried), by status;
+    /// 0 for no answer at all.
+    pub retries: std::collections::BTreeMap<u16, u64>,
     /// Reports that never got a 202 within [`GIVE_UP`].
     pub given_up: u64,
 }
@@ -140,32 +141,40 @@ impl Submission {
     async fn until_accepted(self, ledger: Shared) {
         let started = Instant::now();
         while started.elapsed() < GIVE_UP {
-            if let Some(id) = self.send().await {
-                let mut ledger = ledger.lock().expect("ledger");
-                ledger.accepted.entry(id).or_insert_with(Instant::now);
-                return;
-            }
-            ledger.lock().expect("ledger").retries += 1;
+            let status = match self.send().await {
+                Ok(id) => {
+                    let mut ledger = ledger.lock().expect("ledger");
+                    ledger.accepted.entry(id).or_insert_with(Instant::now);
+                    return;
+                }
+                Err(status) => status,
+            };
+            *ledger
+                .lock()
+                .expect("ledger")
+                .retries
+                .entry(status)
+                .or_default() += 1;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         ledger.lock().expect("ledger").given_up += 1;
     }
 
-    /// The report id of a 202; `None` for anything else.
-    async fn send(&self) -> Option<String> {
+    /// The report id of a 202; else the status (0: no answer).
+    async fn send(&self) -> Result<String, u16> {
         let form = reqwest::multipart::Form::new()
             .part(
                 "report",
                 reqwest::multipart::Part::text(self.report.clone())
                     .mime_str("application/json")
-                    .ok()?,
+                    .map_err(|_| 0u16)?,
             )
             .part(
                 "photo",
                 reqwest::multipart::Part::bytes(self.photo.clone())
                     .file_name("photo.jpg")
                     .mime_str("image/jpeg")
-                    .ok()?,
+                    .map_err(|_| 0u16)?,
             );
         let answer = self
             .http
@@ -175,12 +184,13 @@ impl Submission {
             .multipart(form)
             .send()
             .await
-            .ok()?;
-        if answer.status() != 202 {
-            return None;
+            .map_err(|_| 0u16)?;
+        let status = answer.status().as_u16();
+        if status != 202 {
+            return Err(status);
         }
-        let body: serde_json::Value = answer.json().await.ok()?;
-        body["report_id"].as_str().map(str::to_owned)
+        let body: serde_json::Value = answer.json().await.map_err(|_| status)?;
+        body["report_id"].as_str().map(str::to_owned).ok_or(status)
     }
 }
 

@@ -10,20 +10,14 @@
 use async_nats::jetstream;
 
 /// REPORTS, TICKETS, ROUTER_CLAIMS and the PHOTOS object store, R3.
-pub async fn make_streams_r3(nats_urls: &str) {
-    let servers: Vec<async_nats::ServerAddr> = nats_urls
-        .split(',')
-        .map(|u| u.parse().expect("a NATS URL"))
-        .collect();
-    let client = async_nats::connect(servers).await.expect("NATS");
-    let js = jetstream::new(client);
-    civicprobe_ingest::ensure_reports_stream(&js)
+pub async fn make_streams_r3(js: &jetstream::Context) {
+    civicprobe_ingest::ensure_reports_stream(js)
         .await
         .expect("REPORTS");
-    civicprobe_router::ensure_tickets_stream(&js)
+    civicprobe_router::ensure_tickets_stream(js)
         .await
         .expect("TICKETS");
-    civicprobe_router::dedup::claim::ensure_claims_stream(&js)
+    civicprobe_router::dedup::claim::ensure_claims_stream(js)
         .await
         .expect("ROUTER_CLAIMS");
     for name in [
