@@ -53,12 +53,17 @@ fn admin_with(mut command: Command, data: &Path, args: &[&str]) -> String {
         .arg(data)
         .output()
         .expect("run civicprobe");
+    last_line(&out, &format!("{args:?}"))
+}
+
+/// The last line a successful command printed (an admin command's token).
+pub fn last_line(out: &std::process::Output, what: &str) -> String {
     assert!(
         out.status.success(),
-        "{args:?}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .trim()
         .lines()
