@@ -1,0 +1,131 @@
+//! Streams and object stores with the configured replicas.
+//!
+//! Every `ensure_*` function of the services goes through [`ensure_stream`]
+//! so that `--stream-replicas` applies everywhere, in one place: a missing
+//! stream is created with it, and an existing one whose replicas differ is
+//! updated (JetStream moves the data to the new peers itself). Nothing
+//! else of an existing stream's configuration is changed here.
+
+use crate::{Error, JetStreamSettings};
+use async_nats::jetstream::{self, object_store, stream};
+
+/// The stream `config` names, created with `settings.replicas` or
+/// updated to them. A failure to create or update with those replicas is
+/// [`Error::Replicas`], naming the stream and the replicas.
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    config: stream::Config,
+    settings: &JetStreamSettings,
+) -> Result<stream::Info, Error> {
+    let name = config.name.clone();
+    let replicas = settings.replicas;
+    let wanted = stream::Config {
+        num_replicas: replicas,
+        ..config
+    };
+    match existing(js, &name).await? {
+        None => js
+            .create_stream(wanted)
+            .await
+            .map_err(|e| refused(&name, replicas, e))?
+            .info()
+            .await
+            .map(|info| info.clone())
+            .map_err(|e| Error::nats(format!("reading stream {name}"))(e.into())),
+        Some(info) if info.config.num_replicas.max(1) == replicas => Ok(info),
+        Some(info) => update_replicas(js, info, replicas).await,
+    }
+}
+
+/// The object store `config` names (its stream is `OBJ_<bucket>`), made or
+/// updated to `settings.replicas` as [`ensure_stream`] does.
+pub async fn ensure_object_store(
+    js: &jetstream::Context,
+    config: object_store::Config,
+    settings: &JetStreamSettings,
+) -> Result<object_store::ObjectStore, Error> {
+    let bucket = config.bucket.clone();
+    let stream_name = format!("OBJ_{bucket}");
+    let replicas = settings.replicas;
+    match existing(js, &stream_name).await? {
+        None => {
+            let wanted = object_store::Config {
+                num_replicas: replicas,
+                ..config
+            };
+            return js
+                .create_object_store(wanted)
+                .await
+                .map_err(|e| replicas_error(&stream_name, replicas, e.into()));
+        }
+        Some(info) if info.config.num_replicas.max(1) == replicas => {}
+        Some(info) => {
+            update_replicas(js, info, replicas).await?;
+        }
+    }
+    js.get_object_store(&bucket)
+        .await
+        .map_err(|e| Error::nats(format!("opening object store {bucket}"))(e.into()))
+}
+
+/// The stream's info, `None` if it does not exist.
+async fn existing(js: &jetstream::Context, name: &str) -> Result<Option<stream::Info>, Error> {
+    match js.get_stream(name).await {
+        Ok(mut stream) => {
+            let info = stream
+                .info()
+                .await
+                .map_err(|e| Error::nats(format!("reading stream {name}"))(e.into()))?;
+            Ok(Some(info.clone()))
+        }
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(Error::nats(format!("looking up stream {name}"))(e.into())),
+    }
+}
+
+fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
+    matches!(
+        e.kind(),
+        jetstream::context::GetStreamErrorKind::JetStream(inner)
+            if inner.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+    )
+}
+
+/// Updates `info`'s stream to `replicas`, keeping the rest of its config.
+async fn update_replicas(
+    js: &jetstream::Context,
+    info: stream::Info,
+    replicas: usize,
+) -> Result<stream::Info, Error> {
+    let name = info.config.name.clone();
+    let from = info.config.num_replicas.max(1);
+    let config = stream::Config {
+        num_replicas: replicas,
+        ..info.config
+    };
+    let updated = js
+        .update_stream(&config)
+        .await
+        .map_err(|e| refused(&name, replicas, e))?;
+    tracing::info!(stream = %name, from, to = replicas, "stream replicas updated");
+    Ok(updated)
+}
+
+/// A refusal by the server is about the replicas (the rest of the config
+/// is the code's own); anything else is NATS being away.
+fn refused(stream: &str, replicas: usize, e: jetstream::context::CreateStreamError) -> Error {
+    match e.kind() {
+        jetstream::context::CreateStreamErrorKind::JetStream(_) => {
+            replicas_error(stream, replicas, e.into())
+        }
+        _ => Error::nats(format!("creating or updating stream {stream}"))(e.into()),
+    }
+}
+
+fn replicas_error(stream: &str, replicas: usize, source: crate::BoxError) -> Error {
+    Error::Replicas {
+        stream: stream.to_owned(),
+        replicas,
+        source,
+    }
+}
