@@ -4,6 +4,7 @@ use anyhow::Context;
 use civicprobe::admin::{
     self, NameAction, Named, OfficeAction, Storage, SupervisorAction, TokenAction,
 };
+use civicprobe::jetstream_args::JetStreamArgs;
 use civicprobe::logging::LogFormat;
 use civicprobe::serve::HttpLimits;
 use civicprobe::shutdown::Shutdown;
@@ -135,6 +136,8 @@ struct ServiceArgs {
     #[command(flatten)]
     nats: NatsConfig,
     #[command(flatten)]
+    jetstream: JetStreamArgs,
+    #[command(flatten)]
     database: civicprobe_tracker::Config,
     /// Data directory and upload limits.
     #[command(flatten)]
@@ -178,6 +181,8 @@ struct RouterArgs {
     listen: SocketAddr,
     #[command(flatten)]
     nats: NatsConfig,
+    #[command(flatten)]
+    jetstream: JetStreamArgs,
     #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
@@ -263,6 +268,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let config = StackConfig {
         listen: args.service.listen,
         nats: args.service.nats,
+        jetstream: args.service.jetstream.settings(),
         start_nats: true,
         database: args.service.database,
         ingest: args.service.ingest,
@@ -284,11 +290,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     stack.run_until_shutdown().await
 }
 
-async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
+async fn ingest(mut args: ServiceArgs) -> anyhow::Result<()> {
+    let settings = args.jetstream.settings();
     let broker = Broker::connect(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    civicprobe_ingest::ensure_reports_stream(&js).await?;
+    civicprobe_ingest::ensure_reports_stream(&js, &settings).await?;
     let store = args.storage().open().await?;
+    args.ingest.jetstream = settings;
     let state = stack::ingest_state(args.ingest, js, &store)
         .with_uploads_per_client(args.http.max_uploads_per_client);
     state
@@ -310,7 +318,8 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
         .context("loading the router's jurisdictions, classifier and policy")?;
     let broker = Broker::connect(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    stack::ensure_streams(&js).await?;
+    let settings = args.jetstream.settings();
+    stack::ensure_streams(&js, &settings).await?;
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let watched = gauges::Watched {
@@ -319,7 +328,12 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
         store: None,
     };
     let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
-    let consumer = tokio::spawn(civicprobe_router::run(js, router, shutdown.signalled()));
+    let consumer = tokio::spawn(civicprobe_router::run(
+        js,
+        router,
+        settings,
+        shutdown.signalled(),
+    ));
     let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
     let app = civicprobe::answers::harden(health(&broker, "router", &args.ops, streams, None));
     serve_with(args.listen, app, args.http, shutdown).await?;
@@ -343,7 +357,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         .get_or_insert_with(|| format!("http://{}", service.listen));
     let broker = Broker::connect(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
-    civicprobe_router::ensure_tickets_stream(&js).await?;
+    let settings = service.jetstream.settings();
+    civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
+    civicprobe_jetstream::ensure_dead_letters(&js, &settings).await?;
     civicprobe_tracker::alerts::ensure_alerts_consumer(&js).await?;
     let store = service
         .storage()
@@ -366,6 +382,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         tokio::spawn(civicprobe_tracker::run_consumer(
             js.clone(),
             store.clone(),
+            settings,
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::run_outbox(
@@ -374,9 +391,10 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::alerts::run(
-            js,
+            js.clone(),
             store.clone(),
             alerts,
+            settings,
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::run_sla_clock(
@@ -392,8 +410,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         vec![TICKETS_STREAM],
         Some(store.clone()),
     );
-    let app = civicprobe_tracker::app(store)
+    let app = civicprobe_tracker::app(store.clone())
         .merge(civicprobe_tracker::events::router(hub))
+        .merge(civicprobe_tracker::http::dead_letters::router(store, js))
         .merge(health);
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;

@@ -23,7 +23,7 @@ pub async fn ensure_stream(
         num_replicas: replicas,
         ..config
     };
-    match existing(js, &name).await? {
+    let info = match existing(js, &name).await? {
         None => js
             .create_stream(wanted)
             .await
@@ -31,10 +31,23 @@ pub async fn ensure_stream(
             .info()
             .await
             .map(|info| info.clone())
-            .map_err(|e| Error::nats(format!("reading stream {name}"))(e.into())),
-        Some(info) if info.config.num_replicas.max(1) == replicas => Ok(info),
-        Some(info) => update_replicas(js, info, replicas).await,
+            .map_err(|e| Error::nats(format!("reading stream {name}"))(e.into()))?,
+        Some(info) if info.config.num_replicas.max(1) == replicas => info,
+        Some(info) => update_replicas(js, info, replicas).await?,
+    };
+    got_replicas(&info, replicas)?;
+    Ok(info)
+}
+
+/// A server may quietly hold fewer replicas than asked (a standalone one
+/// clamps to 1): that is the same refusal, said.
+fn got_replicas(info: &stream::Info, replicas: usize) -> Result<(), Error> {
+    let got = info.config.num_replicas.max(1);
+    if got == replicas {
+        return Ok(());
     }
+    let why = format!("the server holds it with {got}");
+    Err(replicas_error(&info.config.name, replicas, why.into()))
 }
 
 /// The object store `config` names (its stream is `OBJ_<bucket>`), made or
@@ -47,21 +60,22 @@ pub async fn ensure_object_store(
     let bucket = config.bucket.clone();
     let stream_name = format!("OBJ_{bucket}");
     let replicas = settings.replicas;
-    match existing(js, &stream_name).await? {
+    let info = match existing(js, &stream_name).await? {
         None => {
             let wanted = object_store::Config {
                 num_replicas: replicas,
                 ..config
             };
-            return js
-                .create_object_store(wanted)
+            js.create_object_store(wanted)
                 .await
-                .map_err(|e| replicas_error(&stream_name, replicas, e.into()));
+                .map_err(|e| replicas_error(&stream_name, replicas, e.into()))?;
+            existing(js, &stream_name).await?
         }
-        Some(info) if info.config.num_replicas.max(1) == replicas => {}
-        Some(info) => {
-            update_replicas(js, info, replicas).await?;
-        }
+        Some(info) if info.config.num_replicas.max(1) == replicas => Some(info),
+        Some(info) => Some(update_replicas(js, info, replicas).await?),
+    };
+    if let Some(info) = info {
+        got_replicas(&info, replicas)?;
     }
     js.get_object_store(&bucket)
         .await

@@ -85,9 +85,14 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     publish(&js, subject, b"{not json".to_vec(), None).await;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(run_consumer(
+        js.clone(),
+        store.clone(),
+        Default::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     drained(&mut consumer).await;
 
     assert_eq!(count(&store, "SELECT COUNT(*) FROM tickets").await, 1);

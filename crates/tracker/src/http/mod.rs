@@ -35,6 +35,7 @@
 
 mod alerts;
 mod courier;
+pub mod dead_letters;
 mod disputes;
 mod error;
 mod photos;
