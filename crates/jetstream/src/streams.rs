@@ -9,6 +9,9 @@
 use crate::{Error, JetStreamSettings};
 use async_nats::jetstream::{self, object_store, stream};
 
+/// How long a replicas update waits for the new replicas to catch up.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The stream `config` names, created with `settings.replicas` or
 /// updated to them. A failure to create or update with those replicas is
 /// [`Error::Replicas`], naming the stream and the replicas.
@@ -105,7 +108,8 @@ fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
     )
 }
 
-/// Updates `info`'s stream to `replicas`, keeping the rest of its config.
+/// Updates `info`'s stream to `replicas`, keeping the rest of its config,
+/// and waits (a bounded time) until the new replicas have caught up.
 async fn update_replicas(
     js: &jetstream::Context,
     info: stream::Info,
@@ -113,16 +117,48 @@ async fn update_replicas(
 ) -> Result<stream::Info, Error> {
     let name = info.config.name.clone();
     let from = info.config.num_replicas.max(1);
+    // A standalone server (no cluster info) accepts the update and keeps
+    // one copy: refuse it rather than claim replicas that do not exist.
+    if replicas > 1 && info.cluster.is_none() {
+        let why = "the server is not part of a JetStream cluster".into();
+        return Err(replicas_error(&name, replicas, why));
+    }
     let config = stream::Config {
         num_replicas: replicas,
         ..info.config
     };
-    let updated = js
-        .update_stream(&config)
+    js.update_stream(&config)
         .await
         .map_err(|e| refused(&name, replicas, e))?;
     tracing::info!(stream = %name, from, to = replicas, "stream replicas updated");
-    Ok(updated)
+    caught_up(js, &name, replicas).await
+}
+
+/// The stream's info once every replica is current, or after
+/// [`CATCH_UP`] (logged: JetStream goes on moving the data).
+async fn caught_up(
+    js: &jetstream::Context,
+    name: &str,
+    replicas: usize,
+) -> Result<stream::Info, Error> {
+    let deadline = tokio::time::Instant::now() + CATCH_UP;
+    loop {
+        let info = existing(js, name).await?;
+        let current = info.as_ref().and_then(|i| i.cluster.as_ref()).map(|c| {
+            c.leader.is_some()
+                && c.replicas.len() + 1 >= replicas
+                && c.replicas.iter().all(|p| p.current)
+        });
+        match info {
+            Some(info) if current != Some(false) => return Ok(info),
+            Some(info) if tokio::time::Instant::now() >= deadline => {
+                tracing::warn!(stream = %name, replicas, "new replicas not caught up yet");
+                return Ok(info);
+            }
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            None => return Err(Error::nats(format!("stream {name} vanished"))("".into())),
+        }
+    }
 }
 
 /// A refusal by the server is about the replicas (the rest of the config
