@@ -43,6 +43,10 @@ pub const UNLIMITED_DELIVERIES: i64 = -1;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest pause after repeated errors.
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// The redelivery delay of a held message nak'ed on shutdown: at once for
+/// a waiting instance, yet after this process's unsubscribe has reached
+/// the server, so that it goes to another instance.
+const HELD_NAK_DELAY: Duration = Duration::from_millis(200);
 /// How long shutdown waits for messages already on their way to this
 /// instance before it naks what it holds.
 const HELD_GRACE: Duration = Duration::from_millis(50);
@@ -88,8 +92,11 @@ pub async fn ensure_durable(stream: &Stream, config: pull::Config) -> Result<Pul
 
 fn is_not_found(e: &jetstream::context::ConsumerInfoError) -> bool {
     use jetstream::context::ConsumerInfoErrorKind as Kind;
-    matches!(e.kind(), Kind::JetStream(inner)
-        if inner.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND)
+    match e.kind() {
+        Kind::NotFound => true,
+        Kind::JetStream(inner) => inner.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND,
+        _ => false,
+    }
 }
 
 /// The consumer's messages, at most [`BATCH`] fetched ahead.
@@ -140,6 +147,7 @@ where
     let mut backoff = Backoff::default();
     loop {
         let next = tokio::select! {
+            biased;
             () = shutdown.as_mut() => {
                 nak_held(name, messages).await;
                 return Stop::Shutdown;
@@ -160,6 +168,7 @@ where
         }
         let pause = backoff.next();
         tokio::select! {
+            biased;
             () = shutdown.as_mut() => {
                 nak_held(name, messages).await;
                 return Stop::Shutdown;
@@ -206,8 +215,13 @@ async fn nak_held(name: &str, mut messages: pull::Stream) {
     }
     drop(messages);
     let count = held.len();
+    if let Some(first) = held.first() {
+        // The unsubscribe goes out before the naks, so that no pull request
+        // of ours is left for JetStream to redeliver them to.
+        let _ = first.context.client().flush().await;
+    }
     for message in held {
-        if let Err(e) = message.ack_with(AckKind::Nak(None)).await {
+        if let Err(e) = message.ack_with(AckKind::Nak(Some(HELD_NAK_DELAY))).await {
             let e: BoxError = e;
             tracing::debug!(consumer = name, error = %e, "nak on shutdown failed");
         }
