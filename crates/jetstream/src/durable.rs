@@ -19,7 +19,7 @@
 //!   nak'ed (after the subscription is dropped, so they cannot come back
 //!   here), so that another instance gets them at once.
 
-use crate::{BoxError, Error};
+use crate::Error;
 use async_nats::jetstream::{
     self,
     consumer::{pull, PullConsumer},
@@ -222,7 +222,6 @@ async fn nak_held(name: &str, mut messages: pull::Stream) {
     }
     for message in held {
         if let Err(e) = message.ack_with(AckKind::Nak(Some(HELD_NAK_DELAY))).await {
-            let e: BoxError = e;
             tracing::debug!(consumer = name, error = %e, "nak on shutdown failed");
         }
     }
