@@ -64,10 +64,9 @@ pub async fn ensure_durable(stream: &Stream, config: pull::Config) -> Result<Pul
     };
     let failed = |what: &str| Error::nats(format!("{what} consumer {name}"));
     match stream.consumer_info(&name).await {
-        Ok(info) if info.config.ack_wait == ACK_WAIT && info.config.max_deliver <= 0 => stream
-            .get_consumer(&name)
-            .await
-            .map_err(|e| failed("opening")(e.into())),
+        Ok(info) if info.config.ack_wait == ACK_WAIT && info.config.max_deliver <= 0 => {
+            stream.get_consumer(&name).await.map_err(failed("opening"))
+        }
         Ok(info) => {
             let consumer = stream
                 .update_consumer(wanted)

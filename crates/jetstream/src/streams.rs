@@ -33,7 +33,7 @@ pub async fn ensure_stream(
             .map_err(|e| refused(&name, replicas, e))?
             .info()
             .await
-            .map(|info| info.clone())
+            .cloned()
             .map_err(|e| Error::nats(format!("reading stream {name}"))(e.into()))?,
         Some(info) if info.config.num_replicas.max(1) == replicas => info,
         Some(info) => update_replicas(js, info, replicas).await?,

@@ -120,7 +120,7 @@ async fn a_rejected_ticket_message_is_dead_lettered_with_its_headers(kind: &str)
     assert_eq!(letter.deliveries, Some(3), "rejected max_deliveries times");
     assert!(letter.error.contains("malformed"), "{letter:?}");
     assert_eq!(letter.ticket_id.as_deref(), Some("not-a-ticket"));
-    let mut dead = js.get_stream(DEAD_LETTERS_STREAM).await.unwrap();
+    let dead = js.get_stream(DEAD_LETTERS_STREAM).await.unwrap();
     let raw = dead.get_raw_message(letter.sequence).await.unwrap();
     let header = |name: &str| raw.headers.get(name).map(|v| v.as_str().to_owned());
     assert_eq!(header(dead_letter_header::SEQUENCE).as_deref(), Some("1"));
