@@ -10,6 +10,7 @@ use futures::StreamExt;
 use std::time::Duration;
 
 type Result<T = ()> = anyhow::Result<T>;
+type Stopper = tokio::sync::oneshot::Sender<()>;
 
 async fn work_stream(js: &jetstream::Context) -> Result<stream::Stream> {
     Ok(js
@@ -165,5 +166,75 @@ async fn a_stopping_consumer_naks_what_it_holds() -> Result {
     }
     seen.sort_unstable();
     assert_eq!(seen, (2..=10).collect::<Vec<u64>>());
+    Ok(())
+}
+
+#[tokio::test]
+async fn slow_work_sends_progress_and_is_not_redelivered_meanwhile() -> Result {
+    let server = NatsServer::start()?;
+    let (_client, js) = server.connect().await?;
+    let stream = work_stream(&js).await?;
+    let consumer = ensure_durable(&stream, durable("workers")).await?;
+    publish(&js, 1).await?;
+
+    // Once the message is being worked on, another instance waits for
+    // work for longer than the ack wait; when it gives up, the first
+    // instance stops (a redelivery to either would have been seen by then).
+    let other = stream
+        .get_consumer::<pull::Config>("workers")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let wait_for_work = |other: jetstream::consumer::PullConsumer, stop: Stopper| {
+        tokio::spawn(async move {
+            let mut batch = other
+                .batch()
+                .max_messages(1)
+                .expires(ACK_WAIT * 2)
+                .messages()
+                .await?;
+            let mut got = 0;
+            while let Some(message) = batch.next().await {
+                message.map_err(anyhow::Error::msg)?;
+                got += 1;
+            }
+            let _ = stop.send(());
+            anyhow::Ok(got)
+        })
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut idle = Some((other, stop));
+    let mut waiting = None;
+    let shutdown = async {
+        let _ = stopped.await;
+    };
+    tokio::pin!(shutdown);
+    let messages = subscribe(&consumer).await?;
+    let mut deliveries = Vec::new();
+    drive("workers", messages, &mut shutdown, |message| {
+        deliveries.push(message.info().map(|i| i.delivered).unwrap_or(0));
+        if let Some((other, stop)) = idle.take() {
+            waiting = Some(wait_for_work(other, stop));
+        }
+        async move {
+            // Longer than the ack wait: only the heartbeats keep it ours.
+            tokio::time::sleep(ACK_WAIT + Duration::from_secs(2)).await;
+            let _ = message.ack_with(AckKind::Ack).await;
+            Pace::Next
+        }
+    })
+    .await;
+    assert_eq!(
+        deliveries,
+        [1],
+        "delivered once, to the instance working on it"
+    );
+    let waiting = waiting.expect("the message was handled");
+    assert_eq!(
+        waiting.await??,
+        0,
+        "never redelivered to the waiting instance"
+    );
+    let info = stream.consumer_info("workers").await?;
+    assert_eq!((info.num_ack_pending, info.num_redelivered), (0, 0));
     Ok(())
 }
