@@ -1,4 +1,5 @@
-//! Every NATS name civicprobe uses. Nothing else spells a subject, stream or
+//! Every NATS name civicprobe uses, and how streams and consumers are
+//! configured. Nothing else spells a subject, stream or
 //! consumer name.
 
 use crate::{Category, OfficeId};
