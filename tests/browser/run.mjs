@@ -211,6 +211,8 @@ async function scenarios(browser) {
   await waitFor('the district map', async () => Number(await audit.locator('#open-count').getAttribute('data-count').catch(() => 0)) >= 1);
   const before = await resolvedCount();
   check(`dashboard shows the open ticket on the district map (resolved before: ${before})`);
+  await waitFor('the dead letters section', async () => (await audit.locator('#dead-letters li').count()) >= 1);
+  check('dashboard lists the dead letters (none in a healthy run)');
   await shot(audit, 'audit-desktop', { copy: true });
 
   // Office console on the desktop.

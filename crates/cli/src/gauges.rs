@@ -4,6 +4,9 @@
 //! - `civicprobe_nats_consumer_pending{stream,consumer}`: messages a
 //!   durable consumer has not yet been delivered (its lag), from the
 //!   consumer's info;
+//! - `civicprobe_dead_letters`: messages in the `DEAD_LETTERS` stream
+//!   (what supervisors see at `GET /v1/dead-letters`; the counter
+//!   `civicprobe_dead_letters_total{consumer}` says who gave up);
 //! - `civicprobe_tracker_outbox_depth`: tracker events not yet published;
 //! - `civicprobe_tracker_overdue_tickets`: tickets past a deadline.
 //!
@@ -12,7 +15,8 @@
 
 use async_nats::jetstream;
 use civicprobe_model::nats::{
-    ALERTS_CONSUMER, REPORTS_STREAM, ROUTER_CONSUMER, TICKETS_STREAM, TRACKER_CONSUMER,
+    ALERTS_CONSUMER, DEAD_LETTERS_STREAM, REPORTS_STREAM, ROUTER_CONSUMER, TICKETS_STREAM,
+    TRACKER_CONSUMER,
 };
 use civicprobe_tracker::Store;
 use std::future::Future;
@@ -23,6 +27,8 @@ pub const POLL: Duration = Duration::from_secs(3);
 
 /// The lag gauge's name.
 pub const CONSUMER_PENDING: &str = "civicprobe_nats_consumer_pending";
+/// The dead letters gauge's name.
+pub const DEAD_LETTERS: &str = "civicprobe_dead_letters";
 /// The tracker outbox gauge's name.
 pub const TRACKER_OUTBOX_DEPTH: &str = "civicprobe_tracker_outbox_depth";
 /// The overdue tickets gauge's name.
@@ -77,6 +83,10 @@ async fn poll_once(watched: &Watched) {
             Err(error) => tracing::debug!(stream, consumer, %error, "consumer info unavailable"),
         }
     }
+    match dead_letters(&watched.js).await {
+        Ok(n) => metrics::gauge!(DEAD_LETTERS).set(n as f64),
+        Err(error) => tracing::debug!(%error, "dead letters unavailable"),
+    }
     let Some(store) = &watched.store else {
         return;
     };
@@ -94,4 +104,10 @@ async fn poll_once(watched: &Watched) {
 async fn pending(js: &jetstream::Context, stream: &str, consumer: &str) -> anyhow::Result<u64> {
     let info = js.get_stream(stream).await?.consumer_info(consumer).await?;
     Ok(info.num_pending)
+}
+
+/// Messages in `DEAD_LETTERS`.
+async fn dead_letters(js: &jetstream::Context) -> anyhow::Result<u64> {
+    let mut stream = js.get_stream(DEAD_LETTERS_STREAM).await?;
+    Ok(stream.info().await?.state.messages)
 }

@@ -21,6 +21,8 @@
 //! - [`nats_config`]: [`nats_config::NatsConfig`], the NATS flags every
 //!   service shares: a server list, one credential (user and password,
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
+//! - [`jetstream_args`]: `--stream-replicas` and `--max-deliveries`, the
+//!   `JetStreamSettings` every service makes its streams and consumers with.
 //! - [`broker`]: the one NATS connection builder: connect to the configured
 //!   servers (auth refusals said as such; servers that do not answer yet
 //!   are waited for in the background), or, for `up` with nothing
@@ -56,6 +58,7 @@ pub mod broker;
 pub mod gauges;
 pub mod http_metrics;
 pub mod ingest_access;
+pub mod jetstream_args;
 pub mod load;
 pub mod logging;
 pub mod nats_child;

@@ -4,6 +4,7 @@ use anyhow::Context;
 use civicprobe::admin::{
     self, NameAction, Named, OfficeAction, Storage, SupervisorAction, TokenAction,
 };
+use civicprobe::jetstream_args::JetStreamArgs;
 use civicprobe::logging::LogFormat;
 use civicprobe::ops_listener::OpsEndpoints;
 use civicprobe::serve::HttpLimits;
@@ -137,6 +138,8 @@ struct ServiceArgs {
     #[command(flatten)]
     nats: NatsConfig,
     #[command(flatten)]
+    jetstream: JetStreamArgs,
+    #[command(flatten)]
     database: civicprobe_tracker::Config,
     /// Data directory and upload limits.
     #[command(flatten)]
@@ -181,6 +184,8 @@ struct RouterArgs {
     listen: SocketAddr,
     #[command(flatten)]
     nats: NatsConfig,
+    #[command(flatten)]
+    jetstream: JetStreamArgs,
     #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
@@ -266,6 +271,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let config = StackConfig {
         listen: args.service.listen,
         nats: args.service.nats,
+        jetstream: args.service.jetstream.settings(),
         start_nats: true,
         database: args.service.database,
         ingest: args.service.ingest,
@@ -288,18 +294,20 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     stack.run_until_shutdown().await
 }
 
-async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
+async fn ingest(mut args: ServiceArgs) -> anyhow::Result<()> {
     civicprobe::http_metrics::set_service("ingest");
+    let settings = args.jetstream.settings();
     let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     let shutdown = Shutdown::new();
     // The outbox publisher and the reuse feed retry on their own.
     let (_, startup) = Startup::new("ingest", &broker.client)
-        .ensure("the REPORTS stream", |js| async move {
-            civicprobe_ingest::ensure_reports_stream(&js).await
+        .ensure("the REPORTS stream", move |js| async move {
+            civicprobe_ingest::ensure_reports_stream(&js, &settings).await
         })
         .spawn(&shutdown);
     let store = args.storage().open().await?;
+    args.ingest.jetstream = settings;
     let state = stack::ingest_state(args.ingest, js, &store)
         .with_uploads_per_client(args.http.max_uploads_per_client);
     state
@@ -323,11 +331,12 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
         .context("loading the router's jurisdictions, classifier and policy")?;
     let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
+    let settings = args.jetstream.settings();
     let router = Arc::new(router);
     let shutdown = Shutdown::new();
     let (gate, startup) = Startup::new("router", &broker.client)
-        .ensure("the REPORTS and TICKETS streams", |js| async move {
-            stack::ensure_streams(&js).await
+        .ensure("the REPORTS and TICKETS streams", move |js| async move {
+            stack::ensure_streams(&js, &settings).await
         })
         .spawn(&shutdown);
     let watched = gauges::Watched {
@@ -336,7 +345,7 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
         store: None,
     };
     let gauges = tokio::spawn(gauges::run(watched, shutdown.signalled()));
-    let routing = civicprobe_router::run(js, router, shutdown.signalled());
+    let routing = civicprobe_router::run(js, router, settings, shutdown.signalled());
     let consumer = gate.then(&shutdown, routing);
     let streams = vec![REPORTS_STREAM, TICKETS_STREAM];
     let ops = OpsEndpoints::new("router", &broker.client, &args.ops, streams, None);
@@ -364,10 +373,13 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         .get_or_insert_with(|| format!("http://{}", service.listen));
     let broker = Broker::connect_or_wait(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
+    let settings = service.jetstream.settings();
     let shutdown = Shutdown::new();
     let (gate, startup) = Startup::new("tracker", &broker.client)
-        .ensure("the TICKETS stream", |js| async move {
-            civicprobe_router::ensure_tickets_stream(&js).await
+        .ensure("the TICKETS and DEAD_LETTERS streams", move |js| async move {
+            civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
+            civicprobe_jetstream::ensure_dead_letters(&js, &settings).await?;
+            Ok::<(), anyhow::Error>(())
         })
         .ensure("the alerts consumer", |js| async move {
             civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
@@ -393,7 +405,12 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         gate.then(&shutdown, hub.clone().run(shutdown.signalled())),
         gate.then(
             &shutdown,
-            civicprobe_tracker::run_consumer(js.clone(), store.clone(), shutdown.signalled()),
+            civicprobe_tracker::run_consumer(
+                js.clone(),
+                store.clone(),
+                settings,
+                shutdown.signalled(),
+            ),
         ),
         gate.then(
             &shutdown,
@@ -401,7 +418,13 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         ),
         gate.then(
             &shutdown,
-            civicprobe_tracker::alerts::run(js, store.clone(), alerts, shutdown.signalled()),
+            civicprobe_tracker::alerts::run(
+                js.clone(),
+                store.clone(),
+                alerts,
+                settings,
+                shutdown.signalled(),
+            ),
         ),
         // The SLA clock needs only the database.
         tokio::spawn(async move {
@@ -419,8 +442,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         streams,
         Some(store.clone()),
     );
-    let app = civicprobe_tracker::app(store)
+    let app = civicprobe_tracker::app(store.clone())
         .merge(civicprobe_tracker::events::router(hub))
+        .merge(civicprobe_tracker::http::dead_letters::router(store, js))
         .merge(ops.public());
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, &ops, service.http, shutdown).await?;

@@ -24,6 +24,9 @@ pub struct StackConfig {
     pub listen: SocketAddr,
     /// Where NATS is and how to authenticate.
     pub nats: crate::nats_config::NatsConfig,
+    /// Replicas of the streams and the object store, and rejections before
+    /// a dead letter.
+    pub jetstream: civicprobe_model::nats::JetStreamSettings,
     /// Start `nats-server` as a child if no server is configured and
     /// nothing answers at the default address.
     pub start_nats: bool,
@@ -71,6 +74,7 @@ impl StackConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             nats: crate::nats_config::NatsConfig::from_url(nats_url),
+            jetstream: Default::default(),
             start_nats: false,
             database: civicprobe_tracker::Config { database_url: None },
             ingest: civicprobe_ingest::Config {
@@ -139,11 +143,12 @@ impl Stack {
             Broker::connect_or_wait(&config.nats).await?
         };
         let js = async_nats::jetstream::new(broker.client.clone());
+        let settings = config.jetstream;
         let shutdown = Shutdown::new();
         let mut tasks = Vec::new();
         let (gate, startup) = Startup::new("up", &broker.client)
-            .ensure("the REPORTS and TICKETS streams", |js| async move {
-                ensure_streams(&js).await
+            .ensure("the streams", move |js| async move {
+                ensure_streams(&js, &settings).await
             })
             // Before anything is published: the consumer starts at new
             // messages (the stages below wait for it).
@@ -166,10 +171,10 @@ impl Stack {
         let categories = router.categories().clone();
         let router = Arc::new(router);
         let (js2, stop) = (js.clone(), shutdown.signalled());
-        let routing = civicprobe_router::run(js2, router, stop);
+        let routing = civicprobe_router::run(js2, router, settings, stop);
         tasks.push(("router", gate.then(&shutdown, routing)));
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
-        let consuming = civicprobe_tracker::run_consumer(js2, store2, stop);
+        let consuming = civicprobe_tracker::run_consumer(js2, store2, settings, stop);
         tasks.push(("tracker", gate.then(&shutdown, consuming)));
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
         let publishing = civicprobe_tracker::run_outbox(js2, store2, stop);
@@ -203,9 +208,13 @@ impl Stack {
         let mut alerts = config.alerts.clone();
         alerts.link_base.get_or_insert_with(|| public.url.clone());
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
-        let alerting = civicprobe_tracker::alerts::run(js2, store2, alerts, stop);
+        let alerting = civicprobe_tracker::alerts::run(js2, store2, alerts, settings, stop);
         tasks.push(("alerts", gate.then(&shutdown, alerting)));
-        let ingest = ingest_state(config.ingest.clone(), js, &store)
+        let mut ingest_config = config.ingest.clone();
+        ingest_config.jetstream = settings;
+        let dead_letters =
+            civicprobe_tracker::http::dead_letters::router(store.clone(), js.clone());
+        let ingest = ingest_state(ingest_config, js, &store)
             .with_uploads_per_client(config.http.max_uploads_per_client);
         ingest
             .open_store()
@@ -235,6 +244,7 @@ impl Stack {
             .merge(civicprobe_open311::app(open311))
             .merge(civicprobe_tracker::app(store.clone()))
             .merge(civicprobe_tracker::events::router(hub))
+            .merge(dead_letters)
             .merge(ops.public())
             .merge(
                 civicprobe_web::app(
@@ -330,14 +340,21 @@ pub async fn seed_offices(
     Ok(())
 }
 
-/// Creates the `REPORTS` and `TICKETS` streams if they are missing.
-pub async fn ensure_streams(js: &async_nats::jetstream::Context) -> anyhow::Result<()> {
-    civicprobe_ingest::ensure_reports_stream(js)
+/// Creates the `REPORTS`, `TICKETS` and `DEAD_LETTERS` streams if they
+/// are missing, and updates them to `settings.replicas`.
+pub async fn ensure_streams(
+    js: &async_nats::jetstream::Context,
+    settings: &civicprobe_model::nats::JetStreamSettings,
+) -> anyhow::Result<()> {
+    civicprobe_ingest::ensure_reports_stream(js, settings)
         .await
         .context("creating the REPORTS stream")?;
-    civicprobe_router::ensure_tickets_stream(js)
+    civicprobe_router::ensure_tickets_stream(js, settings)
         .await
         .context("creating the TICKETS stream")?;
+    civicprobe_jetstream::ensure_dead_letters(js, settings)
+        .await
+        .context("creating the DEAD_LETTERS stream")?;
     Ok(())
 }
 

@@ -162,6 +162,9 @@ fn rows() -> Vec<Row> {
         // Tracker (issue 12): the live event stream, scoped per holder (a cell reads its `ready`).
         r("GET", "/v1/events", Nothing, Empty, "401 401 200 200 200 200 200"),
         r("GET", "/v1/events", Nothing, Empty, "401 401 400 400 400 400 400").at("/v1/events?last_event_id=x"),
+        // Tracker (issue 14): dead letters, for supervisors; a bad limit is a 400 to them.
+        r("GET", "/v1/dead-letters", Nothing, Empty, SUPERVISOR_READS),
+        r("GET", "/v1/dead-letters", Nothing, Empty, "401 401 403 403 403 403 400").at("/v1/dead-letters?limit=501"),
         // Tracker (issue 11, scope): a supervisor hides one photo from public view (B's, which
         // no Open311 row reads), then shows it again.
         r("POST", "/v1/reports/{id}/photos/{n}/hide", ReportB, Empty, SUPERVISOR_CHANGES).at("/v1/reports/$R/photos/0/hide"),

@@ -21,8 +21,6 @@ mod check;
 mod common;
 #[path = "district/load.rs"]
 mod load;
-#[path = "district/streams_r3.rs"]
-mod streams_r3;
 
 use boxed::DistrictBox;
 use check::Window;
@@ -85,7 +83,6 @@ async fn faults_under_load(nats_server: PathBuf) {
     println!("district in a box on {version}");
     let district = DistrictBox::start_backbone(&nats_server).await;
     let database_url = district.env["DATABASE_URL"].clone();
-    streams_r3::make_streams_r3(&district.jetstream().await).await;
     district.start(&[]).await;
 
     let (ledger, windows) = load_through_faults(&district).await;

@@ -137,6 +137,10 @@ pub struct Config {
     /// what remains is published at the next start.
     #[arg(long, env = "CIVICPROBE_DRAIN_SECS", default_value_t = 10)]
     pub drain_secs: u64,
+    /// Replicas of the photo bucket (and `REPORTS`): the process-wide
+    /// `--stream-replicas`, which the CLI sets here.
+    #[arg(skip)]
+    pub jetstream: civicprobe_model::nats::JetStreamSettings,
 }
 
 impl Default for Config {
@@ -155,6 +159,7 @@ impl Default for Config {
             flag_reuse_bits: 6,
             photo_store: PhotoBackendKind::Fs,
             drain_secs: 10,
+            jetstream: Default::default(),
         }
     }
 }

@@ -4,7 +4,8 @@
 use crate::Error;
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use civicprobe_model::nats::{
-    DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, REPORTS_STREAM, REPORTS_SUBJECTS, REPORT_SUBMITTED,
+    JetStreamSettings, DUPLICATE_WINDOW_SECS, MSG_ID_HEADER, REPORTS_STREAM, REPORTS_SUBJECTS,
+    REPORT_SUBMITTED,
 };
 use std::time::Duration;
 
@@ -16,17 +17,22 @@ fn unavailable(source: impl Into<crate::BoxError>) -> Error {
 }
 
 /// Creates the `REPORTS` stream (file storage, a day-long duplicate
-/// window) unless it exists; safe to call on every start.
-pub async fn ensure_reports_stream(js: &jetstream::Context) -> Result<(), Error> {
-    js.get_or_create_stream(stream::Config {
+/// window, `settings.replicas`) unless it exists, and updates an existing
+/// one to those replicas; safe to call on every start.
+pub async fn ensure_reports_stream(
+    js: &jetstream::Context,
+    settings: &JetStreamSettings,
+) -> Result<(), Error> {
+    let config = stream::Config {
         name: REPORTS_STREAM.to_owned(),
         subjects: vec![REPORTS_SUBJECTS.to_owned()],
         storage: stream::StorageType::File,
         duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
         ..Default::default()
-    })
-    .await
-    .map_err(unavailable)?;
+    };
+    civicprobe_jetstream::ensure_stream(js, config, settings)
+        .await
+        .map_err(unavailable)?;
     Ok(())
 }
 

@@ -120,7 +120,7 @@ impl IngestState {
             ),
         }
         let inner = Inner {
-            photos: PhotoBackend::new(config.photo_store, &config.data_dir, &js),
+            photos: PhotoBackend::new(config.photo_store, &config.data_dir, &js, config.jetstream),
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),
             budget: UploadBudget::new(config.upload_budget_bytes, body_limit),
             slots: UploadSlots::new(DEFAULT_UPLOADS_PER_CLIENT),

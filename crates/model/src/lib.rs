@@ -17,7 +17,8 @@
 //! - [`ticket`]: ticket states, actions and the transition table.
 //! - [`event`]: the messages on the `REPORTS` and `TICKETS` streams.
 //! - [`evidence`]: photo metadata read before stripping, and its flags.
-//! - [`nats`]: every stream, subject and consumer name.
+//! - [`nats`]: every stream, subject and consumer name, the dead-letter
+//!   headers, the ack wait, and [`nats::JetStreamSettings`].
 //! - [`role`]: who is acting: courier, office or supervisor.
 //! - [`sla`]: the deadline policy ([`SlaPolicy::deadlines`]), shared by the
 //!   router and the tracker.

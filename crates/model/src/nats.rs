@@ -1,4 +1,5 @@
-//! Every NATS name civicprobe uses. Nothing else spells a subject, stream or
+//! Every NATS name civicprobe uses, and how streams and consumers are
+//! configured. Nothing else spells a subject, stream or
 //! consumer name.
 
 use crate::{Category, OfficeId};
@@ -37,6 +38,75 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// connection is still recognised.
 pub const DUPLICATE_WINDOW_SECS: u64 = 24 * 60 * 60;
 
+/// The stream of messages a durable consumer gave up on.
+pub const DEAD_LETTERS_STREAM: &str = "DEAD_LETTERS";
+/// Subjects the `DEAD_LETTERS` stream holds: `civic.dead.<consumer>`.
+pub const DEAD_LETTER_SUBJECTS: &str = "civic.dead.>";
+
+/// Dead-letter headers: where the message was, why it was given up, how
+/// often it was delivered. The payload is the original one, unchanged.
+pub mod dead_letter_header {
+    /// The stream the message came from.
+    pub const STREAM: &str = "Civicprobe-Dead-Stream";
+    /// Its subject there.
+    pub const SUBJECT: &str = "Civicprobe-Dead-Subject";
+    /// Its stream sequence there.
+    pub const SEQUENCE: &str = "Civicprobe-Dead-Sequence";
+    /// The durable consumer that gave up.
+    pub const CONSUMER: &str = "Civicprobe-Dead-Consumer";
+    /// The last error the consumer's handler reported.
+    pub const ERROR: &str = "Civicprobe-Dead-Error";
+    /// How many times JetStream had delivered it.
+    pub const DELIVERIES: &str = "Civicprobe-Dead-Deliveries";
+}
+
+/// How long JetStream waits for an ack before it redelivers a message of
+/// a durable consumer (seconds). Short, so that work held by a crashed
+/// instance moves to another within a few seconds (it was 30 s, which
+/// stalled a report for 30 s after a kill -9); work that takes longer
+/// sends `AckKind::Progress` heartbeats every [`PROGRESS_EVERY_MS`], so it
+/// is not redelivered while it is still going on.
+pub const ACK_WAIT_SECS: u64 = 5;
+/// How often a consumer tells JetStream a slow message is still being
+/// worked on (milliseconds): a fifth of the ack wait, so that a late
+/// heartbeat or two still arrives in time.
+pub const PROGRESS_EVERY_MS: u64 = 1_000;
+
+/// The default of `--max-deliveries`: how often a consumer's handler may
+/// reject a message (a failure that belongs to the message: it does not
+/// decode, the handler refuses it) before it is dead-lettered. Five: a
+/// deterministic failure fails every time, so more tries only delay the
+/// dead letter; a few leave room for a message that arrives before what
+/// it refers to (it is nak'ed with a growing delay, about 5 s in all).
+/// Outages (database, NATS) never count.
+pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
+
+/// How the services create streams and consumers; one value per process,
+/// from `--stream-replicas` and `--max-deliveries`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JetStreamSettings {
+    /// Replicas of every stream and object store (1..=5; 3 on a 3-node
+    /// cluster, so that losing a node loses no stream). An existing stream
+    /// with other replicas is updated.
+    pub replicas: usize,
+    /// Rejections of a message by its handler before it is dead-lettered.
+    pub max_deliveries: u32,
+}
+
+impl Default for JetStreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            max_deliveries: DEFAULT_MAX_DELIVERIES,
+        }
+    }
+}
+
+/// `civic.dead.<consumer>`.
+pub fn dead_letter_subject(consumer: &str) -> String {
+    format!("civic.dead.{consumer}")
+}
+
 /// `civic.ticket.<office>.<category>.<event>`; `event` is a past-tense kind
 /// such as `opened` or `acknowledged`.
 pub fn ticket_subject(office: &OfficeId, category: Category, event: &str) -> String {
@@ -67,5 +137,7 @@ mod tests {
         assert_eq!(office_subjects(&office), "civic.ticket.wenquan.>");
         assert_eq!(unrouted_subject(Category::Other), "civic.unrouted.other");
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));
+        let dead = dead_letter_subject(ROUTER_CONSUMER);
+        assert!(dead.starts_with(DEAD_LETTER_SUBJECTS.trim_end_matches('>')));
     }
 }

@@ -196,9 +196,14 @@ fn pipeline(c: &mut Criterion) {
     );
     rt.block_on(create_streams(&js));
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(run(js.clone(), Arc::new(router()), async move {
-        let _ = stopped.await;
-    }));
+    rt.spawn(run(
+        js.clone(),
+        Arc::new(router()),
+        Default::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     rt.spawn(relay(js.clone(), ticket_body));
 
     let rates = Mutex::new(Vec::<(String, f64)>::new());

@@ -3,11 +3,15 @@
 //!
 //! Every router instance uses the same durable pull consumer
 //! ([`nats::ROUTER_CONSUMER`]), so several instances split the reports
-//! between them. For each message: decode (undecodable → terminated, never
-//! redelivered), route, publish with `Nats-Msg-Id` = event id and await
-//! JetStream's ack, then `double_ack` the report. A failed publish naks the
-//! report with a growing delay, so it is redelivered; the `Nats-Msg-Id`
-//! makes a second publish of the same event a no-op.
+//! between them; [`civicprobe_jetstream::drive`] gives it its ack wait,
+//! progress heartbeats and the nak of held reports on shutdown. For each
+//! message: decode, route, publish with `Nats-Msg-Id` = event id and await
+//! JetStream's ack, then `double_ack` the report. A report that cannot be
+//! decoded (or its event encoded) is rejected and, after
+//! `--max-deliveries` rejections, dead-lettered ([`Rejections`]). A failed
+//! publish (NATS away) naks the report with a growing delay and never
+//! counts toward the dead letter; the `Nats-Msg-Id` makes a second publish
+//! of the same event a no-op.
 //!
 //! Before the first report, the duplicate index is replayed from `TICKETS`
 //! and `ROUTER_CLAIMS` ([`crate::dedup::feed`]); a report that would open a
@@ -19,8 +23,8 @@ use async_nats::jetstream::{
     stream::{self, StorageType},
     AckKind,
 };
+use civicprobe_jetstream::{JetStreamSettings, Pace, Rejections, Stop};
 use civicprobe_model::{nats, ReportSubmitted};
-use futures::StreamExt;
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use time::OffsetDateTime;
 use tracing::{debug, error, field, info_span, warn, Instrument, Span};
@@ -30,8 +34,6 @@ use crate::{
     Error, Routed, Router,
 };
 
-/// How long JetStream waits for our ack before redelivering a report.
-const ACK_WAIT: Duration = Duration::from_secs(30);
 /// First pause after a NATS error; doubled up to [`BACKOFF_MAX`].
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest pause after repeated NATS errors.
@@ -48,9 +50,13 @@ const CATCH_UP: Duration = Duration::from_secs(60);
 const REPORTS_TOTAL: &str = "civicprobe_router_reports_total";
 
 /// Creates the `TICKETS` stream (ticket events and unrouted reports, file
-/// storage, a long de-duplication window) unless it exists. Idempotent.
-pub async fn ensure_tickets_stream(js: &jetstream::Context) -> Result<(), Error> {
-    js.get_or_create_stream(stream::Config {
+/// storage, a long de-duplication window, `settings.replicas`) unless it
+/// exists, and updates an existing one to those replicas. Idempotent.
+pub async fn ensure_tickets_stream(
+    js: &jetstream::Context,
+    settings: &JetStreamSettings,
+) -> Result<(), Error> {
+    let config = stream::Config {
         name: nats::TICKETS_STREAM.to_owned(),
         subjects: vec![
             nats::TICKET_SUBJECTS.to_owned(),
@@ -59,41 +65,53 @@ pub async fn ensure_tickets_stream(js: &jetstream::Context) -> Result<(), Error>
         storage: StorageType::File,
         duplicate_window: Duration::from_secs(nats::DUPLICATE_WINDOW_SECS),
         ..Default::default()
-    })
-    .await
-    .map_err(Error::nats("creating the TICKETS stream"))?;
+    };
+    civicprobe_jetstream::ensure_stream(js, config, settings)
+        .await
+        .map_err(Error::nats("creating the TICKETS stream"))?;
     Ok(())
 }
 
 /// Routes reports from the `REPORTS` stream until `shutdown` resolves.
 ///
-/// Needs the `REPORTS` stream (ingest creates it); creates the `TICKETS`
-/// stream and the durable consumer if missing. NATS errors are logged and
-/// retried with backoff, so this returns `Ok(())` on shutdown; a message
-/// being handled when shutdown comes is finished first.
+/// Needs the `REPORTS` stream (ingest creates it); creates the `TICKETS`,
+/// `ROUTER_CLAIMS` and `DEAD_LETTERS` streams and the durable consumer if
+/// missing. NATS errors are logged and retried with backoff, so this
+/// returns `Ok(())` on shutdown; a message being handled when shutdown
+/// comes is finished first, the ones fetched behind it are nak'ed.
 pub async fn run(
     js: jetstream::Context,
     router: Arc<Router>,
+    settings: JetStreamSettings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::default();
     let state = feed::Shared::default();
+    let rejections = Rejections::new(js.clone(), nats::ROUTER_CONSUMER, &settings);
     let mut feeds = None;
     loop {
         let subscribed = tokio::select! {
             () = shutdown.as_mut() => return Ok(()),
-            subscribed = prepare(&js, &state, &mut feeds) => subscribed,
+            subscribed = prepare(&js, &settings, &state, &mut feeds) => subscribed,
         };
         match subscribed {
-            Ok(mut messages) => {
+            Ok(messages) => {
                 backoff.reset();
                 let ctx = Ctx {
                     js: &js,
                     router: &router,
                     state: &state,
+                    rejections: &rejections,
                 };
-                if let Stop::Shutdown = consume(&ctx, &mut messages, &mut shutdown).await {
+                let stop = civicprobe_jetstream::drive(
+                    nats::ROUTER_CONSUMER,
+                    messages,
+                    &mut shutdown,
+                    |message| handle(&ctx, message),
+                )
+                .await;
+                if stop == Stop::Shutdown {
                     return Ok(());
                 }
                 warn!("the report subscription ended; subscribing again");
@@ -114,18 +132,24 @@ struct Ctx<'a> {
     router: &'a Router,
     /// The duplicate index.
     state: &'a feed::Shared,
+    /// Rejection counts and the way to the dead letters.
+    rejections: &'a Rejections,
 }
 
 /// Creates the streams, replays the duplicate index (once per [`run`]) and
 /// subscribes.
 async fn prepare(
     js: &jetstream::Context,
+    settings: &JetStreamSettings,
     state: &feed::Shared,
     feeds: &mut Option<feed::Feeds>,
 ) -> Result<pull::Stream, Error> {
     if feeds.is_none() {
-        ensure_tickets_stream(js).await?;
-        claim::ensure_claims_stream(js).await?;
+        ensure_tickets_stream(js, settings).await?;
+        claim::ensure_claims_stream(js, settings).await?;
+        civicprobe_jetstream::ensure_dead_letters(js, settings)
+            .await
+            .map_err(Error::nats("creating the DEAD_LETTERS stream"))?;
         *feeds = Some(feed::start(js, state, CATCH_UP).await?);
     }
     subscribe(js).await
@@ -133,86 +157,34 @@ async fn prepare(
 
 /// The durable consumer's message stream.
 async fn subscribe(js: &jetstream::Context) -> Result<pull::Stream, Error> {
-    ensure_tickets_stream(js).await?;
     let reports = js
         .get_stream(nats::REPORTS_STREAM)
         .await
         .map_err(Error::nats("getting the REPORTS stream"))?;
-    let consumer: jetstream::consumer::PullConsumer = reports
-        .get_or_create_consumer(
-            nats::ROUTER_CONSUMER,
-            pull::Config {
-                durable_name: Some(nats::ROUTER_CONSUMER.to_owned()),
-                filter_subject: nats::REPORT_SUBMITTED.to_owned(),
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
-                deliver_policy: DeliverPolicy::All,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(Error::nats("creating the router consumer"))?;
-    consumer
-        .messages()
+    let consumer = civicprobe_jetstream::ensure_durable(
+        &reports,
+        pull::Config {
+            durable_name: Some(nats::ROUTER_CONSUMER.to_owned()),
+            filter_subject: nats::REPORT_SUBMITTED.to_owned(),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(Error::nats("creating the router consumer"))?;
+    civicprobe_jetstream::subscribe(&consumer)
         .await
         .map_err(Error::nats("pulling reports"))
 }
 
-/// Why [`consume`] returned.
-enum Stop {
-    /// `shutdown` resolved.
-    Shutdown,
-    /// The message stream ended; subscribe again.
-    Ended,
-}
-
-/// Handles messages until shutdown or the end of the stream.
-async fn consume<F: Future<Output = ()>>(
-    ctx: &Ctx<'_>,
-    messages: &mut pull::Stream,
-    shutdown: &mut Pin<&mut F>,
-) -> Stop {
-    let mut backoff = Backoff::default();
-    loop {
-        let next = tokio::select! {
-            () = shutdown.as_mut() => return Stop::Shutdown,
-            next = messages.next() => next,
-        };
-        let delay = match next {
-            None => return Stop::Ended,
-            Some(Ok(message)) => match handle(ctx, message).await {
-                Handled::Done => {
-                    backoff.reset();
-                    continue;
-                }
-                Handled::PublishFailed => backoff.next(),
-            },
-            Some(Err(e)) => {
-                warn!(error = %e, "error while pulling reports");
-                backoff.next()
-            }
-        };
-        if pause(delay, shutdown).await {
-            return Stop::Shutdown;
-        }
-    }
-}
-
-/// What became of one message.
-enum Handled {
-    /// Published and acked, or terminated as poison.
-    Done,
-    /// Not published; nak'd for redelivery.
-    PublishFailed,
-}
-
 /// Decodes, routes, publishes and acks one report message.
-async fn handle(ctx: &Ctx<'_>, message: jetstream::Message) -> Handled {
+async fn handle(ctx: &Ctx<'_>, message: jetstream::Message) -> Pace {
     let report: ReportSubmitted = match serde_json::from_slice(&message.payload) {
         Ok(report) => report,
         Err(e) => {
-            terminate(&message, &e.to_string()).await;
-            return Handled::Done;
+            reject(ctx, &message, &format!("undecodable report: {e}")).await;
+            return Pace::Next;
         }
     };
     let span = info_span!("route_report", report_id = %report.report_id, ticket_id = field::Empty);
@@ -224,19 +196,25 @@ async fn handle(ctx: &Ctx<'_>, message: jetstream::Message) -> Handled {
                     // Nats-Msg-Id, which JetStream drops.
                     warn!(error = %e, "report ack failed; it will be redelivered");
                 }
+                ctx.rejections.forget(&message);
                 metrics::counter!(REPORTS_TOTAL, "outcome" => routed.outcome()).increment(1);
                 debug!(subject = %routed.subject(), "report routed");
-                Handled::Done
+                Pace::Next
             }
             Err(Error::Encode(e)) => {
-                terminate(&message, &e.to_string()).await;
-                Handled::Done
+                reject(
+                    ctx,
+                    &message,
+                    &format!("the routed event does not encode: {e}"),
+                )
+                .await;
+                Pace::Next
             }
             Err(e) => {
                 error!(error = %e, "routing or publishing the report failed; will retry");
                 metrics::counter!(REPORTS_TOTAL, "outcome" => "error").increment(1);
                 nak(&message).await;
-                Handled::PublishFailed
+                Pace::Back
             }
         }
     }
@@ -278,14 +256,12 @@ async fn publish(js: &jetstream::Context, routed: &Routed) -> Result<(), Error> 
     Ok(())
 }
 
-/// Refuses a message for good: it can never be routed.
-async fn terminate(message: &jetstream::Message, why: &str) {
+/// The report itself is at fault: counted toward its dead letter.
+async fn reject(ctx: &Ctx<'_>, message: &jetstream::Message, why: &str) {
     let sequence = message.info().map(|i| i.stream_sequence).ok();
-    error!(?sequence, subject = %message.subject, error = why, "poison report message terminated");
+    error!(?sequence, subject = %message.subject, error = why, "poison report message rejected");
     metrics::counter!(REPORTS_TOTAL, "outcome" => "poison").increment(1);
-    if let Err(e) = message.ack_with(AckKind::Term).await {
-        warn!(error = %e, "terminating a poison message failed");
-    }
+    ctx.rejections.reject(message, why).await;
 }
 
 /// Asks for redelivery later, longer after each failed attempt.

@@ -62,8 +62,9 @@
 //! #     js: async_nats::jetstream::Context) -> Result<(), civicprobe_router::Error> {
 //! use std::sync::Arc;
 //! let router = Arc::new(civicprobe_router::Router::from_options(&config, &options)?);
-//! civicprobe_router::ensure_tickets_stream(&js).await?;
-//! civicprobe_router::run(js, router, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! let settings = civicprobe_model::nats::JetStreamSettings::default();
+//! civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
+//! civicprobe_router::run(js, router, settings, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
 

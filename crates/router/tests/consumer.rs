@@ -108,7 +108,7 @@ async fn a_point_outside_every_office_is_published_as_unrouted() -> Result {
 }
 
 #[tokio::test]
-async fn a_malformed_message_is_terminated_and_does_not_block_the_next() -> Result {
+async fn malformed_messages_are_dead_lettered_and_do_not_block_the_next() -> Result {
     let (_server, js) = start().await?;
     publish_raw(&js, b"{not json".to_vec()).await?;
     let mut bad_location = serde_json::to_value(report(29.84, 114.32, "x"))?;
@@ -125,12 +125,35 @@ async fn a_malformed_message_is_terminated_and_does_not_block_the_next() -> Resu
     assert_eq!(tickets.len(), 1, "{tickets:#?}");
     assert_eq!(tickets[0].0, "civic.ticket.wenquan.elevator.opened");
 
-    // Terminated, so never delivered again: still nothing pending later.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both were rejected max_deliveries times, then copied to DEAD_LETTERS
+    // with where they came from, and terminated.
+    let mut dead = civicprobe_jetstream::dead_letter::list(&js, 10).await?;
+    assert_eq!(dead.len(), 2, "{dead:#?}");
+    assert!(dead[0].sequence > dead[1].sequence, "newest first");
+    dead.sort_by_key(|d| d.stream_sequence);
+    let max = u64::from(nats::DEFAULT_MAX_DELIVERIES);
+    for (letter, seq) in dead.iter().zip([1, 2]) {
+        assert_eq!(letter.consumer, nats::ROUTER_CONSUMER);
+        assert_eq!(letter.stream, nats::REPORTS_STREAM);
+        assert_eq!(letter.subject, nats::REPORT_SUBMITTED);
+        assert_eq!(letter.stream_sequence, Some(seq));
+        assert_eq!(letter.deliveries, Some(max));
+        assert!(letter.error.contains("undecodable report"), "{letter:?}");
+    }
+    assert_eq!(dead[0].preview, "{not json");
+    let mut dead_stream = js.get_stream(nats::DEAD_LETTERS_STREAM).await?;
+    let raw = dead_stream.get_raw_message(dead[0].sequence).await?;
+    assert_eq!(
+        raw.subject.as_str(),
+        nats::dead_letter_subject(nats::ROUTER_CONSUMER)
+    );
+    assert_eq!(&raw.payload[..], b"{not json", "the original payload");
+    assert_eq!(dead_stream.info().await?.state.messages, 2);
+
+    // Terminated, so never delivered again: nothing pending later.
     let reports = js.get_stream(nats::REPORTS_STREAM).await?;
     let info = reports.consumer_info(nats::ROUTER_CONSUMER).await?;
     assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
-    assert_eq!(info.num_redelivered, 0);
     assert_eq!(info.delivered.stream_sequence, last);
     running.shut_down().await
 }
@@ -152,7 +175,14 @@ async fn the_durable_consumer_filters_on_report_submitted_only() -> Result {
     assert_eq!(info.config.filter_subject, nats::REPORT_SUBMITTED);
     assert!(info.config.filter_subjects.is_empty());
     assert_eq!(info.config.ack_policy, AckPolicy::Explicit);
-    assert_eq!(info.config.ack_wait, Duration::from_secs(30));
+    assert_eq!(
+        info.config.ack_wait,
+        Duration::from_secs(nats::ACK_WAIT_SECS)
+    );
+    assert_eq!(
+        info.config.max_deliver, -1,
+        "the server never drops a report"
+    );
     assert_eq!(
         info.delivered.consumer_sequence, 1,
         "only the report was delivered"
@@ -164,8 +194,8 @@ async fn the_durable_consumer_filters_on_report_submitted_only() -> Result {
 #[tokio::test]
 async fn ensure_tickets_stream_is_idempotent() -> Result {
     let (_server, js) = start().await?;
-    civicprobe_router::ensure_tickets_stream(&js).await?;
-    civicprobe_router::ensure_tickets_stream(&js).await?;
+    civicprobe_router::ensure_tickets_stream(&js, &Default::default()).await?;
+    civicprobe_router::ensure_tickets_stream(&js, &Default::default()).await?;
     let mut stream = js.get_stream(nats::TICKETS_STREAM).await?;
     let config = stream.info().await?.config.clone();
     assert_eq!(

@@ -232,7 +232,7 @@ async fn two_routers_racing_on_near_identical_reports_open_one_ticket() -> Resul
 async fn a_claim_expecting_a_stale_sequence_loses_even_on_the_first_claim() -> Result {
     use civicprobe_router::dedup::{claim, OpenTicket};
     let (_server, js) = start().await?;
-    claim::ensure_claims_stream(&js).await?;
+    claim::ensure_claims_stream(&js, &Default::default()).await?;
     let candidate = |r: &civicprobe_model::ReportSubmitted| OpenTicket {
         ticket_id: TicketId::for_report(r.report_id),
         office_id: OfficeId::parse("wenquan").unwrap(),

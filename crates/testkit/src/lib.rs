@@ -5,6 +5,8 @@
 //! - [`nats`]: a real `nats-server -js` on a free port with a temporary
 //!   store, killed on `Drop`; it can be stopped and restarted on the same
 //!   port and store to test outages.
+//! - [`nats_cluster`]: [`NatsCluster`], `n` routed nats-server nodes (a
+//!   JetStream cluster for R3 streams); a node can be killed and restarted.
 //! - [`db`]: a fresh database per test: a SQLite file in a temporary folder,
 //!   or a new PostgreSQL database (dropped afterwards).
 //! - [`photos`]: real JPEG and PNG bytes, and broken ones.
@@ -20,12 +22,14 @@
 
 pub mod db;
 pub mod nats;
+pub mod nats_cluster;
 pub mod odd_exif;
 mod odd_exif_files;
 pub mod photos;
 
 pub use db::TestDb;
 pub use nats::NatsServer;
+pub use nats_cluster::NatsCluster;
 
 /// Installs a test-friendly `tracing` subscriber once (output captured by
 /// the test harness; level from `RUST_LOG`, default `warn`).

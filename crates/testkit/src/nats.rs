@@ -184,7 +184,7 @@ fn parse_client_port(text: &str) -> Option<u16> {
 
 /// `NATS_SERVER_BIN` or `nats-server` from the PATH (Debian puts it in
 /// /usr/sbin, which is not on every PATH).
-fn nats_server_binary() -> PathBuf {
+pub(crate) fn nats_server_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("NATS_SERVER_BIN") {
         return bin.into();
     }

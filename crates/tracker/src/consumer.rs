@@ -6,47 +6,46 @@
 //! `civic.unrouted.<category>` records an unrouted report; every other
 //! ticket event kind (the [`civicprobe_model::TicketChanged`] events this
 //! tracker publishes itself through its outbox, or kinds it does not know)
-//! is acked and ignored. A message is acked only after its transaction committed; a
-//! malformed one is terminated; a database failure is nak'ed with a delay
-//! so JetStream redelivers it.
+//! is acked and ignored. A message is acked only after its transaction
+//! committed. A malformed one is rejected and, after `--max-deliveries`
+//! rejections, dead-lettered ([`Rejections`]); a database failure is an
+//! outage, nak'ed with a delay so JetStream redelivers it, and never
+//! counts toward the dead letter. Ack wait, progress heartbeats and the
+//! nak of held messages on shutdown come from [`civicprobe_jetstream`].
 
 use crate::store::merge::MERGED;
 use crate::store::tickets::OPENED;
 use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
+use civicprobe_jetstream::{JetStreamSettings, Pace, Rejections, Stop};
 use civicprobe_model::nats::{
     TICKETS_STREAM, TICKET_SUBJECTS, TRACKER_CONSUMER, UNROUTED_SUBJECTS,
 };
 use civicprobe_model::{ReportUnrouted, TicketMerged, TicketOpened};
-use futures::StreamExt;
 use std::future::Future;
 use std::time::Duration;
 use tracing::Instrument;
 
-/// How long JetStream waits for an ack before redelivering.
-const ACK_WAIT: Duration = Duration::from_secs(30);
 /// The redelivery delay after a database failure.
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 
 /// Creates the durable `tracker` consumer on `TICKETS` (or returns the
-/// existing one). The stream itself belongs to the router
-/// (`ensure_tickets_stream`).
+/// existing one, updated to the chosen ack wait). The stream itself
+/// belongs to the router (`ensure_tickets_stream`).
 pub async fn ensure_tracker_consumer(js: &jetstream::Context) -> Result<PullConsumer, Error> {
     let stream = js.get_stream(TICKETS_STREAM).await.map_err(Error::nats)?;
-    stream
-        .get_or_create_consumer(
-            TRACKER_CONSUMER,
-            pull::Config {
-                durable_name: Some(TRACKER_CONSUMER.to_owned()),
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
-                description: Some("civicprobe tracker: tickets and unrouted reports".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(Error::nats)
+    civicprobe_jetstream::ensure_durable(
+        &stream,
+        pull::Config {
+            durable_name: Some(TRACKER_CONSUMER.to_owned()),
+            ack_policy: AckPolicy::Explicit,
+            description: Some("civicprobe tracker: tickets and unrouted reports".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(Error::nats)
 }
 
 /// Feeds the store from `TICKETS` until `shutdown` completes. Transient
@@ -55,14 +54,25 @@ pub async fn ensure_tracker_consumer(js: &jetstream::Context) -> Result<PullCons
 pub async fn run_consumer(
     js: jetstream::Context,
     store: Store,
+    settings: JetStreamSettings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     tokio::pin!(shutdown);
-    let made = ensured("tracker", &mut shutdown, || ensure_tracker_consumer(&js)).await;
+    let made = ensured(TRACKER_CONSUMER, &mut shutdown, || async {
+        civicprobe_jetstream::ensure_dead_letters(&js, &settings)
+            .await
+            .map_err(Error::nats)?;
+        ensure_tracker_consumer(&js).await
+    })
+    .await;
     let Some(consumer) = made else {
         return Ok(());
     };
-    pull_each(&consumer, "tracker", shutdown, |msg| handle(&store, msg)).await
+    let rejections = Rejections::new(js, TRACKER_CONSUMER, &settings);
+    pull_each(&consumer, TRACKER_CONSUMER, shutdown, |msg| {
+        handle(&store, &rejections, msg)
+    })
+    .await
 }
 
 /// The consumer `ensure` creates, retried every [`RETRY_DELAY`] while it
@@ -94,8 +104,8 @@ where
 }
 
 /// Hands every message of `consumer` to `handle`, one at a time, until
-/// `shutdown` completes; a failed subscription is logged (as `name`'s) and
-/// made again.
+/// `shutdown` completes ([`civicprobe_jetstream::drive`]); a failed
+/// subscription is logged (as `name`'s) and made again.
 pub(crate) async fn pull_each<F, Fut>(
     consumer: &PullConsumer,
     name: &str,
@@ -104,13 +114,13 @@ pub(crate) async fn pull_each<F, Fut>(
 ) -> Result<(), Error>
 where
     F: FnMut(jetstream::Message) -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = Pace>,
 {
     tokio::pin!(shutdown);
     loop {
-        let mut messages = tokio::select! {
+        let messages = tokio::select! {
             () = &mut shutdown => return Ok(()),
-            m = consumer.messages() => match m {
+            m = civicprobe_jetstream::subscribe(consumer) => match m {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(error = %e, consumer = name, "subscribing failed; retrying");
@@ -119,16 +129,10 @@ where
                 }
             },
         };
-        loop {
-            let next = tokio::select! {
-                () = &mut shutdown => return Ok(()),
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(msg)) => handle(msg).await,
-                Some(Err(e)) => tracing::warn!(error = %e, consumer = name, "stream error"),
-                None => break,
-            }
+        if civicprobe_jetstream::drive(name, messages, &mut shutdown, &mut handle).await
+            == Stop::Shutdown
+        {
+            return Ok(());
         }
     }
 }
@@ -168,8 +172,8 @@ pub(crate) fn kind_of(subject: &str) -> Kind {
     }
 }
 
-/// Records one message and acks, terms or naks it. Never panics.
-async fn handle(store: &Store, msg: jetstream::Message) {
+/// Records one message and acks, rejects or naks it. Never panics.
+async fn handle(store: &Store, rejections: &Rejections, msg: jetstream::Message) -> Pace {
     let subject = msg.subject.to_string();
     let kind = kind_of(&subject);
     let span = tracing::info_span!("tracker.consume", subject = %subject, ticket_id = tracing::field::Empty, report_id = tracing::field::Empty);
@@ -185,18 +189,30 @@ async fn handle(store: &Store, msg: jetstream::Message) {
             (AckKind::Ack, "ignored")
         }
         Err(Error::Json(e)) => {
-            tracing::warn!(error = %e, "malformed message; terminated");
-            (AckKind::Term, "malformed")
+            tracing::warn!(error = %e, "malformed message; rejected");
+            metrics::counter!("civicprobe_tracker_messages_total", "outcome" => "malformed")
+                .increment(1);
+            rejections
+                .reject(&msg, &format!("malformed {kind:?} message: {e}"))
+                .await;
+            return Pace::Next;
         }
         Err(e) => {
             tracing::error!(error = %e, "recording failed; will be redelivered");
-            (AckKind::Nak(Some(RETRY_DELAY)), "error")
+            metrics::counter!("civicprobe_tracker_messages_total", "outcome" => "error")
+                .increment(1);
+            if let Err(e) = msg.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await {
+                tracing::warn!(error = %e, "nak failed; JetStream redelivers after the ack wait");
+            }
+            return Pace::Back;
         }
     };
     metrics::counter!("civicprobe_tracker_messages_total", "outcome" => label).increment(1);
+    rejections.forget(&msg);
     if let Err(e) = msg.ack_with(ack).await {
         tracing::warn!(error = %e, "acknowledging to JetStream failed; it will redeliver");
     }
+    Pace::Next
 }
 
 /// `Some(inserted)` for a recorded message, `None` for one to ignore.

@@ -111,9 +111,14 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     publish(&js, subject, b"{not json".to_vec(), None).await;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(run_consumer(
+        js.clone(),
+        store.clone(),
+        Default::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     drained(&mut consumer).await;
 
     assert_eq!(count(&store, "SELECT COUNT(*) FROM tickets").await, 1);
@@ -134,7 +139,8 @@ async fn a_consumer_started_before_the_stream_waits_for_it(kind: &str) {
     let nats = NatsServer::start().unwrap();
     let (client, js) = nats.connect().await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), async {
+    let settings = Default::default();
+    let task = tokio::spawn(run_consumer(js.clone(), store.clone(), settings, async {
         let _ = stopped.await;
     }));
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -115,6 +115,7 @@ async fn every_change_is_published_once_and_not_consumed_back(kind: &str) {
     let consumer = tokio::spawn(run_consumer(
         js.clone(),
         store.clone(),
+        Default::default(),
         until_stopped(stopped.clone()),
     ));
     wait_until("the outbox is sent", async || {

@@ -1,7 +1,8 @@
 // The supervisor dashboard: response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), disputed rejections
 // (disputes.js), the district map, the audit log check, alert deliveries
-// that keep failing (deliveries.js), points and rewards: the leaderboard,
+// that keep failing (deliveries.js), dead letters (dead_letters.js),
+// points and rewards: the leaderboard,
 // the catalogue and the redemptions (rewards.js). Live: refreshed on every event of the
 // stream (debounced), escalations alert; polls while the stream is down.
 
@@ -9,6 +10,7 @@ import { el, svg, fill, t, translate, languageToggle, whoami, signInForm, signOu
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { loadDisputes } from './disputes.js';
 import { loadFailingDeliveries } from './deliveries.js';
+import { loadDeadLetters } from './dead_letters.js';
 import { loadRewards } from './rewards.js';
 import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
@@ -190,6 +192,7 @@ function refresh() {
   loadDisputes($('disputes'), $('disputes-count'), routeControl, refresh);
   loadVerify();
   loadFailingDeliveries($('deliveries'), $('deliveries-count'), $('deliveries-title'));
+  loadDeadLetters($('dead-letters'), $('dead-letters-count'), $('dead-letters-title'));
   loadRewards({ leaderboard: $('leaderboard'), form: $('reward-form-box'), catalogue: $('rewards'), redemptions: $('redemptions'), count: $('pickups-count') }, refresh);
 }
 

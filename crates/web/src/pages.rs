@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = &[
     asset!("audit.js", JS),
     asset!("disputes.js", JS),
     asset!("deliveries.js", JS),
+    asset!("dead_letters.js", JS),
     asset!("rewards.js", JS),
     asset!("map.js", JS),
     asset!("live.js", JS),

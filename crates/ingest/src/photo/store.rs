@@ -82,6 +82,8 @@ pub enum PhotoBackend {
 pub struct NatsPhotos {
     /// Where to create or find the bucket.
     js: jetstream::Context,
+    /// Its replicas (`--stream-replicas`).
+    settings: civicprobe_model::nats::JetStreamSettings,
     /// The bucket once opened.
     bucket: tokio::sync::OnceCell<object_store::ObjectStore>,
 }
@@ -109,35 +111,39 @@ fn nats_error(source: impl Into<crate::BoxError>) -> Error {
 }
 
 impl PhotoBackend {
-    /// The backend `kind` under `data_dir` or on `js`.
-    pub fn new(kind: PhotoBackendKind, data_dir: &Path, js: &jetstream::Context) -> Self {
+    /// The backend `kind` under `data_dir` or on `js` (a bucket with
+    /// `settings.replicas`).
+    pub fn new(
+        kind: PhotoBackendKind,
+        data_dir: &Path,
+        js: &jetstream::Context,
+        settings: civicprobe_model::nats::JetStreamSettings,
+    ) -> Self {
         match kind {
             PhotoBackendKind::Fs => PhotoBackend::Fs(PhotoStore::new(data_dir)),
             PhotoBackendKind::Nats => PhotoBackend::Nats(Box::new(NatsPhotos {
                 js: js.clone(),
+                settings,
                 bucket: tokio::sync::OnceCell::new(),
             })),
         }
     }
 
-    async fn bucket(
-        js: &jetstream::Context,
-        cell: &tokio::sync::OnceCell<object_store::ObjectStore>,
-    ) -> Result<object_store::ObjectStore, Error> {
-        cell.get_or_try_init(|| async {
-            if let Ok(store) = js.get_object_store(PHOTOS_BUCKET).await {
-                return Ok(store);
-            }
-            js.create_object_store(object_store::Config {
-                bucket: PHOTOS_BUCKET.to_owned(),
-                storage: jetstream::stream::StorageType::File,
-                ..Default::default()
+    /// The bucket, made (or updated to the configured replicas) on first use.
+    async fn bucket(nats: &NatsPhotos) -> Result<object_store::ObjectStore, Error> {
+        nats.bucket
+            .get_or_try_init(|| async {
+                let config = object_store::Config {
+                    bucket: PHOTOS_BUCKET.to_owned(),
+                    storage: jetstream::stream::StorageType::File,
+                    ..Default::default()
+                };
+                civicprobe_jetstream::ensure_object_store(&nats.js, config, &nats.settings)
+                    .await
+                    .map_err(nats_error)
             })
             .await
-            .map_err(nats_error)
-        })
-        .await
-        .cloned()
+            .cloned()
     }
 
     /// Stores `bytes` under `sha256` unless already there.
@@ -145,7 +151,7 @@ impl PhotoBackend {
         match self {
             PhotoBackend::Fs(store) => store.put(sha256, bytes).await.map(|_| ()),
             PhotoBackend::Nats(nats) => {
-                let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+                let bucket = Self::bucket(nats).await?;
                 if bucket.info(&sha256).await.is_ok() {
                     return Ok(());
                 }
@@ -172,7 +178,7 @@ impl PhotoBackend {
             }
             PhotoBackend::Nats(nats) => {
                 use tokio::io::AsyncReadExt;
-                let bucket = Self::bucket(&nats.js, &nats.bucket).await?;
+                let bucket = Self::bucket(nats).await?;
                 let mut object = match bucket.get(sha256).await {
                     Ok(object) => object,
                     Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),

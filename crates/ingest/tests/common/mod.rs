@@ -110,8 +110,12 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (nats, mut js) = start_nats().await;
     // Short, so the NATS-down tests do not wait the default 5 s per ack.
     js.set_timeout(Duration::from_secs(2));
-    ensure_reports_stream(&js).await.unwrap();
-    ensure_reports_stream(&js).await.unwrap(); // idempotent
+    ensure_reports_stream(&js, &Default::default())
+        .await
+        .unwrap();
+    ensure_reports_stream(&js, &Default::default())
+        .await
+        .unwrap(); // idempotent
     let data = tempfile::tempdir().unwrap();
     let courier = CourierId::new();
     let couriers = Couriers(HashMap::from([

@@ -44,10 +44,10 @@ pub async fn harness(kind: &str) -> Harness {
     let db = TestDb::of_kind(kind).await.expect("db");
     let data = tempfile::tempdir().expect("tempdir");
     let (_client, js) = nats.connect().await.expect("connect");
-    civicprobe_ingest::ensure_reports_stream(&js)
+    civicprobe_ingest::ensure_reports_stream(&js, &Default::default())
         .await
         .expect("REPORTS");
-    civicprobe_router::ensure_tickets_stream(&js)
+    civicprobe_router::ensure_tickets_stream(&js, &Default::default())
         .await
         .expect("TICKETS");
     let store = Store::connect(db.url()).await.expect("store");
@@ -70,11 +70,13 @@ pub async fn harness(kind: &str) -> Harness {
     tokio::spawn(civicprobe_router::run(
         js.clone(),
         Arc::new(router),
+        Default::default(),
         futures::future::pending(),
     ));
     tokio::spawn(civicprobe_tracker::run_consumer(
         js.clone(),
         store.clone(),
+        Default::default(),
         futures::future::pending(),
     ));
     let ingest_config = civicprobe_ingest::Config {

@@ -27,18 +27,23 @@ pub fn claim_subject(office: &OfficeId, category: Category) -> String {
     format!("civic.claim.{office}.{category}")
 }
 
-/// Creates the claims stream unless it exists. Idempotent.
-pub async fn ensure_claims_stream(js: &jetstream::Context) -> Result<(), Error> {
-    js.get_or_create_stream(stream::Config {
+/// Creates the claims stream unless it exists, with `settings.replicas`
+/// (an existing one is updated to them). Idempotent.
+pub async fn ensure_claims_stream(
+    js: &jetstream::Context,
+    settings: &civicprobe_model::nats::JetStreamSettings,
+) -> Result<(), Error> {
+    let config = stream::Config {
         name: CLAIMS_STREAM.to_owned(),
         subjects: vec![CLAIM_SUBJECTS.to_owned()],
         storage: stream::StorageType::File,
         max_age: CLAIMS_MAX_AGE,
         duplicate_window: Duration::from_secs(civicprobe_model::nats::DUPLICATE_WINDOW_SECS),
         ..Default::default()
-    })
-    .await
-    .map_err(Error::nats("creating the claims stream"))?;
+    };
+    civicprobe_jetstream::ensure_stream(js, config, settings)
+        .await
+        .map_err(Error::nats("creating the claims stream"))?;
     Ok(())
 }
 

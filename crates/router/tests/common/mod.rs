@@ -76,9 +76,15 @@ pub struct Running {
 
 pub fn spawn_router(js: &jetstream::Context, router: Arc<Router>) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(civicprobe_router::run(js.clone(), router, async move {
-        let _ = stopped.await;
-    }));
+    let settings = nats::JetStreamSettings::default();
+    let task = tokio::spawn(civicprobe_router::run(
+        js.clone(),
+        router,
+        settings,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Running { stop, task }
 }
 

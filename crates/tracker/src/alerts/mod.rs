@@ -167,6 +167,7 @@ pub async fn run(
     js: jetstream::Context,
     store: Store,
     config: AlertConfig,
+    settings: civicprobe_jetstream::JetStreamSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let shutdown = shutdown.shared();
@@ -178,6 +179,7 @@ pub async fn run(
             store.clone(),
             links.clone(),
             ready.clone(),
+            settings,
             shutdown.clone()
         ),
         sender::run_sender(

@@ -27,6 +27,7 @@
 //! | `POST /v1/redemptions/{id}/collect` | supervisors |
 //! | `POST /v1/reports/{id}/points/reverse` | supervisors (fraud reversal) |
 //! | `GET /v1/events` (in [`crate::events`], served beside this app) | everyone, scoped: an office its tickets, supervisors all, a courier their reports' steps |
+//! | `GET /v1/dead-letters?limit=` (in [`dead_letters`], served beside this app: it reads `DEAD_LETTERS` on JetStream) | supervisors |
 //!
 //! A ticket outside the caller's scope is a 404, never a 403, so that its
 //! existence is not revealed; a ticket the caller may see but not act on
@@ -35,6 +36,7 @@
 
 mod alerts;
 mod courier;
+pub mod dead_letters;
 mod disputes;
 mod error;
 mod photos;

@@ -152,9 +152,15 @@ impl Running {
         crate::common::tickets_stream(&js).await;
         alerts::ensure_alerts_consumer(&js).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(alerts::run(js.clone(), store.clone(), config, async {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(alerts::run(
+            js.clone(),
+            store.clone(),
+            config,
+            Default::default(),
+            async {
+                let _ = rx.await;
+            },
+        ));
         Running {
             nats,
             js,
