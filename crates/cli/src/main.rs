@@ -37,8 +37,10 @@ struct Cli {
 enum Command {
     /// Run ingest, router and tracker in one process on one listen address.
     Up(UpArgs),
-    /// Run the ingest service alone.
-    Ingest(ServiceArgs),
+    /// Run the ingest service alone: report intake, Open311's POST, proof
+    /// and verification photo uploads. No database: tokens come from the
+    /// tracker's TOKENS stream.
+    Ingest(IngestArgs),
     /// Run the router alone.
     Router(RouterArgs),
     /// Run the tracker alone.
@@ -156,9 +158,47 @@ impl ServiceArgs {
 }
 
 #[derive(Debug, Args)]
+struct IngestArgs {
+    /// HTTP listen address.
+    #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    nats: NatsConfig,
+    /// Data directory (outbox, local copy of the tokens) and upload limits.
+    #[command(flatten)]
+    ingest: civicprobe_ingest::Config,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
+    /// Timeouts, connection cap, uploads per client.
+    #[command(flatten)]
+    http: HttpLimits,
+    /// Named places (a local gazetteer) for Open311's `address_string`.
+    #[arg(long, env = "CIVICPROBE_PLACES", default_value = civicprobe_open311::places::DEFAULT_PATH)]
+    places: PathBuf,
+    /// The public URL the pages are served at (their Origin check).
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct TrackerArgs {
     #[command(flatten)]
     service: ServiceArgs,
+    /// Jurisdictions: the pages' office map, and the known offices.
+    #[command(flatten)]
+    router: civicprobe_router::Config,
+    /// The categories' names, for Open311's services.
+    #[arg(long, env = "CIVICPROBE_CATEGORIES", default_value = civicprobe_router::categories::DEFAULT_CATEGORIES)]
+    categories: PathBuf,
+    #[command(flatten)]
+    sessions: civicprobe_tracker::SessionConfig,
+    /// Whether Open311's public reads serve report photos.
+    #[arg(long, env = "CIVICPROBE_OPEN311_PUBLIC_PHOTOS", default_value_t = true, action = clap::ArgAction::Set)]
+    open311_public_photos: bool,
+    /// The public URL every absolute URL starts with and the pages' origin;
+    /// unset: `http://<listen address>`.
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     /// SLA policy (TOML), the router's file: re-triage, urgent duplicates
@@ -284,22 +324,40 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     stack.run_until_shutdown().await
 }
 
-async fn ingest(args: ServiceArgs) -> anyhow::Result<()> {
+async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let broker = Broker::connect(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_ingest::ensure_reports_stream(&js).await?;
-    let store = args.storage().open().await?;
-    let state = stack::ingest_state(args.ingest, js, &store)
+    civicprobe_ingest::ensure_uploads_stream(&js, 1)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
+    std::fs::create_dir_all(&args.ingest.data_dir).context("creating the data directory")?;
+    let shutdown = Shutdown::new();
+    let directory = civicprobe_ingest::CredentialDirectory::open(&args.ingest.data_dir);
+    let follow = tokio::spawn(civicprobe_ingest::credentials::follow(
+        directory.clone(),
+        js.clone(),
+        shutdown.signalled(),
+    ));
+    let access = civicprobe_ingest::StreamAccess {
+        directory: directory.clone(),
+        js: js.clone(),
+    };
+    let state = civicprobe_ingest::IngestState::new(args.ingest, js, directory)
+        .with_report_access(Arc::new(access))
         .with_uploads_per_client(args.http.max_uploads_per_client);
     state
         .open_store()
         .await
         .context("opening ingest's local store")?;
+    let public = stack::public_url(args.public_url.as_deref(), args.listen)?;
     let streams = vec![REPORTS_STREAM];
-    let health = health(&broker, "ingest", &args.ops, streams, Some(store));
-    let app = civicprobe_ingest::app(state.clone()).merge(health);
+    let health = health(&broker, "ingest", &args.ops, streams, None);
+    let app = civicprobe::split::intake_routes(state.clone(), &args.places)?.merge(health);
+    let app = civicprobe::split::with_sessions(app, public.web_origin);
     let app = civicprobe::answers::harden(app);
-    serve_with(args.listen, app, args.http, Shutdown::new()).await?;
+    serve_with(args.listen, app, args.http, shutdown).await?;
+    follow.await?;
     state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;
     Ok(())
@@ -332,15 +390,23 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
 async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let TrackerArgs {
         service,
+        router,
+        categories,
+        sessions,
+        open311_public_photos,
+        public_url,
         sla,
         policy,
         mut alerts,
         events,
     } = args;
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
-    alerts
-        .link_base
-        .get_or_insert_with(|| format!("http://{}", service.listen));
+    let categories =
+        civicprobe_router::Categories::load(&categories).context("loading the categories")?;
+    let jurisdictions = civicprobe_router::Jurisdictions::load(&router.jurisdictions)
+        .context("loading the jurisdictions")?;
+    let public = stack::public_url(public_url.as_deref(), service.listen)?;
+    alerts.link_base.get_or_insert_with(|| public.url.clone());
     let broker = Broker::connect(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     civicprobe_router::ensure_tickets_stream(&js).await?;
@@ -350,7 +416,12 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         .open()
         .await?
         .with_policy(policy)
-        .with_verification(sla.verify);
+        .with_verification(sla.verify)
+        .with_uploads(js.clone());
+    stack::seed_offices(&store, &jurisdictions).await?;
+    civicprobe_ingest::ensure_uploads_stream(&js, 1)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
     let shutdown = Shutdown::new();
     let hub = civicprobe_tracker::events::Hub::connect(js.clone(), store.clone(), events)
         .await
@@ -374,7 +445,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             shutdown.signalled(),
         )),
         tokio::spawn(civicprobe_tracker::alerts::run(
-            js,
+            js.clone(),
             store.clone(),
             alerts,
             shutdown.signalled(),
@@ -382,6 +453,17 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         tokio::spawn(civicprobe_tracker::run_sla_clock(
             store.clone(),
             sla,
+            shutdown.signalled(),
+        )),
+        tokio::spawn(civicprobe_tracker::run_token_feed(
+            js.clone(),
+            store.clone(),
+            1,
+            shutdown.signalled(),
+        )),
+        tokio::spawn(civicprobe_tracker::run_uploads(
+            js.clone(),
+            store.clone(),
             shutdown.signalled(),
         )),
     ];
@@ -392,9 +474,20 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         vec![TICKETS_STREAM],
         Some(store.clone()),
     );
-    let app = civicprobe_tracker::app(store)
-        .merge(civicprobe_tracker::events::router(hub))
-        .merge(health);
+    let photos =
+        civicprobe::ingest_access::photo_reader(service.ingest.clone(), js.clone(), &store);
+    let app = civicprobe::split::tracker_routes(civicprobe::split::TrackerRoutes {
+        store,
+        photos,
+        hub,
+        categories,
+        open311_public_photos,
+        base_url: public.url,
+        jurisdictions: &router.jurisdictions,
+        sessions: sessions.policy(),
+    })?
+    .merge(health);
+    let app = civicprobe::split::with_sessions(app, public.web_origin);
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, service.http, shutdown).await?;
     for stage in stages {

@@ -17,6 +17,21 @@ pub const TICKET_SUBJECTS: &str = "civic.ticket.>";
 /// Unrouted reports: `civic.unrouted.<category>`.
 pub const UNROUTED_SUBJECTS: &str = "civic.unrouted.>";
 
+/// Every live credential's grant and every dead one's tombstone, written
+/// by the tracker and followed by every ingest ([`crate::credential`]):
+/// one subject per credential hash, the last message of each kept.
+pub const TOKENS_STREAM: &str = "TOKENS";
+/// Subjects the `TOKENS` stream holds: `civic.token.<hash>`.
+pub const TOKEN_SUBJECTS: &str = "civic.token.>";
+
+/// Proof and verification photos ingest stored, for the tracker to record
+/// ([`crate::upload`]): `civic.upload.<kind>.<ticket>.<sha256>`.
+pub const UPLOADS_STREAM: &str = "UPLOADS";
+/// Subjects the `UPLOADS` stream holds.
+pub const UPLOAD_SUBJECTS: &str = "civic.upload.>";
+/// The tracker's durable pull consumer on `UPLOADS`.
+pub const UPLOADS_CONSUMER: &str = "tracker-uploads";
+
 /// The JetStream object store bucket ingest keeps photos and thumbnails in
 /// when several ingest instances share them (`--photo-store nats`).
 pub const PHOTOS_BUCKET: &str = "PHOTOS";
@@ -46,6 +61,19 @@ pub fn ticket_subject(office: &OfficeId, category: Category, event: &str) -> Str
 /// Everything about one office's tickets: `civic.ticket.<office>.>`.
 pub fn office_subjects(office: &OfficeId) -> String {
     format!("civic.ticket.{office}.>")
+}
+
+/// `civic.token.<hash>`: where a credential's state is published.
+pub fn token_subject(hash: &str) -> String {
+    format!("civic.token.{hash}")
+}
+
+/// `civic.upload.<kind>.<ticket>.<sha256>`, `kind` `proof` or
+/// `verification`: one subject per photo of a ticket, so the tracker can
+/// look one up (`get_last_raw_message_by_subject`) before its consumer
+/// has caught up.
+pub fn upload_subject(kind: &str, ticket: crate::TicketId, sha256: &str) -> String {
+    format!("civic.upload.{kind}.{ticket}.{sha256}")
 }
 
 /// `civic.unrouted.<category>`.

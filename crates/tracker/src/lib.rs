@@ -86,6 +86,8 @@ pub mod outbox;
 pub mod sla;
 pub mod store;
 mod time_ms;
+pub mod token_feed;
+pub mod uploads;
 
 pub use alerts::AlertConfig;
 pub use audit::{Dimension, ResponseTimes};
@@ -104,6 +106,8 @@ pub use store::token_admin::{Revocation, TokenInfo};
 pub use store::tokens::{default_lifetime, Issued};
 pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
+pub use token_feed::{ensure_tokens_stream, run_token_feed};
+pub use uploads::run_uploads;
 
 use std::path::Path;
 

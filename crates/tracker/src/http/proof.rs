@@ -52,7 +52,12 @@ pub(super) async fn must_be_uploaded(
     let Some(sha256) = proof else {
         return Ok(());
     };
-    if store.proof_photo_uploaded(ticket.ticket_id, sha256).await? {
+    // A split ingest announced it; this tracker may not have recorded it yet.
+    if store.proof_photo_uploaded(ticket.ticket_id, sha256).await?
+        || store
+            .catch_up_upload("proof", ticket.ticket_id, sha256)
+            .await?
+    {
         Ok(())
     } else {
         Err(ApiError::field(
