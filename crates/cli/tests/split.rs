@@ -123,6 +123,28 @@ async fn ticket_of(http: &Client, base: &str, office: &str, report: &str) -> Str
     .await
 }
 
+/// A JPEG whose EXIF says it was taken now (China time, as phones write
+/// it) about 20 m from the hazard: a passer-by's check.
+fn fresh_photo() -> Vec<u8> {
+    let now =
+        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("+8"));
+    let taken = format!(
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let exif = civicprobe_ingest::photo::exif::app1_payload(
+        Some((29.8302, 114.41)),
+        Some(&taken),
+        Some(1),
+    );
+    civicprobe_ingest::photo::exif::with_app1(&jpeg(320, 240), &exif)
+}
+
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     civicprobe_testkit::photos::jpeg(w, h)
 }
@@ -171,6 +193,7 @@ async fn through_nginx(kind: &str) {
     let (courier, _) = split.issue(&["courier", "add", "Li Wei"]);
     let (office, _) = split.issue(&["office", "add", "wenquan", "--person", "Wang Fang"]);
     let (other_office, _) = split.issue(&["office", "add", "fushan", "--person", "Zhao Lei"]);
+    let (passer_by, _) = split.issue(&["courier", "add", "Chen Jing"]);
     let (http, base) = (Client::new(), split.nginx.url());
 
     // The courier page loads (the tracker's), and sign-in sets the cookie.
@@ -253,6 +276,27 @@ async fn through_nginx(kind: &str) {
         .await
         .expect("get");
     assert_eq!(r.status(), StatusCode::OK);
+
+    // A courier passing by uploads a fresh photo (to ingest) and verifies
+    // at once citing it (the tracker, not yet caught up, looks it up).
+    let form = reqwest::multipart::Form::new().part("photo", photo_part(fresh_photo()));
+    let uploaded = http
+        .post(format!("{base}/v1/tickets/{ticket}/verification-photos"))
+        .bearer_auth(&passer_by)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let sha = uploaded.json::<Value>().await.expect("json")["sha256"]
+        .as_str()
+        .expect("sha256")
+        .to_owned();
+    let check =
+        serde_json::json!({"fixed": true, "photo_sha256": sha, "lat": 29.83, "lon": 114.41});
+    let verified = act(&http, &base, &passer_by, &ticket, "verify", check).await;
+    let verified: Value = verified.json().await.expect("json");
+    assert_eq!(verified["state"], "closed", "{verified}");
 
     // Open311: POST (ingest) then GET (tracker), by method on one path.
     let posted = eventually("an Open311 POST", SOON, || async {

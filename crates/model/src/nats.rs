@@ -29,6 +29,10 @@ pub const TOKEN_SUBJECTS: &str = "civic.token.>";
 pub const UPLOADS_STREAM: &str = "UPLOADS";
 /// Subjects the `UPLOADS` stream holds.
 pub const UPLOAD_SUBJECTS: &str = "civic.upload.>";
+/// The `<kind>` of a proof photo's upload subject.
+pub const PROOF_UPLOAD: &str = "proof";
+/// The `<kind>` of a verification photo's upload subject.
+pub const VERIFICATION_UPLOAD: &str = "verification";
 /// The tracker's durable pull consumer on `UPLOADS`.
 pub const UPLOADS_CONSUMER: &str = "tracker-uploads";
 
@@ -94,6 +98,11 @@ mod tests {
         );
         assert_eq!(office_subjects(&office), "civic.ticket.wenquan.>");
         assert_eq!(unrouted_subject(Category::Other), "civic.unrouted.other");
+        let ticket = crate::TicketId::new();
+        let upload = upload_subject(PROOF_UPLOAD, ticket, "ab");
+        assert_eq!(upload, format!("civic.upload.proof.{ticket}.ab"));
+        assert!(upload.starts_with(UPLOAD_SUBJECTS.trim_end_matches('>')));
+        assert!(token_subject("cd").starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));
     }
 }

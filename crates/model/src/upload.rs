@@ -51,8 +51,8 @@ impl PhotoUploaded {
     /// Where it is announced: [`crate::nats::upload_subject`].
     pub fn subject(&self) -> String {
         let kind = match self.kind {
-            UploadKind::Proof => "proof",
-            UploadKind::Verification { .. } => "verification",
+            UploadKind::Proof => crate::nats::PROOF_UPLOAD,
+            UploadKind::Verification { .. } => crate::nats::VERIFICATION_UPLOAD,
         };
         crate::nats::upload_subject(kind, self.ticket_id, &self.sha256)
     }

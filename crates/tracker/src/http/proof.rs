@@ -55,7 +55,11 @@ pub(super) async fn must_be_uploaded(
     // A split ingest announced it; this tracker may not have recorded it yet.
     if store.proof_photo_uploaded(ticket.ticket_id, sha256).await?
         || store
-            .catch_up_upload("proof", ticket.ticket_id, sha256)
+            .catch_up_upload(
+                civicprobe_model::nats::PROOF_UPLOAD,
+                ticket.ticket_id,
+                sha256,
+            )
             .await?
     {
         Ok(())

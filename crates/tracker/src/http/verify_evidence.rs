@@ -48,7 +48,11 @@ pub(super) async fn check(
     // A split ingest announced it; this tracker may not have recorded it yet.
     if photo.is_none()
         && store
-            .catch_up_upload("verification", ticket.ticket_id, sha256)
+            .catch_up_upload(
+                civicprobe_model::nats::VERIFICATION_UPLOAD,
+                ticket.ticket_id,
+                sha256,
+            )
             .await?
     {
         photo = store
