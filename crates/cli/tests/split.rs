@@ -123,26 +123,10 @@ async fn ticket_of(http: &Client, base: &str, office: &str, report: &str) -> Str
     .await
 }
 
-/// A JPEG whose EXIF says it was taken now (China time, as phones write
-/// it) about 20 m from the hazard: a passer-by's check.
+/// A JPEG whose EXIF says it was taken now about 20 m from the hazard:
+/// a passer-by's check.
 fn fresh_photo() -> Vec<u8> {
-    let now =
-        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("+8"));
-    let taken = format!(
-        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let exif = civicprobe_ingest::photo::exif::app1_payload(
-        Some((29.8302, 114.41)),
-        Some(&taken),
-        Some(1),
-    );
-    civicprobe_ingest::photo::exif::with_app1(&jpeg(320, 240), &exif)
+    civicprobe_ingest::photo::exif::taken_now_at(&jpeg(320, 240), (29.8302, 114.41))
 }
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {

@@ -4,13 +4,12 @@
 //! feed publishes the tokens on `TOKENS`, ingest's directory follows it.
 #![allow(dead_code)]
 
-pub use civicprobe_ingest::{BoxError, CourierDirectory, IngestState};
-pub use civicprobe_model::{CourierId, OfficeId};
+pub use civicprobe_ingest::IngestState;
+pub use civicprobe_model::OfficeId;
 pub use civicprobe_open311::{app, Open311State};
 pub use civicprobe_testkit::db::TestDb;
 pub use civicprobe_testkit::nats::NatsServer;
 pub use civicprobe_tracker::Store;
-pub use futures::future::BoxFuture;
 pub use serde_json::Value;
 pub use std::sync::Arc;
 pub use std::time::Duration;
