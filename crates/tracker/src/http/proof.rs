@@ -2,10 +2,12 @@
 //!
 //! Ingest stores proof photos (`POST /v1/tickets/{id}/proof-photos`) and
 //! tells the tracker's store of each one it stored for a ticket
-//! ([`Store::record_proof_photo`], called through ingest's
-//! `ReportAccess::proof_photo_stored`), in `up` and in a split deployment
-//! alike (ingest opens the tracker's database there too). A resolve may
-//! cite only a photo so recorded for the same ticket.
+//! ([`Store::record_proof_photo`]): in `up` directly, through ingest's
+//! `ReportAccess::proof_photo_stored`; in a split deployment by an
+//! announcement on `UPLOADS` that the tracker records if the uploader is
+//! the ticket's office ([`crate::uploads`]), looked up on the stream here
+//! if the consumer has not recorded it yet. A resolve may cite only a
+//! photo so recorded for the same ticket.
 
 use super::ApiError;
 use crate::store::rows::Ticket;
