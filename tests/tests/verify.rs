@@ -12,29 +12,16 @@ mod support;
 use civicprobe_testkit::photos;
 use serde_json::{json, Value};
 use support::{items, Harness, WENQUAN};
-use time::{OffsetDateTime, UtcOffset};
 
 on_both_databases!(a_courier_passing_by_verifies_with_a_fresh_photo);
 
 /// A JPEG whose EXIF says it was taken now (China time, as phones write
 /// it) about 20 m from the hazard.
 fn fresh_photo() -> Vec<u8> {
-    let now = OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(8, 0, 0).expect("+8"));
-    let taken = format!(
-        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let exif = civicprobe_ingest::photo::exif::app1_payload(
-        Some((WENQUAN.0 + 0.0002, WENQUAN.1)),
-        Some(&taken),
-        Some(1),
-    );
-    civicprobe_ingest::photo::exif::with_app1(&photos::jpeg(320, 240), &exif)
+    civicprobe_ingest::photo::exif::taken_now_at(
+        &photos::jpeg(320, 240),
+        (WENQUAN.0 + 0.0002, WENQUAN.1),
+    )
 }
 
 /// `POST /v1/tickets/{ticket}/verification-photos`: status and body.

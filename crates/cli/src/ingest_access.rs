@@ -211,3 +211,15 @@ pub fn ingest_state(
 pub fn couriers(store: &Store) -> Arc<dyn CourierDirectory> {
     Arc::new(StoreCouriers(store.clone()))
 }
+
+/// The photo store read-only, scoped by the tracker's store: the tracker
+/// process's `GET` photo routes (`civicprobe_ingest::photo_app`) over the
+/// photo store ingest writes (the JetStream object store when split).
+pub fn photo_reader(
+    config: civicprobe_ingest::Config,
+    js: async_nats::jetstream::Context,
+    store: &Store,
+) -> IngestState {
+    IngestState::photo_reader(config, js, couriers(store))
+        .with_report_access(Arc::new(TrackerAccess(store.clone())))
+}

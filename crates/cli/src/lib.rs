@@ -17,7 +17,10 @@
 //!   consumers, and the merged HTTP app. Tests start it on port 0.
 //! - [`ingest_access`]: ingest wired to the tracker's store: which tokens
 //!   are couriers, who may fetch which photos and upload proof and
-//!   verification photos, and where ingest records them.
+//!   verification photos, and where ingest records them (`up`, and the
+//!   tracker's photo reads).
+//! - [`split`]: which service answers which route: ingest's intake, the
+//!   tracker's everything else; what `up` merges and nginx follows.
 //! - [`nats_config`]: [`nats_config::NatsConfig`], the NATS flags every
 //!   service shares: a server list, one credential (user and password,
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
@@ -69,6 +72,7 @@ pub mod readiness;
 pub mod rewards;
 pub mod serve;
 pub mod shutdown;
+pub mod split;
 pub mod stack;
 pub mod startup;
 pub mod submit;

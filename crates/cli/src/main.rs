@@ -40,8 +40,10 @@ struct Cli {
 enum Command {
     /// Run ingest, router and tracker in one process on one listen address.
     Up(UpArgs),
-    /// Run the ingest service alone.
-    Ingest(ServiceArgs),
+    /// Run the ingest service alone: report intake, Open311's POST, proof
+    /// and verification photo uploads. No database: tokens come from the
+    /// tracker's TOKENS stream.
+    Ingest(IngestArgs),
     /// Run the router alone.
     Router(RouterArgs),
     /// Run the tracker alone.
@@ -161,9 +163,50 @@ impl ServiceArgs {
 }
 
 #[derive(Debug, Args)]
+struct IngestArgs {
+    /// HTTP listen address.
+    #[arg(long, env = "CIVICPROBE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    nats: NatsConfig,
+    /// Stream replicas and deliveries before a dead letter.
+    #[command(flatten)]
+    jetstream: JetStreamArgs,
+    /// Data directory (outbox, local copy of the tokens) and upload limits.
+    #[command(flatten)]
+    ingest: civicprobe_ingest::Config,
+    #[command(flatten)]
+    ops: ops::OpsArgs,
+    /// Timeouts, connection cap, uploads per client.
+    #[command(flatten)]
+    http: HttpLimits,
+    /// Named places (a local gazetteer) for Open311's `address_string`.
+    #[arg(long, env = "CIVICPROBE_PLACES", default_value = civicprobe_open311::places::DEFAULT_PATH)]
+    places: PathBuf,
+    /// The public URL the pages are served at (their Origin check).
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct TrackerArgs {
     #[command(flatten)]
     service: ServiceArgs,
+    /// Jurisdictions: the pages' office map, and the known offices.
+    #[command(flatten)]
+    router: civicprobe_router::Config,
+    /// The categories' names, for Open311's services.
+    #[arg(long, env = "CIVICPROBE_CATEGORIES", default_value = civicprobe_router::categories::DEFAULT_CATEGORIES)]
+    categories: PathBuf,
+    #[command(flatten)]
+    sessions: civicprobe_tracker::SessionConfig,
+    /// Whether Open311's public reads serve report photos.
+    #[arg(long, env = "CIVICPROBE_OPEN311_PUBLIC_PHOTOS", default_value_t = true, action = clap::ArgAction::Set)]
+    open311_public_photos: bool,
+    /// The public URL every absolute URL starts with and the pages' origin;
+    /// unset: `http://<listen address>`.
+    #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     /// SLA policy (TOML), the router's file: re-triage, urgent duplicates
@@ -294,31 +337,50 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     stack.run_until_shutdown().await
 }
 
-async fn ingest(mut args: ServiceArgs) -> anyhow::Result<()> {
+async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
     civicprobe::http_metrics::set_service("ingest");
     let settings = args.jetstream.settings();
     let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     let shutdown = Shutdown::new();
-    // The outbox publisher and the reuse feed retry on their own.
+    // The outbox publisher, the reuse feed and the credentials' follower
+    // retry on their own.
     let (_, startup) = Startup::new("ingest", &broker.client)
-        .ensure("the REPORTS stream", move |js| async move {
-            civicprobe_ingest::ensure_reports_stream(&js, &settings).await
+        .ensure("the REPORTS and UPLOADS streams", move |js| async move {
+            civicprobe_ingest::ensure_reports_stream(&js, &settings).await?;
+            civicprobe_ingest::ensure_uploads_stream(&js, &settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
+            Ok::<(), anyhow::Error>(())
         })
         .spawn(&shutdown);
-    let store = args.storage().open().await?;
+    std::fs::create_dir_all(&args.ingest.data_dir).context("creating the data directory")?;
+    let directory = civicprobe_ingest::CredentialDirectory::open(&args.ingest.data_dir);
+    let follow = tokio::spawn(civicprobe_ingest::credentials::follow(
+        directory.clone(),
+        js.clone(),
+        shutdown.signalled(),
+    ));
+    let access = civicprobe_ingest::StreamAccess {
+        directory: directory.clone(),
+        js: js.clone(),
+    };
     args.ingest.jetstream = settings;
-    let state = stack::ingest_state(args.ingest, js, &store)
+    let state = civicprobe_ingest::IngestState::new(args.ingest, js, directory)
+        .with_report_access(Arc::new(access))
         .with_uploads_per_client(args.http.max_uploads_per_client);
     state
         .open_store()
         .await
         .context("opening ingest's local store")?;
+    let public = stack::public_url(args.public_url.as_deref(), args.listen)?;
     let streams = vec![REPORTS_STREAM];
-    let ops = OpsEndpoints::new("ingest", &broker.client, &args.ops, streams, Some(store));
-    let app = civicprobe_ingest::app(state.clone()).merge(ops.public());
+    let ops = OpsEndpoints::new("ingest", &broker.client, &args.ops, streams, None);
+    let app = civicprobe::split::intake_routes(state.clone(), &args.places)?.merge(ops.public());
+    let app = civicprobe::split::with_sessions(app, public.web_origin);
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, &ops, args.http, shutdown).await?;
+    follow.await?;
     startup.await??;
     state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;
@@ -362,22 +424,33 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     civicprobe::http_metrics::set_service("tracker");
     let TrackerArgs {
         service,
+        router,
+        categories,
+        sessions,
+        open311_public_photos,
+        public_url,
         sla,
         policy,
         mut alerts,
         events,
     } = args;
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
-    alerts
-        .link_base
-        .get_or_insert_with(|| format!("http://{}", service.listen));
+    let categories =
+        civicprobe_router::Categories::load(&categories).context("loading the categories")?;
+    let jurisdictions = civicprobe_router::Jurisdictions::load(&router.jurisdictions)
+        .context("loading the jurisdictions")?;
+    let public = stack::public_url(public_url.as_deref(), service.listen)?;
+    alerts.link_base.get_or_insert_with(|| public.url.clone());
     let broker = Broker::connect_or_wait(&service.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     let settings = service.jetstream.settings();
     let shutdown = Shutdown::new();
     let (gate, startup) = Startup::new("tracker", &broker.client)
-        .ensure("the TICKETS and DEAD_LETTERS streams", move |js| async move {
+        .ensure("the TICKETS, UPLOADS and DEAD_LETTERS streams", move |js| async move {
             civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
+            civicprobe_ingest::ensure_uploads_stream(&js, &settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
             civicprobe_jetstream::ensure_dead_letters(&js, &settings).await?;
             Ok::<(), anyhow::Error>(())
         })
@@ -392,7 +465,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         .open()
         .await?
         .with_policy(policy)
-        .with_verification(sla.verify);
+        .with_verification(sla.verify)
+        .with_uploads(js.clone());
+    stack::seed_offices(&store, &jurisdictions).await?;
     let hub = civicprobe::startup::event_hub(&gate, &js, &store, events).await?;
     let watched = gauges::Watched {
         js: js.clone(),
@@ -426,6 +501,19 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
                 shutdown.signalled(),
             ),
         ),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::run_token_feed(
+                js.clone(),
+                store.clone(),
+                settings.replicas,
+                shutdown.signalled(),
+            ),
+        ),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::run_uploads(js.clone(), store.clone(), shutdown.signalled()),
+        ),
         // The SLA clock needs only the database.
         tokio::spawn(async move {
             civicprobe_tracker::run_sla_clock(sla_store, sla, stop)
@@ -442,10 +530,23 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         streams,
         Some(store.clone()),
     );
-    let app = civicprobe_tracker::app(store.clone())
-        .merge(civicprobe_tracker::events::router(hub))
-        .merge(civicprobe_tracker::http::dead_letters::router(store, js))
-        .merge(ops.public());
+    let mut ingest_config = service.ingest.clone();
+    ingest_config.jetstream = settings;
+    let photos = civicprobe::ingest_access::photo_reader(ingest_config, js.clone(), &store);
+    let dead_letters = civicprobe_tracker::http::dead_letters::router(store.clone(), js);
+    let app = civicprobe::split::tracker_routes(civicprobe::split::TrackerRoutes {
+        store,
+        photos,
+        hub,
+        categories,
+        open311_public_photos,
+        base_url: public.url,
+        jurisdictions: &router.jurisdictions,
+        sessions: sessions.policy(),
+    })?
+    .merge(dead_letters)
+    .merge(ops.public());
+    let app = civicprobe::split::with_sessions(app, public.web_origin);
     let app = civicprobe::answers::harden(app);
     serve_with(service.listen, app, &ops, service.http, shutdown).await?;
     for stage in stages {

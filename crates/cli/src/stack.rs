@@ -210,6 +210,10 @@ impl Stack {
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
         let alerting = civicprobe_tracker::alerts::run(js2, store2, alerts, settings, stop);
         tasks.push(("alerts", gate.then(&shutdown, alerting)));
+        // Keeps TOKENS current, so that a separate ingest can join this NATS.
+        let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
+        let feeding = civicprobe_tracker::run_token_feed(js2, store2, settings.replicas, stop);
+        tasks.push(("token feed", gate.then(&shutdown, feeding)));
         let mut ingest_config = config.ingest.clone();
         ingest_config.jetstream = settings;
         let dead_letters =
@@ -220,14 +224,6 @@ impl Stack {
             .open_store()
             .await
             .context("opening ingest's local store")?;
-        let open311 =
-            civicprobe_open311::Open311State::new(store.clone(), ingest.clone(), categories)
-                .with_places(
-                    civicprobe_open311::Places::load(&config.places)
-                        .context("loading the Open311 gazetteer")?,
-                )
-                .with_public_photos(config.open311_public_photos)
-                .with_base_url(public.url.clone());
         let ops_args = crate::ops::OpsArgs {
             metrics_token: config.metrics_token.clone(),
             ops_listen: config.ops_listen,
@@ -240,25 +236,23 @@ impl Stack {
             streams,
             Some(store.clone()),
         );
-        let app = civicprobe_ingest::app(ingest.clone())
-            .merge(civicprobe_open311::app(open311))
-            .merge(civicprobe_tracker::app(store.clone()))
-            .merge(civicprobe_tracker::events::router(hub))
+        // One process: the photo reads share ingest's state (its local
+        // photo index serves the filesystem photo store).
+        let tracker = crate::split::tracker_routes(crate::split::TrackerRoutes {
+            store: store.clone(),
+            photos: ingest.clone(),
+            hub,
+            categories,
+            open311_public_photos: config.open311_public_photos,
+            base_url: public.url.clone(),
+            jurisdictions: &config.router.jurisdictions,
+            sessions: config.sessions.policy(),
+        })?;
+        let app = crate::split::intake_routes(ingest.clone(), &config.places)?
+            .merge(tracker)
             .merge(dead_letters)
-            .merge(ops.public())
-            .merge(
-                civicprobe_web::app(
-                    store.clone(),
-                    &config.router.jurisdictions,
-                    config.sessions.policy(),
-                )
-                .context("starting the web pages")?,
-            )
-            .layer(axum::middleware::from_fn(civicprobe_web::cookie_auth));
-        let app = match public.web_origin {
-            Some(origin) => app.layer(axum::Extension(origin)),
-            None => app,
-        };
+            .merge(ops.public());
+        let app = crate::split::with_sessions(app, public.web_origin);
         let app = crate::answers::harden(app);
         let ops_addr = match ops.serve(&config.http, &shutdown).await? {
             Some((ops_addr, task)) => {
@@ -369,15 +363,15 @@ where
 
 /// Where absolute URLs point.
 #[derive(Debug)]
-struct PublicUrl {
+pub struct PublicUrl {
     /// Open311's base for `media_url` and discovery (no trailing slash).
-    url: String,
+    pub url: String,
     /// The web pages' origin for CSRF and `Secure`, only when configured.
-    web_origin: Option<civicprobe_web::PublicOrigin>,
+    pub web_origin: Option<civicprobe_web::PublicOrigin>,
 }
 
 /// `--public-url` checked, or `http://<addr>`.
-fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<PublicUrl> {
+pub fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<PublicUrl> {
     let Some(url) = configured else {
         return Ok(PublicUrl {
             url: format!("http://{addr}"),

@@ -1,5 +1,6 @@
 //! A crash between accept and publish loses nothing: `civicprobe ingest`
-//! accepts reports while NATS is down, is killed with SIGKILL before it
+//! (which knows the courier from the tracker's `TOKENS` stream, not from
+//! any database) accepts reports while NATS is down, is killed with SIGKILL before it
 //! could publish them, and a new process publishes each exactly once.
 //! Also: `civicprobe load` against an in-process stack, and the photo
 //! endpoint scoped by the tracker like tickets.
@@ -111,13 +112,49 @@ async fn msg_ids(nats: &NatsServer, n: u64) -> Vec<String> {
     ids
 }
 
+/// What a tracker does for ingest: the live tokens of `data`'s database
+/// published once on `TOKENS`.
+async fn publish_tokens(data: &Path, nats: &NatsServer) {
+    let url = civicprobe_tracker::Config { database_url: None }.database_url_or_default(data);
+    let store = civicprobe_tracker::Store::connect(&url)
+        .await
+        .expect("store");
+    let (_client, js) = nats.connect().await.expect("connect");
+    civicprobe_tracker::ensure_tokens_stream(&js, 1)
+        .await
+        .expect("TOKENS");
+    let mut published = Default::default();
+    let sent = civicprobe_tracker::token_feed::publish_changes(&js, &store, &mut published)
+        .await
+        .expect("published");
+    assert_eq!(sent, 1, "one courier token");
+}
+
+/// Waits until ingest wrote its local copy of the tokens with one grant.
+async fn until_tokens_copied(data: &Path) {
+    let copy = data.join(civicprobe_ingest::credentials::LOCAL_COPY);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let grants = std::fs::read(&copy).ok().and_then(|b| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&b).ok()
+        });
+        if grants.is_some_and(|g| g.len() == 1) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "ingest never copied the tokens");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn reports_accepted_before_a_kill_are_published_once_after_restart() {
     let mut nats = NatsServer::start().expect("nats");
     let data = tempfile::tempdir().expect("tempdir");
     let token = add_courier(data.path());
+    publish_tokens(data.path(), &nats).await;
     let port = civicprobe_testkit::nats::free_port().expect("port");
     let mut first = ingest(data.path(), &nats.url(), port).await;
+    until_tokens_copied(data.path()).await;
 
     nats.stop();
     let keys: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();

@@ -1,7 +1,8 @@
 //! `civicprobe token list|revoke|rotate` as an administrator runs them, and
-//! a revocation that holds at once in every service: the in-process stack
-//! (ingest, tracker API, Open311, a cookie session) and a separate
-//! `civicprobe ingest` process on the same database.
+//! a revocation that holds at once in every service of the in-process
+//! stack (ingest, tracker API, Open311, a cookie session), and within
+//! seconds in a separate `civicprobe ingest` process, which has no
+//! database and learns it from the stack's `TOKENS` stream.
 
 mod common;
 
@@ -124,6 +125,18 @@ fn submit(url: &str, token: &str, photo: &Path) -> Result<String, String> {
     }
 }
 
+/// Retries `probe` every 100 ms for up to 15 s.
+fn until(what: &str, mut probe: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match probe() {
+            Ok(()) => return,
+            Err(last) if Instant::now() >= deadline => panic!("{what}: {last}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
 /// A child process killed when dropped, so a failing test leaves none
 /// behind (holding the test's output pipe open).
 struct Killed(Child);
@@ -135,14 +148,14 @@ impl Drop for Killed {
     }
 }
 
-/// `civicprobe ingest` alone, on its own data directory but the stack's
-/// database, once it answers.
-async fn standalone_ingest(data: &Path, database_url: &str, nats_url: &str) -> (Killed, String) {
+/// `civicprobe ingest` alone, on its own data directory and no database
+/// (it follows `TOKENS`), once it answers.
+async fn standalone_ingest(data: &Path, nats_url: &str) -> (Killed, String) {
     let port = civicprobe_testkit::nats::free_port().expect("port");
     let listen = format!("127.0.0.1:{port}");
     let mut child = civicprobe()
         .args(["ingest", "--listen", &listen, "--nats-url", nats_url])
-        .args(["--database-url", database_url, "--data-dir"])
+        .arg("--data-dir")
         .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -233,9 +246,7 @@ async fn a_revocation_holds_at_once_in_every_service_and_process() {
         &["office", "add", "wenquan", "--person", "Wang Fang"],
     );
     let boss = admin(&data, &["supervisor", "add", "Zhang Min"]);
-    let database_url = format!("sqlite://{}", data.join("civicprobe.db").display());
-    let (ingest, ingest_url) =
-        standalone_ingest(&dir.path().join("ingest"), &database_url, &nats.url()).await;
+    let (ingest, ingest_url) = standalone_ingest(&dir.path().join("ingest"), &nats.url()).await;
     let photo = dir.path().join("hazard.jpg");
     std::fs::write(&photo, photos::jpeg(64, 48)).expect("photo");
     let probe = Probe {
@@ -249,7 +260,9 @@ async fn a_revocation_holds_at_once_in_every_service_and_process() {
     assert_eq!(probe.office_queue(&office).await, 200);
     assert_eq!(probe.open311_post(&courier).await, 201);
     submit(&stack.base_url(), &courier, &photo).expect("stack's ingest takes it");
-    submit(&ingest_url, &courier, &photo).expect("standalone ingest takes it");
+    until("standalone ingest takes it", || {
+        submit(&ingest_url, &courier, &photo).map(|_| ())
+    });
 
     // Revoke all three with the command line, as an administrator would.
     for row in token_rows(&data) {
@@ -267,8 +280,14 @@ async fn a_revocation_holds_at_once_in_every_service_and_process() {
     assert_eq!(probe.open311_post(&courier).await, 403, "Open311 POST");
     let refused = submit(&stack.base_url(), &courier, &photo).expect_err("stack's ingest");
     assert!(refused.contains("401"), "{refused}");
-    let refused = submit(&ingest_url, &courier, &photo).expect_err("standalone ingest");
-    assert!(refused.contains("401"), "{refused}");
+    // The standalone ingest hears it from TOKENS (the stack's token feed
+    // publishes every second).
+    until("standalone ingest refuses", || {
+        match submit(&ingest_url, &courier, &photo) {
+            Err(refused) if refused.contains("401") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
 
     drop(ingest);
     stack.stop().await.expect("stop");

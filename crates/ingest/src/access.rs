@@ -144,16 +144,7 @@ async fn sent_it(
     let Some(sender) = local.courier_of(report).await? else {
         return Ok(false);
     };
-    let holder = state
-        .inner
-        .couriers
-        .courier_for_token(token)
-        .await
-        .map_err(|source| Error::Unavailable {
-            what: "the token store",
-            source,
-        })?;
-    Ok(holder == Some(sender))
+    Ok(state.courier_for_token(token).await? == Some(sender))
 }
 
 /// `?size=`.

@@ -22,7 +22,9 @@
 //!   [`intake`]: the same pipeline for reports that arrive another way
 //!   (Open311).
 //! - [`courier`]: who a bearer token belongs to ([`CourierDirectory`]) and
-//!   the `Idempotency-Key` header.
+//!   the `Idempotency-Key` header; [`credentials`]: the tracker's tokens
+//!   and sessions followed from the `TOKENS` stream, with a local copy
+//!   ([`CredentialDirectory`]), so ingest needs no database.
 //! - [`limit`]: per-courier rate limit, upload memory budget (the memory
 //!   bound is stated there), uploads in flight per client; [`metered`]: a
 //!   body that takes from the budget as its bytes arrive.
@@ -43,11 +45,16 @@
 //!   [`ReportAccess`]; [`proof`]: an office's proof photo for a ticket;
 //!   [`verification_photo`]: a courier's photo checking a resolved ticket
 //!   (its EXIF time, GPS and perceptual hash told to the ticket store).
+//! - [`announce`]: upload scope without a ticket store ([`StreamAccess`]):
+//!   by role, each stored proof or verification photo announced on
+//!   `UPLOADS` for the tracker to record in scope.
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
 pub mod access;
+pub mod announce;
 pub mod courier;
+pub mod credentials;
 pub mod error;
 pub mod evidence;
 pub mod form;
@@ -68,11 +75,13 @@ pub mod verification_photo;
 use std::path::PathBuf;
 
 pub use access::{ReportAccess, Viewer};
+pub use announce::{ensure_uploads_stream, StreamAccess};
 pub use courier::{BoxError, CourierDirectory};
+pub use credentials::CredentialDirectory;
 pub use error::Error;
 pub use publish::ensure_reports_stream;
 pub use state::IngestState;
-pub use submit::app;
+pub use submit::{app, intake_app, photo_app};
 
 /// The default photo size limit: 16 MiB.
 pub const DEFAULT_MAX_PHOTO_BYTES: usize = 16 * 1024 * 1024;

@@ -96,6 +96,26 @@ impl IngestState {
         js: jetstream::Context,
         couriers: Arc<dyn CourierDirectory>,
     ) -> Self {
+        Self::build(config, js, couriers, true)
+    }
+
+    /// The state for [`crate::photo_app`] alone, in a process that accepts
+    /// no reports (the tracker): the same photo store, and no outbox
+    /// publisher or reuse feed.
+    pub fn photo_reader(
+        config: Config,
+        js: jetstream::Context,
+        couriers: Arc<dyn CourierDirectory>,
+    ) -> Self {
+        Self::build(config, js, couriers, false)
+    }
+
+    fn build(
+        config: Config,
+        js: jetstream::Context,
+        couriers: Arc<dyn CourierDirectory>,
+        accepts: bool,
+    ) -> Self {
         let body_limit = form::body_limit(config.max_photo_bytes);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
@@ -106,6 +126,7 @@ impl IngestState {
         let (stop, stopped) = watch::channel(());
         let wake = Arc::new(Notify::new());
         match tokio::runtime::Handle::try_current() {
+            Ok(_) if !accepts => {}
             Ok(rt) => {
                 rt.spawn(outbox::run(
                     shared.clone(),
@@ -171,6 +192,19 @@ impl IngestState {
     /// callers that did their own scope check (Open311's public media).
     pub async fn photo(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
         self.inner.photos.get(sha256).await
+    }
+
+    /// The courier holding `token` (a bearer token or a session id), as
+    /// this state's courier directory knows it; `None` for anyone else.
+    pub async fn courier_for_token(&self, token: &str) -> Result<Option<CourierId>, Error> {
+        self.inner
+            .couriers
+            .courier_for_token(token)
+            .await
+            .map_err(|source| Error::Unavailable {
+                what: "the courier token store",
+                source,
+            })
     }
 
     /// At most `per_client` uploads in flight at once per client (default

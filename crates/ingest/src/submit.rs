@@ -17,28 +17,44 @@ use civicprobe_model::{CourierId, Evidence, ReportId, ReportSubmitted};
 use time::OffsetDateTime;
 use tracing::field::Empty;
 
-/// The ingest routes: `POST /v1/reports` (body limit sized for
-/// [`form::MAX_PHOTOS`] photos at the photo limit) and
-/// `GET /v1/reports/{id}/photos/{n}`.
+/// Every ingest route: [`intake_app`] and [`photo_app`] (what `up`
+/// serves).
 pub fn app(state: IngestState) -> Router {
+    intake_app(state.clone()).merge(photo_app(state))
+}
+
+/// What `civicprobe ingest` serves, the uploads: `POST /v1/reports` (body
+/// limit sized for [`form::MAX_PHOTOS`] photos at the photo limit), `POST
+/// /v1/tickets/{id}/proof-photos` and `POST
+/// /v1/tickets/{id}/verification-photos`.
+pub fn intake_app(state: IngestState) -> Router {
     let limit = form::body_limit(state.inner.config.max_photo_bytes);
     Router::new()
         .route(
             "/v1/reports",
             post(submit_report).layer(DefaultBodyLimit::max(limit)),
         )
-        .route("/v1/reports/{id}/photos/{n}", get(access::get_photo))
         .route(
             "/v1/tickets/{id}/proof-photos",
             post(crate::proof::upload).layer(DefaultBodyLimit::max(limit)),
         )
         .route(
-            "/v1/tickets/{id}/proof-photos/{sha256}",
-            get(crate::proof::get),
-        )
-        .route(
             "/v1/tickets/{id}/verification-photos",
             post(crate::verification_photo::upload).layer(DefaultBodyLimit::max(limit)),
+        )
+        .with_state(state)
+}
+
+/// The photo reads, which need to know tickets (scope): `GET
+/// /v1/reports/{id}/photos/{n}` and `GET
+/// /v1/tickets/{id}/proof-photos/{sha256}`. The tracker process mounts
+/// them over the shared photo store, with the store-backed access.
+pub fn photo_app(state: IngestState) -> Router {
+    Router::new()
+        .route("/v1/reports/{id}/photos/{n}", get(access::get_photo))
+        .route(
+            "/v1/tickets/{id}/proof-photos/{sha256}",
+            get(crate::proof::get),
         )
         .with_state(state)
 }

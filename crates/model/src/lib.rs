@@ -20,12 +20,17 @@
 //! - [`nats`]: every stream, subject and consumer name, the dead-letter
 //!   headers, the ack wait, and [`nats::JetStreamSettings`].
 //! - [`role`]: who is acting: courier, office or supervisor.
+//! - [`upload`]: a proof or verification photo ingest stored, announced
+//!   to the tracker on `UPLOADS`.
+//! - [`credential`]: a token's or session's grant as the tracker publishes
+//!   it to ingest on `TOKENS` (hashes only).
 //! - [`sla`]: the deadline policy ([`SlaPolicy::deadlines`]), shared by the
 //!   router and the tracker.
 //! - [`problem`]: the `application/problem+json` error body.
 //! - [`text`]: the rule on control characters in free text.
 
 pub mod category;
+pub mod credential;
 pub mod event;
 pub mod evidence;
 pub mod ids;
@@ -38,8 +43,10 @@ pub mod role;
 pub mod sla;
 pub mod text;
 pub mod ticket;
+pub mod upload;
 
 pub use category::Category;
+pub use credential::{CredentialGrant, CredentialState};
 pub use event::{
     Deadlines, MergeReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
 };
@@ -52,3 +59,4 @@ pub use report::{PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};
 pub use sla::{SlaPolicy, StepDurations};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};
+pub use upload::{PhotoUploaded, UploadKind};

@@ -18,6 +18,25 @@ pub const TICKET_SUBJECTS: &str = "civic.ticket.>";
 /// Unrouted reports: `civic.unrouted.<category>`.
 pub const UNROUTED_SUBJECTS: &str = "civic.unrouted.>";
 
+/// Every live credential's grant and every dead one's tombstone, written
+/// by the tracker and followed by every ingest ([`crate::credential`]):
+/// one subject per credential hash, the last message of each kept.
+pub const TOKENS_STREAM: &str = "TOKENS";
+/// Subjects the `TOKENS` stream holds: `civic.token.<hash>`.
+pub const TOKEN_SUBJECTS: &str = "civic.token.>";
+
+/// Proof and verification photos ingest stored, for the tracker to record
+/// ([`crate::upload`]): `civic.upload.<kind>.<ticket>.<sha256>`.
+pub const UPLOADS_STREAM: &str = "UPLOADS";
+/// Subjects the `UPLOADS` stream holds.
+pub const UPLOAD_SUBJECTS: &str = "civic.upload.>";
+/// The `<kind>` of a proof photo's upload subject.
+pub const PROOF_UPLOAD: &str = "proof";
+/// The `<kind>` of a verification photo's upload subject.
+pub const VERIFICATION_UPLOAD: &str = "verification";
+/// The tracker's durable pull consumer on `UPLOADS`.
+pub const UPLOADS_CONSUMER: &str = "tracker-uploads";
+
 /// The JetStream object store bucket ingest keeps photos and thumbnails in
 /// when several ingest instances share them (`--photo-store nats`).
 pub const PHOTOS_BUCKET: &str = "PHOTOS";
@@ -118,6 +137,19 @@ pub fn office_subjects(office: &OfficeId) -> String {
     format!("civic.ticket.{office}.>")
 }
 
+/// `civic.token.<hash>`: where a credential's state is published.
+pub fn token_subject(hash: &str) -> String {
+    format!("civic.token.{hash}")
+}
+
+/// `civic.upload.<kind>.<ticket>.<sha256>`, `kind` `proof` or
+/// `verification`: one subject per photo of a ticket, so the tracker can
+/// look one up (`get_last_raw_message_by_subject`) before its consumer
+/// has caught up.
+pub fn upload_subject(kind: &str, ticket: crate::TicketId, sha256: &str) -> String {
+    format!("civic.upload.{kind}.{ticket}.{sha256}")
+}
+
 /// `civic.unrouted.<category>`.
 pub fn unrouted_subject(category: Category) -> String {
     format!("civic.unrouted.{category}")
@@ -136,6 +168,11 @@ mod tests {
         );
         assert_eq!(office_subjects(&office), "civic.ticket.wenquan.>");
         assert_eq!(unrouted_subject(Category::Other), "civic.unrouted.other");
+        let ticket = crate::TicketId::new();
+        let upload = upload_subject(PROOF_UPLOAD, ticket, "ab");
+        assert_eq!(upload, format!("civic.upload.proof.{ticket}.ab"));
+        assert!(upload.starts_with(UPLOAD_SUBJECTS.trim_end_matches('>')));
+        assert!(token_subject("cd").starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));
         let dead = dead_letter_subject(ROUTER_CONSUMER);
         assert!(dead.starts_with(DEAD_LETTER_SUBJECTS.trim_end_matches('>')));

@@ -11,7 +11,10 @@
 //!
 //! # Layout
 //!
-//! - [`app`] and [`Open311State`]: the routes.
+//! - [`app`] and [`Open311State`]: the routes; split as the services are:
+//!   [`read_app`] (the tracker's) and [`post_app`] over [`Open311Intake`]
+//!   (ingest's, which needs no tracker store: `api_key` is checked in
+//!   ingest's courier directory).
 //! - [`format`]: `.xml` / `.json` suffixes and rendering (escaped XML via
 //!   quick-xml's serializer, JSON via serde_json).
 //! - [`wire`]: the specification's documents (services, requests,
@@ -39,7 +42,7 @@ pub mod updates;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use civicprobe_ingest::IngestState;
 use civicprobe_router::Categories;
@@ -72,7 +75,36 @@ pub struct Open311State {
     pub(crate) public_photos: bool,
 }
 
+/// What `POST requests` needs, and nothing of the tracker's: ingest's
+/// pipeline (which also knows the couriers' tokens) and the gazetteer.
+/// `civicprobe ingest` serves it alone ([`post_app`]).
+#[derive(Clone, Debug)]
+pub struct Open311Intake {
+    /// The intake pipeline and its courier directory.
+    pub(crate) ingest: IngestState,
+    /// Named places for `address_string`.
+    pub(crate) places: Arc<Places>,
+}
+
+impl Open311Intake {
+    /// Posts through `ingest`, placing `address_string` with `places`.
+    pub fn new(ingest: IngestState, places: Places) -> Self {
+        Self {
+            ingest,
+            places: Arc::new(places),
+        }
+    }
+}
+
 impl Open311State {
+    /// What the `POST` side of [`app`] uses.
+    pub fn intake(&self) -> Open311Intake {
+        Open311Intake {
+            ingest: self.ingest.clone(),
+            places: self.places.clone(),
+        }
+    }
+
     /// The state over the tracker's `store` and ingest's `ingest`.
     pub fn new(store: Store, ingest: IngestState, categories: Categories) -> Self {
         Self {
@@ -109,20 +141,33 @@ impl Open311State {
     }
 }
 
-/// The GeoReport v2 routes under [`BASE_PATH`].
+/// Every GeoReport v2 route under [`BASE_PATH`] (what `up` serves):
+/// [`read_app`] and [`post_app`].
 pub fn app(state: Open311State) -> Router {
-    let limit = civicprobe_ingest::form::body_limit(civicprobe_ingest::DEFAULT_MAX_PHOTO_BYTES);
+    let intake = state.intake();
+    read_app(state).merge(post_app(intake))
+}
+
+/// The reads (the tracker's): discovery, services, requests, updates,
+/// tokens and media. Every method but `GET` on them is the router's `405`.
+pub fn read_app(state: Open311State) -> Router {
     Router::new()
-        .route(
-            "/open311/v2/{file}",
-            get(top_level).post(post::post_request),
-        )
+        .route("/open311/v2/{file}", get(top_level))
         .route("/open311/v2/services/{file}", get(services::definition))
         .route("/open311/v2/requests/{file}", get(requests::get_one))
         .route("/open311/v2/tokens/{file}", get(requests::token))
         .route("/open311/v2/media/{id}/{n}", get(media::photo))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// `POST requests.{xml,json}` (ingest's), authenticated through ingest's
+/// courier directory.
+pub fn post_app(intake: Open311Intake) -> Router {
+    let limit = civicprobe_ingest::form::body_limit(civicprobe_ingest::DEFAULT_MAX_PHOTO_BYTES);
+    Router::new()
+        .route("/open311/v2/{file}", post(post::post_request))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(intake)
 }
 
 /// `GET {discovery,services,requests,servicerequestupdates}.{xml,json}`.

@@ -7,7 +7,7 @@ use crate::format::{self, Format};
 use crate::places::Places;
 use crate::posted::{self, Posted, Received};
 use crate::wire::Created;
-use crate::{Error, Open311State};
+use crate::{Error, Open311Intake};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -24,7 +24,7 @@ pub const MAX_ADDRESS_CHARS: usize = 200;
 /// The `POST requests` handler.
 #[tracing::instrument(name = "open311_post", skip_all, fields(report_id = tracing::field::Empty))]
 pub async fn post_request(
-    State(state): State<Open311State>,
+    State(state): State<Open311Intake>,
     Path(file): Path<String>,
     request: Request,
 ) -> Response {

@@ -12,7 +12,7 @@
 //! is held, both until the report is committed.
 
 use crate::Error;
-use crate::Open311State;
+use crate::Open311Intake;
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Query, Request};
@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 use civicprobe_ingest::form::read_part;
 use civicprobe_ingest::limit::UploadSlot;
 use civicprobe_ingest::metered::UploadMeter;
-use civicprobe_model::{CourierId, Principal};
+use civicprobe_model::CourierId;
 use futures::StreamExt;
 
 /// The multipart part carrying a photo.
@@ -72,7 +72,7 @@ pub struct Received {
 }
 
 /// Authenticates, then reads the body (see the module docs).
-pub async fn receive(state: &Open311State, request: Request) -> Result<Received, Error> {
+pub async fn receive(state: &Open311Intake, request: Request) -> Result<Received, Error> {
     let (parts, body) = request.into_parts();
     state.ingest.refuse_declared_over_limit(&parts.headers)?;
     let early = match key_outside_body(&parts) {
@@ -116,12 +116,13 @@ fn key_outside_body(parts: &Parts) -> Option<String> {
 }
 
 /// The courier named by `key`; `403` otherwise.
-async fn authorize(state: &Open311State, key: Option<&str>) -> Result<CourierId, Error> {
+async fn authorize(state: &Open311Intake, key: Option<&str>) -> Result<CourierId, Error> {
     let key = key.ok_or(Error::Forbidden)?;
-    match state.store.authenticate(key).await? {
-        Some(Principal::Courier { courier_id, .. }) => Ok(courier_id),
-        _ => Err(Error::Forbidden),
-    }
+    state
+        .ingest
+        .courier_for_token(key)
+        .await?
+        .ok_or(Error::Forbidden)
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {
@@ -158,7 +159,7 @@ async fn read_form(parts: Parts, body: Body) -> Result<Posted, Error> {
 
 /// A multipart body; `early` when already authenticated.
 async fn read_multipart(
-    state: &Open311State,
+    state: &Open311Intake,
     parts: Parts,
     body: Body,
     early: Option<CourierId>,
@@ -184,7 +185,7 @@ async fn read_multipart(
 /// unknown authenticates, takes the slot into `slot` and arms `meter`; a
 /// `media` part before that is refused (`403`).
 async fn read_parts(
-    state: &Open311State,
+    state: &Open311Intake,
     parts: Parts,
     body: Body,
     courier: &mut Option<CourierId>,

@@ -9,6 +9,9 @@
 //!   JetStream cluster for R3 streams); a node can be killed and restarted.
 //! - [`db`]: a fresh database per test: a SQLite file in a temporary folder,
 //!   or a new PostgreSQL database (dropped afterwards).
+//! - [`nginx`]: a real nginx (Debian's) in front of services under test,
+//!   with its own prefix and config in a temporary folder, on a free port,
+//!   killed on `Drop`.
 //! - [`photos`]: real JPEG and PNG bytes, and broken ones.
 //! - [`odd_exif`]: the odd-EXIF corpus (`fixtures/photos/odd-exif/`),
 //!   photos whose EXIF is written byte by byte the way real phones and
@@ -23,6 +26,7 @@
 pub mod db;
 pub mod nats;
 pub mod nats_cluster;
+pub mod nginx;
 pub mod odd_exif;
 mod odd_exif_files;
 pub mod photos;
@@ -30,6 +34,7 @@ pub mod photos;
 pub use db::TestDb;
 pub use nats::NatsServer;
 pub use nats_cluster::NatsCluster;
+pub use nginx::Nginx;
 
 /// Installs a test-friendly `tracing` subscriber once (output captured by
 /// the test harness; level from `RUST_LOG`, default `warn`).

@@ -60,6 +60,12 @@
 //!   `alerts` consumer on `TICKETS`, the delivery outbox and its sender,
 //!   the daily digest ([`alerts::run`]).
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
+//! - [`token_feed`]: the live tokens and sessions (hashes, holders,
+//!   validity) reconciled onto the `TOKENS` stream every ingest follows
+//!   ([`run_token_feed`]; the rows from `Store::live_credentials`).
+//! - [`uploads`]: proof and verification photos a split ingest announced
+//!   on `UPLOADS`, recorded in scope ([`run_uploads`]), or looked up when a
+//!   resolve or verify is faster than the consumer.
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
 //! - [`audit`]: response-time figures ([`audit::collect`]), reading them
@@ -86,6 +92,8 @@ pub mod outbox;
 pub mod sla;
 pub mod store;
 mod time_ms;
+pub mod token_feed;
+pub mod uploads;
 
 pub use alerts::AlertConfig;
 pub use audit::{Dimension, ResponseTimes};
@@ -104,6 +112,8 @@ pub use store::token_admin::{Revocation, TokenInfo};
 pub use store::tokens::{default_lifetime, Issued};
 pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
+pub use token_feed::{ensure_tokens_stream, run_token_feed};
+pub use uploads::run_uploads;
 
 use std::path::Path;
 

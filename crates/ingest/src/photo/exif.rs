@@ -23,7 +23,9 @@ use super::PhotoFormat;
 use civicprobe_model::PhotoExif;
 use time::OffsetDateTime;
 
-pub use super::exif_write::{app1_payload, app1_payload_with_camera, phone_app1, with_app1};
+pub use super::exif_write::{
+    app1_payload, app1_payload_with_camera, phone_app1, taken_now_at, with_app1,
+};
 
 /// A DateTimeOriginal before this year is a camera that lost its clock.
 pub const EARLIEST_YEAR: i32 = 1990;

@@ -29,6 +29,24 @@ pub fn phone_app1(gps: (f64, f64)) -> Vec<u8> {
     )
 }
 
+/// Test and tool support: `jpeg` with the EXIF of a photo taken now
+/// (China time, as phones write DateTimeOriginal) at `gps`: a courier's
+/// fresh check of a fix.
+pub fn taken_now_at(jpeg: &[u8], gps: (f64, f64)) -> Vec<u8> {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let now = time::OffsetDateTime::now_utc().to_offset(offset);
+    let taken = format!(
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    with_app1(jpeg, &app1_payload(Some(gps), Some(&taken), Some(1)))
+}
+
 /// Test and tool support: `jpeg` with `payload` as an APP1 segment right
 /// after its start-of-image marker.
 pub fn with_app1(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {

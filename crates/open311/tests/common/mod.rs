@@ -1,31 +1,20 @@
 //! The Open311 test harness: a real NATS server, the router and the
 //! tracker's consumer on a fresh database, the Open311 routes over HTTP.
+//! `api_key` is checked as in a split deployment: the tracker's token
+//! feed publishes the tokens on `TOKENS`, ingest's directory follows it.
 #![allow(dead_code)]
 
-pub use civicprobe_ingest::{BoxError, CourierDirectory, IngestState};
-pub use civicprobe_model::{CourierId, OfficeId};
+pub use civicprobe_ingest::IngestState;
+pub use civicprobe_model::OfficeId;
 pub use civicprobe_open311::{app, Open311State};
 pub use civicprobe_testkit::db::TestDb;
 pub use civicprobe_testkit::nats::NatsServer;
 pub use civicprobe_tracker::Store;
-pub use futures::future::BoxFuture;
 pub use serde_json::Value;
 pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
-
-/// Open311 does not use ingest's bearer tokens.
-pub struct NoCouriers;
-
-impl CourierDirectory for NoCouriers {
-    fn courier_for_token<'a>(
-        &'a self,
-        _token: &'a str,
-    ) -> BoxFuture<'a, Result<Option<CourierId>, BoxError>> {
-        Box::pin(async { Ok(None) })
-    }
-}
 
 pub struct Harness {
     pub base: String,
@@ -83,7 +72,27 @@ pub async fn harness(kind: &str) -> Harness {
         data_dir: data.path().to_owned(),
         ..Default::default()
     };
-    let ingest = IngestState::new(ingest_config, js, Arc::new(NoCouriers));
+    tokio::spawn(civicprobe_tracker::run_token_feed(
+        js.clone(),
+        store.clone(),
+        1,
+        futures::future::pending(),
+    ));
+    let directory = civicprobe_ingest::CredentialDirectory::open(data.path());
+    tokio::spawn(civicprobe_ingest::credentials::follow(
+        directory.clone(),
+        js.clone(),
+        futures::future::pending(),
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while directory.principal(&courier).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "TOKENS never named the courier"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ingest = IngestState::new(ingest_config, js, directory);
     let state = Open311State::new(
         store.clone(),
         ingest.clone(),

@@ -96,7 +96,8 @@ pub struct AlertConfig {
     )]
     pub retry_cap_secs: u64,
     /// The public URL alert links start with (`<url>/office#ticket=…`);
-    /// unset: `up`'s `--public-url`, else `http://<listen address>`.
+    /// unset: `--public-url` (`up`, `tracker`), else `http://<listen
+    /// address>`.
     #[arg(long = "alert-link-base", env = "CIVICPROBE_ALERT_LINK_BASE")]
     pub link_base: Option<String>,
 }

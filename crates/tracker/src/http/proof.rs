@@ -2,10 +2,12 @@
 //!
 //! Ingest stores proof photos (`POST /v1/tickets/{id}/proof-photos`) and
 //! tells the tracker's store of each one it stored for a ticket
-//! ([`Store::record_proof_photo`], called through ingest's
-//! `ReportAccess::proof_photo_stored`), in `up` and in a split deployment
-//! alike (ingest opens the tracker's database there too). A resolve may
-//! cite only a photo so recorded for the same ticket.
+//! ([`Store::record_proof_photo`]): in `up` directly, through ingest's
+//! `ReportAccess::proof_photo_stored`; in a split deployment by an
+//! announcement on `UPLOADS` that the tracker records if the uploader is
+//! the ticket's office ([`crate::uploads`]), looked up on the stream here
+//! if the consumer has not recorded it yet. A resolve may cite only a
+//! photo so recorded for the same ticket.
 
 use super::ApiError;
 use crate::store::rows::Ticket;
@@ -52,7 +54,16 @@ pub(super) async fn must_be_uploaded(
     let Some(sha256) = proof else {
         return Ok(());
     };
-    if store.proof_photo_uploaded(ticket.ticket_id, sha256).await? {
+    // A split ingest announced it; this tracker may not have recorded it yet.
+    if store.proof_photo_uploaded(ticket.ticket_id, sha256).await?
+        || store
+            .catch_up_upload(
+                civicprobe_model::nats::PROOF_UPLOAD,
+                ticket.ticket_id,
+                sha256,
+            )
+            .await?
+    {
         Ok(())
     } else {
         Err(ApiError::field(

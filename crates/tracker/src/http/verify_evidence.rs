@@ -42,16 +42,30 @@ pub(super) async fn check(
             ),
         ));
     }
-    let photo = store
+    let mut photo = store
         .verification_photo(ticket.ticket_id, courier, sha256)
-        .await?
-        .ok_or_else(|| {
-            ApiError::evidence(
-                "photo_sha256",
-                "no photo with this sha256 was uploaded by you for this ticket; \
-                 upload it to /v1/tickets/{id}/verification-photos first",
+        .await?;
+    // A split ingest announced it; this tracker may not have recorded it yet.
+    if photo.is_none()
+        && store
+            .catch_up_upload(
+                civicprobe_model::nats::VERIFICATION_UPLOAD,
+                ticket.ticket_id,
+                sha256,
             )
-        })?;
+            .await?
+    {
+        photo = store
+            .verification_photo(ticket.ticket_id, courier, sha256)
+            .await?;
+    }
+    let photo = photo.ok_or_else(|| {
+        ApiError::evidence(
+            "photo_sha256",
+            "no photo with this sha256 was uploaded by you for this ticket; \
+                 upload it to /v1/tickets/{id}/verification-photos first",
+        )
+    })?;
     let max_age = Duration::minutes(rules.verify_photo_max_age_mins);
     if let Some(taken_at) = photo.taken_at {
         if store.now() - taken_at > max_age {

@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod courier_reports;
 pub mod courier_view;
+mod credentials;
 mod dispute_queue;
 pub mod disputes;
 pub mod fraud;
@@ -91,6 +92,10 @@ pub struct Store {
     policy: Arc<SlaPolicy>,
     /// The rules of a nearby courier's check (radius, photo age, reuse).
     verify: VerifyConfig,
+    /// Split deployments: JetStream, where a resolve or verify looks up
+    /// a photo announced on `UPLOADS` but not recorded yet
+    /// ([`crate::uploads`]).
+    uploads: Option<async_nats::jetstream::Context>,
 }
 
 impl Store {
@@ -118,6 +123,7 @@ impl Store {
             outbox_ready: Arc::new(Notify::new()),
             policy: Arc::new(SlaPolicy::default()),
             verify: VerifyConfig::default(),
+            uploads: None,
         };
         store.migrate().await?;
         tracing::info!(backend = ?backend, "tracker store ready");
@@ -160,6 +166,18 @@ impl Store {
     pub fn with_verification(mut self, config: VerifyConfig) -> Store {
         self.verify = config;
         self
+    }
+
+    /// Looks photos up on `UPLOADS` when a resolve or verify cites one not
+    /// recorded yet ([`Store::catch_up_upload`]).
+    pub fn with_uploads(mut self, js: async_nats::jetstream::Context) -> Store {
+        self.uploads = Some(js);
+        self
+    }
+
+    /// JetStream for [`Store::catch_up_upload`], if configured.
+    pub(crate) fn uploads(&self) -> Option<&async_nats::jetstream::Context> {
+        self.uploads.as_ref()
     }
 
     /// The rules of a nearby courier's check.

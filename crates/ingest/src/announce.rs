@@ -1,0 +1,148 @@
+//! Photo-upload scope in a split deployment, where ingest has no ticket
+//! store ([`StreamAccess`]). Ingest knows who uploads (their token, from
+//! [`crate::CredentialDirectory`]) but not a ticket's office or state, so
+//! it lets each role upload its kind of photo (proof: office staff and
+//! supervisors; verification: couriers), stores it, and announces it on
+//! the `UPLOADS` stream ([`civicprobe_model::PhotoUploaded`]). The tracker
+//! records an announcement only if it is in scope (the ticket's own office;
+//! a courier while the ticket is resolved), so a photo stored for another
+//! office's ticket can never be cited by a resolve. The upload answers
+//! `201` only after JetStream acknowledged the announcement.
+//!
+//! The photo reads are the tracker's ([`crate::photo_app`]); this access
+//! serves none.
+
+use crate::access::{ReportAccess, VerificationEvidence, Viewer};
+use crate::{BoxError, CredentialDirectory};
+use async_nats::jetstream::{self, stream};
+use civicprobe_model::nats::{MSG_ID_HEADER, UPLOADS_STREAM, UPLOAD_SUBJECTS};
+use civicprobe_model::{PhotoUploaded, Principal, ReportId, TicketId, UploadKind};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long announcements are kept: long after the tracker recorded them
+/// (it reads them within seconds), short enough to stay small.
+const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Creates the `UPLOADS` stream if it is missing (`replicas` copies,
+/// kept a week, direct gets allowed).
+pub async fn ensure_uploads_stream(
+    js: &jetstream::Context,
+    settings: &civicprobe_model::nats::JetStreamSettings,
+) -> Result<(), BoxError> {
+    let config = stream::Config {
+        name: UPLOADS_STREAM.to_owned(),
+        subjects: vec![UPLOAD_SUBJECTS.to_owned()],
+        storage: stream::StorageType::File,
+        max_age: KEEP,
+        allow_direct: true,
+        ..Default::default()
+    };
+    civicprobe_jetstream::ensure_stream(js, config, settings).await?;
+    Ok(())
+}
+
+/// Upload scope by role from the token directory, recording by
+/// announcement on `UPLOADS`.
+#[derive(Debug)]
+pub struct StreamAccess {
+    /// Who holds which token.
+    pub directory: Arc<CredentialDirectory>,
+    /// Where announcements go.
+    pub js: jetstream::Context,
+}
+
+impl StreamAccess {
+    /// `Unknown` for an unknown token, `Allowed` if `role_fits`, else
+    /// `Denied`.
+    fn by_role(&self, token: &str, role_fits: impl Fn(&Principal) -> bool) -> Viewer {
+        match self.directory.principal(token) {
+            None => Viewer::Unknown,
+            Some(p) if role_fits(&p) => Viewer::Allowed,
+            Some(_) => Viewer::Denied,
+        }
+    }
+
+    async fn announce(
+        &self,
+        token: &str,
+        ticket: TicketId,
+        sha256: &str,
+        kind: UploadKind,
+    ) -> Result<(), BoxError> {
+        let uploader = self.directory.principal(token).ok_or("unknown token")?;
+        let upload = PhotoUploaded {
+            ticket_id: ticket,
+            sha256: sha256.to_owned(),
+            uploader,
+            uploaded_at: time::OffsetDateTime::now_utc(),
+            kind,
+        };
+        let subject = upload.subject();
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(MSG_ID_HEADER, subject.as_str());
+        self.js
+            .publish_with_headers(subject, headers, serde_json::to_vec(&upload)?.into())
+            .await?
+            .await?;
+        Ok(())
+    }
+}
+
+impl ReportAccess for StreamAccess {
+    /// Report photos are read through the tracker.
+    fn viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _report: ReportId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        let viewer = match self.directory.principal(token) {
+            None => Viewer::Unknown,
+            Some(_) => Viewer::Denied,
+        };
+        Box::pin(async move { Ok(viewer) })
+    }
+
+    fn ticket_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        let viewer = self.by_role(token, |p| !matches!(p, Principal::Courier { .. }));
+        Box::pin(async move { Ok(viewer) })
+    }
+
+    fn proof_photo_stored<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+        sha256: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(self.announce(token, ticket, sha256, UploadKind::Proof))
+    }
+
+    fn verification_viewer<'a>(
+        &'a self,
+        token: &'a str,
+        _ticket: TicketId,
+    ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
+        let viewer = self.by_role(token, |p| matches!(p, Principal::Courier { .. }));
+        Box::pin(async move { Ok(viewer) })
+    }
+
+    fn verification_photo_stored<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: TicketId,
+        evidence: &'a VerificationEvidence,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        let kind = UploadKind::Verification {
+            thumbnail_sha256: evidence.thumbnail_sha256.clone(),
+            taken_at: evidence.taken_at,
+            gps: evidence.gps,
+            phash: evidence.phash.clone(),
+        };
+        Box::pin(self.announce(token, ticket, &evidence.sha256, kind))
+    }
+}

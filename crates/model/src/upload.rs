@@ -1,0 +1,59 @@
+//! A photo ingest stored for a ticket, announced to the tracker on the
+//! `UPLOADS` stream ([`crate::nats::UPLOADS_STREAM`]) in a split
+//! deployment, where ingest knows who uploads (from the token) but not the
+//! ticket's office or state. The tracker applies the scope when it records
+//! the announcement: a proof photo from the ticket's own office (or a
+//! supervisor), a verification photo from a courier while the ticket is
+//! resolved. Anything else is dropped, so a resolve or verify cannot cite it.
+
+use crate::{Location, Principal, TicketId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One stored photo of a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhotoUploaded {
+    /// The ticket it was uploaded for.
+    pub ticket_id: TicketId,
+    /// The stored (metadata-free) photo's sha256.
+    pub sha256: String,
+    /// Who uploaded it, as ingest's token directory knew them.
+    pub uploader: Principal,
+    /// When ingest stored it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub uploaded_at: OffsetDateTime,
+    /// Which kind of photo, with what the kind needs.
+    pub kind: UploadKind,
+}
+
+/// Proof of a repair, or a courier's check of a resolved ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UploadKind {
+    /// An office's (or supervisor's) photo of the repair.
+    Proof,
+    /// A courier's fresh photo of the spot, with what its EXIF said
+    /// before stripping.
+    Verification {
+        /// Its thumbnail's sha256.
+        thumbnail_sha256: Option<String>,
+        /// EXIF DateTimeOriginal: is the photo fresh?
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        taken_at: Option<OffsetDateTime>,
+        /// EXIF GPS: was it taken at the spot?
+        gps: Option<Location>,
+        /// 64-bit perceptual hash, 16 hex digits.
+        phash: Option<String>,
+    },
+}
+
+impl PhotoUploaded {
+    /// Where it is announced: [`crate::nats::upload_subject`].
+    pub fn subject(&self) -> String {
+        let kind = match self.kind {
+            UploadKind::Proof => crate::nats::PROOF_UPLOAD,
+            UploadKind::Verification { .. } => crate::nats::VERIFICATION_UPLOAD,
+        };
+        crate::nats::upload_subject(kind, self.ticket_id, &self.sha256)
+    }
+}
