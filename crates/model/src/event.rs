@@ -77,6 +77,10 @@ pub struct TicketOpened {
     /// around the district; the office is the nearest one.
     #[serde(default)]
     pub boundary: bool,
+    /// The classifier model that decided category and urgency (its
+    /// version, `m-<hash>`); absent in messages from before issue 17.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<String>,
     /// The report that opened it, whole.
     pub report: ReportSubmitted,
 }

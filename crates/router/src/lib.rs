@@ -114,9 +114,14 @@ impl Default for Config {
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 #[group(id = "router_options")]
 pub struct Options {
-    /// Labelled JSON Lines the classifier is trained on at start.
+    /// Labelled JSON Lines the classifier is trained on at start (when no
+    /// `--model` is given).
     #[arg(long, env = "CIVICPROBE_CLASSIFIER_CORPUS", default_value = DEFAULT_CORPUS)]
     pub classifier_corpus: PathBuf,
+    /// A model file written by `civicprobe classify --train`; reloaded
+    /// without a restart when it changes.
+    #[arg(long = "model", env = "CIVICPROBE_MODEL", value_name = "PATH")]
+    pub model: Option<PathBuf>,
     /// SLA policy (TOML): deadlines per category × urgency.
     #[arg(long, env = "CIVICPROBE_POLICY", default_value = sla::DEFAULT_POLICY)]
     pub policy: PathBuf,
@@ -151,6 +156,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             classifier_corpus: PathBuf::from(DEFAULT_CORPUS),
+            model: None,
             policy: PathBuf::from(sla::DEFAULT_POLICY),
             categories: PathBuf::from(categories::DEFAULT_CATEGORIES),
             boundary_m: DEFAULT_BOUNDARY_M,

@@ -80,7 +80,11 @@ fn every_file_loads_and_the_flags_apply() {
         "400",
     ]);
     let router = Router::from_options(&cli.config, &cli.options).unwrap();
-    assert_eq!(router.classifier().trained_on(), 586);
+    assert_eq!(router.classifier().trained_on(), 843);
+    assert_eq!(
+        router.classifier().version(),
+        Classifier::builtin().version()
+    );
     assert_eq!(router.duplicates().radius_m, 12.0);
     assert_eq!(router.duplicates().photo_radius_m, 400.0);
     assert_eq!(
