@@ -21,6 +21,8 @@
 //! - [`nats_config`]: [`nats_config::NatsConfig`], the NATS flags every
 //!   service shares: a server list, one credential (user and password,
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
+//! - [`corrections`]: `classify --train --corrections-from`: the offices'
+//!   re-triages read from the tracker's database as labelled examples.
 //! - [`broker`]: the one NATS connection builder: connect to the configured
 //!   servers (auth refusals said as such), or, for `up` with nothing
 //!   configured, start `nats-server -js` with its store in the data
@@ -49,6 +51,7 @@ pub mod admin;
 pub mod alerts;
 pub mod answers;
 pub mod broker;
+pub mod corrections;
 pub mod gauges;
 pub mod http_metrics;
 pub mod ingest_access;

@@ -2,7 +2,7 @@
 //! fault.
 
 use civicprobe_model::Category;
-use civicprobe_router::{Config, Options, Router};
+use civicprobe_router::{Classifier, Config, Options, Router};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 

@@ -78,38 +78,13 @@ impl Platt {
     }
 }
 
-/// The threshold on calibrated probabilities that minimises
-/// `cost_ratio × misses + false alarms` over `(probability, truly urgent)`;
-/// ties go to the lower threshold (fewer misses). Candidates are midpoints
-/// between neighbouring probabilities, so the choice is not pinned to one
-/// sample. `0.5` for an empty set.
-pub fn threshold_for_cost(samples: &[(f64, bool)], cost_ratio: f64) -> f64 {
-    if samples.is_empty() {
-        return 0.5;
-    }
-    let mut sorted: Vec<(f64, bool)> = samples.to_vec();
-    sorted.sort_by(|x, y| x.0.total_cmp(&y.0));
-    // Threshold below everything: every report urgent, no misses.
-    let mut misses = 0.0;
-    let mut false_alarms = sorted.iter().filter(|(_, y)| !*y).count() as f64;
-    let mut best = (false_alarms, sorted[0].0 / 2.0);
-    for i in 0..sorted.len() {
-        // Raising the threshold past sample i makes it not urgent.
-        if sorted[i].1 {
-            misses += 1.0;
-        } else {
-            false_alarms -= 1.0;
-        }
-        let next = sorted.get(i + 1).map_or(1.0, |s| s.0);
-        if next == sorted[i].0 {
-            continue;
-        }
-        let cost = cost_ratio * misses + false_alarms;
-        if cost < best.0 {
-            best = (cost, (sorted[i].0 + next) / 2.0);
-        }
-    }
-    best.1
+/// The threshold on a calibrated probability `p` of urgency that
+/// minimises the expected cost when a miss costs `cost_ratio` false
+/// alarms: flag when `p · cost_ratio ≥ (1 − p)`, i.e. `p ≥ 1 / (1 +
+/// cost_ratio)`. Chosen from the ratio alone, not by searching the
+/// validation split, so a retrain with one more example does not move it.
+pub fn bayes_threshold(cost_ratio: f64) -> f64 {
+    1.0 / (1.0 + cost_ratio)
 }
 
 /// The logistic function.
@@ -136,14 +111,9 @@ mod tests {
     }
 
     #[test]
-    fn the_threshold_weighs_misses_over_false_alarms() {
-        // One urgent report at 0.3 among false alarms at 0.4 and 0.5.
-        let s = [(0.3, true), (0.4, false), (0.5, false), (0.9, true)];
-        // 10:1 — keep the 0.3 urgent, pay two false alarms.
-        assert!(threshold_for_cost(&s, 10.0) < 0.3);
-        // 1:1 — one miss is cheaper than two false alarms.
-        let t = threshold_for_cost(&s, 1.0);
-        assert!(t > 0.5 && t < 0.9, "{t}");
-        assert_eq!(threshold_for_cost(&[], 10.0), 0.5);
+    fn the_threshold_follows_the_cost_ratio() {
+        assert!((bayes_threshold(1.0) - 0.5).abs() < 1e-12);
+        assert!((bayes_threshold(COST_RATIO) - 1.0 / (1.0 + COST_RATIO)).abs() < 1e-12);
+        assert!(bayes_threshold(20.0) < bayes_threshold(5.0));
     }
 }

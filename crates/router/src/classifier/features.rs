@@ -31,6 +31,24 @@ pub(crate) struct Features {
     pub category: Vec<u64>,
     /// The same with the cues [`UNSCALED`]: urgency turns on them.
     pub urgency: Vec<u64>,
+    /// The cues alone, for [`Features::urgency_given`].
+    cues: Vec<u64>,
+}
+
+impl Features {
+    /// The urgency features plus each cue paired with the category: a
+    /// missing cover is urgent, a missing box lid is not; an open lift
+    /// door that moves is, an open cabinet door is not.
+    pub(crate) fn urgency_given(&self, category: Category) -> Vec<u64> {
+        let mut out = self.urgency.clone();
+        for cue in &self.cues {
+            let pair = cue.to_le_bytes().into_iter().map(char::from);
+            out.push(hash(b'p', pair.chain(category.as_str().chars())) | UNSCALED);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// The features of a report: n-grams, words, cues and the hint.
@@ -70,7 +88,11 @@ pub(crate) fn features(text: &str, hint: Option<Category>) -> Features {
         f.sort_unstable();
         f.dedup();
     }
-    Features { category, urgency }
+    Features {
+        category,
+        urgency,
+        cues,
+    }
 }
 
 /// Lower case, non-alphanumeric runs collapsed to one space, padded.

@@ -3,8 +3,8 @@
 //! [`LiveClassifier`] holds an `Arc<Classifier>` behind a lock that is held
 //! only to clone or replace the `Arc`, so a report being classified keeps
 //! the model it started with and a swap never waits for classification.
-//! [`LiveClassifier::watch`] polls the model file's modification time and
-//! length every few seconds (no platform file-notification dependency, and
+//! [`LiveClassifier::watch`] polls the model file's modification time,
+//! length and inode every few seconds (no platform file-notification dependency, and
 //! it works on every filesystem); a changed file is loaded off the async
 //! workers and swapped in. A file that does not load is logged and the old
 //! model stays: a bad deploy must not stop the router.
@@ -29,10 +29,15 @@ pub struct LiveClassifier {
     current: RwLock<Arc<Classifier>>,
     /// The model file watched; `None` for a model trained at start.
     path: Option<PathBuf>,
+    /// The file as it was when loaded, so that a change between loading
+    /// and watching is not missed.
+    loaded: Option<Stamp>,
 }
 
-/// What identifies a version of the file on disk.
-type Stamp = (SystemTime, u64);
+/// What identifies a version of the file on disk: modification time,
+/// length and (on Unix) the inode, since a file renamed into place can
+/// carry the same coarse timestamp and length as the one it replaces.
+type Stamp = (SystemTime, u64, u64);
 
 impl LiveClassifier {
     /// A fixed model (nothing to watch).
@@ -40,15 +45,18 @@ impl LiveClassifier {
         Self {
             current: RwLock::new(classifier),
             path: None,
+            loaded: None,
         }
     }
 
     /// Loads the model file at `path`, to be watched.
     pub fn load(path: &Path) -> Result<Self, Error> {
+        let loaded = stamp(path);
         let model = file::load(path)?;
         Ok(Self {
             current: RwLock::new(Arc::new(model)),
             path: Some(path.to_path_buf()),
+            loaded,
         })
     }
 
@@ -81,7 +89,7 @@ impl LiveClassifier {
             return;
         };
         tokio::pin!(shutdown);
-        let mut seen = stamp(&path);
+        let mut seen = self.loaded;
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
@@ -115,8 +123,12 @@ impl LiveClassifier {
     }
 }
 
-/// The file's modification time and length, `None` while it is absent.
+/// The file's [`Stamp`], `None` while it is absent.
 fn stamp(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((m.modified().ok()?, m.len(), inode))
 }

@@ -126,9 +126,10 @@ impl Classifier {
             .iter()
             .map(|r| {
                 let f = features::features(&r.text, r.hint);
+                let urgency = f.urgency_given(r.category);
                 (
                     (f.category, class_of(r.category)),
-                    (f.urgency, usize::from(!r.urgent)),
+                    (urgency, usize::from(!r.urgent)),
                 )
             })
             .unzip();
@@ -161,15 +162,14 @@ impl Classifier {
             .iter()
             .map(|r| {
                 let f = features::features(&r.text, r.hint);
-                (model.urgency_margin(&f.urgency), r.urgent)
+                let category = model
+                    .classify_features(&f, r.hint, !r.text.trim().is_empty())
+                    .0;
+                (model.urgency_margin(&f.urgency_given(category)), r.urgent)
             })
             .collect();
         model.platt = Platt::fit(&margins);
-        let calibrated: Vec<(f64, bool)> = margins
-            .iter()
-            .map(|(m, y)| (model.platt.probability(*m), *y))
-            .collect();
-        model.thresholds.urgent = calibrate::threshold_for_cost(&calibrated, cost_ratio);
+        model.thresholds.urgent = calibrate::bayes_threshold(cost_ratio);
         model.versioned()
     }
 
@@ -265,31 +265,43 @@ impl Classifier {
     pub fn classify(&self, hint: Option<Category>, text: Option<&str>) -> Classification {
         let text = text.unwrap_or_default();
         let f = features::features(text, hint);
+        let has_text = !text.trim().is_empty();
+        let (category, confidence, needs_triage) = self.classify_features(&f, hint, has_text);
+        let urgency = if has_text {
+            self.platt
+                .probability(self.urgency_margin(&f.urgency_given(category)))
+        } else {
+            0.0
+        };
+        Classification {
+            category,
+            confidence,
+            urgent: has_text && urgency >= self.thresholds.urgent,
+            urgency,
+            needs_triage,
+        }
+    }
+
+    /// Category, its probability and whether it needs triage.
+    fn classify_features(
+        &self,
+        f: &features::Features,
+        hint: Option<Category>,
+        has_text: bool,
+    ) -> (Category, f64, bool) {
         let p = self.category.probabilities(&f.category);
         let (best, p_best) = p
             .iter()
             .copied()
             .enumerate()
             .fold((3, f64::MIN), |a, (i, q)| if q > a.1 { (i, q) } else { a });
-        let has_text = !text.trim().is_empty();
         let text_decides = has_text && p_best >= self.thresholds.confident;
         let (category, needs_triage) = match (text_decides, hint) {
             (true, _) => (Category::ALL[best], false),
             (false, Some(hint)) => (hint, false),
             (false, None) => (Category::Other, true),
         };
-        let urgency = if has_text {
-            self.platt.probability(self.urgency_margin(&f.urgency))
-        } else {
-            0.0
-        };
-        Classification {
-            category,
-            confidence: p[class_of(category)],
-            urgent: has_text && urgency >= self.thresholds.urgent,
-            urgency,
-            needs_triage,
-        }
+        (category, p[class_of(category)], needs_triage)
     }
 
     /// The urgency model's score for urgent minus its score for not.

@@ -108,6 +108,18 @@ fn tuning_figures_on_validation() {
         crate::cli::print_evaluation(&e, &mut out).unwrap();
         eprintln!("== {name}\n{}", String::from_utf8(out).unwrap());
     }
+    let val = builtin_calibration();
+    for confident in [0.3, 0.35, 0.4, 0.45, 0.5] {
+        let t = Thresholds {
+            confident,
+            ..c.thresholds()
+        };
+        let e = evaluate(&c.as_ref().clone().with_thresholds(t), &val);
+        eprintln!(
+            "confident {confident}: accuracy {:.3} triage {}",
+            e.accuracy, e.needs_triage
+        );
+    }
 }
 
 /// Training settings compared on the validation splits.

@@ -92,7 +92,7 @@ pub fn train(
     };
     writeln!(
         out,
-        "trained {} on {} reports ({} corrections); urgent from p ≥ {:.3} (a miss costs {} false alarms)",
+        "trained {} on {} reports ({} corrections); urgent from p ≥ {:.3} (a miss costs as much as {} false alarms)",
         model.version(),
         model.trained_on(),
         corrections.len(),
