@@ -1,5 +1,5 @@
 use super::*;
-use crate::classifier::eval::evaluate;
+use crate::classifier::eval::{evaluate, Evaluation};
 use Category::*;
 
 fn heldout() -> Vec<Labelled> {
@@ -18,7 +18,7 @@ fn check(text: &str, category: Category, urgent: bool) {
 
 #[test]
 fn the_bundled_corpus_trains() {
-    assert_eq!(Classifier::builtin().trained_on(), 843);
+    assert_eq!(Classifier::builtin().trained_on(), 1174);
 }
 
 #[test]
@@ -169,4 +169,37 @@ fn tuning_cues() {
         }
     }
     eprintln!("misses {miss} false alarms {fa} of {}", val.len());
+}
+/// The shipped model on the untouched test split (nothing is trained,
+/// calibrated or tuned on it; see fixtures/reports/README.md), with its
+/// printed evaluation for the failure message.
+fn on_the_test_split() -> (Evaluation, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reports/test.jsonl");
+    let e = evaluate(&Classifier::builtin(), &corpus::load(&path).unwrap());
+    let mut out = Vec::new();
+    crate::cli::print_evaluation(&e, &mut out).unwrap();
+    (e, String::from_utf8(out).unwrap())
+}
+
+/// The quality gate of issue 17. Measured at its one look: accuracy
+/// 0.955, urgent recall 0.895, false-urgent rate 0.083 — not met yet.
+#[test]
+#[ignore = "issue 17's gate is not met yet (urgent recall 0.895, false-urgent 0.083)"]
+fn the_shipped_model_meets_the_issue_17_bar_on_the_untouched_test_split() {
+    let (e, text) = on_the_test_split();
+    assert!(e.reports >= 200, "{text}");
+    assert!(e.accuracy >= 0.95, "{text}");
+    assert!(e.urgent_recall >= 0.97, "{text}");
+    assert!(e.false_urgent_rate <= 0.08, "{text}");
+}
+
+/// A floor at what the shipped model measured on the test split, so that a
+/// change cannot make it worse unnoticed (not the target: see above).
+#[test]
+fn the_shipped_model_holds_its_measured_floor_on_the_untouched_test_split() {
+    let (e, text) = on_the_test_split();
+    assert!(e.reports >= 200, "{text}");
+    assert!(e.accuracy >= 0.95, "{text}");
+    assert!(e.urgent_recall >= 0.89, "{text}");
+    assert!(e.false_urgent_rate <= 0.09, "{text}");
 }
