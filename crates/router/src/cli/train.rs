@@ -111,20 +111,22 @@ pub fn train(
         model.version()
     )
     .map_err(io)?;
-    let rows: [(&str, fn(&Evaluation) -> f64); 4] = [
-        ("accuracy", |e| e.accuracy),
-        ("urgent recall", |e| e.urgent_recall),
-        ("false-urgent rate", |e| e.false_urgent_rate),
-        ("urgent precision", |e| e.urgent_precision),
+    let figures = |e: &Evaluation| {
+        [
+            e.accuracy,
+            e.urgent_recall,
+            e.false_urgent_rate,
+            e.urgent_precision,
+        ]
+    };
+    let labels = [
+        "accuracy",
+        "urgent recall",
+        "false-urgent rate",
+        "urgent precision",
     ];
-    for (label, figure) in rows {
-        writeln!(
-            out,
-            "  {label:<18} {:>20.3} {:>20.3}",
-            figure(&before),
-            figure(&after)
-        )
-        .map_err(io)?;
+    for ((label, b), a) in labels.iter().zip(figures(&before)).zip(figures(&after)) {
+        writeln!(out, "  {label:<18} {b:>20.3} {a:>20.3}").map_err(io)?;
     }
     Ok(Trained {
         path,
