@@ -17,7 +17,7 @@
 //!   false alarms on the validation split.
 //!
 //! A model is trained at start from the bundled corpus ([`Classifier::builtin`])
-//! or loaded from a versioned model file ([`file`]) that
+//! or loaded from a versioned model file ([`file`](mod@file)) that
 //! `civicprobe classify --train` writes; [`live`] swaps in a changed file
 //! without a restart. Every model has a [`Classifier::version`], a hash of
 //! its file form, that each ticket records.
