@@ -26,6 +26,8 @@
 //!   token, NKey seed, `.creds` file), a TLS CA; masked in `Debug`.
 //! - [`jetstream_args`]: `--stream-replicas` and `--max-deliveries`, the
 //!   `JetStreamSettings` every service makes its streams and consumers with.
+//! - [`corrections`]: `classify --train --corrections-from`: the offices'
+//!   re-triages read from the tracker's database as labelled examples.
 //! - [`broker`]: the one NATS connection builder: connect to the configured
 //!   servers (auth refusals said as such; servers that do not answer yet
 //!   are waited for in the background), or, for `up` with nothing
@@ -58,6 +60,7 @@ pub mod admin;
 pub mod alerts;
 pub mod answers;
 pub mod broker;
+pub mod corrections;
 pub mod gauges;
 pub mod http_metrics;
 pub mod ingest_access;

@@ -300,7 +300,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", submit::submit(&submission).await?);
             Ok(())
         }
-        Command::Classify(args) => Ok(civicprobe_router::cli::classify(args).await?),
+        Command::Classify(args) => civicprobe::corrections::classify(args).await,
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
         Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
         Command::Load(args) => civicprobe::load::run(args).await,

@@ -77,6 +77,10 @@ pub struct TicketOpened {
     /// around the district; the office is the nearest one.
     #[serde(default)]
     pub boundary: bool,
+    /// The classifier model that decided category and urgency (its
+    /// version, `m-<hash>`); absent in messages from before issue 17.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<String>,
     /// The report that opened it, whole.
     pub report: ReportSubmitted,
 }
@@ -181,4 +185,52 @@ pub struct ReportUnrouted {
     pub at: OffsetDateTime,
     /// The report, whole.
     pub report: ReportSubmitted,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `TicketOpened` from before issue 17 has no `model_version`: it
+    /// still parses (a replayed stream holds such messages), and a message
+    /// without one does not write the key.
+    #[test]
+    fn a_ticket_opened_without_model_version_still_parses() {
+        let report = serde_json::json!({
+            "report_id": "0190b4a0-0000-7000-8000-000000000001",
+            "courier_id": "0190b4a0-0000-7000-8000-000000000002",
+            "location": {"lat": 29.84, "lon": 114.32},
+            "accuracy_m": null,
+            "category_hint": null,
+            "text": "井盖没了",
+            "reported_at": null,
+            "received_at": "2025-03-01T10:00:00+08:00",
+            "photos": []
+        });
+        let old = serde_json::json!({
+            "event_id": "0190b4a0-0000-7000-8000-000000000003",
+            "ticket_id": "0190b4a0-0000-7000-8000-000000000004",
+            "office_id": "wenquan",
+            "office_name": "温泉街道",
+            "category": "manhole",
+            "urgent": true,
+            "opened_at": "2025-03-01T10:00:01+08:00",
+            "deadlines": {
+                "acknowledge_by": "2025-03-01T10:15:00+08:00",
+                "make_safe_by": "2025-03-01T12:00:00+08:00",
+                "resolve_by": "2025-03-02T10:00:00+08:00"
+            },
+            "report": report
+        });
+        let mut t: TicketOpened = serde_json::from_value(old).unwrap();
+        assert_eq!(t.model_version, None);
+        assert!(serde_json::to_value(&t)
+            .unwrap()
+            .get("model_version")
+            .is_none());
+        t.model_version = Some("m-0123456789abcdef".into());
+        let again: TicketOpened =
+            serde_json::from_value(serde_json::to_value(&t).unwrap()).unwrap();
+        assert_eq!(again.model_version.as_deref(), Some("m-0123456789abcdef"));
+    }
 }

@@ -1,4 +1,5 @@
-//! `civicprobe classify`, `civicprobe classify --eval FILE` and
+//! `civicprobe classify`, `civicprobe classify --eval FILE`,
+//! `civicprobe classify --train --out DIR` ([`train`]) and
 //! `civicprobe route`: argument structs for the binary and functions that
 //! do the work over any reader and writer (the tests use memory).
 
@@ -14,13 +15,35 @@ use crate::{
     Classifier, Error, Jurisdictions, DEFAULT_BOUNDARY_M, DEFAULT_CORPUS, DEFAULT_JURISDICTIONS,
 };
 
-/// `civicprobe classify [--eval FILE]`.
+/// `civicprobe classify [--model PATH] [--eval FILE | --train --out DIR
+/// [--corrections-from SOURCE]]`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct ClassifyArgs {
-    /// Print accuracy, per-category precision/recall and urgent recall on
-    /// this labelled JSON Lines file instead of classifying stdin.
-    #[arg(long, value_name = "FILE")]
+    /// Print accuracy, per-category precision/recall, the confusion matrix,
+    /// urgent recall, the false-urgent rate and the worst misses on this
+    /// labelled JSON Lines file instead of classifying stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "train")]
     pub eval: Option<PathBuf>,
+    /// Retrain from the corpus plus corrections, write a versioned model
+    /// file into `--out` and compare it with the current model on the
+    /// untouched test split.
+    #[arg(long, requires = "out")]
+    pub train: bool,
+    /// Where `--train` writes `model-<version>.json`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Offices' re-triages to learn from: a database URL (`sqlite:…`,
+    /// `postgres://…`), a data directory holding the SQLite database, or a
+    /// labelled JSON Lines file.
+    #[arg(long, value_name = "SOURCE", requires = "train")]
+    pub corrections_from: Option<String>,
+    /// The current model: a model file; without it, the one trained from
+    /// `--classifier-corpus`.
+    #[arg(long = "model", env = "CIVICPROBE_MODEL", value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// The untouched test split `--train` reports on.
+    #[arg(long, value_name = "FILE", default_value = train::DEFAULT_TEST_SPLIT)]
+    pub test_split: PathBuf,
     /// Labelled JSON Lines the classifier is trained on.
     #[arg(long, env = "CIVICPROBE_CLASSIFIER_CORPUS", default_value = DEFAULT_CORPUS)]
     pub classifier_corpus: PathBuf,
@@ -67,11 +90,16 @@ struct Output {
     needs_triage: bool,
 }
 
-/// Runs `civicprobe classify` on stdin and stdout.
-pub async fn classify(args: ClassifyArgs) -> Result<(), Error> {
+/// Runs `civicprobe classify` on stdin and stdout; `corrections` are the
+/// labelled re-triages `--corrections-from` named (the binary reads the
+/// database, which this crate does not know).
+pub async fn classify(args: ClassifyArgs, corrections: Vec<corpus::Labelled>) -> Result<(), Error> {
     tokio::task::spawn_blocking(move || {
-        let classifier = Classifier::from_file(&args.classifier_corpus)?;
         let stdout = std::io::stdout();
+        if args.train {
+            return train::train(&args, &corrections, stdout.lock()).map(|_| ());
+        }
+        let classifier = current_model(&args)?;
         match &args.eval {
             Some(path) => evaluate_file(&classifier, path, stdout.lock()),
             None => classify_lines(&classifier, std::io::stdin().lock(), stdout.lock()),
@@ -79,6 +107,14 @@ pub async fn classify(args: ClassifyArgs) -> Result<(), Error> {
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// The model `--model` names, else the one trained on the corpus.
+pub fn current_model(args: &ClassifyArgs) -> Result<Classifier, Error> {
+    match &args.model {
+        Some(path) => crate::classifier::file::load(path),
+        None => Classifier::from_file(&args.classifier_corpus),
+    }
 }
 
 /// One JSON line out per line in; a line that is not valid input gets
@@ -125,28 +161,66 @@ pub fn evaluate_file(
     print_evaluation(&e, output)
 }
 
-/// The figures as text.
+/// The figures as text: totals, per category, the confusion matrix and
+/// the worst misses.
 pub fn print_evaluation(e: &eval::Evaluation, mut out: impl Write) -> Result<(), Error> {
     let io = |source| Error::Io {
         what: "writing stdout",
         source,
     };
-    writeln!(out, "reports          {}", e.reports).map_err(io)?;
-    writeln!(out, "accuracy         {:.3}", e.accuracy).map_err(io)?;
-    writeln!(out, "urgent recall    {:.3}", e.urgent_recall).map_err(io)?;
-    writeln!(out, "urgent precision {:.3}", e.urgent_precision).map_err(io)?;
-    writeln!(out, "needs triage     {}", e.needs_triage).map_err(io)?;
+    writeln!(out, "reports           {}", e.reports).map_err(io)?;
+    writeln!(out, "accuracy          {:.3}", e.accuracy).map_err(io)?;
+    writeln!(out, "urgent recall     {:.3}", e.urgent_recall).map_err(io)?;
+    writeln!(out, "urgent precision  {:.3}", e.urgent_precision).map_err(io)?;
+    writeln!(out, "false-urgent rate {:.3}", e.false_urgent_rate).map_err(io)?;
+    writeln!(out, "needs triage      {}", e.needs_triage).map_err(io)?;
     writeln!(
         out,
         "{:<16} {:>9} {:>7} {:>8}",
         "category", "precision", "recall", "support"
     )
     .map_err(io)?;
-    for (name, p) in &e.categories {
+    for c in Category::ALL {
+        if let Some(p) = e.categories.get(c.as_str()) {
+            writeln!(
+                out,
+                "{:<16} {:>9.3} {:>7.3} {:>8}",
+                c.as_str(),
+                p.precision,
+                p.recall,
+                p.support
+            )
+            .map_err(io)?;
+        }
+    }
+    writeln!(out, "confusion (rows: truth, columns: classified)").map_err(io)?;
+    write!(out, "{:<16}", "").map_err(io)?;
+    for c in Category::ALL {
+        write!(out, " {:>14}", c.as_str()).map_err(io)?;
+    }
+    writeln!(out).map_err(io)?;
+    for (c, row) in Category::ALL.iter().zip(&e.confusion) {
+        write!(out, "{:<16}", c.as_str()).map_err(io)?;
+        for n in row {
+            write!(out, " {n:>14}").map_err(io)?;
+        }
+        writeln!(out).map_err(io)?;
+    }
+    writeln!(
+        out,
+        "worst misses (truth → classified, urgency probability)"
+    )
+    .map_err(io)?;
+    for m in &e.worst {
         writeln!(
             out,
-            "{name:<16} {:>9.3} {:>7.3} {:>8}",
-            p.precision, p.recall, p.support
+            "  {}{} → {}{} ({:.2}): {}",
+            m.category,
+            if m.urgent { " urgent" } else { "" },
+            m.said_category,
+            if m.said_urgent { " urgent" } else { "" },
+            m.urgency,
+            m.text
         )
         .map_err(io)?;
     }
@@ -181,6 +255,8 @@ pub fn route_to(args: &RouteArgs, mut output: impl Write) -> Result<(), Error> {
         source,
     })
 }
+
+pub mod train;
 
 #[cfg(test)]
 mod tests;

@@ -86,6 +86,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     tokio::pin!(shutdown);
+    // A model file given by --model is reloaded while the router runs.
+    let _watcher = AbortOnDrop(tokio::spawn(router.live_classifier().clone().watch(
+        crate::classifier::live::DEFAULT_POLL,
+        std::future::pending(),
+    )));
     let mut backoff = Backoff::default();
     let state = feed::Shared::default();
     let rejections = Rejections::new(js.clone(), nats::ROUTER_CONSUMER, &settings);
@@ -121,6 +126,15 @@ pub async fn run(
         if pause(backoff.next(), &mut shutdown).await {
             return Ok(());
         }
+    }
+}
+
+/// Stops a background task when the router stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -24,6 +24,23 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A model file is not one this router can use.
+    #[error("model file {}: {reason}", path.display())]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Writing a file failed.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// The training corpus has no reports.
     #[error("the classifier corpus is empty")]
     EmptyCorpus,

@@ -42,8 +42,10 @@
 //! - [`jurisdiction`]: the street offices and their areas, loaded from
 //!   GeoJSON, in an R-tree; [`Jurisdictions::locate`] answers "whose point
 //!   is this", with the boundary tolerance.
-//! - [`classifier`]: the learned classifier (logistic regression over
-//!   character n-grams, trained at start) and its evaluation.
+//! - [`classifier`]: the learned classifier (a category model and a
+//!   calibrated urgency model over character n-grams and negation-aware
+//!   urgency cues), its versioned model file, the live swap when that
+//!   file changes (`--model`), and its evaluation.
 //! - [`categories`]: the categories' zh/en names (`fixtures/categories.toml`).
 //! - [`sla`]: reading the deadline policy file (`fixtures/policy.toml`);
 //!   the policy itself ([`SlaPolicy::deadlines`]) is the model crate's.
@@ -51,7 +53,8 @@
 //! - [`dedup`]: the open-ticket index, its feeds and the claims.
 //! - [`consumer`]: the NATS side: [`ensure_tickets_stream`] and [`run`], the
 //!   consume → route → (claim | merge) → publish → ack loop.
-//! - [`cli`]: `civicprobe classify`, `classify --eval` and `route`.
+//! - [`cli`]: `civicprobe classify`, `classify --eval`, `classify --train`
+//!   and `route`.
 //! - [`error`]: the crate's one [`Error`] enum.
 //!
 //! The binary builds a [`Router`] from a [`Config`] and [`Options`] and
@@ -115,9 +118,14 @@ impl Default for Config {
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 #[group(id = "router_options")]
 pub struct Options {
-    /// Labelled JSON Lines the classifier is trained on at start.
+    /// Labelled JSON Lines the classifier is trained on at start (when no
+    /// `--model` is given).
     #[arg(long, env = "CIVICPROBE_CLASSIFIER_CORPUS", default_value = DEFAULT_CORPUS)]
     pub classifier_corpus: PathBuf,
+    /// A model file written by `civicprobe classify --train`; reloaded
+    /// without a restart when it changes.
+    #[arg(long = "model", env = "CIVICPROBE_MODEL", value_name = "PATH")]
+    pub model: Option<PathBuf>,
     /// SLA policy (TOML): deadlines per category × urgency.
     #[arg(long, env = "CIVICPROBE_POLICY", default_value = sla::DEFAULT_POLICY)]
     pub policy: PathBuf,
@@ -152,6 +160,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             classifier_corpus: PathBuf::from(DEFAULT_CORPUS),
+            model: None,
             policy: PathBuf::from(sla::DEFAULT_POLICY),
             categories: PathBuf::from(categories::DEFAULT_CATEGORIES),
             boundary_m: DEFAULT_BOUNDARY_M,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::{
-    dedup::OpenTicket, Categories, Classifier, Config, DuplicateRules, Error, Jurisdictions,
-    Located, Options, SlaPolicy, DEFAULT_BOUNDARY_M,
+    classifier::live::LiveClassifier, dedup::OpenTicket, Categories, Classifier, Config,
+    DuplicateRules, Error, Jurisdictions, Located, Options, SlaPolicy, DEFAULT_BOUNDARY_M,
 };
 
 /// Classifies, locates and sets deadlines; holds no connection.
@@ -19,8 +19,8 @@ pub struct Router {
     jurisdictions: Jurisdictions,
     /// How long each step may take.
     policy: SlaPolicy,
-    /// The trained classifier.
-    classifier: Arc<Classifier>,
+    /// The classifier in use (a loaded model file is swapped on change).
+    classifier: Arc<LiveClassifier>,
     /// The categories' names.
     categories: Categories,
     /// How far outside every area a point still goes to the nearest office.
@@ -48,7 +48,7 @@ impl Router {
         Self {
             jurisdictions,
             policy,
-            classifier: Classifier::builtin(),
+            classifier: Arc::new(LiveClassifier::fixed(Classifier::builtin())),
             categories: Categories::builtin(),
             boundary_m: DEFAULT_BOUNDARY_M,
             duplicates: DuplicateRules::default(),
@@ -61,20 +61,32 @@ impl Router {
         Ok(Self::new(jurisdictions, SlaPolicy::default()))
     }
 
-    /// Loads every file named by `config` and `options` and trains the
-    /// classifier; any unusable file is refused, naming what is wrong.
+    /// Loads every file named by `config` and `options` and the model file
+    /// (`--model`), or else trains the classifier on the corpus; any
+    /// unusable file is refused, naming what is wrong.
     pub fn from_options(config: &Config, options: &Options) -> Result<Self, Error> {
         let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
         let policy = crate::sla::load(&options.policy)?;
+        let classifier = match &options.model {
+            Some(path) => LiveClassifier::load(path)?,
+            None => {
+                LiveClassifier::fixed(Arc::new(Classifier::from_file(&options.classifier_corpus)?))
+            }
+        };
         Ok(Self::new(jurisdictions, policy)
-            .with_classifier(Arc::new(Classifier::from_file(&options.classifier_corpus)?))
+            .with_live_classifier(Arc::new(classifier))
             .with_categories(Categories::load(&options.categories)?)
             .with_boundary_m(options.boundary_m)
             .with_duplicates(options.duplicate_rules()))
     }
 
-    /// Uses this classifier.
-    pub fn with_classifier(mut self, classifier: Arc<Classifier>) -> Self {
+    /// Uses this classifier, fixed.
+    pub fn with_classifier(self, classifier: Arc<Classifier>) -> Self {
+        self.with_live_classifier(Arc::new(LiveClassifier::fixed(classifier)))
+    }
+
+    /// Uses this classifier, which may be swapped while the router runs.
+    pub fn with_live_classifier(mut self, classifier: Arc<LiveClassifier>) -> Self {
         self.classifier = classifier;
         self
     }
@@ -102,8 +114,13 @@ impl Router {
         &self.jurisdictions
     }
 
-    /// The classifier.
-    pub fn classifier(&self) -> &Classifier {
+    /// The classifier in use now.
+    pub fn classifier(&self) -> Arc<Classifier> {
+        self.classifier.current()
+    }
+
+    /// The swappable classifier (for [`LiveClassifier::watch`]).
+    pub fn live_classifier(&self) -> &Arc<LiveClassifier> {
         &self.classifier
     }
 
@@ -130,9 +147,8 @@ impl Router {
     /// The event for `report`, before duplicate detection. Pure: the same
     /// report gives the same ids (only `opened_at`/`at` follow `now`).
     pub fn route(&self, report: &ReportSubmitted, now: OffsetDateTime) -> Routed {
-        let c = self
-            .classifier
-            .classify(report.category_hint, report.text.as_deref());
+        let model = self.classifier.current();
+        let c = model.classify(report.category_hint, report.text.as_deref());
         let Some(located) = self.locate(&report.location) else {
             return Routed::Unrouted(ReportUnrouted {
                 event_id: EventId::derived(report.report_id.0, "unrouted"),
@@ -158,6 +174,7 @@ impl Router {
             confidence: Some(c.confidence),
             needs_triage: c.needs_triage,
             boundary: located.boundary,
+            model_version: Some(model.version().to_owned()),
             report: report.clone(),
         })
     }
@@ -281,6 +298,10 @@ mod tests {
         assert!(t.confidence.is_some_and(|c| c > 0.5));
         assert!(!t.needs_triage);
         assert!(!t.boundary);
+        assert_eq!(
+            t.model_version.as_deref(),
+            Some(Classifier::builtin().version())
+        );
         let routed = Routed::Ticket(t);
         assert_eq!(
             routed.subject(),

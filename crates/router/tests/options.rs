@@ -2,7 +2,7 @@
 //! fault.
 
 use civicprobe_model::Category;
-use civicprobe_router::{Config, Options, Router};
+use civicprobe_router::{Classifier, Config, Options, Router};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 
@@ -80,7 +80,11 @@ fn every_file_loads_and_the_flags_apply() {
         "400",
     ]);
     let router = Router::from_options(&cli.config, &cli.options).unwrap();
-    assert_eq!(router.classifier().trained_on(), 586);
+    assert_eq!(router.classifier().trained_on(), 1174);
+    assert_eq!(
+        router.classifier().version(),
+        Classifier::builtin().version()
+    );
     assert_eq!(router.duplicates().radius_m, 12.0);
     assert_eq!(router.duplicates().photo_radius_m, 400.0);
     assert_eq!(

@@ -55,7 +55,14 @@ async fn an_office_corrects_category_and_urgency_by_the_policy(kind: &str) {
     let a = actors(&store).await;
     let mut ev = opened("wenquan", a.courier_id, base_time(), Duration::minutes(30));
     ev.needs_triage = true;
+    ev.model_version = Some("m-0123456789abcdef".into());
     assert!(store.record_ticket_opened(&ev).await.unwrap());
+    let staff = get(&store, &format!("/v1/tickets/{}", ev.ticket_id), &a.wenquan).await;
+    assert_eq!(
+        staff.body["model_version"], "m-0123456789abcdef",
+        "{}",
+        staff.body
+    );
     let uri = format!("/v1/tickets/{}/triage", ev.ticket_id);
     let body = json!({"category": "elevator", "urgent": false, "reason": "是电梯困人，不是井盖"});
     let reply = post(&store, &uri, &a.wenquan, Some(body)).await;
@@ -63,6 +70,8 @@ async fn an_office_corrects_category_and_urgency_by_the_policy(kind: &str) {
     assert_eq!(reply.body["category"], "elevator");
     assert_eq!(reply.body["urgent"], false);
     assert_eq!(reply.body["needs_triage"], false);
+    // The model that decided it stays on record after the correction.
+    assert_eq!(reply.body["model_version"], "m-0123456789abcdef");
 
     let ticket = store.ticket(ev.ticket_id).await.unwrap().unwrap();
     let received = ev.report.received_at;

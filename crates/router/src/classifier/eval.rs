@@ -1,10 +1,15 @@
-//! Accuracy of a [`Classifier`] on a labelled set.
+//! How well a [`Classifier`] does on a labelled set: per-category precision
+//! and recall, the confusion matrix, urgent recall and the false-urgent
+//! rate, and the worst misses with their text.
 
 use civicprobe_model::Category;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::{corpus::Labelled, Classifier};
+use super::{class_of, corpus::Labelled, Classifier};
+
+/// How many worst misses an [`Evaluation`] keeps.
+pub const WORST_MISSES: usize = 15;
 
 /// Precision and recall of one category.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -21,6 +26,26 @@ pub struct PerCategory {
     pub recall: f64,
 }
 
+/// One report the classifier got wrong.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Miss {
+    /// The courier's note.
+    pub text: String,
+    /// The true category and urgency.
+    pub category: Category,
+    /// True urgency.
+    pub urgent: bool,
+    /// What the classifier said.
+    pub said_category: Category,
+    /// What it said of urgency.
+    pub said_urgent: bool,
+    /// Its calibrated urgency probability.
+    pub urgency: f64,
+    /// How bad: a missed urgent report costs [`super::calibrate::COST_RATIO`],
+    /// a false alarm 1, a wrong category 1 (plus the confidence it had).
+    pub cost: f64,
+}
+
 /// The figures `civicprobe classify --eval` prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
@@ -30,46 +55,90 @@ pub struct Evaluation {
     pub accuracy: f64,
     /// Per category, by wire name.
     pub categories: BTreeMap<String, PerCategory>,
+    /// `confusion[truth][said]`, indices as in [`Category::ALL`].
+    pub confusion: Vec<Vec<usize>>,
     /// Share of truly urgent reports classified urgent.
     pub urgent_recall: f64,
     /// Share of reports classified urgent that truly are.
     pub urgent_precision: f64,
+    /// Share of truly non-urgent reports classified urgent.
+    pub false_urgent_rate: f64,
     /// Reports sent to supervisors for triage.
     pub needs_triage: usize,
+    /// The costliest misses, worst first.
+    pub worst: Vec<Miss>,
 }
 
 /// Classifies every labelled report and scores the answers.
 pub fn evaluate(classifier: &Classifier, set: &[Labelled]) -> Evaluation {
-    let mut per: BTreeMap<Category, PerCategory> = Category::ALL
-        .iter()
-        .map(|c| (*c, PerCategory::default()))
-        .collect();
-    let (mut correct, mut urgent_hit, mut urgent_true, mut urgent_said, mut triage) =
+    let n = Category::ALL.len();
+    let mut confusion = vec![vec![0; n]; n];
+    let (mut urgent_hit, mut urgent_true, mut urgent_said, mut false_alarms, mut triage) =
         (0, 0, 0, 0, 0);
+    let mut misses = Vec::new();
     for r in set {
         let c = classifier.classify(r.hint, Some(&r.text));
-        per.entry(r.category).or_default().support += 1;
-        per.entry(c.category).or_default().predicted += 1;
-        if c.category == r.category {
-            correct += 1;
-            per.entry(c.category).or_default().correct += 1;
-        }
+        confusion[class_of(r.category)][class_of(c.category)] += 1;
         urgent_true += usize::from(r.urgent);
         urgent_said += usize::from(c.urgent);
         urgent_hit += usize::from(r.urgent && c.urgent);
+        false_alarms += usize::from(!r.urgent && c.urgent);
         triage += usize::from(c.needs_triage);
+        let cost = if r.urgent && !c.urgent {
+            super::calibrate::COST_RATIO
+        } else {
+            f64::from(u8::from(!r.urgent && c.urgent))
+        } + if c.category == r.category {
+            0.0
+        } else {
+            1.0 + c.confidence
+        };
+        if cost > 0.0 {
+            misses.push(Miss {
+                text: r.text.clone(),
+                category: r.category,
+                urgent: r.urgent,
+                said_category: c.category,
+                said_urgent: c.urgent,
+                urgency: c.urgency,
+                cost,
+            });
+        }
     }
-    for p in per.values_mut() {
-        p.precision = ratio(p.correct, p.predicted);
-        p.recall = ratio(p.correct, p.support);
-    }
+    misses.sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.text.cmp(&b.text)));
+    misses.truncate(WORST_MISSES);
+    let correct: usize = (0..n).map(|i| confusion[i][i]).sum();
+    let categories = Category::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let support: usize = confusion[i].iter().sum();
+            let predicted: usize = confusion.iter().map(|row| row[i]).sum();
+            let ok = confusion[i][i];
+            let p = PerCategory {
+                support,
+                predicted,
+                correct: ok,
+                precision: ratio(ok, predicted),
+                recall: ratio(ok, support),
+            };
+            (c.to_string(), p)
+        })
+        .collect();
     Evaluation {
         reports: set.len(),
         accuracy: ratio(correct, set.len()),
-        categories: per.into_iter().map(|(c, p)| (c.to_string(), p)).collect(),
+        categories,
+        confusion,
         urgent_recall: ratio(urgent_hit, urgent_true),
         urgent_precision: ratio(urgent_hit, urgent_said),
+        false_urgent_rate: if set.len() == urgent_true {
+            0.0
+        } else {
+            false_alarms as f64 / (set.len() - urgent_true) as f64
+        },
         needs_triage: triage,
+        worst: misses,
     }
 }
 

@@ -1,7 +1,12 @@
 //! Multinomial logistic regression over hashed binary features, trained by
 //! plain stochastic gradient descent (deterministic: fixed shuffle seed).
+//! It serialises as rows sorted by feature hash, so the same model always
+//! writes the same bytes (the model file's version is a hash of them).
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+use super::features::UNSCALED;
 
 /// Training settings.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +30,8 @@ impl Default for Training {
 }
 
 /// A trained model: `classes` weights per known feature, plus biases.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "Stored", try_from = "Stored")]
 pub(crate) struct Logistic {
     /// Number of classes.
     classes: usize,
@@ -54,14 +60,7 @@ impl Logistic {
             vocabulary,
             bias: vec![0.0; classes],
         };
-        let rows: Vec<Vec<usize>> = samples
-            .iter()
-            .map(|(f, _)| {
-                f.iter()
-                    .filter_map(|h| model.vocabulary.get(h).copied())
-                    .collect()
-            })
-            .collect();
+        let rows: Vec<Vec<(usize, f64)>> = samples.iter().map(|(f, _)| model.row(f)).collect();
         let mut order: Vec<usize> = (0..samples.len()).collect();
         let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
         for epoch in 0..t.epochs {
@@ -75,53 +74,121 @@ impl Logistic {
     }
 
     /// One gradient step on one sample.
-    fn step(&mut self, row: &[usize], label: usize, eta: f64, l2: f64) {
-        let p = self.probabilities_of_rows(row.iter().copied());
-        let z = scale(row.len());
+    fn step(&mut self, row: &[(usize, f64)], label: usize, eta: f64, l2: f64) {
+        let p = softmax(self.scores_of_row(row));
         for (class, p) in p.iter().enumerate() {
             let g = p - if class == label { 1.0 } else { 0.0 };
             self.bias[class] -= eta * g;
-            for &r in row {
+            for &(r, x) in row {
                 let w = &mut self.weights[r * self.classes + class];
-                *w -= eta * (g * z + l2 * *w);
+                *w -= eta * (g * x + l2 * *w);
             }
         }
+    }
+
+    /// The known features of a set with their values: `1 / sqrt(n)` for
+    /// the `n` ordinary features (long texts do not get more confident
+    /// just by length), 1 for those marked [`UNSCALED`].
+    fn row(&self, features: &[u64]) -> Vec<(usize, f64)> {
+        let z = scale(features.iter().filter(|h| *h & UNSCALED == 0).count());
+        features
+            .iter()
+            .filter_map(|h| {
+                let x = if h & UNSCALED == 0 { z } else { 1.0 };
+                self.vocabulary.get(h).map(|r| (*r, x))
+            })
+            .collect()
     }
 
     /// Class probabilities for a feature set (unknown features ignored).
     pub(crate) fn probabilities(&self, features: &[u64]) -> Vec<f64> {
-        let rows: Vec<usize> = features
-            .iter()
-            .filter_map(|h| self.vocabulary.get(h).copied())
-            .collect();
-        // Scale by the full feature count, as in training.
-        let mut scores = self.bias.clone();
-        let z = scale(features.len());
-        for r in rows {
-            for (class, s) in scores.iter_mut().enumerate() {
-                *s += self.weights[r * self.classes + class] * z;
-            }
-        }
-        softmax(scores)
+        softmax(self.scores(features))
     }
 
-    /// Probabilities over rows of the vocabulary (training).
-    fn probabilities_of_rows(&self, rows: impl Iterator<Item = usize> + Clone) -> Vec<f64> {
-        let n = rows.clone().count();
-        let z = scale(n);
+    /// Class scores before the softmax (the urgency model's calibration
+    /// works on the difference of its two).
+    pub(crate) fn scores(&self, features: &[u64]) -> Vec<f64> {
+        self.scores_of_row(&self.row(features))
+    }
+
+    /// Scores of a row of the vocabulary.
+    fn scores_of_row(&self, row: &[(usize, f64)]) -> Vec<f64> {
         let mut scores = self.bias.clone();
-        for r in rows {
+        for &(r, x) in row {
             for (class, s) in scores.iter_mut().enumerate() {
-                *s += self.weights[r * self.classes + class] * z;
+                *s += self.weights[r * self.classes + class] * x;
             }
         }
-        softmax(scores)
+        scores
+    }
+
+    /// How many classes it tells apart.
+    pub(crate) fn classes(&self) -> usize {
+        self.classes
     }
 
     /// How many features the model knows.
     #[cfg(test)]
     pub(crate) fn vocabulary_len(&self) -> usize {
         self.vocabulary.len()
+    }
+}
+
+/// The file form: rows sorted by feature hash.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    /// Number of classes.
+    classes: usize,
+    /// One bias per class.
+    bias: Vec<f64>,
+    /// `(feature hash, one weight per class)`, by hash.
+    rows: Vec<(u64, Vec<f64>)>,
+}
+
+impl From<Logistic> for Stored {
+    fn from(m: Logistic) -> Self {
+        let mut rows: Vec<(u64, Vec<f64>)> = m
+            .vocabulary
+            .iter()
+            .map(|(h, r)| (*h, m.weights[r * m.classes..(r + 1) * m.classes].to_vec()))
+            .collect();
+        rows.sort_unstable_by_key(|(h, _)| *h);
+        Self {
+            classes: m.classes,
+            bias: m.bias,
+            rows,
+        }
+    }
+}
+
+impl TryFrom<Stored> for Logistic {
+    type Error = String;
+
+    fn try_from(s: Stored) -> Result<Self, String> {
+        if s.bias.len() != s.classes {
+            return Err(format!("{} biases for {} classes", s.bias.len(), s.classes));
+        }
+        let mut vocabulary = HashMap::with_capacity(s.rows.len());
+        let mut weights = Vec::with_capacity(s.rows.len() * s.classes);
+        for (h, w) in s.rows {
+            if w.len() != s.classes {
+                return Err(format!(
+                    "feature {h}: {} weights for {} classes",
+                    w.len(),
+                    s.classes
+                ));
+            }
+            if vocabulary.insert(h, vocabulary.len()).is_some() {
+                return Err(format!("feature {h} twice"));
+            }
+            weights.extend(w);
+        }
+        Ok(Self {
+            classes: s.classes,
+            vocabulary,
+            weights,
+            bias: s.bias,
+        })
     }
 }
 
@@ -177,5 +244,15 @@ mod tests {
         let p = m.probabilities(&[]);
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         assert_eq!(m.vocabulary_len(), 6);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            json,
+            serde_json::to_string(&m.clone()).unwrap(),
+            "stable bytes"
+        );
+        let back: Logistic = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.probabilities(&[1, 5]), m.probabilities(&[1, 5]));
+        let bad = r#"{"classes":2,"bias":[0.0],"rows":[]}"#;
+        assert!(serde_json::from_str::<Logistic>(bad).is_err());
     }
 }

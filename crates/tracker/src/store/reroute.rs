@@ -124,6 +124,7 @@ impl Store {
             confidence: None,
             needs_triage: false,
             boundary: false,
+            model_version: None,
             report: lost.report,
         };
         if !insert_ticket(&mut tx, &opened).await? {

@@ -20,7 +20,7 @@ macro_rules! ticket_columns {
             "ticket_id, report_id, office_id, office_name, category, urgent, state, courier_id, \
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
-         resolved_at, closed_at, version, reopen_count, needs_triage, boundary, \
+         resolved_at, closed_at, version, reopen_count, needs_triage, boundary, model_version, \
          (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = tickets.ticket_id) \
          AS updated_at, \
          CAST(COALESCE((SELECT SUM(CASE x.step WHEN 'acknowledge' THEN 1 \
@@ -107,6 +107,9 @@ pub struct Ticket {
     pub needs_triage: bool,
     /// The point lay just outside every area; the office is the nearest.
     pub boundary: bool,
+    /// The classifier model that decided category and urgency (`m-<hash>`);
+    /// `null` for tickets from before issue 17 or opened by a person.
+    pub model_version: Option<String>,
     /// Its latest `not_our_area` dispute, open or settled; filled in by
     /// [`crate::Store::ticket`], absent from listings. Boxed: most tickets
     /// have none.
@@ -294,6 +297,7 @@ impl Ticket {
             reopen_count: row.try_get("reopen_count")?,
             needs_triage: row.try_get::<i64, _>("needs_triage")? != 0,
             boundary: row.try_get::<i64, _>("boundary")? != 0,
+            model_version: row.try_get("model_version")?,
             dispute: None,
             escalated_steps: escalated_steps(row.try_get("escalated_mask")?),
             verification: VerificationStatus::of_row(row, state, closed_at)?,

@@ -84,9 +84,10 @@ pub(crate) async fn insert_ticket(
     let done = sqlx::query(
         "INSERT INTO tickets (ticket_id, report_id, office_id, office_name, category, urgent, \
          state, courier_id, lat, lon, accuracy_m, text, photos_json, reported_at, received_at, \
-         opened_at, acknowledge_by, make_safe_by, resolve_by, needs_triage, boundary, version) \
+         opened_at, acknowledge_by, make_safe_by, resolve_by, needs_triage, boundary, \
+         model_version, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, 1) ON CONFLICT DO NOTHING",
+         $18, $19, $20, $21, $22, 1) ON CONFLICT DO NOTHING",
     )
     .bind(ev.ticket_id.to_string())
     .bind(r.report_id.to_string())
@@ -109,6 +110,7 @@ pub(crate) async fn insert_ticket(
     .bind(to_ms(ev.deadlines.resolve_by))
     .bind(i64::from(ev.needs_triage))
     .bind(i64::from(ev.boundary))
+    .bind(ev.model_version.clone())
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

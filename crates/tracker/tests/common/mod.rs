@@ -105,6 +105,7 @@ pub fn opened(
         confidence: None,
         needs_triage: false,
         boundary: false,
+        model_version: None,
         report,
     }
 }
