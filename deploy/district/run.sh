@@ -165,7 +165,7 @@ write_env() {
 load_env() {
   local line
   while IFS= read -r line; do
-    [[ $line =~ ^[A-Z0-9_]+= ]] && export "${line?}"
+    if [[ $line =~ ^[A-Z0-9_]+= ]]; then export "${line?}"; fi
   done <"$dir/civicprobe.env"
 }
 
