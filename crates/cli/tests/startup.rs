@@ -165,6 +165,34 @@ async fn metrics_on_the_ops_listener(service: &Service) {
     );
 }
 
+/// Runs the ingest once beside a tracker, on a NATS of their own, until it
+/// accepts `courier`: it learns tokens from `TOKENS`, which the tracker
+/// publishes, and keeps a copy in its data directory. Then stops both, so
+/// the ingest starts again as one that has run before.
+async fn ingest_learns(courier: &str, db: &str, ingest_dir: &Path, tracker_dir: &Path) {
+    let nats = NatsServer::start().expect("nats-server");
+    let mut ingest = spawn_service("ingest", &nats.url(), db, ingest_dir);
+    let mut tracker = spawn_service("tracker", &nats.url(), db, tracker_dir);
+    answered(&format!("{}/healthz", ingest.base)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let form = report_form(WENQUAN, "井盖松动", photos::jpeg(64, 48));
+        let status = post_report(&ingest.base, courier, form).await.status();
+        if status == 202 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ingest never learnt the courier: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for service in [&mut ingest, &mut tracker] {
+        let status = terminate(&mut service.child);
+        assert!(status.is_some_and(|s| s.success()), "{} stopped", service.name);
+    }
+}
+
 async fn every_service_starts_while_nats_is_down(kind: &str) {
     let db = TestDb::of_kind(kind).await.expect("database");
     let mut nats = NatsServer::reserve().expect("a port for NATS");
@@ -183,6 +211,7 @@ async fn every_service_starts_while_nats_is_down(kind: &str) {
             dir
         })
         .collect();
+    ingest_learns(&courier, db.url(), &dirs[0], &dirs[2]).await;
     let mut services = vec![
         spawn_service("ingest", &nats.url(), db.url(), &dirs[0]),
         spawn_service("router", &nats.url(), db.url(), &dirs[1]),
