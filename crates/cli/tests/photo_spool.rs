@@ -10,10 +10,10 @@ mod common;
 mod services;
 
 use async_nats::jetstream;
+use civicprobe_ingest::CredentialDirectory;
 use civicprobe_model::nats::{PHOTOS_BUCKET, REPORTS_STREAM};
 use civicprobe_model::{ReportId, ReportSubmitted};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
-use civicprobe_ingest::CredentialDirectory;
 use common::{admin_on, post_report, report_form};
 use services::{eventually, Service};
 use sha2::{Digest, Sha256};
@@ -45,7 +45,12 @@ fn service(command: &'static str, nats: &NatsServer, data: &Path, extra: &[&str]
 async fn known_courier(nats: &NatsServer, db: &TestDb, data: &Path) -> (String, Service, Service) {
     let tracker_data = data.join("tracker");
     std::fs::create_dir_all(&tracker_data).expect("tracker data");
-    let tracker = service("tracker", nats, &tracker_data, &["--database-url", db.url()]);
+    let tracker = service(
+        "tracker",
+        nats,
+        &tracker_data,
+        &["--database-url", db.url()],
+    );
     let courier = admin_on(db.url(), &tracker_data, &["courier", "add", "Li Wei"]);
     let ingest_data = data.join("ingest");
     let ingest = service("ingest", nats, &ingest_data, &[]);
@@ -183,5 +188,47 @@ async fn accepts_photos_while_nats_is_stopped_under_it() {
     let (_client, js) = nats.connect().await.expect("nats");
     published_after_its_photos(&js, 2, second).await;
     spool_emptied(&js, &ingest_data, second).await;
+    drop(ingest);
+}
+
+/// The bucket refuses the photo (full) while `REPORTS` takes messages: the
+/// report waits in the outbox, unpublished, for as long as its photo is
+/// only in the spool; once the bucket has room, the photo goes first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_waits_for_its_photos_to_reach_the_bucket() {
+    let db = TestDb::sqlite().expect("database");
+    let nats = NatsServer::start().expect("nats-server");
+    let (_client, js) = nats.connect().await.expect("nats");
+    // Made before ingest opens it (ingest keeps an existing bucket as is).
+    js.create_object_store(jetstream::object_store::Config {
+        bucket: PHOTOS_BUCKET.to_owned(),
+        max_bytes: 64,
+        ..Default::default()
+    })
+    .await
+    .expect("a full PHOTOS bucket");
+    let data = tempfile::tempdir().expect("tempdir");
+    let (courier, _tracker, ingest) = known_courier(&nats, &db, data.path()).await;
+    let ingest_data = data.path().join("ingest");
+
+    let report = submit(&ingest, &courier, 0).await;
+    assert_eq!(spooled(&ingest_data), 3, "the full bucket refused them");
+    // Several publisher rounds (each second, and on each report): REPORTS
+    // is up, yet the report stays out while its photo cannot be uploaded.
+    for _ in 0..30 {
+        let stream = js.get_stream(REPORTS_STREAM).await.expect("REPORTS");
+        assert!(
+            stream.get_raw_message(1).await.is_err(),
+            "published before its photo was in the bucket"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut photos = js.get_stream("OBJ_PHOTOS").await.expect("OBJ_PHOTOS");
+    let mut config = photos.info().await.expect("info").config.clone();
+    config.max_bytes = -1;
+    js.update_stream(config).await.expect("room in the bucket");
+    published_after_its_photos(&js, 1, report).await;
+    spool_emptied(&js, &ingest_data, report).await;
     drop(ingest);
 }

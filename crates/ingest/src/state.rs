@@ -187,7 +187,13 @@ impl IngestState {
     /// On shutdown: keeps publishing the outbox until it is empty or
     /// `within` has passed; returns (and logs) how many reports remain.
     pub async fn drain_outbox(&self, within: std::time::Duration) -> Result<i64, Error> {
-        outbox::drain_for(&self.inner.shared, &self.inner.photos, &self.inner.js, within).await
+        outbox::drain_for(
+            &self.inner.shared,
+            &self.inner.photos,
+            &self.inner.js,
+            within,
+        )
+        .await
     }
 
     /// The configured shutdown drain time (`--drain-secs`).
