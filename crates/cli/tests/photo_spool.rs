@@ -42,7 +42,12 @@ fn service(command: &'static str, nats: &NatsServer, data: &Path, extra: &[&str]
 /// A courier issued on the tracker's database, and an ingest (on
 /// `ingest_data`) that has learned it from `TOKENS` and keeps it in its
 /// local copy; the tracker, to keep running or stop.
-async fn known_courier(nats: &NatsServer, db: &TestDb, data: &Path) -> (String, Service, Service) {
+async fn known_courier(
+    nats: &NatsServer,
+    db: &TestDb,
+    data: &Path,
+    ingest_extra: &[&str],
+) -> (String, Service, Service) {
     let tracker_data = data.join("tracker");
     std::fs::create_dir_all(&tracker_data).expect("tracker data");
     let tracker = service(
@@ -53,7 +58,7 @@ async fn known_courier(nats: &NatsServer, db: &TestDb, data: &Path) -> (String, 
     );
     let courier = admin_on(db.url(), &tracker_data, &["courier", "add", "Li Wei"]);
     let ingest_data = data.join("ingest");
-    let ingest = service("ingest", nats, &ingest_data, &[]);
+    let ingest = service("ingest", nats, &ingest_data, ingest_extra);
     eventually("the courier in ingest's local copy", SOON, || async {
         match CredentialDirectory::open(&ingest_data).principal(&courier) {
             Some(_) => Ok(()),
@@ -133,6 +138,22 @@ async fn published_after_its_photos(js: &jetstream::Context, seq: u64, want: Rep
     }
 }
 
+/// `civicprobe_ingest_photo_spool` on ingest's ops listener `ops`.
+async fn spool_gauge(ops: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{ops}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with("civicprobe_ingest_photo_spool"))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Waits until the spool is empty and the report's photo index is shared.
 async fn spool_emptied(js: &jetstream::Context, data: &Path, report: ReportId) {
     eventually("the spool emptied", SOON, || async {
@@ -149,7 +170,7 @@ async fn accepts_photos_when_started_while_nats_is_down() {
     let db = TestDb::sqlite().expect("database");
     let mut nats = NatsServer::start().expect("nats-server");
     let data = tempfile::tempdir().expect("tempdir");
-    let (courier, tracker, ingest) = known_courier(&nats, &db, data.path()).await;
+    let (courier, tracker, ingest) = known_courier(&nats, &db, data.path(), &[]).await;
     drop((ingest, tracker));
     nats.stop();
 
@@ -172,7 +193,12 @@ async fn accepts_photos_while_nats_is_stopped_under_it() {
     let db = TestDb::sqlite().expect("database");
     let mut nats = NatsServer::start().expect("nats-server");
     let data = tempfile::tempdir().expect("tempdir");
-    let (courier, _tracker, ingest) = known_courier(&nats, &db, data.path()).await;
+    let ops = format!(
+        "127.0.0.1:{}",
+        civicprobe_testkit::nats::free_port().expect("port")
+    );
+    let extra = ["--ops-listen", ops.as_str()];
+    let (courier, _tracker, ingest) = known_courier(&nats, &db, data.path(), &extra).await;
     let ingest_data = data.path().join("ingest");
     let (_client, js) = nats.connect().await.expect("nats");
 
@@ -183,11 +209,19 @@ async fn accepts_photos_while_nats_is_stopped_under_it() {
     nats.stop();
     let second = submit(&ingest, &courier, 1).await;
     assert_eq!(spooled(&ingest_data), 3, "spooled while NATS is stopped");
+    assert_eq!(spool_gauge(&ops).await, Some(3.0));
 
     nats.restart().expect("restart nats-server");
     let (_client, js) = nats.connect().await.expect("nats");
     published_after_its_photos(&js, 2, second).await;
     spool_emptied(&js, &ingest_data, second).await;
+    eventually("the gauge at 0", SOON, || async {
+        match spool_gauge(&ops).await {
+            Some(0.0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     drop(ingest);
 }
 
@@ -208,7 +242,7 @@ async fn a_report_waits_for_its_photos_to_reach_the_bucket() {
     .await
     .expect("a full PHOTOS bucket");
     let data = tempfile::tempdir().expect("tempdir");
-    let (courier, _tracker, ingest) = known_courier(&nats, &db, data.path()).await;
+    let (courier, _tracker, ingest) = known_courier(&nats, &db, data.path(), &[]).await;
     let ingest_data = data.path().join("ingest");
 
     let report = submit(&ingest, &courier, 0).await;
