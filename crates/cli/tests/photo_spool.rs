@@ -2,8 +2,10 @@
 //! while NATS is away: the photos wait in `<data_dir>/photo-spool`, and
 //! once NATS is back they are uploaded to the `PHOTOS` bucket before the
 //! report reaches `REPORTS`. Separate processes of the built binary on a
-//! real nats-server (not yet started, or stopped under a running ingest)
-//! and a real SQLite database (where ingest finds its couriers).
+//! real nats-server (down when ingest starts, also across an ingest
+//! restart; stopped under a running ingest; or with a full bucket) and a
+//! tracker on a real SQLite database, whose courier ingest learns from
+//! `TOKENS` and keeps in its local copy before NATS goes away.
 
 mod common;
 #[path = "common/services.rs"]
@@ -176,10 +178,14 @@ async fn accepts_photos_when_started_while_nats_is_down() {
 
     // Started with NATS down: the bucket was never made.
     let ingest_data = data.path().join("ingest");
-    let ingest = service("ingest", &nats, &ingest_data, &[]);
+    let mut ingest = service("ingest", &nats, &ingest_data, &["--drain-secs", "1"]);
     let report = submit(&ingest, &courier, 0).await;
     // The photo, its thumbnail and the report's photo index.
     assert_eq!(spooled(&ingest_data), 3, "spooled while NATS is down");
+    // Stopped and started again, NATS still down: the spool is on disk.
+    ingest.stop();
+    ingest.restart();
+    assert_eq!(spooled(&ingest_data), 3, "kept across a restart");
 
     nats.restart().expect("restart nats-server");
     let (_client, js) = nats.connect().await.expect("nats");
