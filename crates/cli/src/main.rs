@@ -446,14 +446,17 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let settings = service.jetstream.settings();
     let shutdown = Shutdown::new();
     let (gate, startup) = Startup::new("tracker", &broker.client)
-        .ensure("the TICKETS, UPLOADS and DEAD_LETTERS streams", move |js| async move {
-            civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
-            civicprobe_ingest::ensure_uploads_stream(&js, &settings)
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
-            civicprobe_jetstream::ensure_dead_letters(&js, &settings).await?;
-            Ok::<(), anyhow::Error>(())
-        })
+        .ensure(
+            "the TICKETS, UPLOADS and DEAD_LETTERS streams",
+            move |js| async move {
+                civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
+                civicprobe_ingest::ensure_uploads_stream(&js, &settings)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
+                civicprobe_jetstream::ensure_dead_letters(&js, &settings).await?;
+                Ok::<(), anyhow::Error>(())
+            },
+        )
         .ensure("the alerts consumer", |js| async move {
             civicprobe_tracker::alerts::ensure_alerts_consumer(&js)
                 .await

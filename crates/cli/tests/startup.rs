@@ -189,7 +189,11 @@ async fn ingest_learns(courier: &str, db: &str, ingest_dir: &Path, tracker_dir: 
     }
     for service in [&mut ingest, &mut tracker] {
         let status = terminate(&mut service.child);
-        assert!(status.is_some_and(|s| s.success()), "{} stopped", service.name);
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{} stopped",
+            service.name
+        );
     }
 }
 

@@ -123,12 +123,17 @@ pub async fn run_uploads(
     let Some(consumer) = made else {
         return Ok(());
     };
-    pull_each(&consumer, UPLOADS_CONSUMER, shutdown, |msg| handle(&store, msg)).await
+    pull_each(&consumer, UPLOADS_CONSUMER, shutdown, |msg| {
+        handle(&store, msg)
+    })
+    .await
 }
 
 /// The durable `tracker-uploads` consumer on `UPLOADS`, with the
 /// pipeline's ack wait ([`civicprobe_jetstream::ensure_durable`]).
-async fn ensure_uploads_consumer(js: &jetstream::Context) -> Result<jetstream::consumer::PullConsumer, Error> {
+async fn ensure_uploads_consumer(
+    js: &jetstream::Context,
+) -> Result<jetstream::consumer::PullConsumer, Error> {
     let stream = js.get_stream(UPLOADS_STREAM).await.map_err(Error::nats)?;
     civicprobe_jetstream::ensure_durable(
         &stream,
