@@ -165,7 +165,7 @@ where
             backoff.reset();
             continue;
         }
-        let pause = backoff.next();
+        let pause = backoff.step();
         tokio::select! {
             biased;
             () = shutdown.as_mut() => {
@@ -233,22 +233,23 @@ async fn nak_held(name: &str, mut messages: pull::Stream) {
     }
 }
 
-/// Exponential backoff between [`BACKOFF_MIN`] and [`BACKOFF_MAX`].
+/// Exponential backoff between [`BACKOFF_MIN`] and [`BACKOFF_MAX`] (also
+/// the router's, between its subscriptions).
 #[derive(Debug, Default)]
-struct Backoff {
+pub struct Backoff {
     /// The next pause; zero before the first.
     current: Duration,
 }
 
 impl Backoff {
     /// The pause to take now; doubles the next one.
-    fn next(&mut self) -> Duration {
+    pub fn step(&mut self) -> Duration {
         self.current = (self.current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
         self.current
     }
 
     /// Back to the shortest pause after a success.
-    fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.current = Duration::ZERO;
     }
 }

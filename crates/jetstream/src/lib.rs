@@ -25,7 +25,7 @@ pub mod streams;
 
 pub use civicprobe_model::nats::JetStreamSettings;
 pub use dead_letter::{ensure_dead_letters, Rejections, DEAD_LETTERS_TOTAL};
-pub use durable::{drive, ensure_durable, subscribe, Pace, Stop};
+pub use durable::{drive, ensure_durable, subscribe, Backoff, Pace, Stop};
 pub use streams::{ensure_object_store, ensure_stream};
 
 /// A boxed error of the NATS client.

@@ -34,10 +34,6 @@ use crate::{
     Error, Routed, Router,
 };
 
-/// First pause after a NATS error; doubled up to [`BACKOFF_MAX`].
-const BACKOFF_MIN: Duration = Duration::from_millis(100);
-/// Longest pause after repeated NATS errors.
-const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// Redelivery delay after a failed publish, per delivery attempt so far.
 const NAK_DELAY_STEP: Duration = Duration::from_secs(2);
 /// Longest redelivery delay after failed publishes.
@@ -91,7 +87,7 @@ pub async fn run(
         crate::classifier::live::DEFAULT_POLL,
         std::future::pending(),
     )));
-    let mut backoff = Backoff::default();
+    let mut backoff = civicprobe_jetstream::Backoff::default();
     let state = feed::Shared::default();
     let rejections = Rejections::new(js.clone(), nats::ROUTER_CONSUMER, &settings);
     let mut feeds = None;
@@ -123,7 +119,7 @@ pub async fn run(
             }
             Err(e) => warn!(error = %e, "cannot subscribe to reports; retrying"),
         }
-        if pause(backoff.next(), &mut shutdown).await {
+        if pause(backoff.step(), &mut shutdown).await {
             return Ok(());
         }
     }
@@ -293,25 +289,5 @@ async fn pause<F: Future<Output = ()>>(delay: Duration, shutdown: &mut Pin<&mut 
     tokio::select! {
         () = shutdown.as_mut() => true,
         () = tokio::time::sleep(delay) => false,
-    }
-}
-
-/// Exponential backoff between [`BACKOFF_MIN`] and [`BACKOFF_MAX`].
-#[derive(Debug, Default)]
-struct Backoff {
-    /// The next pause; zero before the first.
-    current: Duration,
-}
-
-impl Backoff {
-    /// The pause to take now; doubles the next one.
-    fn next(&mut self) -> Duration {
-        self.current = (self.current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
-        self.current
-    }
-
-    /// Back to the shortest pause after a success.
-    fn reset(&mut self) {
-        self.current = Duration::ZERO;
     }
 }
