@@ -113,6 +113,10 @@ struct UpArgs {
     /// for offices, supervisors and their couriers only.
     #[arg(long, env = "CIVICPROBE_OPEN311_PUBLIC_PHOTOS", default_value_t = true, action = clap::ArgAction::Set)]
     open311_public_photos: bool,
+    /// The one Open311 `jurisdiction_id` this district serves; a request
+    /// naming another is refused (unset: any is accepted).
+    #[arg(long, env = "CIVICPROBE_OPEN311_JURISDICTION")]
+    open311_jurisdiction: Option<String>,
     #[command(flatten)]
     sla: civicprobe_tracker::SlaConfig,
     #[command(flatten)]
@@ -183,6 +187,10 @@ struct IngestArgs {
     /// Named places (a local gazetteer) for Open311's `address_string`.
     #[arg(long, env = "CIVICPROBE_PLACES", default_value = civicprobe_open311::places::DEFAULT_PATH)]
     places: PathBuf,
+    /// The one Open311 `jurisdiction_id` this district serves; a request
+    /// naming another is refused (unset: any is accepted).
+    #[arg(long, env = "CIVICPROBE_OPEN311_JURISDICTION")]
+    open311_jurisdiction: Option<String>,
     /// The public URL the pages are served at (their Origin check).
     #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -203,6 +211,10 @@ struct TrackerArgs {
     /// Whether Open311's public reads serve report photos.
     #[arg(long, env = "CIVICPROBE_OPEN311_PUBLIC_PHOTOS", default_value_t = true, action = clap::ArgAction::Set)]
     open311_public_photos: bool,
+    /// The one Open311 `jurisdiction_id` this district serves; a request
+    /// naming another is refused (unset: any is accepted).
+    #[arg(long, env = "CIVICPROBE_OPEN311_JURISDICTION")]
+    open311_jurisdiction: Option<String>,
     /// The public URL every absolute URL starts with and the pages' origin;
     /// unset: `http://<listen address>`.
     #[arg(long, env = "CIVICPROBE_PUBLIC_URL")]
@@ -326,6 +338,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
+        open311_jurisdiction: args.open311_jurisdiction,
         public_url: args.public_url,
         metrics_token: args.service.ops.metrics_token,
         ops_listen: args.service.ops.ops_listen,
@@ -376,7 +389,9 @@ async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
     let public = stack::public_url(args.public_url.as_deref(), args.listen)?;
     let streams = vec![REPORTS_STREAM];
     let ops = OpsEndpoints::new("ingest", &broker.client, &args.ops, streams, None);
-    let app = civicprobe::split::intake_routes(state.clone(), &args.places)?.merge(ops.public());
+    let jurisdiction = args.open311_jurisdiction.clone();
+    let app = civicprobe::split::intake_routes(state.clone(), &args.places, jurisdiction)?
+        .merge(ops.public());
     let app = civicprobe::split::with_sessions(app, public.web_origin);
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, &ops, args.http, shutdown).await?;
@@ -428,6 +443,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         categories,
         sessions,
         open311_public_photos,
+        open311_jurisdiction,
         public_url,
         sla,
         policy,
@@ -543,6 +559,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         hub,
         categories,
         open311_public_photos,
+        open311_jurisdiction,
         base_url: public.url,
         jurisdictions: &router.jurisdictions,
         sessions: sessions.policy(),

@@ -9,7 +9,8 @@
 //! - tracker ([`tracker_routes`]): everything else: the pages and
 //!   `/session`, every other `/v1` route (report and proof photos read
 //!   from the shared photo store included), Open311's reads and media,
-//!   `/v1/events`.
+//!   Open311's `POST servicerequestupdates.{xml,json}` (a resident's note
+//!   is recorded on the ticket, in the tracker's store), `/v1/events`.
 //!
 //! Both (and `up`, which merges both) add `/healthz`, `/readyz` and
 //! `/metrics` and run [`with_sessions`]: the session cookie becomes the
@@ -37,6 +38,8 @@ pub struct TrackerRoutes<'a> {
     pub categories: Categories,
     /// Whether Open311's public reads serve report photos.
     pub open311_public_photos: bool,
+    /// The one Open311 `jurisdiction_id` served (unset: any).
+    pub open311_jurisdiction: Option<String>,
     /// Open311's base for `media_url` and discovery.
     pub base_url: String,
     /// The office map the pages draw.
@@ -53,6 +56,7 @@ pub fn tracker_routes(routes: TrackerRoutes<'_>) -> anyhow::Result<axum::Router>
         routes.categories,
     )
     .with_public_photos(routes.open311_public_photos)
+    .with_jurisdiction(routes.open311_jurisdiction)
     .with_base_url(routes.base_url);
     let web = civicprobe_web::app(routes.store.clone(), routes.jurisdictions, routes.sessions)
         .context("starting the web pages")?;
@@ -64,11 +68,16 @@ pub fn tracker_routes(routes: TrackerRoutes<'_>) -> anyhow::Result<axum::Router>
 }
 
 /// Ingest's routes (see the module docs); Open311's `address_string` is
-/// placed with `places`.
-pub fn intake_routes(ingest: IngestState, places: &Path) -> anyhow::Result<axum::Router> {
+/// placed with `places`, and only `jurisdiction` is served when set.
+pub fn intake_routes(
+    ingest: IngestState,
+    places: &Path,
+    jurisdiction: Option<String>,
+) -> anyhow::Result<axum::Router> {
     let places =
         civicprobe_open311::Places::load(places).context("loading the Open311 gazetteer")?;
-    let open311 = civicprobe_open311::Open311Intake::new(ingest.clone(), places);
+    let open311 = civicprobe_open311::Open311Intake::new(ingest.clone(), places)
+        .with_jurisdiction(jurisdiction);
     Ok(civicprobe_ingest::intake_app(ingest).merge(civicprobe_open311::post_app(open311)))
 }
 

@@ -52,6 +52,8 @@ pub struct StackConfig {
     pub sessions: civicprobe_tracker::SessionConfig,
     /// Whether Open311's public reads serve report photos (`media_url`).
     pub open311_public_photos: bool,
+    /// The one Open311 `jurisdiction_id` served (unset: any is accepted).
+    pub open311_jurisdiction: Option<String>,
     /// The public URL (`https://civic.example`) every absolute URL starts
     /// with; unset: `http://<the listen address>`. When set, the web
     /// pages' Origin check and cookies follow it too. The `Host` header is
@@ -96,6 +98,7 @@ impl StackConfig {
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
+            open311_jurisdiction: None,
             public_url: None,
             metrics_token: None,
             ops_listen: None,
@@ -244,11 +247,13 @@ impl Stack {
             hub,
             categories,
             open311_public_photos: config.open311_public_photos,
+            open311_jurisdiction: config.open311_jurisdiction.clone(),
             base_url: public.url.clone(),
             jurisdictions: &config.router.jurisdictions,
             sessions: config.sessions.policy(),
         })?;
-        let app = crate::split::intake_routes(ingest.clone(), &config.places)?
+        let jurisdiction = config.open311_jurisdiction.clone();
+        let app = crate::split::intake_routes(ingest.clone(), &config.places, jurisdiction)?
             .merge(tracker)
             .merge(dead_letters)
             .merge(ops.public());

@@ -49,6 +49,10 @@ enum Body {
     ProofPhoto,
     /// An Open311 request outside every area; `api_key` is the caller's token.
     Open311,
+    /// A resident's Open311 update (FixMyStreet's `servicerequestupdates`)
+    /// under a new `update_id`; `api_key` is the caller's token (the
+    /// request's id is in the path's query).
+    Open311Update,
     /// `{"token": <the caller's token>}`.
     SignIn,
 }
@@ -150,6 +154,7 @@ fn rows() -> Vec<Row> {
         // Tracker: supervision and the courier's own view.
         r("GET", "/v1/unrouted", Nothing, Empty, SUPERVISOR_READS),
         r("POST", "/v1/unrouted/{id}/route", FreshUnrouted, Json(r#"{"office_id":"wenquan"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/route"),
+        r("POST", "/v1/unrouted/{id}/close", FreshUnrouted, Json(r#"{"note":"another district's"}"#), SUPERVISOR_CHANGES).at("/v1/unrouted/$R/close"),
         r("GET", "/v1/disputes", Nothing, Empty, SUPERVISOR_READS),
         r("POST", "/v1/disputes/{id}/uphold", Fresh(Pre::Disputed), Json(r#"{"note":"another district's"}"#), SUPERVISOR_CHANGES).at("/v1/disputes/$T/uphold"),
         r("GET", "/v1/audit/response-times", Nothing, Empty, SUPERVISOR_READS),
@@ -187,7 +192,11 @@ fn rows() -> Vec<Row> {
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/discovery.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/services.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.json"),
-        r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/servicerequestupdates.json"),
+        r("GET", "/open311/v2/servicerequestupdates.json", Nothing, Empty, ALL_200),
+        r("GET", "/open311/v2/servicerequestupdates.xml", Nothing, Empty, ALL_200),
+        // Open311 (issue 16): a resident's update on A's request, by any courier's api_key.
+        r("POST", "/open311/v2/servicerequestupdates.json", ReportA, Open311Update, "key key 200 200 key key key").at("/open311/v2/servicerequestupdates.json?service_request_id=$R"),
+        r("POST", "/open311/v2/servicerequestupdates.xml", ReportA, Open311Update, "key key 200 200 key key key").at("/open311/v2/servicerequestupdates.xml?service_request_id=$R"),
         r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.json"),
         r("GET", "/open311/v2/{file}", Nothing, Empty, ALL_200).at("/open311/v2/requests.xml"),
         r("POST", "/open311/v2/{file}", Nothing, Open311, "key key 201 201 key key key").at("/open311/v2/requests.xml"),
@@ -247,6 +256,17 @@ fn with_body(
                 ("lat", OUTSIDE.0.to_string()),
                 ("long", OUTSIDE.1.to_string()),
                 ("description", "matrix open311 request".to_owned()),
+            ];
+            if caller != Caller::None {
+                form.push(("api_key", token));
+            }
+            req.form(&form)
+        }
+        Body::Open311Update => {
+            let mut form = vec![
+                ("update_id", uuid::Uuid::new_v4().to_string()),
+                ("status", "OPEN".to_owned()),
+                ("description", "matrix resident update".to_owned()),
             ];
             if caller != Caller::None {
                 form.push(("api_key", token));

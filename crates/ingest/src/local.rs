@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS reports (
 );
 CREATE INDEX IF NOT EXISTS reports_unpublished
     ON reports (accepted_ms) WHERE published_ms IS NULL;
+CREATE INDEX IF NOT EXISTS reports_payload_kept
+    ON reports (published_ms) WHERE length(payload) > 0;
 CREATE TABLE IF NOT EXISTS photos (
     report_id        TEXT NOT NULL,
     n                INTEGER NOT NULL,
@@ -42,6 +44,10 @@ CREATE TABLE IF NOT EXISTS report_couriers (
     courier_id TEXT NOT NULL
 );
 ";
+
+/// How long a published report's payload is kept (an hour), for
+/// [`LocalStore::report`].
+pub const KEEP_PUBLISHED_MS: i64 = 60 * 60 * 1000;
 
 fn db_error(e: sqlx::Error) -> Error {
     Error::internal("using the local store", e)
@@ -126,6 +132,25 @@ impl LocalStore {
         }))
     }
 
+    /// The report accepted here under `report_id`, as it is (or will be)
+    /// published; `None` when this store never accepted it, or published
+    /// it more than [`KEEP_PUBLISHED_MS`] ago.
+    pub async fn report(&self, report_id: ReportId) -> Result<Option<ReportSubmitted>, Error> {
+        let row = sqlx::query("SELECT payload FROM reports WHERE report_id = ?")
+            .bind(report_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let payload: Option<Vec<u8>> = row.map(|r| r.get(0));
+        payload.filter(|p| !p.is_empty()).map(|payload| {
+            serde_json::from_slice(&payload).map_err(|e| {
+                tracing::error!(error = %e, report_id = %report_id, "an accepted report does not decode");
+                Error::internal("reading an accepted report", e)
+            })
+        })
+        .transpose()
+    }
+
     /// Commits an accepted report and its photos in one transaction.
     /// `Ok(Some(earlier))` when a concurrent request with the same key won.
     pub async fn accept(
@@ -198,19 +223,30 @@ impl LocalStore {
             .collect())
     }
 
-    /// Marks reports as acknowledged by JetStream and drops their payload
-    /// (the request digest stays: it answers retries).
+    /// Marks reports as acknowledged by JetStream, and drops the payload
+    /// of those published more than [`KEEP_PUBLISHED_MS`] ago (the
+    /// request digest stays: it answers retries). A recent payload stays
+    /// so that Open311 can answer a request "being routed" until the
+    /// router and tracker have caught up ([`LocalStore::report`]).
     pub async fn mark_published(&self, report_ids: &[String]) -> Result<(), Error> {
         let now = unix_ms(OffsetDateTime::now_utc());
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         for id in report_ids {
-            sqlx::query("UPDATE reports SET published_ms = ?, payload = X'' WHERE report_id = ?")
+            sqlx::query("UPDATE reports SET published_ms = ? WHERE report_id = ?")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
         }
+        sqlx::query(
+            "UPDATE reports SET payload = X'' \
+             WHERE published_ms < ? AND length(payload) > 0",
+        )
+        .bind(now - KEEP_PUBLISHED_MS)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)
     }
 

@@ -79,6 +79,9 @@ pub(crate) struct Inner {
     pub(crate) cpu: Arc<Semaphore>,
     /// Wakes the publisher after each accepted report.
     pub(crate) wake: Arc<Notify>,
+    /// Whether this state accepts reports (`false`: a photo reader, whose
+    /// local store holds none).
+    accepts: bool,
     /// Where the outbox is drained to on shutdown ([`IngestState::drain_outbox`]).
     js: jetstream::Context,
     /// Dropped with the state: stops the publisher.
@@ -152,6 +155,7 @@ impl IngestState {
             access: OnceLock::new(),
             shared,
             wake,
+            accepts,
             js,
             _stop: stop,
         };
@@ -181,6 +185,19 @@ impl IngestState {
     /// `within` has passed; returns (and logs) how many reports remain.
     pub async fn drain_outbox(&self, within: std::time::Duration) -> Result<i64, Error> {
         outbox::drain_for(&self.inner.shared, &self.inner.js, within).await
+    }
+
+    /// A report this instance accepted, before the router and tracker
+    /// have caught up (Open311 answers it "being routed" at once); `None`
+    /// for one it never accepted, and always in a photo reader.
+    pub async fn accepted_report(
+        &self,
+        report_id: civicprobe_model::ReportId,
+    ) -> Result<Option<civicprobe_model::ReportSubmitted>, Error> {
+        if !self.inner.accepts {
+            return Ok(None);
+        }
+        self.inner.shared.local().await?.report(report_id).await
     }
 
     /// The configured shutdown drain time (`--drain-secs`).

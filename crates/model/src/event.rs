@@ -31,6 +31,11 @@ pub mod kind {
     /// verification dispute; the ticket stays resolved until a supervisor
     /// settles it.
     pub const VERIFICATION_DISPUTED: &str = "verification_disputed";
+    /// A resident's update posted through Open311 (FixMyStreet's
+    /// `servicerequestupdates`): a note for the office, whose `reason` may
+    /// say the resident reported it fixed or not fixed; the ticket's state
+    /// does not change.
+    pub const RESIDENT_NOTE: &str = "resident_note";
 }
 
 /// When each step of a ticket is due; all derived from `received_at`.

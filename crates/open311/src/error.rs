@@ -18,6 +18,10 @@ pub enum Error {
     /// No such endpoint, service or request. `404`.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with what is recorded (an `update_id` reused
+    /// for another update, a request no office takes notes on). `409`.
+    #[error("{0}")]
+    Conflict(String),
     /// Refused by the intake pipeline (its status is kept).
     #[error(transparent)]
     Ingest(#[from] civicprobe_ingest::Error),
@@ -50,7 +54,10 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Ingest(e) => e.status(),
+            Error::Store(civicprobe_tracker::Error::ReportNotFound(_)) => StatusCode::NOT_FOUND,
+            Error::Store(civicprobe_tracker::Error::IdempotencyKeyReused) => StatusCode::CONFLICT,
             Error::Store(_) | Error::Render(_) | Error::Places(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -75,6 +82,12 @@ impl Error {
                     (_, Some(d)) => d,
                     _ => p.title,
                 }
+            }
+            Error::Store(civicprobe_tracker::Error::ReportNotFound(_)) => {
+                "no such service request".into()
+            }
+            Error::Store(civicprobe_tracker::Error::IdempotencyKeyReused) => {
+                "update_id was used for another update".into()
             }
             other => other.to_string(),
         }

@@ -26,20 +26,29 @@
 //! - [`places`]: the local gazetteer placing `address_string`.
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
 //!   and how a ticket becomes a service request.
-//! - [`updates`]: the `servicerequestupdates` extension.
+//! - [`updates`]: the `servicerequestupdates` extension's reads;
+//!   [`update_post`]: its `POST` (a resident's note on the ticket);
+//!   [`words`]: what a resident reads in an update, 中文 or English.
+//! - [`dates`]: W3C-DTF dates of every precision.
+//! - [`pending`]: a request before it is a ticket (not yet routed, or
+//!   outside every area).
 //! - [`media`]: a request's photo at its public `media_url`.
 //! - [`error`]: the crate's [`Error`], answered as the spec's error array.
 
+pub mod dates;
 pub mod error;
 pub mod format;
 pub mod media;
+pub mod pending;
 pub mod places;
 pub mod post;
 pub mod posted;
 pub mod requests;
 pub mod services;
+pub mod update_post;
 pub mod updates;
 pub mod wire;
+pub mod words;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -73,6 +82,9 @@ pub struct Open311State {
     /// Whether public reads serve report photos (a district's setting;
     /// on unless [`Open311State::with_public_photos`] turns it off).
     pub(crate) public_photos: bool,
+    /// The one `jurisdiction_id` this endpoint serves, when configured
+    /// ([`Open311State::with_jurisdiction`]); any is accepted otherwise.
+    pub(crate) jurisdiction: Option<String>,
 }
 
 /// What `POST requests` needs, and nothing of the tracker's: ingest's
@@ -84,6 +96,8 @@ pub struct Open311Intake {
     pub(crate) ingest: IngestState,
     /// Named places for `address_string`.
     pub(crate) places: Arc<Places>,
+    /// The one `jurisdiction_id` accepted, when configured.
+    pub(crate) jurisdiction: Option<String>,
 }
 
 impl Open311Intake {
@@ -92,7 +106,32 @@ impl Open311Intake {
         Self {
             ingest,
             places: Arc::new(places),
+            jurisdiction: None,
         }
+    }
+
+    /// Accepts only `jurisdiction_id` = `id` (when one is sent).
+    pub fn with_jurisdiction(mut self, id: Option<String>) -> Self {
+        self.jurisdiction = id.filter(|j| !j.trim().is_empty());
+        self
+    }
+
+    /// A `jurisdiction_id` sent with a request: see [`check_jurisdiction`].
+    pub(crate) fn check_jurisdiction(&self, sent: Option<&str>) -> Result<(), Error> {
+        check_jurisdiction(self.jurisdiction.as_deref(), sent)
+    }
+}
+
+/// Any `jurisdiction_id` is accepted when none is configured (one
+/// endpoint, one jurisdiction, as the specification allows); when one is,
+/// a different one sent is a `404` naming it (the spec's answer for a
+/// jurisdiction not served here). Leaving it out is always allowed.
+fn check_jurisdiction(configured: Option<&str>, sent: Option<&str>) -> Result<(), Error> {
+    match (configured, sent.map(str::trim).filter(|s| !s.is_empty())) {
+        (Some(ours), Some(theirs)) if ours != theirs => Err(Error::not_found(
+            "jurisdiction_id is not a jurisdiction served here",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -102,6 +141,7 @@ impl Open311State {
         Open311Intake {
             ingest: self.ingest.clone(),
             places: self.places.clone(),
+            jurisdiction: self.jurisdiction.clone(),
         }
     }
 
@@ -114,7 +154,19 @@ impl Open311State {
             base_url: None,
             places: Arc::new(Places::default()),
             public_photos: true,
+            jurisdiction: None,
         }
+    }
+
+    /// Serves only `jurisdiction_id` = `id` (see [`check_jurisdiction`]).
+    pub fn with_jurisdiction(mut self, id: Option<String>) -> Self {
+        self.jurisdiction = id.filter(|j| !j.trim().is_empty());
+        self
+    }
+
+    /// A `jurisdiction_id` sent with a request: see [`check_jurisdiction`].
+    pub(crate) fn check_jurisdiction(&self, sent: Option<&str>) -> Result<(), Error> {
+        check_jurisdiction(self.jurisdiction.as_deref(), sent)
     }
 
     /// Places `address_string` with `places` (e.g.
@@ -149,10 +201,20 @@ pub fn app(state: Open311State) -> Router {
 }
 
 /// The reads (the tracker's): discovery, services, requests, updates,
-/// tokens and media. Every method but `GET` on them is the router's `405`.
+/// tokens and media; and `POST servicerequestupdates` (a resident's note
+/// is recorded on the ticket, in the tracker's store). Every other
+/// method on them is the router's `405`.
 pub fn read_app(state: Open311State) -> Router {
     Router::new()
         .route("/open311/v2/{file}", get(top_level))
+        .route(
+            "/open311/v2/servicerequestupdates.xml",
+            get(updates_read).post(update_post::post_update),
+        )
+        .route(
+            "/open311/v2/servicerequestupdates.json",
+            get(updates_read).post(update_post::post_update),
+        )
         .route("/open311/v2/services/{file}", get(services::definition))
         .route("/open311/v2/requests/{file}", get(requests::get_one))
         .route("/open311/v2/tokens/{file}", get(requests::token))
@@ -170,7 +232,25 @@ pub fn post_app(intake: Open311Intake) -> Router {
         .with_state(intake)
 }
 
-/// `GET {discovery,services,requests,servicerequestupdates}.{xml,json}`.
+/// `GET servicerequestupdates.{xml,json}` (its own route, beside the `POST`).
+async fn updates_read(
+    state: axum::extract::State<Open311State>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    query: axum::extract::RawQuery,
+) -> axum::response::Response {
+    let format = if uri.path().ends_with(".xml") {
+        format::Format::Xml
+    } else {
+        format::Format::Json
+    };
+    let query = query.0.unwrap_or_default();
+    updates::list(&state, &headers, &query, format)
+        .await
+        .unwrap_or_else(|e| e.respond(format))
+}
+
+/// `GET {discovery,services,requests}.{xml,json}`.
 async fn top_level(
     state: axum::extract::State<Open311State>,
     path: axum::extract::Path<String>,
@@ -185,7 +265,6 @@ async fn top_level(
         "discovery" => Ok(services::discovery(&state, &headers, format)),
         "services" => Ok(services::list(&state, format)),
         "requests" => requests::list(&state, &headers, &query, format).await,
-        "servicerequestupdates" => updates::list(&state, &query, format).await,
         _ => Err(Error::not_found("no such endpoint")),
     };
     result.unwrap_or_else(|e| e.respond(format))

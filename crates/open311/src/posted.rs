@@ -29,6 +29,15 @@ use futures::StreamExt;
 /// The multipart part carrying a photo.
 pub const MEDIA_PART: &str = "media";
 
+/// Whether a multipart part carries a photo: `media` (the extension's
+/// name) or FixMyStreet's `photo1`, `photo2` … `photoN`.
+pub fn is_photo_part(name: &str) -> bool {
+    name == MEDIA_PART
+        || name
+            .strip_prefix("photo")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The field (and query parameter) holding the courier token.
 pub const API_KEY: &str = "api_key";
 
@@ -40,12 +49,13 @@ pub const API_KEY_HEADER: &str = "X-Api-Key";
 /// of description are at most 8 KB of UTF-8.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
-/// A posted body: its text fields and the photos of any `media` parts.
+/// A posted body: its text fields and the photos of its photo parts
+/// ([`is_photo_part`]), in order.
 #[derive(Debug, Default)]
 pub struct Posted {
     /// Every text field, in order.
     pub fields: Vec<(String, String)>,
-    /// The `media` parts' bytes.
+    /// The photo parts' bytes.
     pub media: Vec<Bytes>,
 }
 
@@ -206,12 +216,12 @@ async fn read_parts(
     let mut text_bytes = 0;
     while let Some(field) = form.next_field().await.map_err(|e| explain(malformed(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
-        if name == MEDIA_PART {
+        if is_photo_part(&name) {
             if courier.is_none() {
                 return Err(Error::Forbidden);
             }
             let limit = state.ingest.body_limit();
-            let bytes = read_part(field, MEDIA_PART, limit).await;
+            let bytes = read_part(field, &name, limit).await;
             posted.media.push(bytes.map_err(|e| explain(e.into()))?);
             continue;
         }

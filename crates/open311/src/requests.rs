@@ -1,9 +1,11 @@
 //! `GET requests`, `GET requests/{id}`, `tokens/{token}`, and how a
 //! ticket becomes a service request.
 
+use crate::dates::{self, Bound};
 use crate::format::{self, Format};
 use crate::services::service;
 use crate::wire::{ServiceRequest, TokenAnswer};
+use crate::words::{self, Lang};
 use crate::{Error, Open311State};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -36,15 +38,6 @@ const CLOSED: [TicketState; 3] = [
 /// An ISO 8601 timestamp with its offset.
 pub fn iso(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
-}
-
-/// `start_date` / `end_date`: ISO 8601 with a time zone.
-pub fn parse_date(name: &str, value: &str) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
-        Error::bad(format!(
-            "{name} must be an ISO 8601 date-time with a time zone (2026-01-31T08:00:00+08:00)"
-        ))
-    })
 }
 
 /// `scheme://host` for absolute URLs.
@@ -94,7 +87,7 @@ pub fn to_request(
         service_notice: None,
         requested_datetime: iso(t.received_at),
         updated_datetime: iso(updated),
-        expected_datetime: iso(t.deadlines.resolve_by),
+        expected_datetime: Some(iso(t.deadlines.resolve_by)),
         address,
         lat: t.location.lat(),
         long: t.location.lon(),
@@ -118,10 +111,35 @@ fn status_note(state: TicketState) -> &'static str {
 #[derive(Debug, Default)]
 struct Filters {
     ids: Vec<ReportId>,
-    category: Option<Category>,
+    categories: Vec<Category>,
     start: Option<OffsetDateTime>,
     end: Option<OffsetDateTime>,
     states: Vec<TicketState>,
+    jurisdiction: Option<String>,
+}
+
+/// A comma list of request ids (`service_request_id=a,b`).
+pub(crate) fn id_list(v: &str) -> Result<Vec<ReportId>, Error> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|_| Error::bad("service_request_id is not a list of request ids"))
+        })
+        .collect()
+}
+
+/// A comma list of service codes (`service_code=manhole,elevator`).
+pub(crate) fn code_list(v: &str) -> Result<Vec<Category>, Error> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|c| {
+            c.parse()
+                .map_err(|_| Error::bad("service_code is not a list of service codes"))
+        })
+        .collect()
 }
 
 fn filters(query: &str) -> Result<Filters, Error> {
@@ -130,21 +148,11 @@ fn filters(query: &str) -> Result<Filters, Error> {
     let mut f = Filters::default();
     for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
         match k.as_str() {
-            "service_request_id" => {
-                for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    f.ids.push(id.parse().map_err(|_| {
-                        Error::bad("service_request_id is not a list of request ids")
-                    })?);
-                }
-            }
-            "service_code" => {
-                f.category = Some(
-                    v.parse()
-                        .map_err(|_| Error::bad("service_code is not a service code"))?,
-                );
-            }
-            "start_date" => f.start = Some(parse_date("start_date", v)?),
-            "end_date" => f.end = Some(parse_date("end_date", v)?),
+            "service_request_id" => f.ids.extend(id_list(v)?),
+            "service_code" => f.categories.extend(code_list(v)?),
+            "start_date" => f.start = Some(dates::parse("start_date", v, Bound::Start)?),
+            "end_date" => f.end = Some(dates::parse("end_date", v, Bound::End)?),
+            "jurisdiction_id" => f.jurisdiction = Some(v.clone()),
             "status" => {
                 for s in v.split(',').map(str::trim) {
                     match s {
@@ -189,7 +197,9 @@ pub(crate) fn window(
     Ok((start, end))
 }
 
-/// `GET requests.(xml|json)`.
+/// `GET requests.(xml|json)`: by `service_request_id` (a comma list; a
+/// merged duplicate under its own id, a request outside every area or
+/// not yet routed included), or else by window, codes and status.
 pub async fn list(
     state: &Open311State,
     headers: &HeaderMap,
@@ -197,27 +207,27 @@ pub async fn list(
     format: Format,
 ) -> Result<Response, Error> {
     let f = filters(query)?;
-    let tickets = if f.ids.is_empty() {
-        let (from, to) = window(f.start, f.end, state.store.now())?;
-        let states = &f.states;
-        state
-            .store
-            .ticket_listing(from, to, f.category, states, MAX_REQUESTS)
-            .await?
-    } else {
-        state.store.tickets_of_reports(&f.ids).await?
-    };
+    state.check_jurisdiction(f.jurisdiction.as_deref())?;
     let origin = origin(state, headers);
-    let openers: Vec<ReportId> = tickets.iter().map(|t| t.report_id).collect();
-    let hidden = state.store.hidden_photos_of(&openers).await?;
-    let none = HashSet::new();
-    let requests: Vec<ServiceRequest> = tickets
-        .iter()
-        .map(|t| {
-            let hidden = hidden.get(&t.report_id).unwrap_or(&none);
-            to_request(state, &origin, t.report_id, t, hidden)
-        })
-        .collect();
+    let lang = Lang::of(headers);
+    let requests = if f.ids.is_empty() {
+        let (from, to) = window(f.start, f.end, state.store.now())?;
+        let tickets = state
+            .store
+            .ticket_listing(from, to, &f.categories, &f.states, MAX_REQUESTS)
+            .await?;
+        let pairs: Vec<(ReportId, Ticket)> =
+            tickets.into_iter().map(|t| (t.report_id, t)).collect();
+        render_tickets(state, &origin, &pairs).await?
+    } else {
+        let mut out = Vec::new();
+        for id in f.ids.iter().take(MAX_REQUESTS as usize) {
+            if let Some(r) = answer(state, &origin, lang, *id).await? {
+                out.push(r);
+            }
+        }
+        out
+    };
     Ok(format::list(
         format,
         StatusCode::OK,
@@ -225,6 +235,57 @@ pub async fn list(
         "request",
         &requests,
     ))
+}
+
+/// The requests of `pairs` (the id asked, its ticket), `media_url` among
+/// the photos the public may see.
+async fn render_tickets(
+    state: &Open311State,
+    origin: &str,
+    pairs: &[(ReportId, Ticket)],
+) -> Result<Vec<ServiceRequest>, Error> {
+    let openers: Vec<ReportId> = pairs.iter().map(|(_, t)| t.report_id).collect();
+    let hidden = state.store.hidden_photos_of(&openers).await?;
+    let none = HashSet::new();
+    Ok(pairs
+        .iter()
+        .map(|(asked, t)| {
+            let hidden = hidden.get(&t.report_id).unwrap_or(&none);
+            to_request(state, origin, *asked, t, hidden)
+        })
+        .collect())
+}
+
+/// The request `id` wherever it stands: on a ticket (opened or merged),
+/// outside every area, or accepted and not yet routed; `None` if unknown.
+async fn answer(
+    state: &Open311State,
+    origin: &str,
+    lang: Lang,
+    id: ReportId,
+) -> Result<Option<ServiceRequest>, Error> {
+    if let Some((ticket_id, _)) = state.store.report_ticket(id).await? {
+        if let Some(ticket) = state.store.ticket(ticket_id).await? {
+            let hidden = state.store.hidden_photos(ticket.report_id).await?;
+            return Ok(Some(to_request(state, origin, id, &ticket, &hidden)));
+        }
+    }
+    if let Some(outside) = state.store.outside_request(id).await? {
+        let closed = outside.closed.as_ref();
+        let mut r = crate::pending::request(state, &outside.unrouted.report);
+        r.service_code = outside.unrouted.category.as_str().to_owned();
+        r.service_name = service(state, outside.unrouted.category).service_name;
+        r.status = if closed.is_some() { "closed" } else { "open" };
+        r.status_notes = Some(words::outside(lang, closed.is_some()).to_owned());
+        r.updated_datetime = iso(closed.map_or(outside.unrouted.at, |c| c.at));
+        return Ok(Some(r));
+    }
+    if let Some(report) = state.ingest.accepted_report(id).await? {
+        let mut r = crate::pending::request(state, &report);
+        r.status_notes = Some(words::being_routed(lang).to_owned());
+        return Ok(Some(r));
+    }
+    Ok(None)
 }
 
 /// `GET requests/{service_request_id}.(xml|json)`.
@@ -249,15 +310,10 @@ async fn one(
 ) -> Result<Response, Error> {
     let unknown = || Error::not_found("no such service request");
     let report: ReportId = id.parse().map_err(|_| unknown())?;
-    let (ticket_id, _) = state
-        .store
-        .report_ticket(report)
+    let origin = origin(state, headers);
+    let request = answer(state, &origin, Lang::of(headers), report)
         .await?
         .ok_or_else(unknown)?;
-    let ticket = state.store.ticket(ticket_id).await?.ok_or_else(unknown)?;
-    let origin = origin(state, headers);
-    let hidden = state.store.hidden_photos(ticket.report_id).await?;
-    let request = to_request(state, &origin, report, &ticket, &hidden);
     Ok(format::list(
         format,
         StatusCode::OK,
@@ -268,16 +324,21 @@ async fn one(
 }
 
 /// `GET tokens/{token}.(xml|json)`: the token is the request id itself,
-/// answered once the router has opened (or joined) a ticket for it.
-pub async fn token(State(state): State<Open311State>, Path(file): Path<String>) -> Response {
+/// answered as soon as the request is known (routed or not).
+pub async fn token(
+    State(state): State<Open311State>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
     let Some((token, format)) = Format::split(&file) else {
         return Error::not_found("no such endpoint").respond(Format::Json);
     };
-    let unknown = || Error::not_found("no service request for this token yet");
+    let unknown = || Error::not_found("no service request for this token");
     let Ok(report) = token.parse::<ReportId>() else {
         return unknown().respond(format);
     };
-    match state.store.report_ticket(report).await {
+    let origin = origin(&state, &headers);
+    match answer(&state, &origin, Lang::Zh, report).await {
         Ok(Some(_)) => {
             let answer = TokenAnswer {
                 service_request_id: report.to_string(),
@@ -292,7 +353,7 @@ pub async fn token(State(state): State<Open311State>, Path(file): Path<String>) 
             )
         }
         Ok(None) => unknown().respond(format),
-        Err(e) => Error::from(e).respond(format),
+        Err(e) => e.respond(format),
     }
 }
 
@@ -304,7 +365,7 @@ mod tests {
     fn filters_parse_and_refuse() {
         let f = filters("service_code=manhole&status=open,closed&start_date=2026-01-01T00:00:00Z")
             .unwrap();
-        assert_eq!(f.category, Some(Category::Manhole));
+        assert_eq!(f.categories, [Category::Manhole]);
         assert_eq!(f.states.len(), 7);
         assert!(f.start.is_some());
         assert!(filters("status=pending").is_err());
@@ -313,8 +374,14 @@ mod tests {
         assert!(filters("service_request_id=1,2").is_err());
         assert!(filters("service_code=&jurisdiction_id=x")
             .unwrap()
-            .category
-            .is_none());
+            .categories
+            .is_empty());
+        let f = filters("service_code=manhole,elevator&start_date=2026-11-01&end_date=2026-11")
+            .unwrap();
+        assert_eq!(f.categories, [Category::Manhole, Category::Elevator]);
+        assert_eq!(iso(f.start.unwrap()), "2026-11-01T00:00:00Z");
+        assert_eq!(iso(f.end.unwrap()), "2026-11-30T23:59:59.999Z");
+        assert!(filters("service_code=manhole,fire").is_err());
     }
 
     #[test]
@@ -323,9 +390,9 @@ mod tests {
         let (s, e) = window(None, None, now).unwrap();
         assert_eq!((e - s).whole_days(), 90);
         assert!(window(Some(now), Some(now - Duration::days(1)), now).is_err());
-        let end_of_time = parse_date("start_date", "9999-12-31T23:59:59Z").unwrap();
+        let end_of_time = dates::parse("start_date", "9999-12-31T23:59:59Z", Bound::Start).unwrap();
         assert!(window(Some(end_of_time), None, now).is_err());
-        let start_of_time = parse_date("end_date", "0000-01-01T00:00:00Z").unwrap();
+        let start_of_time = dates::parse("end_date", "0000-01-01T00:00:00Z", Bound::End).unwrap();
         assert!(window(None, Some(start_of_time), now).is_ok());
         assert!(window(Some(start_of_time), Some(end_of_time), now).is_ok());
     }

@@ -71,7 +71,8 @@ pub struct ServiceRequest {
     /// The reporter's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The street office's name.
+    /// The street office's name; empty while no office has it (not yet
+    /// routed, or outside every area).
     pub agency_responsible: String,
     /// Always left out.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,8 +81,9 @@ pub struct ServiceRequest {
     pub requested_datetime: String,
     /// The ticket's latest step.
     pub updated_datetime: String,
-    /// The resolve deadline.
-    pub expected_datetime: String,
+    /// The resolve deadline (none before an office has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_datetime: Option<String>,
     /// The `address_string` it was posted with (kept as the text's
     /// `地址：` first line); otherwise left out.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,14 +120,27 @@ pub struct TokenAnswer {
 pub struct RequestUpdate {
     /// The ticket event's id.
     pub update_id: String,
-    /// The report that opened the ticket.
+    /// The request it is about (the ticket's opener, or a report merged
+    /// into it, under its own id).
     pub service_request_id: String,
     /// `OPEN`, `INVESTIGATING`, `IN_PROGRESS`, `FIXED`, `DUPLICATE` …
     pub status: &'static str,
     /// When the step happened.
     pub updated_datetime: String,
-    /// The office's note, or the step in words.
+    /// The step as a sentence for residents, with the office's note.
     pub description: String,
+    /// The ticket's own state after the step (`acknowledged`, …).
+    pub external_status_code: String,
+    /// When the step happened, for ordering (not sent).
+    #[serde(skip)]
+    pub at: time::OffsetDateTime,
+}
+
+/// One `<request_update>` answering `POST servicerequestupdates`.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpdateAccepted {
+    /// The id of the recorded update (the ticket's `resident_note` event).
+    pub update_id: String,
 }
 
 /// `discovery` in JSON.

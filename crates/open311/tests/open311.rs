@@ -134,13 +134,14 @@ async fn updates(h: &Harness, id: &str, ticket_id: TicketId) {
         .map(|u| u["status"].as_str().expect("status"))
         .collect();
     assert_eq!(statuses, ["OPEN", "INVESTIGATING"]);
-    assert_eq!(v[1]["description"], "on our way");
+    assert_eq!(v[1]["description"], "温泉街道已受理。说明：on our way");
+    assert_eq!(v[1]["external_status_code"], "acknowledged");
     assert!(v[1]["update_id"].is_string());
     let (status, xml) = h.get("/open311/v2/servicerequestupdates.xml").await;
     assert_eq!(status, 200);
     well_formed(&xml);
     assert!(
-        xml.contains("<service_requests_updates><request_update><update_id>"),
+        xml.contains("<service_request_updates><request_update><update_id>"),
         "{xml}"
     );
     assert!(xml.contains("<status>INVESTIGATING</status>"));

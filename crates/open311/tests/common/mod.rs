@@ -14,6 +14,9 @@ pub use serde_json::Value;
 pub use std::sync::Arc;
 pub use std::time::Duration;
 
+/// The `jurisdiction_id` the harness serves.
+pub const JURISDICTION: &str = "city.example";
+
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
 
 pub struct Harness {
@@ -29,6 +32,12 @@ pub struct Harness {
 }
 
 pub async fn harness(kind: &str) -> Harness {
+    harness_with(kind, true).await
+}
+
+/// The harness, with or without the router (without it, nothing is ever
+/// routed: a request stays "being routed").
+pub async fn harness_with(kind: &str, routing: bool) -> Harness {
     let nats = NatsServer::start().expect("nats");
     let db = TestDb::of_kind(kind).await.expect("db");
     let data = tempfile::tempdir().expect("tempdir");
@@ -56,12 +65,14 @@ pub async fn harness(kind: &str) -> Harness {
         ..Default::default()
     };
     let router = civicprobe_router::Router::from_options(&config, &options).expect("router");
-    tokio::spawn(civicprobe_router::run(
-        js.clone(),
-        Arc::new(router),
-        Default::default(),
-        futures::future::pending(),
-    ));
+    if routing {
+        tokio::spawn(civicprobe_router::run(
+            js.clone(),
+            Arc::new(router),
+            Default::default(),
+            futures::future::pending(),
+        ));
+    }
     tokio::spawn(civicprobe_tracker::run_consumer(
         js.clone(),
         store.clone(),
@@ -101,7 +112,8 @@ pub async fn harness(kind: &str) -> Harness {
     .with_places(
         civicprobe_open311::Places::load(format!("{FIXTURES}/places.toml").as_ref())
             .expect("places"),
-    );
+    )
+    .with_jurisdiction(Some(JURISDICTION.to_owned()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -142,14 +154,18 @@ impl Harness {
         (r.status().as_u16(), r.text().await.expect("body"))
     }
 
-    /// Polls `requests/{id}.json` until the router has opened the ticket.
+    /// Polls `requests/{id}.json` until the router has opened the ticket
+    /// (before that it answers "being routed", with no agency).
     pub async fn routed(&self, id: &str) -> Value {
         for _ in 0..200 {
             let (status, body) = self.get(&format!("/open311/v2/requests/{id}.json")).await;
+            assert!(status == 200 || status == 404, "{body}");
             if status == 200 {
-                return serde_json::from_str(&body).expect("json");
+                let v: Value = serde_json::from_str(&body).expect("json");
+                if v[0]["agency_responsible"] != "" {
+                    return v;
+                }
             }
-            assert_eq!(status, 404, "{body}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("request {id} was never routed");

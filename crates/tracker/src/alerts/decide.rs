@@ -7,7 +7,8 @@
 //!   `reopened` event (a reporter or supervisor found the fix not done,
 //!   核查); a verification dispute: a `report_verified` event with reason
 //!   `not_fixed` (a merged reporter) or a `verification_disputed` event
-//!   (a courier passing by);
+//!   (a courier passing by); a resident's note posted through Open311
+//!   (`resident_note`) on an urgent ticket;
 //! - the supervisors' channels: every `escalated` event; a `rejected`
 //!   event with reason `not_our_area` (a dispute); an urgent unrouted
 //!   report.
@@ -19,7 +20,8 @@ use crate::store::lifecycle::NOT_FIXED;
 use crate::store::rows::Ticket;
 use crate::{Error, Store};
 use civicprobe_model::event::kind::{
-    ESCALATED, MERGED, OPENED, REPORT_VERIFIED, REROUTED, TRIAGED, VERIFICATION_DISPUTED,
+    ESCALATED, MERGED, OPENED, REPORT_VERIFIED, REROUTED, RESIDENT_NOTE, TRIAGED,
+    VERIFICATION_DISPUTED,
 };
 use civicprobe_model::nats::{TICKET_SUBJECTS, UNROUTED_SUBJECTS};
 use civicprobe_model::{
@@ -113,7 +115,7 @@ fn changed_targets(ev: &TicketChanged) -> Vec<Target> {
     let not_fixed = ev.reason.as_deref() == Some(NOT_FIXED);
     match ev.kind.as_str() {
         ESCALATED => vec![office(), Target::Supervisors],
-        TRIAGED | REROUTED if ev.urgent => vec![office()],
+        TRIAGED | REROUTED | RESIDENT_NOTE if ev.urgent => vec![office()],
         "reopened" | VERIFICATION_DISPUTED => vec![office()],
         REPORT_VERIFIED if not_fixed => vec![office()],
         "rejected" if dispute => vec![Target::Supervisors],
@@ -200,6 +202,10 @@ fn changed(
     alert.state = Some(ev.state);
     alert.reason = ev.reason.clone();
     alert.deadlines = ev.deadlines.or(alert.deadlines);
+    if ev.kind == RESIDENT_NOTE {
+        // What the resident wrote is the news, not the report's text.
+        alert.text = ev.note.as_deref().and_then(clean_text);
+    }
     alert.link = Some(match ev.kind.as_str() {
         "rejected" => links.dashboard(),
         _ => links.ticket(ev.ticket_id),

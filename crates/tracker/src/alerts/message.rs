@@ -90,6 +90,10 @@ fn what(alert: &Alert) -> (String, String) {
             "核查异议：有骑手称未修好".into(),
             "verification dispute: a courier says it is not fixed".into(),
         ),
+        "resident_note" => (
+            "市民留言（Open311）".into(),
+            "a resident's note (Open311)".into(),
+        ),
         UNROUTED => (
             "未分派的紧急报告".into(),
             "urgent report in no office's area".into(),

@@ -9,7 +9,7 @@
 //! | `POST /v1/tickets/{id}/reopen` · `close` (verify not fixed · fixed) | the courier whose report opened it, supervisors |
 //! | `POST /v1/tickets/{id}/reroute` | supervisors |
 //! | `POST /v1/tickets/{id}/triage` | its office, supervisors (re-triage: category, urgency) |
-//! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route` | supervisors |
+//! | `GET /v1/unrouted`, `POST /v1/unrouted/{report_id}/route`, `…/close` | supervisors |
 //! | `GET /v1/disputes?state=open\|settled\|all`, `POST /v1/disputes/{ticket_id}/uphold` | supervisors |
 //! | `GET /v1/audit/response-times?group_by=office,category,urgent,week&format=csv` | supervisors |
 //! | `GET /v1/audit/overdue` | supervisors, offices (their own) |
@@ -84,6 +84,7 @@ pub fn app(store: Store) -> Router {
         .route("/v1/tickets/{id}/triage", post(triage::triage))
         .route("/v1/unrouted", get(supervision::unrouted))
         .route("/v1/unrouted/{id}/route", post(reroute::route_unrouted))
+        .route("/v1/unrouted/{id}/close", post(reroute::close_unrouted))
         .route("/v1/disputes", get(disputes::disputes))
         .route("/v1/disputes/{id}/uphold", post(disputes::uphold))
         .route("/v1/audit/response-times", get(supervision::response_times))

@@ -1,5 +1,6 @@
 //! Supervisors moving work between offices: a ticket to another office,
-//! or an unrouted report into a new ticket of an office.
+//! or an unrouted report into a new ticket of an office; or closing an
+//! unrouted report as not the district's responsibility.
 
 use super::supervision::supervisor_only;
 use super::tickets::visible_ticket;
@@ -28,14 +29,24 @@ fn parse_body(body: &[u8]) -> Result<(OfficeId, Option<String>), ApiError> {
         .map_err(|e| ApiError::field("body", super::tickets::redacted(&e)))?;
     let office = OfficeId::parse(&body.office_id)
         .map_err(|e| ApiError::field("office_id", e.to_string()))?;
-    if let Some(note) = &body.note {
+    Ok((office, clean_note(body.note)?))
+}
+
+/// A note for the record: no control characters, trimmed, at most 2000
+/// characters; blank is none.
+fn clean_note(note: Option<String>) -> Result<Option<String>, ApiError> {
+    if let Some(note) = &note {
         super::tickets::no_controls("note", note)?;
     }
-    let note = body
-        .note
+    Ok(note
         .map(|n| n.trim().chars().take(2000).collect::<String>())
-        .filter(|n| !n.is_empty());
-    Ok((office, note))
+        .filter(|n| !n.is_empty()))
+}
+
+/// The `{report_id}` of a path.
+fn report_id(id: &str) -> Result<ReportId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::field("report_id", "the report id must be a UUID"))
 }
 
 /// The target office must be a known one (seeded from the jurisdictions
@@ -101,9 +112,7 @@ pub(super) async fn route_unrouted(
     observe("route_unrouted", None, async {
         let who = principal(&store, &headers).await?;
         supervisor_only(&who)?;
-        let report_id: ReportId = id
-            .parse()
-            .map_err(|_| ApiError::field("report_id", "the report id must be a UUID"))?;
+        let report_id = report_id(&id)?;
         let (to, note) = parse_body(&body)?;
         known_target(&store, &to).await?;
         let ticket = store
@@ -111,6 +120,47 @@ pub(super) async fn route_unrouted(
             .await?;
         tracing::info!(report_id = %report_id, ticket_id = %ticket.ticket_id, to = %to, "unrouted report routed");
         Ok(ticket)
+    })
+    .await
+}
+
+/// `{"note": "…"}`, the body of closing an unrouted report (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    /// Why, for the record (Open311 answers it as the update's words).
+    note: Option<String>,
+}
+
+/// `POST /v1/unrouted/{report_id}/close`: a report outside every area is
+/// not the district's responsibility; it leaves the unrouted list and
+/// Open311 answers it closed (`NOT_COUNCILS_RESPONSIBILITY`).
+pub(super) async fn close_unrouted(
+    State(store): State<Store>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    observe("close_unrouted", None, async {
+        let who = principal(&store, &headers).await?;
+        supervisor_only(&who)?;
+        let report_id = report_id(&id)?;
+        let body: CloseBody = if body.iter().all(u8::is_ascii_whitespace) {
+            CloseBody::default()
+        } else {
+            serde_json::from_slice(&body)
+                .map_err(|e| ApiError::field("body", super::tickets::redacted(&e)))?
+        };
+        let note = clean_note(body.note)?;
+        let closed = store
+            .close_outside(report_id, &who.actor(), note.as_deref())
+            .await?;
+        Ok(serde_json::json!({
+            "report_id": report_id,
+            "closed_at": closed.at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            "note": closed.note,
+        }))
     })
     .await
 }

@@ -176,7 +176,7 @@ impl Store {
 
 /// Bumps the ticket's version (a stale reroute or action then loses) and
 /// reads it inside the transaction; `None` for an unknown ticket.
-async fn bump_version(
+pub(crate) async fn bump_version(
     tx: &mut Transaction<'static, Any>,
     ticket_id: TicketId,
 ) -> Result<Option<Ticket>, Error> {

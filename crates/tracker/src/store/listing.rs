@@ -39,13 +39,13 @@ impl Store {
         Ok(tickets)
     }
 
-    /// Tickets received in `[from, to]`, optionally of one `category` and
-    /// in one of `states` (empty: any), newest first, at most `limit`.
+    /// Tickets received in `[from, to]`, of one of `categories` and in
+    /// one of `states` (either empty: any), newest first, at most `limit`.
     pub async fn ticket_listing(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
-        category: Option<Category>,
+        categories: &[Category],
         states: &[TicketState],
         limit: i64,
     ) -> Result<Vec<Ticket>, Error> {
@@ -54,9 +54,12 @@ impl Store {
             ticket_columns!()
         );
         let mut next = 3;
-        if category.is_some() {
-            sql.push_str(&format!(" AND category = ${next}"));
-            next += 1;
+        if !categories.is_empty() {
+            let list: Vec<String> = (0..categories.len())
+                .map(|i| format!("${}", next + i))
+                .collect();
+            sql.push_str(&format!(" AND category IN ({})", list.join(", ")));
+            next += categories.len();
         }
         if !states.is_empty() {
             let list: Vec<String> = (0..states.len())
@@ -69,7 +72,7 @@ impl Store {
             " ORDER BY received_at DESC, ticket_id LIMIT ${next}"
         ));
         let mut query = sqlx::query(&sql).bind(to_ms(from)).bind(to_ms(to));
-        if let Some(c) = category {
+        for c in categories {
             query = query.bind(c.as_str());
         }
         for s in states {
@@ -79,34 +82,42 @@ impl Store {
         rows.iter().map(Ticket::from_row).collect()
     }
 
-    /// Ticket events that happened in `[from, to]`, oldest first, at most
-    /// `limit`, each with the report that opened its ticket.
-    pub async fn events_between(
+    /// Every event of the tickets that had a step in `[from, to]`, each
+    /// ticket's in order (so a reader can tell the state after each step),
+    /// with the report that opened it; at most `limit` tickets, those
+    /// with the oldest steps in the window first.
+    pub async fn histories_between(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: i64,
-    ) -> Result<Vec<(ReportId, TicketEvent)>, Error> {
+    ) -> Result<Vec<(ReportId, Vec<TicketEvent>)>, Error> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
             ", (SELECT t.report_id FROM tickets t WHERE t.ticket_id = ticket_events.ticket_id) \
-             AS opener FROM ticket_events WHERE at >= $1 AND at <= $2 \
-             ORDER BY at, seq LIMIT $3"
+             AS opener FROM ticket_events WHERE ticket_id IN (\
+             SELECT ticket_id FROM ticket_events WHERE at >= $1 AND at <= $2 \
+             GROUP BY ticket_id ORDER BY MIN(at), ticket_id LIMIT $3) \
+             ORDER BY ticket_id, seq"
         ))
         .bind(to_ms(from))
         .bind(to_ms(to))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let opener: String = row.try_get("opener")?;
-                let report = opener
-                    .parse()
-                    .map_err(|e| Error::Corrupt(format!("report_id {opener:?}: {e}")))?;
-                Ok((report, TicketEvent::from_row(row)?))
-            })
-            .collect()
+        let mut out: Vec<(ReportId, Vec<TicketEvent>)> = Vec::new();
+        for row in &rows {
+            let opener: String = row.try_get("opener")?;
+            let report: ReportId = opener
+                .parse()
+                .map_err(|e| Error::Corrupt(format!("report_id {opener:?}: {e}")))?;
+            let event = TicketEvent::from_row(row)?;
+            match out.last_mut() {
+                Some((r, events)) if *r == report => events.push(event),
+                _ => out.push((report, vec![event])),
+            }
+        }
+        Ok(out)
     }
 }

@@ -15,6 +15,7 @@ pub mod lifecycle;
 mod listing;
 pub mod merge;
 mod offices;
+pub mod open311;
 mod photo_visibility;
 pub mod points;
 mod proof_photos;

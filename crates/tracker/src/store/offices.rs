@@ -40,4 +40,15 @@ impl Store {
             .await?
             .is_some())
     }
+
+    /// Every known office's display name, by office id.
+    pub async fn office_names(&self) -> Result<std::collections::HashMap<String, String>, Error> {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT office_id, name FROM offices")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("office_id")?, r.try_get("name")?)))
+            .collect()
+    }
 }

@@ -92,7 +92,7 @@ impl Store {
     pub async fn unrouted(&self, limit: i64) -> Result<Vec<UnroutedReport>, Error> {
         sqlx::query(
             "SELECT report_id, category, urgent, lat, lon, text, courier_id, received_at \
-             FROM unrouted WHERE routed_ticket_id IS NULL \
+             FROM unrouted WHERE routed_ticket_id IS NULL AND closed_at IS NULL \
              ORDER BY received_at DESC, report_id LIMIT $1",
         )
         .bind(limit)

@@ -1,0 +1,23 @@
+-- civicprobe tracker, sqlite, step 15: Open311 (issue 16). Keep in step
+-- with the other backend (postgres).
+
+-- A resident's update posted through Open311's servicerequestupdates
+-- (FixMyStreet's extension): one row per client update_id and api_key
+-- holder, naming the `resident_note` event it recorded. A retry with the
+-- same update_id finds this row and records nothing twice.
+CREATE TABLE open311_updates (
+    courier_id TEXT NOT NULL,            -- whose api_key posted it
+    update_id  TEXT NOT NULL,            -- the client's id for the update
+    ticket_id  TEXT NOT NULL REFERENCES tickets (ticket_id),
+    event_id   TEXT NOT NULL,            -- the resident_note event
+    request_sha256 TEXT NOT NULL,        -- what was posted (a different body under the same id: 409)
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (courier_id, update_id)
+);
+
+-- A report in no office's area that a supervisor closed as not the
+-- district's responsibility (Open311 NOT_COUNCILS_RESPONSIBILITY).
+ALTER TABLE unrouted ADD COLUMN closed_at INTEGER;
+ALTER TABLE unrouted ADD COLUMN closed_by TEXT;
+ALTER TABLE unrouted ADD COLUMN closed_note TEXT;
+ALTER TABLE unrouted ADD COLUMN close_event_id TEXT;
