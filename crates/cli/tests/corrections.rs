@@ -32,6 +32,7 @@ async fn a_re_triage_is_read_back_as_a_labelled_example() {
         received_at: time::OffsetDateTime::now_utc(),
         photos: vec![],
         evidence: Default::default(),
+        open311: None,
     };
     let Routed::Ticket(opened) = router().route(&report, time::OffsetDateTime::now_utc()) else {
         panic!("the point is in Wenquan");

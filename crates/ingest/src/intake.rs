@@ -71,13 +71,18 @@ fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<ReportId, Err
 fn digest(fields: &ReportFields, photos: &[Bytes]) -> String {
     let mut d = Sha256::new();
     let described = format!(
-        "intake\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "intake\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}{}",
         fields.location.map_or(f64::NAN, |l| l.lat()),
         fields.location.map_or(f64::NAN, |l| l.lon()),
         fields.accuracy_m,
         fields.category_hint,
         fields.text,
         fields.reported_at.map(|t| t.unix_timestamp()),
+        // Only when sent, so a courier report's digest is as before.
+        fields
+            .open311
+            .as_ref()
+            .map_or(String::new(), |o| format!("\n{o:?}")),
     );
     d.update(described.as_bytes());
     for p in photos {

@@ -38,6 +38,8 @@ pub struct ReportFields {
     pub text: Option<String>,
     /// The device clock, RFC 3339.
     pub reported_at: Option<OffsetDateTime>,
+    /// An Open311 client's own fields (`None` from the courier app).
+    pub open311: Option<civicprobe_model::Open311Details>,
 }
 
 /// Parses and validates the `report` part's bytes.
@@ -61,6 +63,7 @@ pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
         category_hint: category_hint(&map)?,
         text: text(&map)?,
         reported_at: reported_at(&map)?,
+        open311: None,
     })
 }
 

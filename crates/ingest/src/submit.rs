@@ -278,5 +278,6 @@ fn submitted(
         received_at,
         photos: photos.into_iter().map(|p| p.photo_ref).collect(),
         evidence,
+        open311: fields.open311,
     }
 }

@@ -55,7 +55,7 @@ pub use ids::{CourierId, EventId, PersonId, ReportId, TicketId};
 pub use location::{Location, LocationError};
 pub use office::{OfficeId, OfficeIdError};
 pub use problem::{Problem, PROBLEM_JSON};
-pub use report::{PhotoRef, ReportSubmitted};
+pub use report::{Open311Details, PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};
 pub use sla::{SlaPolicy, StepDurations};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};

@@ -56,4 +56,20 @@ pub struct ReportSubmitted {
     /// flags raised on it. Flags never reject a report.
     #[serde(default)]
     pub evidence: Evidence,
+    /// What an Open311 client sent beside the report; `None` for the
+    /// courier app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open311: Option<Open311Details>,
+}
+
+/// An Open311 request's own fields, kept with its report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Open311Details {
+    /// `attribute[code]` (one value) and `attribute[code][]` (several),
+    /// by code, in the order sent.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, Vec<String>>,
+    /// The client's own `media_url` (never fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
 }

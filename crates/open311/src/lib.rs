@@ -23,6 +23,8 @@
 //! - [`post`]: `POST requests` (form-encoded, or multipart with `media`,
 //!   whose EXIF GPS places a request sent without a position);
 //!   [`posted`]: its body, read only once `api_key` names a courier.
+//! - [`attributes`]: `attribute[…]` and a client's `media_url`, kept
+//!   with the report.
 //! - [`places`]: the local gazetteer placing `address_string`.
 //! - [`requests`]: `GET requests`, `GET requests/{id}`, `tokens/{token}`,
 //!   and how a ticket becomes a service request.
@@ -35,6 +37,7 @@
 //! - [`media`]: a request's photo at its public `media_url`.
 //! - [`error`]: the crate's [`Error`], answered as the spec's error array.
 
+pub mod attributes;
 pub mod dates;
 pub mod error;
 pub mod format;

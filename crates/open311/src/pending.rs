@@ -1,7 +1,8 @@
 //! A request Open311 answers before it is a ticket: accepted by ingest
 //! and not yet routed, or lying outside every area. Its
 //! `agency_responsible` is empty (no street office has it) and it has no
-//! deadline yet; its photos are not public until an office has it.
+//! deadline yet; its photos are not public until an office has it (a
+//! client's own `media_url` is answered).
 
 use crate::requests::iso;
 use crate::services::service;
@@ -29,6 +30,7 @@ pub fn request(state: &Open311State, report: &ReportSubmitted) -> ServiceRequest
         address,
         lat: report.location.lat(),
         long: report.location.lon(),
-        media_url: None,
+        // Its photos are not public yet; a client's own media_url is.
+        media_url: report.open311.as_ref().and_then(|o| o.media_url.clone()),
     }
 }

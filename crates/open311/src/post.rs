@@ -87,8 +87,9 @@ pub async fn post_request(
 /// flags (`position_from_exif`), refusing the report naming `lat` when
 /// the photo has none; a given
 /// `address_string` heads the text as `地址：…`. Personal fields (`email`,
-/// `phone`, names, `device_id`, `account_id`) and `attribute[…]` are
-/// accepted and not kept; `media_url` is accepted and not fetched.
+/// `phone`, names, `device_id`, `account_id`) are accepted and not kept;
+/// `attribute[…]` and `media_url` are kept with the report
+/// ([`crate::attributes`]; `media_url` is never fetched).
 pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
     no_controls(posted)?;
     let code = posted
@@ -124,6 +125,7 @@ pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
         category_hint: Some(category),
         text,
         reported_at: None,
+        open311: crate::attributes::details(posted)?,
     })
 }
 

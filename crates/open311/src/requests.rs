@@ -267,7 +267,13 @@ async fn answer(
     if let Some((ticket_id, _)) = state.store.report_ticket(id).await? {
         if let Some(ticket) = state.store.ticket(ticket_id).await? {
             let hidden = state.store.hidden_photos(ticket.report_id).await?;
-            return Ok(Some(to_request(state, origin, id, &ticket, &hidden)));
+            let mut r = to_request(state, origin, id, &ticket, &hidden);
+            if r.media_url.is_none() {
+                // No photo of ours to show: the client's own media_url.
+                let details = state.store.request_details(id).await?;
+                r.media_url = details.and_then(|d| d.media_url);
+            }
+            return Ok(Some(r));
         }
     }
     if let Some(outside) = state.store.outside_request(id).await? {

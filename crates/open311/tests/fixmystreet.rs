@@ -21,6 +21,18 @@ async fn fixmystreet_client(kind: &str) {
     let id = h.fms_post(29.840000, 114.320000, "井盖丢失，很危险").await;
     let routed = h.routed(&id).await;
     assert_eq!(routed[0]["agency_responsible"], "温泉街道");
+    // attribute[…] is kept with the report.
+    let details = h
+        .store
+        .request_details(id.parse().expect("id"))
+        .await
+        .expect("details")
+        .expect("some");
+    assert_eq!(details.attributes["title"], ["井盖丢失"]);
+    assert_eq!(
+        details.attributes["report_url"],
+        ["https://fms.example/report/1"]
+    );
     // tokens/{token}.xml, polled as the client does.
     let (status, xml) = h.get(&format!("/open311/v2/tokens/{id}.xml")).await;
     assert_eq!(status, 200, "{xml}");

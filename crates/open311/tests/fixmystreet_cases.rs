@@ -143,6 +143,42 @@ async fn parameters(h: &Harness, id: &str) {
     let path = format!("/open311/v2/requests.json?api_key={}", h.courier);
     let (status, body) = h.raw(&path, FORM, form.into_bytes()).await;
     assert_eq!(status, 201, "{body}");
+    // attribute[code][] lists and a client's media_url, kept and answered.
+    let form = fms::form(&[
+        ("api_key", &h.courier),
+        ("service_code", "elevator"),
+        ("lat", "29.841"),
+        ("long", "114.321"),
+        ("attribute[floors][]", "3"),
+        ("attribute[floors][]", "4"),
+        ("media_url", "https://fms.example/photo/9.jpeg"),
+    ]);
+    let (status, body) = h
+        .raw("/open311/v2/requests.json", FORM, form.into_bytes())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let other = v[0]["service_request_id"].as_str().expect("id").to_owned();
+    let routed = h.routed(&other).await;
+    assert_eq!(routed[0]["media_url"], "https://fms.example/photo/9.jpeg");
+    let details = h
+        .store
+        .request_details(other.parse().expect("id"))
+        .await
+        .expect("details");
+    assert_eq!(details.expect("some").attributes["floors"], ["3", "4"]);
+    let bad = fms::form(&[
+        ("api_key", &h.courier),
+        ("service_code", "other"),
+        ("lat", "29.84"),
+        ("long", "114.32"),
+        ("media_url", "file:///etc/passwd"),
+    ]);
+    let (status, xml) = h
+        .raw("/open311/v2/requests.xml", FORM, bad.into_bytes())
+        .await;
+    assert_eq!(status, 400);
+    assert!(fms::items(&xml, "errors", "error")[0]["description"].starts_with("media_url"));
 }
 
 /// Multipart with photo1 and photo2, through the photo pipeline.

@@ -54,6 +54,7 @@ fn report(texts: &[String], n: u64) -> ReportSubmitted {
         received_at: time::OffsetDateTime::now_utc(),
         photos: vec![],
         evidence: Default::default(),
+        open311: None,
     }
 }
 

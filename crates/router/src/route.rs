@@ -274,6 +274,7 @@ mod tests {
             received_at: datetime!(2025-03-01 10:00 +08:00),
             photos: vec![],
             evidence: Default::default(),
+            open311: None,
         }
     }
 

@@ -156,6 +156,7 @@ async fn requests_xml_stays_well_formed_over_stored_control_characters() {
         received_at: OffsetDateTime::now_utc(),
         photos: Vec::new(),
         evidence: Default::default(),
+        open311: None,
     };
     let (_client, js) = h.nats.connect().await.expect("nats");
     let mut headers = async_nats::HeaderMap::new();

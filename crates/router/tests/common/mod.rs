@@ -43,6 +43,7 @@ pub fn report(lat: f64, lon: f64, text: &str) -> ReportSubmitted {
         received_at: time::OffsetDateTime::now_utc(),
         photos: vec![],
         evidence: Default::default(),
+        open311: None,
     }
 }
 

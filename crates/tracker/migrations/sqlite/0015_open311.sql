@@ -21,3 +21,7 @@ ALTER TABLE unrouted ADD COLUMN closed_at INTEGER;
 ALTER TABLE unrouted ADD COLUMN closed_by TEXT;
 ALTER TABLE unrouted ADD COLUMN closed_note TEXT;
 ALTER TABLE unrouted ADD COLUMN close_event_id TEXT;
+
+-- An Open311 request's own fields (attribute[...] and the client's
+-- media_url), kept with its report as JSON (NULL for the courier app's).
+ALTER TABLE ticket_reporters ADD COLUMN open311_json TEXT;

@@ -10,7 +10,9 @@ use super::{step_record, Store};
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
 use civicprobe_model::event::kind::RESIDENT_NOTE;
-use civicprobe_model::{CourierId, EventId, ReportId, ReportUnrouted, TicketChanged, TicketId};
+use civicprobe_model::{
+    CourierId, EventId, Open311Details, ReportId, ReportUnrouted, TicketChanged, TicketId,
+};
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
@@ -217,6 +219,24 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(outside_from_row).collect()
+    }
+
+    /// What an Open311 client sent beside the request `report`
+    /// (`attribute[…]`, its `media_url`), whether it is on a ticket or
+    /// outside every area; `None` for none (or a courier app's report).
+    pub async fn request_details(&self, report: ReportId) -> Result<Option<Open311Details>, Error> {
+        let row = sqlx::query("SELECT open311_json FROM ticket_reporters WHERE report_id = $1")
+            .bind(report.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = row {
+            let json: Option<String> = row.try_get(0)?;
+            return Ok(json.map(|j| serde_json::from_str(&j)).transpose()?);
+        }
+        Ok(self
+            .outside_request(report)
+            .await?
+            .and_then(|o| o.unrouted.report.open311))
     }
 
     /// Every report on the tickets `tickets` (openers and merged

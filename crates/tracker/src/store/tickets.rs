@@ -129,8 +129,9 @@ pub(crate) async fn insert_reporter(
 ) -> Result<bool, Error> {
     let done = sqlx::query(
         "INSERT INTO ticket_reporters (report_id, ticket_id, courier_id, photo_reuse, received_at, \
-         joined_at, text, photos_json, lat, lon, accuracy_m, evidence_json, merge_json) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         joined_at, text, photos_json, lat, lon, accuracy_m, evidence_json, merge_json, \
+         open311_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (report_id) DO NOTHING",
     )
     .bind(report.report_id.to_string())
@@ -146,6 +147,7 @@ pub(crate) async fn insert_reporter(
     .bind(report.accuracy_m)
     .bind(serde_json::to_string(&report.evidence)?)
     .bind(merge.map(serde_json::to_string).transpose()?)
+    .bind(report.open311.as_ref().map(serde_json::to_string).transpose()?)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -76,6 +76,7 @@ pub fn report(courier: CourierId, received_at: OffsetDateTime) -> ReportSubmitte
             thumbnail_sha256: None,
         }],
         evidence: Default::default(),
+        open311: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn report(lat: f64, lon: f64, hours: i64, phash: Option<&str>) -> ReportSubmitte
             .into_iter()
             .collect(),
         evidence: Default::default(),
+        open311: None,
     }
 }
 
