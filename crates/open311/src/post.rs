@@ -243,13 +243,7 @@ mod tests {
     use super::*;
 
     fn posted(pairs: &[(&str, &str)]) -> Posted {
-        Posted {
-            fields: pairs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            media: Vec::new(),
-        }
+        Posted::of(pairs)
     }
 
     #[test]

@@ -69,6 +69,20 @@ impl Posted {
     }
 }
 
+#[cfg(test)]
+impl Posted {
+    /// A body of text fields only (unit tests).
+    pub(crate) fn of(pairs: &[(&str, &str)]) -> Posted {
+        Posted {
+            fields: pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            media: Vec::new(),
+        }
+    }
+}
+
 /// A body read for an authenticated courier, with what it holds of
 /// ingest's limits (keep it until the report is committed).
 #[derive(Debug)]
