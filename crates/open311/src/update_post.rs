@@ -27,7 +27,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use civicprobe_model::{Principal, ReportId, TicketState};
+use civicprobe_model::{CourierId, Principal, ReportId, TicketState};
 use civicprobe_tracker::store::open311::{ResidentClaim, ResidentUpdate};
 use sha2::{Digest, Sha256};
 
@@ -81,6 +81,55 @@ async fn record(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, Error> {
+    let (form, url) = pairs(query, body)?;
+    let get = |name: &str| {
+        form.iter()
+            .chain(url.iter())
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    };
+    let key = get(API_KEY).or_else(|| headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()));
+    let courier_id = courier(state, key).await?;
+    state.check_jurisdiction(get("jurisdiction_id"))?;
+    let asked = Asked::read(&get)?;
+    tracing::Span::current().record("report_id", tracing::field::display(asked.report));
+    let claim = claim(state, asked.report, asked.status.as_deref()).await?;
+    if asked.description.is_empty() && claim == ResidentClaim::Comment {
+        return Err(Error::bad("description is required"));
+    }
+    let mut digest = Sha256::new();
+    digest.update(
+        format!(
+            "{}\n{:?}\n{}",
+            asked.report, asked.status, asked.description
+        )
+        .as_bytes(),
+    );
+    let update = ResidentUpdate {
+        courier_id,
+        update_id: asked.update_id,
+        report_id: asked.report,
+        note: asked.description,
+        claim,
+        request_sha256: hex(&digest.finalize()),
+    };
+    let recorded = state.store.record_resident_update(&update).await?;
+    tracing::Span::current().record("ticket_id", tracing::field::display(recorded.ticket_id));
+    let outcome = if recorded.repeated {
+        "repeated"
+    } else {
+        "recorded"
+    };
+    metrics::counter!("civicprobe_open311_updates_total", "outcome" => outcome).increment(1);
+    tracing::info!(repeated = recorded.repeated, "resident update recorded");
+    Ok(recorded.event_id)
+}
+
+/// The form's and the query string's pairs; every form value free of
+/// control characters.
+type Pairs = Vec<(String, String)>;
+
+fn pairs(query: &str, body: &[u8]) -> Result<(Pairs, Pairs), Error> {
     if body.len() > MAX_TEXT_BYTES {
         return Err(Error::bad(format!(
             "the body must be at most {MAX_TEXT_BYTES} bytes"
@@ -90,67 +139,66 @@ async fn record(
     let form =
         serde_urlencoded_pairs(text).ok_or_else(|| Error::bad("the body must be form-encoded"))?;
     let url = serde_urlencoded_pairs(query).ok_or_else(|| Error::bad("malformed query string"))?;
-    let get = |name: &str| {
-        form.iter()
-            .chain(url.iter())
-            .find(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
-    };
     for (name, value) in &form {
         civicprobe_model::text::check(value)
             .map_err(|e| Error::bad(format!("{} {e}", shown(name))))?;
     }
-    let key = get(API_KEY).or_else(|| headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()));
-    let courier_id = match state
+    Ok((form, url))
+}
+
+/// The courier whose token `key` is; `403` for anyone else.
+async fn courier(state: &Open311State, key: Option<&str>) -> Result<CourierId, Error> {
+    match state
         .store
         .authenticate(key.ok_or(Error::Forbidden)?)
         .await?
     {
-        Some(Principal::Courier { courier_id, .. }) => courier_id,
-        _ => return Err(Error::Forbidden),
-    };
-    state.check_jurisdiction(get("jurisdiction_id"))?;
-    let report: ReportId = get("service_request_id")
-        .ok_or_else(|| Error::bad("service_request_id is required"))?
-        .parse()
-        .map_err(|_| Error::not_found("no such service request"))?;
-    tracing::Span::current().record("report_id", tracing::field::display(report));
-    let update_id = get("update_id").ok_or_else(|| Error::bad("update_id is required"))?;
-    if update_id.chars().count() > MAX_UPDATE_ID_CHARS {
-        return Err(Error::bad(format!(
-            "update_id must be at most {MAX_UPDATE_ID_CHARS} characters"
-        )));
+        Some(Principal::Courier { courier_id, .. }) => Ok(courier_id),
+        _ => Err(Error::Forbidden),
     }
-    if let Some(at) = get("updated_datetime") {
-        dates::parse("updated_datetime", at, Bound::Start)?;
+}
+
+/// What the update asks for, checked field by field.
+struct Asked {
+    /// The request.
+    report: ReportId,
+    /// The client's id for the update.
+    update_id: String,
+    /// The status the resident set, upper-cased.
+    status: Option<String>,
+    /// The resident's words (may be empty when a status says it all).
+    description: String,
+}
+
+impl Asked {
+    fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Asked, Error> {
+        let report: ReportId = get("service_request_id")
+            .ok_or_else(|| Error::bad("service_request_id is required"))?
+            .parse()
+            .map_err(|_| Error::not_found("no such service request"))?;
+        let update_id = get("update_id").ok_or_else(|| Error::bad("update_id is required"))?;
+        if update_id.chars().count() > MAX_UPDATE_ID_CHARS {
+            return Err(Error::bad(format!(
+                "update_id must be at most {MAX_UPDATE_ID_CHARS} characters"
+            )));
+        }
+        if let Some(at) = get("updated_datetime") {
+            dates::parse("updated_datetime", at, Bound::Start)?;
+        }
+        let description = get("description").unwrap_or_default();
+        let most = civicprobe_ingest::report::MAX_TEXT_CHARS;
+        if description.chars().count() > most {
+            return Err(Error::bad(format!(
+                "description must be at most {most} characters"
+            )));
+        }
+        Ok(Asked {
+            report,
+            update_id: update_id.to_owned(),
+            status: get("status").map(str::to_ascii_uppercase),
+            description: description.to_owned(),
+        })
     }
-    let status = get("status").map(str::to_ascii_uppercase);
-    let description = get("description").unwrap_or_default();
-    if description.chars().count() > civicprobe_ingest::report::MAX_TEXT_CHARS {
-        return Err(Error::bad(format!(
-            "description must be at most {} characters",
-            civicprobe_ingest::report::MAX_TEXT_CHARS
-        )));
-    }
-    let claim = claim(state, report, status.as_deref()).await?;
-    if description.is_empty() && claim == ResidentClaim::Comment {
-        return Err(Error::bad("description is required"));
-    }
-    let mut digest = Sha256::new();
-    digest.update(format!("{report}\n{status:?}\n{description}").as_bytes());
-    let update = ResidentUpdate {
-        courier_id,
-        update_id: update_id.to_owned(),
-        report_id: report,
-        note: description.to_owned(),
-        claim,
-        request_sha256: hex(&digest.finalize()),
-    };
-    let recorded = state.store.record_resident_update(&update).await?;
-    tracing::Span::current().record("ticket_id", tracing::field::display(recorded.ticket_id));
-    metrics::counter!("civicprobe_open311_updates_total", "outcome" => if recorded.repeated { "repeated" } else { "recorded" }).increment(1);
-    tracing::info!(repeated = recorded.repeated, "resident update recorded");
-    Ok(recorded.event_id)
 }
 
 /// What the resident's `status` claims, given where the ticket stands.
