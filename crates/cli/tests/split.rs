@@ -319,6 +319,26 @@ async fn through_nginx(kind: &str) {
     })
     .await;
     assert_eq!(read[0]["service_request_id"], id.as_str(), "{read}");
+    // A resident's update (FixMyStreet's extension) reaches the tracker,
+    // which records it on the ticket.
+    let update = http
+        .post(format!("{base}/open311/v2/servicerequestupdates.xml"))
+        .form(&[
+            ("api_key", courier.as_str()),
+            ("service_request_id", id.as_str()),
+            ("update_id", "split-1"),
+            ("status", "OPEN"),
+            ("description", "还是松的"),
+        ])
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(update.status(), StatusCode::OK);
+    let xml = update.text().await.expect("body");
+    assert!(
+        xml.contains("<service_request_updates><request_update><update_id>"),
+        "{xml}"
+    );
     let list = http
         .get(format!("{base}/open311/v2/requests.json"))
         .send()
