@@ -8,9 +8,15 @@
 //! crash after publishing but before marking) is dropped by JetStream's
 //! duplicate window, so each report is on the stream exactly once.
 //!
+//! With the JetStream photo store, each round first uploads the photo
+//! spool ([`crate::photo::spool`]): a report is published only once the
+//! photos it names are in the bucket, and a failed upload is handled like
+//! a failed publish (retry later).
+//!
 //! On shutdown, [`drain_for`] keeps publishing for a bounded time
 //! (`--drain-secs`) and logs how many reports remain for the next start.
 
+use crate::photo::store::PhotoBackend;
 use crate::publish::publish_payload;
 use crate::state::Shared;
 use crate::Error;
@@ -33,13 +39,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Runs until `stop`'s sender is dropped (the ingest state is gone).
 pub(crate) async fn run(
     shared: Arc<Shared>,
+    photos: Arc<PhotoBackend>,
     js: jetstream::Context,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<()>,
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
-        let pause = match drain_once(&shared, &js).await {
+        let pause = match drain_once(&shared, &photos, &js).await {
             Ok(0) => IDLE_POLL,
             Ok(_) => {
                 backoff = MIN_BACKOFF;
@@ -65,6 +72,7 @@ pub(crate) async fn run(
 /// report both publish is dropped by JetStream's duplicate window.
 pub(crate) async fn drain_for(
     shared: &Shared,
+    photos: &PhotoBackend,
     js: &jetstream::Context,
     within: Duration,
 ) -> Result<i64, Error> {
@@ -77,7 +85,7 @@ pub(crate) async fn drain_for(
             tracing::info!(published, remaining, "outbox: drained on shutdown");
             return Ok(remaining);
         }
-        match tokio::time::timeout(deadline - now, drain_once(shared, js)).await {
+        match tokio::time::timeout(deadline - now, drain_once(shared, photos, js)).await {
             Ok(Ok(n)) => published += n,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "outbox: draining; NATS not there yet");
@@ -88,13 +96,21 @@ pub(crate) async fn drain_for(
     }
 }
 
-/// Publishes one batch; returns how many were acknowledged.
-async fn drain_once(shared: &Shared, js: &jetstream::Context) -> Result<usize, Error> {
+/// Publishes one batch, after uploading the photo spool; returns how
+/// many were acknowledged.
+async fn drain_once(
+    shared: &Shared,
+    photos: &PhotoBackend,
+    js: &jetstream::Context,
+) -> Result<usize, Error> {
     let local = shared.local().await?;
     // The whole backlog, not this batch: it was only ever set to 0 (when
     // empty), so it read 0 while NATS was away and reports piled up.
     metrics::gauge!(OUTBOX_BACKLOG).set(local.backlog().await? as f64);
+    // Read before the spool is uploaded: each of these reports spooled its
+    // photos before it entered the outbox, so they are all uploaded below.
     let pending = local.unpublished(BATCH).await?;
+    photos.flush_spool().await?;
     if pending.is_empty() {
         return Ok(0);
     }

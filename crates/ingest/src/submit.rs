@@ -177,10 +177,12 @@ pub(crate) async fn commit(
     for p in &photos {
         let store = &state.inner.photos;
         store
-            .put(p.photo_ref.sha256.clone(), p.bytes.clone())
+            .put_for_report(p.photo_ref.sha256.clone(), p.bytes.clone())
             .await?;
         if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
-            store.put(thumb.clone(), p.thumbnail.clone()).await?;
+            store
+                .put_for_report(thumb.clone(), p.thumbnail.clone())
+                .await?;
         }
     }
     let report = submitted(state, report_id, courier_id, (fields, position), photos);

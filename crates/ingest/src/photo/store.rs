@@ -4,7 +4,12 @@
 //! A photo is written to a temporary file in its final folder, flushed, and
 //! renamed into place, so a reader never sees half a photo. A photo that is
 //! already stored is left as is: same name, same bytes.
+//!
+//! With the JetStream object store, a put that cannot reach the bucket
+//! within [`BUCKET_BOUND`] goes to the local spool ([`super::spool`]),
+//! uploaded later by [`PhotoBackend::flush_spool`].
 
+use super::spool::PhotoSpool;
 use crate::local::StoredPhoto;
 use crate::{Error, PhotoBackendKind};
 use async_nats::jetstream::{self, object_store};
@@ -14,6 +19,12 @@ use civicprobe_model::ReportId;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a put or get waits for the bucket (its first creation
+/// included) before the spool takes over: a report is not kept waiting on
+/// a NATS that is away.
+pub const BUCKET_BOUND: Duration = Duration::from_secs(2);
 
 /// Where photos live; cheap to clone.
 #[derive(Clone, Debug)]
@@ -25,9 +36,12 @@ pub struct PhotoStore {
 impl PhotoStore {
     /// The store under `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        Self {
-            root: data_dir.join("photos"),
-        }
+        Self::at(data_dir.join("photos"))
+    }
+
+    /// The same layout under `root` (the spool's).
+    pub fn at(root: PathBuf) -> Self {
+        Self { root }
     }
 
     /// The file a photo with this lower-case hex sha256 is stored in.
@@ -86,6 +100,17 @@ pub struct NatsPhotos {
     settings: civicprobe_model::nats::JetStreamSettings,
     /// The bucket once opened.
     bucket: tokio::sync::OnceCell<object_store::ObjectStore>,
+    /// Where photos wait while the bucket cannot be reached.
+    spool: PhotoSpool,
+}
+
+impl NatsPhotos {
+    /// Whether the client is connected now: while it is not, a report's
+    /// photos go straight to the spool instead of each waiting
+    /// [`BUCKET_BOUND`] (a report with three photos would wait 14 s).
+    fn connected(&self) -> bool {
+        self.js.client().connection_state() == async_nats::connection::State::Connected
+    }
 }
 
 impl std::fmt::Debug for NatsPhotos {
@@ -125,6 +150,7 @@ impl PhotoBackend {
                 js: js.clone(),
                 settings,
                 bucket: tokio::sync::OnceCell::new(),
+                spool: PhotoSpool::new(data_dir),
             })),
         }
     }
@@ -146,26 +172,95 @@ impl PhotoBackend {
             .cloned()
     }
 
-    /// Stores `bytes` under `sha256` unless already there.
+    /// Stores `bytes` under `sha256` unless already there; an error when
+    /// the bucket cannot be reached within [`BUCKET_BOUND`]. For proof and
+    /// verification photos, announced as soon as stored.
     pub async fn put(&self, sha256: String, bytes: Bytes) -> Result<(), Error> {
         match self {
             PhotoBackend::Fs(store) => store.put(sha256, bytes).await.map(|_| ()),
             PhotoBackend::Nats(nats) => {
-                let bucket = Self::bucket(nats).await?;
-                if bucket.info(&sha256).await.is_ok() {
-                    return Ok(());
-                }
-                let mut reader = std::io::Cursor::new(bytes);
-                bucket
-                    .put(sha256.as_str(), &mut reader)
+                tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &sha256, bytes))
                     .await
-                    .map_err(nats_error)?;
-                Ok(())
+                    .map_err(nats_error)?
             }
         }
     }
 
-    /// The bytes stored under `sha256`, if any.
+    /// Stores a report's photo (or index) under `name`: with the bucket
+    /// away (or slower than [`BUCKET_BOUND`]) it goes to the spool instead,
+    /// durable on this disk and uploaded before the report is published
+    /// ([`PhotoBackend::flush_spool`]), so ingest accepts while NATS is down.
+    pub async fn put_for_report(&self, name: String, bytes: Bytes) -> Result<(), Error> {
+        let PhotoBackend::Nats(nats) = self else {
+            return self.put(name, bytes).await;
+        };
+        let attempt = tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &name, bytes.clone()));
+        let error = if !nats.connected() {
+            "NATS is not connected".to_owned()
+        } else {
+            match attempt.await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer within {BUCKET_BOUND:?}"),
+            }
+        };
+        nats.spool.put(name.clone(), bytes).await?;
+        tracing::warn!(sha256 = %name, %error, "photo spooled: the bucket is not reachable");
+        Ok(())
+    }
+
+    /// Puts `bytes` in the bucket under `name` unless already there.
+    async fn upload(nats: &NatsPhotos, name: &str, bytes: Bytes) -> Result<(), Error> {
+        let bucket = Self::bucket(nats).await?;
+        if bucket.info(name).await.is_ok() {
+            return Ok(());
+        }
+        let mut reader = std::io::Cursor::new(bytes);
+        bucket.put(name, &mut reader).await.map_err(nats_error)?;
+        Ok(())
+    }
+
+    /// Uploads every spooled photo to the bucket, removing each from the
+    /// spool once the bucket has it. An error (the bucket still away)
+    /// means some remain: the outbox then publishes nothing this round.
+    pub async fn flush_spool(&self) -> Result<(), Error> {
+        let PhotoBackend::Nats(nats) = self else {
+            return Ok(());
+        };
+        let names = nats.spool.waiting().await?;
+        if names.is_empty() {
+            return Ok(());
+        }
+        if !nats.connected() {
+            return Err(nats_error("NATS is not connected"));
+        }
+        let result = Self::upload_spooled(nats, names).await;
+        nats.spool.count().await;
+        result
+    }
+
+    async fn upload_spooled(nats: &NatsPhotos, names: Vec<String>) -> Result<(), Error> {
+        for name in names {
+            let Some(bytes) = nats.spool.get(&name).await? else {
+                continue;
+            };
+            tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &name, bytes.into()))
+                .await
+                .map_err(nats_error)??;
+            nats.spool.remove(&name).await?;
+            match name.strip_prefix("report-") {
+                Some(report_id) => {
+                    tracing::info!(report_id, "photo spool: index uploaded to the bucket")
+                }
+                None => tracing::info!(sha256 = %name, "photo spool: uploaded to the bucket"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes stored under `sha256`, if any: the spool first (this
+    /// disk, the same content-addressed bytes the bucket will hold), then
+    /// the bucket within [`BUCKET_BOUND`].
     pub async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
         match self {
             PhotoBackend::Fs(store) => {
@@ -177,18 +272,27 @@ impl PhotoBackend {
                 }
             }
             PhotoBackend::Nats(nats) => {
-                use tokio::io::AsyncReadExt;
-                let bucket = Self::bucket(nats).await?;
-                let mut object = match bucket.get(sha256).await {
-                    Ok(object) => object,
-                    Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(nats_error(e)),
-                };
-                let mut out = Vec::new();
-                object.read_to_end(&mut out).await.map_err(nats_error)?;
-                Ok(Some(out))
+                if let Some(bytes) = nats.spool.get(sha256).await? {
+                    return Ok(Some(bytes));
+                }
+                tokio::time::timeout(BUCKET_BOUND, Self::download(nats, sha256))
+                    .await
+                    .map_err(nats_error)?
             }
         }
+    }
+
+    async fn download(nats: &NatsPhotos, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        use tokio::io::AsyncReadExt;
+        let bucket = Self::bucket(nats).await?;
+        let mut object = match bucket.get(name).await {
+            Ok(object) => object,
+            Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(nats_error(e)),
+        };
+        let mut out = Vec::new();
+        object.read_to_end(&mut out).await.map_err(nats_error)?;
+        Ok(Some(out))
     }
 }
 
@@ -210,7 +314,8 @@ impl PhotoBackend {
         if let PhotoBackend::Nats(_) = self {
             let json = serde_json::to_vec(photos)
                 .map_err(|e| Error::internal("encoding a photo index", e))?;
-            self.put(index_key(report_id), Bytes::from(json)).await?;
+            self.put_for_report(index_key(report_id), Bytes::from(json))
+                .await?;
         }
         Ok(())
     }
