@@ -8,10 +8,11 @@
 //! crash after publishing but before marking) is dropped by JetStream's
 //! duplicate window, so each report is on the stream exactly once.
 //!
-//! With the JetStream photo store, each round first uploads the photo
-//! spool ([`crate::photo::spool`]): a report is published only once the
-//! photos it names are in the bucket, and a failed upload is handled like
-//! a failed publish (retry later).
+//! With the JetStream photo store, a report's photos wait in the local
+//! spool ([`crate::photo::spool`]) and are uploaded just before the report
+//! is published: a report is published only once the photos it names are
+//! in the bucket, and a failed upload is handled like a failed publish
+//! (that report and the ones after it wait for the next round).
 //!
 //! On shutdown, [`drain_for`] keeps publishing for a bounded time
 //! (`--drain-secs`) and logs how many reports remain for the next start.
@@ -96,8 +97,8 @@ pub(crate) async fn drain_for(
     }
 }
 
-/// Publishes one batch, after uploading the photo spool; returns how
-/// many were acknowledged.
+/// Publishes one batch, each report after the bucket holds its photos;
+/// returns how many were acknowledged.
 async fn drain_once(
     shared: &Shared,
     photos: &PhotoBackend,
@@ -107,17 +108,18 @@ async fn drain_once(
     // The whole backlog, not this batch: it was only ever set to 0 (when
     // empty), so it read 0 while NATS was away and reports piled up.
     metrics::gauge!(OUTBOX_BACKLOG).set(local.backlog().await? as f64);
-    // Read before the spool is uploaded: each of these reports spooled its
-    // photos before it entered the outbox, so they are all uploaded below.
     let pending = local.unpublished(BATCH).await?;
-    photos.flush_spool().await?;
     if pending.is_empty() {
         return Ok(0);
     }
     let mut in_flight = Vec::with_capacity(pending.len());
     let mut failure = None;
     for report in pending {
-        match publish_payload(js, &report.report_id, report.payload).await {
+        let sent = match upload_photos(photos, &report.payload).await {
+            Ok(()) => publish_payload(js, &report.report_id, report.payload).await,
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(ack) => in_flight.push((report.report_id, ack)),
             Err(e) => {
                 failure = Some(e);
@@ -125,6 +127,7 @@ async fn drain_once(
             }
         }
     }
+    photos.count_spool().await;
     let mut acked = Vec::with_capacity(in_flight.len());
     for (id, ack) in in_flight {
         match ack.await {
@@ -147,4 +150,15 @@ async fn drain_once(
         Some(e) => Err(e),
         None => Ok(acked.len()),
     }
+}
+
+/// Uploads the photos of the report encoded in `payload` (a no-op with the
+/// filesystem store).
+async fn upload_photos(photos: &PhotoBackend, payload: &[u8]) -> Result<(), Error> {
+    if let PhotoBackend::Fs(_) = photos {
+        return Ok(());
+    }
+    let report: civicprobe_model::ReportSubmitted = serde_json::from_slice(payload)
+        .map_err(|e| Error::internal("decoding an outbox report", e))?;
+    photos.upload_for_report(&report).await
 }

@@ -4,10 +4,10 @@
 //!
 //! It is a [`PhotoStore`] at another root, so a spooled photo is as durable
 //! as a filesystem one (fsync, atomic rename) and the 202 for its report is
-//! honest. The outbox publisher uploads the spool before each publish
-//! round ([`crate::outbox`]), and a file leaves the spool only once the
-//! bucket holds it: a report never reaches `REPORTS` before its photos are
-//! in the bucket the tracker reads from.
+//! honest. The outbox publisher uploads a report's photos before it
+//! publishes the report ([`crate::outbox`]), and a file leaves the spool
+//! only once the bucket holds it: a report never reaches `REPORTS` before
+//! its photos are in the bucket the tracker reads from.
 
 use super::store::PhotoStore;
 use crate::Error;
@@ -38,9 +38,7 @@ impl PhotoSpool {
 
     /// Keeps `bytes` under `name` until [`PhotoSpool::remove`].
     pub async fn put(&self, name: String, bytes: bytes::Bytes) -> Result<(), Error> {
-        self.store.put(name, bytes).await?;
-        self.count().await;
-        Ok(())
+        self.store.put(name, bytes).await.map(|_| ())
     }
 
     /// The spooled bytes under `name`, if any.

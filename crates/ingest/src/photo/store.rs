@@ -5,9 +5,12 @@
 //! renamed into place, so a reader never sees half a photo. A photo that is
 //! already stored is left as is: same name, same bytes.
 //!
-//! With the JetStream object store, a put that cannot reach the bucket
-//! within [`BUCKET_BOUND`] goes to the local spool ([`super::spool`]),
-//! uploaded later by [`PhotoBackend::flush_spool`].
+//! With the JetStream object store, a report's photos are written to the
+//! local spool ([`super::spool`]) and uploaded by the outbox before the
+//! report is published ([`PhotoBackend::upload_for_report`]): a courier's
+//! request never waits on NATS, and nothing reads a report before the
+//! bucket holds its photos. Every bucket operation is bounded by
+//! [`BUCKET_BOUND`].
 
 use super::spool::PhotoSpool;
 use crate::local::StoredPhoto;
@@ -15,16 +18,16 @@ use crate::{Error, PhotoBackendKind};
 use async_nats::jetstream::{self, object_store};
 use bytes::Bytes;
 use civicprobe_model::nats::PHOTOS_BUCKET;
-use civicprobe_model::ReportId;
+use civicprobe_model::{ReportId, ReportSubmitted};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long a put or get waits for the bucket (its first creation
-/// included) before the spool takes over: a report is not kept waiting on
-/// a NATS that is away.
-pub const BUCKET_BOUND: Duration = Duration::from_secs(2);
+/// How long one put or get waits for the bucket (its first creation
+/// included): a request or the outbox is never held by a NATS that does
+/// not answer (a leader being elected, a node gone).
+pub const BUCKET_BOUND: Duration = Duration::from_secs(5);
 
 /// Where photos live; cheap to clone.
 #[derive(Clone, Debug)]
@@ -105,9 +108,8 @@ pub struct NatsPhotos {
 }
 
 impl NatsPhotos {
-    /// Whether the client is connected now: while it is not, a report's
-    /// photos go straight to the spool instead of each waiting
-    /// [`BUCKET_BOUND`] (a report with three photos would wait 14 s).
+    /// Whether the client is connected now: while it is not, the outbox's
+    /// uploads fail at once instead of each waiting [`BUCKET_BOUND`].
     fn connected(&self) -> bool {
         self.js.client().connection_state() == async_nats::connection::State::Connected
     }
@@ -178,35 +180,20 @@ impl PhotoBackend {
     pub async fn put(&self, sha256: String, bytes: Bytes) -> Result<(), Error> {
         match self {
             PhotoBackend::Fs(store) => store.put(sha256, bytes).await.map(|_| ()),
-            PhotoBackend::Nats(nats) => {
-                tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &sha256, bytes))
-                    .await
-                    .map_err(nats_error)?
-            }
+            PhotoBackend::Nats(nats) => Self::bounded(Self::upload(nats, &sha256, bytes)).await,
         }
     }
 
-    /// Stores a report's photo (or index) under `name`: with the bucket
-    /// away (or slower than [`BUCKET_BOUND`]) it goes to the spool instead,
-    /// durable on this disk and uploaded before the report is published
-    /// ([`PhotoBackend::flush_spool`]), so ingest accepts while NATS is down.
+    /// Stores a report's photo under `name`. With the JetStream store it
+    /// goes to the local spool only, durable on this disk: the request
+    /// never waits on NATS, so ingest answers at once and accepts while
+    /// NATS is away. The outbox uploads it before it publishes the report
+    /// ([`PhotoBackend::upload_for_report`]).
     pub async fn put_for_report(&self, name: String, bytes: Bytes) -> Result<(), Error> {
-        let PhotoBackend::Nats(nats) = self else {
-            return self.put(name, bytes).await;
-        };
-        let attempt = tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &name, bytes.clone()));
-        let error = if !nats.connected() {
-            "NATS is not connected".to_owned()
-        } else {
-            match attempt.await {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => format!("no answer within {BUCKET_BOUND:?}"),
-            }
-        };
-        nats.spool.put(name.clone(), bytes).await?;
-        tracing::warn!(sha256 = %name, %error, "photo spooled: the bucket is not reachable");
-        Ok(())
+        match self {
+            PhotoBackend::Fs(_) => self.put(name, bytes).await,
+            PhotoBackend::Nats(nats) => nats.spool.put(name, bytes).await,
+        }
     }
 
     /// Puts `bytes` in the bucket under `name` unless already there.
@@ -220,42 +207,61 @@ impl PhotoBackend {
         Ok(())
     }
 
-    /// Uploads every spooled photo to the bucket, removing each from the
-    /// spool once the bucket has it. An error (the bucket still away)
-    /// means some remain: the outbox then publishes nothing this round.
-    pub async fn flush_spool(&self) -> Result<(), Error> {
+    /// Makes the bucket hold what `report` names before it is published:
+    /// each of its photos and thumbnails still in the spool (each removed
+    /// from the spool once the bucket has it), then its index, so that
+    /// every instance sharing the bucket can serve them. Each upload is
+    /// bounded by [`BUCKET_BOUND`]; an error (the bucket away) leaves the
+    /// report for the next round. A photo not in the spool was uploaded
+    /// for an earlier report with the same bytes, or by an earlier round.
+    pub async fn upload_for_report(&self, report: &ReportSubmitted) -> Result<(), Error> {
         let PhotoBackend::Nats(nats) = self else {
             return Ok(());
         };
-        let names = nats.spool.waiting().await?;
-        if names.is_empty() {
+        if report.photos.is_empty() {
             return Ok(());
         }
         if !nats.connected() {
             return Err(nats_error("NATS is not connected"));
         }
-        let result = Self::upload_spooled(nats, names).await;
-        nats.spool.count().await;
-        result
-    }
-
-    async fn upload_spooled(nats: &NatsPhotos, names: Vec<String>) -> Result<(), Error> {
+        let mut names = Vec::with_capacity(report.photos.len() * 2);
+        for photo in &report.photos {
+            names.push(photo.sha256.as_str());
+            names.extend(photo.thumbnail_sha256.as_deref());
+        }
         for name in names {
-            let Some(bytes) = nats.spool.get(&name).await? else {
+            let Some(bytes) = nats.spool.get(name).await? else {
                 continue;
             };
-            tokio::time::timeout(BUCKET_BOUND, Self::upload(nats, &name, bytes.into()))
-                .await
-                .map_err(nats_error)??;
-            nats.spool.remove(&name).await?;
-            match name.strip_prefix("report-") {
-                Some(report_id) => {
-                    tracing::info!(report_id, "photo spool: index uploaded to the bucket")
-                }
-                None => tracing::info!(sha256 = %name, "photo spool: uploaded to the bucket"),
-            }
+            Self::bounded(Self::upload(nats, name, bytes.into())).await?;
+            nats.spool.remove(name).await?;
         }
-        Ok(())
+        let index: Vec<StoredPhoto> = report.photos.iter().map(StoredPhoto::from).collect();
+        let json =
+            serde_json::to_vec(&index).map_err(|e| Error::internal("encoding a photo index", e))?;
+        Self::bounded(Self::upload(
+            nats,
+            &index_key(report.report_id),
+            json.into(),
+        ))
+        .await
+    }
+
+    /// `op`, or an error once it has waited [`BUCKET_BOUND`].
+    async fn bounded<T>(
+        op: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        tokio::time::timeout(BUCKET_BOUND, op)
+            .await
+            .map_err(|_| nats_error(format!("no answer within {BUCKET_BOUND:?}")))?
+    }
+
+    /// Sets the spool's gauge to what waits in it now (the outbox, after a
+    /// round that uploaded something or could not).
+    pub async fn count_spool(&self) {
+        if let PhotoBackend::Nats(nats) = self {
+            nats.spool.count().await;
+        }
     }
 
     /// The bytes stored under `sha256`, if any: the spool first (this
@@ -275,9 +281,7 @@ impl PhotoBackend {
                 if let Some(bytes) = nats.spool.get(sha256).await? {
                     return Ok(Some(bytes));
                 }
-                tokio::time::timeout(BUCKET_BOUND, Self::download(nats, sha256))
-                    .await
-                    .map_err(nats_error)?
+                Self::bounded(Self::download(nats, sha256)).await
             }
         }
     }
@@ -302,24 +306,6 @@ fn index_key(report_id: ReportId) -> String {
 }
 
 impl PhotoBackend {
-    /// Lists a report's photos in the bucket, so that every ingest instance
-    /// sharing it can serve them (`GET /v1/reports/{id}/photos/{n}`), not
-    /// only the one that accepted the report. A filesystem store belongs to
-    /// one instance, whose local store already lists them: nothing to do.
-    pub async fn put_index(
-        &self,
-        report_id: ReportId,
-        photos: &[StoredPhoto],
-    ) -> Result<(), Error> {
-        if let PhotoBackend::Nats(_) = self {
-            let json = serde_json::to_vec(photos)
-                .map_err(|e| Error::internal("encoding a photo index", e))?;
-            self.put_for_report(index_key(report_id), Bytes::from(json))
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Photo `n` of a report, from the bucket's index (`None` for a
     /// filesystem store, or a report the bucket does not list).
     pub async fn indexed_photo(
