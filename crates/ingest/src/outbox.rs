@@ -28,6 +28,9 @@ use tokio::sync::{watch, Notify};
 
 /// The gauge of reports accepted but not yet acknowledged by JetStream.
 pub const OUTBOX_BACKLOG: &str = "civicprobe_ingest_outbox_backlog";
+/// The histogram of how long a report waited from its `202` until
+/// `REPORTS` acknowledged it (photo uploads included).
+pub const REPORT_TO_PUBLISH_SECONDS: &str = "civicprobe_ingest_report_to_publish_seconds";
 
 /// Reports published per round.
 const BATCH: u32 = 256;
@@ -120,7 +123,7 @@ async fn drain_once(
             Err(e) => Err(e),
         };
         match sent {
-            Ok(ack) => in_flight.push((report.report_id, ack)),
+            Ok(ack) => in_flight.push((report.report_id, report.accepted_ms, ack)),
             Err(e) => {
                 failure = Some(e);
                 break;
@@ -129,10 +132,11 @@ async fn drain_once(
     }
     photos.count_spool().await;
     let mut acked = Vec::with_capacity(in_flight.len());
-    for (id, ack) in in_flight {
+    for (id, accepted_ms, ack) in in_flight {
         match ack.await {
             Ok(ack) => {
                 tracing::debug!(report_id = %id, duplicate = ack.duplicate, "outbox: published");
+                observe_wait(accepted_ms);
                 acked.push(id);
             }
             Err(e) => {
@@ -161,4 +165,14 @@ async fn upload_photos(photos: &PhotoBackend, payload: &[u8]) -> Result<(), Erro
     let report: civicprobe_model::ReportSubmitted = serde_json::from_slice(payload)
         .map_err(|e| Error::internal("decoding an outbox report", e))?;
     photos.upload_for_report(&report).await
+}
+
+/// Records how long a report accepted at `accepted_ms` waited to be
+/// published (a negative wait, the clock set back, is not recorded).
+fn observe_wait(accepted_ms: i64) {
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let waited = (now_ms - accepted_ms) as f64 / 1000.0;
+    if waited >= 0.0 {
+        metrics::histogram!(REPORT_TO_PUBLISH_SECONDS).record(waited);
+    }
 }
