@@ -236,7 +236,47 @@ async fn accepts_photos_while_nats_is_stopped_under_it() {
         }
     })
     .await;
+    left_over_photos_are_uploaded(&js, &ingest_data).await;
     drop(ingest);
+}
+
+/// A photo left in the spool long ago by a request that never committed
+/// its report (a crash between the spool and the outbox) is uploaded once
+/// the outbox is empty, then leaves the spool: the spool does not grow for
+/// ever, and a retry that reused the file still finds its photo.
+async fn left_over_photos_are_uploaded(js: &jetstream::Context, ingest_data: &Path) {
+    let orphan = b"left over by a crash".to_vec();
+    let name = format!("{:x}", Sha256::digest(&orphan));
+    let path = ingest_data.join("photo-spool").join(&name[..2]).join(&name);
+    std::fs::create_dir_all(path.parent().expect("folder")).expect("spool folder");
+    std::fs::write(&path, &orphan).expect("orphan");
+    let fresh = eventually_not_uploaded(js, &name).await;
+    assert!(fresh, "a fresh file is not taken for a left-over");
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("orphan")
+        .set_modified(hour_ago)
+        .expect("mtime");
+    eventually("the left-over photo uploaded", SOON, || async {
+        match (path.exists(), object(js, &name).await) {
+            (false, Some(bytes)) if bytes == orphan => Ok(()),
+            (spooled, bytes) => Err(format!("spooled {spooled}, in the bucket {bytes:?}")),
+        }
+    })
+    .await;
+}
+
+/// Whether `name` stays out of the bucket over a few publisher rounds.
+async fn eventually_not_uploaded(js: &jetstream::Context, name: &str) -> bool {
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        if object(js, name).await.is_some() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The bucket refuses the photo (full) while `REPORTS` takes messages: the

@@ -113,6 +113,9 @@ async fn drain_once(
     metrics::gauge!(OUTBOX_BACKLOG).set(local.backlog().await? as f64);
     let pending = local.unpublished(BATCH).await?;
     if pending.is_empty() {
+        if let Err(error) = photos.upload_stale_spool().await {
+            tracing::debug!(%error, "photo spool: left-over photos not uploaded yet");
+        }
         return Ok(0);
     }
     let mut in_flight = Vec::with_capacity(pending.len());

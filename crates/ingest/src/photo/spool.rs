@@ -13,6 +13,7 @@ use super::store::PhotoStore;
 use crate::Error;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The gauge of photos (and index objects) waiting in the spool.
 pub const PHOTO_SPOOL: &str = "civicprobe_ingest_photo_spool";
@@ -63,8 +64,19 @@ impl PhotoSpool {
     /// The names waiting, oldest folder first; temporary files (a write
     /// cut short) are not listed.
     pub async fn waiting(&self) -> Result<Vec<String>, Error> {
+        self.listed(Duration::ZERO).await
+    }
+
+    /// The names written at least `min_age` ago: left by a request that
+    /// stopped before its report was committed (a crash, a conflicting
+    /// retry), when no report in the outbox names them.
+    pub async fn stale(&self, min_age: Duration) -> Result<Vec<String>, Error> {
+        self.listed(min_age).await
+    }
+
+    async fn listed(&self, min_age: Duration) -> Result<Vec<String>, Error> {
         let root = self.root.clone();
-        tokio::task::spawn_blocking(move || list(&root))
+        tokio::task::spawn_blocking(move || list(&root, min_age))
             .await
             .map_err(|e| Error::internal("listing the photo spool", e))?
             .map_err(|e| Error::internal("listing the photo spool", e))
@@ -85,7 +97,7 @@ impl PhotoSpool {
     }
 }
 
-fn list(root: &Path) -> io::Result<Vec<String>> {
+fn list(root: &Path, min_age: Duration) -> io::Result<Vec<String>> {
     let mut names = Vec::new();
     let folders = match std::fs::read_dir(root) {
         Ok(folders) => folders,
@@ -98,10 +110,18 @@ fn list(root: &Path) -> io::Result<Vec<String>> {
             continue;
         }
         for file in std::fs::read_dir(folder.path())? {
-            let name = file?.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
-                names.push(name);
+            let file = file?;
+            let name = file.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
             }
+            if !min_age.is_zero() {
+                let written = file.metadata()?.modified()?;
+                if written.elapsed().unwrap_or_default() < min_age {
+                    continue;
+                }
+            }
+            names.push(name);
         }
     }
     names.sort();
@@ -126,5 +146,24 @@ mod tests {
         spool.remove(&sha).await.unwrap();
         assert!(spool.waiting().await.unwrap().is_empty());
         assert!(spool.get(&sha).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn only_files_written_long_enough_ago_are_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = PhotoSpool::new(dir.path());
+        let (old, new) = ("ab".repeat(32), "ac".repeat(32));
+        spool.put(old.clone(), "old".into()).await.unwrap();
+        spool.put(new.clone(), "new".into()).await.unwrap();
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(spool.store.path_of(&old))
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        let stale = spool.stale(Duration::from_secs(600)).await.unwrap();
+        assert_eq!(stale, vec![old]);
+        assert_eq!(spool.waiting().await.unwrap().len(), 2);
     }
 }

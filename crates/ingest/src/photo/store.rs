@@ -29,6 +29,10 @@ use std::time::Duration;
 /// not answer (a leader being elected, a node gone).
 pub const BUCKET_BOUND: Duration = Duration::from_secs(5);
 
+/// How old a spooled file must be, with the outbox empty, to count as
+/// left over by a request that never committed its report.
+pub const STALE_AFTER: Duration = Duration::from_secs(10 * 60);
+
 /// Where photos live; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct PhotoStore {
@@ -245,6 +249,35 @@ impl PhotoBackend {
             json.into(),
         ))
         .await
+    }
+
+    /// Uploads (then removes) the spool's files older than
+    /// [`STALE_AFTER`]: called while the outbox is empty, when no report
+    /// names them, they were left by requests that never committed. They
+    /// are uploaded rather than deleted, so that a courier's retry that
+    /// found one of them in place (same bytes, same name) still finds its
+    /// photo in the bucket.
+    pub async fn upload_stale_spool(&self) -> Result<usize, Error> {
+        let PhotoBackend::Nats(nats) = self else {
+            return Ok(0);
+        };
+        let stale = nats.spool.stale(STALE_AFTER).await?;
+        if stale.is_empty() || !nats.connected() {
+            return Ok(0);
+        }
+        for name in &stale {
+            let Some(bytes) = nats.spool.get(name).await? else {
+                continue;
+            };
+            Self::bounded(Self::upload(nats, name, bytes.into())).await?;
+            nats.spool.remove(name).await?;
+        }
+        tracing::info!(
+            uploaded = stale.len(),
+            "photo spool: left-over photos uploaded"
+        );
+        nats.spool.count().await;
+        Ok(stale.len())
     }
 
     /// `op`, or an error once it has waited [`BUCKET_BOUND`].
