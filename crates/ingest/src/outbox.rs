@@ -34,6 +34,8 @@ pub const REPORT_TO_PUBLISH_SECONDS: &str = "civicprobe_ingest_report_to_publish
 
 /// Reports published per round.
 const BATCH: u32 = 256;
+/// Reports whose photos are uploaded to the bucket at once.
+const UPLOADS_AT_ONCE: usize = 16;
 /// Poll period when idle.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Pauses after a failure, doubling.
@@ -118,10 +120,20 @@ async fn drain_once(
         }
         return Ok(0);
     }
+    // Every report's photos at once (a few bucket writes each, and each
+    // write waits for its replicas), then the reports in order.
+    let mut uploads = Vec::with_capacity(pending.len());
+    for chunk in pending.chunks(UPLOADS_AT_ONCE) {
+        let mut at_once = Vec::with_capacity(chunk.len());
+        for report in chunk {
+            at_once.push(upload_photos(photos, &report.payload));
+        }
+        uploads.extend(futures::future::join_all(at_once).await);
+    }
     let mut in_flight = Vec::with_capacity(pending.len());
     let mut failure = None;
-    for report in pending {
-        let sent = match upload_photos(photos, &report.payload).await {
+    for (report, uploaded) in pending.into_iter().zip(uploads) {
+        let sent = match uploaded {
             Ok(()) => publish_payload(js, &report.report_id, report.payload).await,
             Err(e) => Err(e),
         };

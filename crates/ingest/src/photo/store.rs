@@ -213,8 +213,9 @@ impl PhotoBackend {
 
     /// Makes the bucket hold what `report` names before it is published:
     /// each of its photos and thumbnails still in the spool (each removed
-    /// from the spool once the bucket has it), then its index, so that
-    /// every instance sharing the bucket can serve them. Each upload is
+    /// from the spool once the bucket has it) and its index, so that
+    /// every instance sharing the bucket can serve them; all at once, as
+    /// each write waits for the stream's replicas. Each upload is
     /// bounded by [`BUCKET_BOUND`]; an error (the bucket away) leaves the
     /// report for the next round. A photo not in the spool was uploaded
     /// for an earlier report with the same bytes, or by an earlier round.
@@ -233,22 +234,17 @@ impl PhotoBackend {
             names.push(photo.sha256.as_str());
             names.extend(photo.thumbnail_sha256.as_deref());
         }
-        for name in names {
-            let Some(bytes) = nats.spool.get(name).await? else {
-                continue;
-            };
-            Self::bounded(Self::upload(nats, name, bytes.into())).await?;
-            nats.spool.remove(name).await?;
-        }
         let index: Vec<StoredPhoto> = report.photos.iter().map(StoredPhoto::from).collect();
         let json =
             serde_json::to_vec(&index).map_err(|e| Error::internal("encoding a photo index", e))?;
-        Self::bounded(Self::upload(
-            nats,
-            &index_key(report.report_id),
-            json.into(),
-        ))
-        .await
+        let index_name = index_key(report.report_id);
+        let mut photos = Vec::with_capacity(names.len());
+        for name in names {
+            photos.push(Self::upload_spooled(nats, name));
+        }
+        let index = Self::bounded(Self::upload(nats, &index_name, json.into()));
+        futures::future::try_join(futures::future::try_join_all(photos), index).await?;
+        Ok(())
     }
 
     /// Uploads (then removes) the spool's files older than
@@ -266,11 +262,7 @@ impl PhotoBackend {
             return Ok(0);
         }
         for name in &stale {
-            let Some(bytes) = nats.spool.get(name).await? else {
-                continue;
-            };
-            Self::bounded(Self::upload(nats, name, bytes.into())).await?;
-            nats.spool.remove(name).await?;
+            Self::upload_spooled(nats, name).await?;
         }
         tracing::info!(
             uploaded = stale.len(),
@@ -278,6 +270,15 @@ impl PhotoBackend {
         );
         nats.spool.count().await;
         Ok(stale.len())
+    }
+
+    /// Uploads spooled `name` (if still spooled), then removes it.
+    async fn upload_spooled(nats: &NatsPhotos, name: &str) -> Result<(), Error> {
+        let Some(bytes) = nats.spool.get(name).await? else {
+            return Ok(());
+        };
+        Self::bounded(Self::upload(nats, name, bytes.into())).await?;
+        nats.spool.remove(name).await
     }
 
     /// `op`, or an error once it has waited [`BUCKET_BOUND`].
