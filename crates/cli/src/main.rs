@@ -12,7 +12,7 @@ use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::startup::Startup;
 use civicprobe::{broker::Broker, gauges, nats_config::NatsConfig, ops, submit};
-use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM};
+use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM, TOKENS_STREAM, UPLOADS_STREAM};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -541,7 +541,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         }),
         startup,
     ];
-    let streams = vec![TICKETS_STREAM];
+    // What it reads (TICKETS, UPLOADS) and what ingest learns from it
+    // (TOKENS): without one, /readyz names it.
+    let streams = vec![TICKETS_STREAM, TOKENS_STREAM, UPLOADS_STREAM];
     let ops = OpsEndpoints::new(
         "tracker",
         &broker.client,

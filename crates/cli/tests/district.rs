@@ -21,6 +21,8 @@ mod check;
 mod common;
 #[path = "district/load.rs"]
 mod load;
+#[path = "district/stages.rs"]
+mod stages;
 
 use boxed::DistrictBox;
 use check::Window;
@@ -153,6 +155,14 @@ async fn load_through_faults(district: &DistrictBox) -> (load::Ledger, Vec<Windo
     ));
 
     tokio::time::sleep(GAP + GAP).await;
+    let base_port: u16 = district
+        .base_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the box's port");
+    let token = district.env["CIVICPROBE_METRICS_TOKEN"].clone();
+    stages::print(base_port, &token, "before the faults").await;
     let windows = faults(district, &ledger).await;
     tokio::time::sleep(GAP + GAP).await;
     stop_load.store(true, Ordering::Relaxed);

@@ -46,6 +46,12 @@ impl Running {
 
     /// A courier's real photo report, answered within 10 s.
     async fn report(&self, token: &str) -> reqwest::Response {
+        self.report_under(token, &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// A report under Idempotency-Key `key`.
+    async fn report_under(&self, token: &str, key: &str) -> reqwest::Response {
         let form = reqwest::multipart::Form::new().text("report", REPORT).part(
             "photo",
             reqwest::multipart::Part::bytes(photos::jpeg(320, 240)).file_name("p.jpg"),
@@ -53,7 +59,7 @@ impl Running {
         reqwest::Client::new()
             .post(format!("{}/v1/reports", self.stack.base_url()))
             .bearer_auth(token)
-            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .header("Idempotency-Key", key)
             .multipart(form)
             .timeout(Duration::from_secs(10))
             .send()
@@ -193,6 +199,10 @@ async fn a_stalled_body_is_answered_408_and_gives_its_budget_back() {
 async fn uploads_over_the_per_client_cap_are_429() {
     let app = start(|c| c.http.max_uploads_per_client = 2).await;
     let full = app.free_kib();
+    let accepted_key = uuid::Uuid::new_v4().to_string();
+    let accepted = app.report_under(&app.courier, &accepted_key).await;
+    assert_eq!(accepted.status().as_u16(), 202);
+    let accepted: serde_json::Value = accepted.json().await.expect("json");
     let mut held = Vec::new();
     for _ in 0..2 {
         let head = courier_head(&app.courier, 1_000_000);
@@ -209,6 +219,12 @@ async fn uploads_over_the_per_client_cap_are_429() {
     );
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["type"], "/problems/too-many-uploads", "{body}");
+    // A retry of the report already accepted is answered all the same: a
+    // phone that lost the 202 is not told to wait for its stuck attempts.
+    let retry = app.report_under(&app.courier, &accepted_key).await;
+    assert_eq!(retry.status().as_u16(), 202);
+    let retry: serde_json::Value = retry.json().await.expect("json");
+    assert_eq!(retry["report_id"], accepted["report_id"]);
     let (_, other) = app.stack.store.add_courier("bob").await.expect("bob");
     assert_eq!(app.report(&other).await.status().as_u16(), 202);
     drop(held);

@@ -11,10 +11,11 @@
 
 mod common;
 
+use civicprobe_model::nats::UPLOADS_STREAM;
 use civicprobe_model::{ReportId, TicketId};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
 use common::{admin, admin_on, civicprobe, post_report, report_form, terminate};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -239,6 +240,15 @@ async fn every_service_starts_while_nats_is_down(kind: &str) {
     for service in &services {
         metrics_on_the_ops_listener(service).await;
     }
+    // The tracker is ready only with the streams it reads and publishes:
+    // UPLOADS gone, its /readyz names it.
+    let (_client, js) = nats.connect().await.expect("nats");
+    js.delete_stream(UPLOADS_STREAM)
+        .await
+        .expect("delete UPLOADS");
+    let body = readyz_until(&services[2].base, 503).await;
+    let uploads = json!({"component": "stream", "name": UPLOADS_STREAM, "reason": "not found"});
+    assert_eq!(body["missing"], json!([uploads]), "{body}");
     for service in &mut services {
         let status = terminate(&mut service.child);
         let log = std::fs::read_to_string(

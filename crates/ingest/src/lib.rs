@@ -36,7 +36,8 @@
 //!   dropped and said why, over the bounded TIFF walker [`photo::tiff`];
 //!   [`photo::exif_write`] writes test payloads), thumbnail and hash
 //!   ([`photo::derive`]), and the content-addressed store
-//!   ([`photo::store`], filesystem or JetStream object store).
+//!   ([`photo::store`], filesystem or JetStream object store, with the
+//!   local [`photo::spool`] for while the bucket is away).
 //! - [`evidence`]: the report's position (sent, or a photo's EXIF GPS),
 //!   flags with measured values and thresholds, and the photo-reuse index.
 //! - [`local`]: the SQLite outbox, idempotency answers and photo index;

@@ -67,6 +67,9 @@ pub struct Pending {
     pub report_id: String,
     /// The exact JSON to publish.
     pub payload: Vec<u8>,
+    /// When it was accepted (unix ms, this clock): the wait until it is
+    /// published is measured from here.
+    pub accepted_ms: i64,
 }
 
 /// A stored photo, as the photo route needs it.
@@ -207,7 +210,7 @@ impl LocalStore {
     /// Up to `limit` unpublished reports, oldest first.
     pub async fn unpublished(&self, limit: u32) -> Result<Vec<Pending>, Error> {
         let rows = sqlx::query(
-            "SELECT report_id, payload FROM reports WHERE published_ms IS NULL
+            "SELECT report_id, payload, accepted_ms FROM reports WHERE published_ms IS NULL
              ORDER BY accepted_ms LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -219,6 +222,7 @@ impl LocalStore {
             .map(|r| Pending {
                 report_id: r.get(0),
                 payload: r.get(1),
+                accepted_ms: r.get(2),
             })
             .collect())
     }

@@ -64,7 +64,7 @@ pub(crate) struct Inner {
     /// Who may see a report's photos.
     pub(crate) access: OnceLock<Arc<dyn ReportAccess>>,
     /// Where stripped photos and thumbnails are kept.
-    pub(crate) photos: PhotoBackend,
+    pub(crate) photos: Arc<PhotoBackend>,
     /// The local store and the reuse index.
     pub(crate) shared: Arc<Shared>,
     /// Per-courier token buckets.
@@ -128,11 +128,18 @@ impl IngestState {
         });
         let (stop, stopped) = watch::channel(());
         let wake = Arc::new(Notify::new());
+        let photos = Arc::new(PhotoBackend::new(
+            config.photo_store,
+            &config.data_dir,
+            &js,
+            config.jetstream,
+        ));
         match tokio::runtime::Handle::try_current() {
             Ok(_) if !accepts => {}
             Ok(rt) => {
                 rt.spawn(outbox::run(
                     shared.clone(),
+                    photos.clone(),
                     js.clone(),
                     wake.clone(),
                     stopped.clone(),
@@ -144,7 +151,7 @@ impl IngestState {
             ),
         }
         let inner = Inner {
-            photos: PhotoBackend::new(config.photo_store, &config.data_dir, &js, config.jetstream),
+            photos,
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),
             budget: UploadBudget::new(config.upload_budget_bytes, body_limit),
             slots: UploadSlots::new(DEFAULT_UPLOADS_PER_CLIENT),
@@ -184,7 +191,13 @@ impl IngestState {
     /// On shutdown: keeps publishing the outbox until it is empty or
     /// `within` has passed; returns (and logs) how many reports remain.
     pub async fn drain_outbox(&self, within: std::time::Duration) -> Result<i64, Error> {
-        outbox::drain_for(&self.inner.shared, &self.inner.js, within).await
+        outbox::drain_for(
+            &self.inner.shared,
+            &self.inner.photos,
+            &self.inner.js,
+            within,
+        )
+        .await
     }
 
     /// A report this instance accepted, before the router and tracker

@@ -4,7 +4,6 @@
 //! only then answer `202`.
 
 use crate::evidence::{self, PhotoFacts};
-use crate::local::StoredPhoto;
 use crate::photo::{self, ProcessedPhoto};
 use crate::{access, courier, form, Error, IngestState};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
@@ -108,15 +107,20 @@ async fn accept(state: &IngestState, request: Request) -> Result<(Accepted, bool
     span.record("report_id", tracing::field::display(report_id));
 
     // A retry of an accepted report is answered from the store and costs
-    // nothing new, so it does not count against the courier's rate: a
-    // phone retrying after a lost answer must not be told to wait.
+    // nothing new, so it counts neither against the courier's rate nor
+    // against their uploads in flight (its body is still metered against
+    // the upload budget): a phone retrying after a lost answer must not be
+    // told to wait while its earlier attempts are still being read.
     let local = state.inner.shared.local().await?;
     let earlier = local.earlier(report_id).await?;
     if earlier.is_none() {
         state.inner.limiter.check(courier_id)?;
     }
     state.refuse_declared_over_limit(headers)?;
-    let _slot = state.upload_slot(courier_id)?;
+    let _slot = match earlier {
+        None => Some(state.upload_slot(courier_id)?),
+        Some(_) => None,
+    };
     let (body, meter) = state.meter_upload(body);
     let multipart = Multipart::from_request(Request::from_parts(parts, body), &())
         .await
@@ -177,24 +181,18 @@ pub(crate) async fn commit(
     for p in &photos {
         let store = &state.inner.photos;
         store
-            .put(p.photo_ref.sha256.clone(), p.bytes.clone())
+            .put_for_report(p.photo_ref.sha256.clone(), p.bytes.clone())
             .await?;
         if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
-            store.put(thumb.clone(), p.thumbnail.clone()).await?;
+            store
+                .put_for_report(thumb.clone(), p.thumbnail.clone())
+                .await?;
         }
     }
     let report = submitted(state, report_id, courier_id, (fields, position), photos);
     let local = state.inner.shared.local().await?;
     if let Some(earlier) = local.accept(&report, digest).await? {
         return Ok(Some(earlier.request_sha256));
-    }
-    // Written only once the report is ours: a conflicting retry under the
-    // same key (its report id) must not overwrite the index.
-    let index: Vec<StoredPhoto> = report.photos.iter().map(StoredPhoto::from).collect();
-    if let Err(error) = state.inner.photos.put_index(report_id, &index).await {
-        // Accepted all the same: this instance serves the photos from its
-        // local store; only the other instances cannot.
-        tracing::warn!(%error, "the photo index was not shared");
     }
     for p in &report.photos {
         if let Some(h) = p

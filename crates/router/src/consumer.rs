@@ -44,6 +44,12 @@ const CATCH_UP: Duration = Duration::from_secs(60);
 
 /// The metrics counter of handled reports, labelled by `outcome`.
 const REPORTS_TOTAL: &str = "civicprobe_router_reports_total";
+/// The histogram of how long a report waited from ingest's `202` (its
+/// `received_at`) until its routed event was stored on `TICKETS`: with
+/// ingest's `civicprobe_ingest_report_to_publish_seconds` and the tracker's
+/// `civicprobe_tracker_report_to_ticket_seconds`, it tells which stage a
+/// slow report waited in.
+pub const REPORT_TO_ROUTED_SECONDS: &str = "civicprobe_router_report_to_routed_seconds";
 
 /// Creates the `TICKETS` stream (ticket events and unrouted reports, file
 /// storage, a long de-duplication window, `settings.replicas`) unless it
@@ -246,6 +252,10 @@ async fn deliver(ctx: &Ctx<'_>, report: &ReportSubmitted) -> Result<Routed, Erro
         Span::current().record("ticket_id", field::display(ticket_id));
     }
     publish(ctx.js, &routed).await?;
+    let waited = (OffsetDateTime::now_utc() - report.received_at).as_seconds_f64();
+    if waited >= 0.0 {
+        metrics::histogram!(REPORT_TO_ROUTED_SECONDS).record(waited);
+    }
     Ok(routed)
 }
 

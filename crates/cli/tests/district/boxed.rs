@@ -138,7 +138,7 @@ impl DistrictBox {
             .arg(cmd[0])
             .arg(self.dir.path())
             .args(args)
-            .env("CIVICPROBE_BIN", env!("CARGO_BIN_EXE_civicprobe"))
+            .env("CIVICPROBE_BIN", box_binary())
             .env("NATS_SERVER_BIN", &self.nats_server)
             .env("CIVICPROBE_BOX_OWNER", std::process::id().to_string())
             .env_remove("DATABASE_URL")
@@ -149,6 +149,14 @@ impl DistrictBox {
         }
         command
     }
+}
+
+/// The `civicprobe` the box runs: this build's, or the one named by
+/// `CIVICPROBE_TEST_DISTRICT_BIN` (a release build, to measure latency as a
+/// district would see it).
+fn box_binary() -> std::ffi::OsString {
+    std::env::var_os("CIVICPROBE_TEST_DISTRICT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_civicprobe").into())
 }
 
 impl Drop for DistrictBox {

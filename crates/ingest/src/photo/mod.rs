@@ -18,6 +18,7 @@ pub mod exif;
 pub mod exif_write;
 pub mod jpeg;
 pub mod png;
+pub mod spool;
 pub mod store;
 pub mod tiff;
 pub mod webp;
