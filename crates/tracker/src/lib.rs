@@ -81,6 +81,7 @@
 //! - [`error`]: the crate's [`Error`].
 
 pub mod alerts;
+pub mod anchor;
 pub mod audit;
 pub mod cli;
 pub mod clock;
@@ -124,7 +125,7 @@ pub struct Config {
     /// Database URL: `sqlite://path/civicprobe.db` or
     /// `postgres://user:pass@host/db`. Unset: a SQLite file
     /// `civicprobe.db` in the data directory.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 }
 
