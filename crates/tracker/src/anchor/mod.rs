@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The tracker's anchor settings, flattened into the CLI.
-#[derive(clap::Args, Clone, Debug, Default)]
+#[derive(clap::Args, Clone, Debug)]
 #[group(id = "anchor_config")]
 pub struct AnchorConfig {
     /// The district's Ed25519 key file (`civicprobe audit keygen`), kept
@@ -46,6 +46,15 @@ pub struct AnchorConfig {
     #[arg(long, env = "CIVICPROBE_ANCHOR_INTERVAL_SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub anchor_interval_secs: u64,
+}
+
+impl Default for AnchorConfig {
+    fn default() -> Self {
+        AnchorConfig {
+            anchor_key: None,
+            anchor_interval_secs: 300,
+        }
+    }
 }
 
 /// One signed head of the chain, as published and as printed.

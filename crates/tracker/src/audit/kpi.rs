@@ -80,6 +80,28 @@ pub struct Kpis {
     pub groups: Vec<GroupKpis>,
 }
 
+/// One office's tickets received in `[from_ms, to_ms)` (a monthly report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// The office.
+    pub office: String,
+    /// First instant of receipt included, unix ms.
+    pub from_ms: i64,
+    /// First instant excluded.
+    pub to_ms: i64,
+}
+
+impl Scope {
+    /// The SQL condition, its placeholders numbered from `first`.
+    pub(crate) fn condition(first: usize) -> String {
+        format!(
+            "office_id = ${first} AND received_at >= ${} AND received_at < ${}",
+            first + 1,
+            first + 2
+        )
+    }
+}
+
 /// One group's counts as they are added up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Counts {
@@ -107,7 +129,7 @@ const COUNTED: [&str; 8] = [
 ];
 
 /// The SQL: group columns (from fixed lists only), then [`COUNTED`].
-fn kpi_sql(dims: &[Dimension]) -> (String, Vec<&'static str>) {
+fn kpi_sql(dims: &[Dimension], scoped: bool) -> (String, Vec<&'static str>) {
     let mut cols: Vec<&'static str> = Vec::new();
     for dim in dims {
         let col = match dim {
@@ -155,6 +177,9 @@ fn kpi_sql(dims: &[Dimension]) -> (String, Vec<&'static str>) {
         )
         .collect();
     let mut sql = format!("SELECT {} FROM tickets", select.join(", "));
+    if scoped {
+        sql.push_str(&format!(" WHERE {}", Scope::condition(2)));
+    }
     if !cols.is_empty() {
         sql.push_str(&format!(" GROUP BY {}", cols.join(", ")));
     }
@@ -235,12 +260,21 @@ impl Counts {
 impl Store {
     /// The KPIs grouped by `dims`, as of the store's clock.
     pub async fn kpis(&self, dims: &[Dimension]) -> Result<Kpis, Error> {
+        self.kpis_in(dims, None).await
+    }
+
+    /// [`Store::kpis`] of the tickets in `scope` only (all without one).
+    pub async fn kpis_in(&self, dims: &[Dimension], scope: Option<&Scope>) -> Result<Kpis, Error> {
         let as_of_ms = crate::time_ms::to_ms(self.now());
-        let (sql, cols) = kpi_sql(dims);
-        let rows = sqlx::query(&sql)
-            .bind(as_of_ms)
-            .fetch_all(self.pool())
-            .await?;
+        let (sql, cols) = kpi_sql(dims, scope.is_some());
+        let mut query = sqlx::query(&sql).bind(as_of_ms);
+        if let Some(scope) = scope {
+            query = query
+                .bind(scope.office.clone())
+                .bind(scope.from_ms)
+                .bind(scope.to_ms);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         let mut groups: BTreeMap<Vec<String>, Counts> = BTreeMap::new();
         for row in &rows {
             let counts = counts_of(row, cols.len())?;

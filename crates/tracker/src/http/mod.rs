@@ -40,6 +40,7 @@ mod courier;
 pub mod dead_letters;
 mod disputes;
 mod error;
+mod monthly;
 mod photos;
 mod proof;
 mod redemptions;
@@ -93,6 +94,10 @@ pub fn app(store: Store) -> Router {
         .route("/v1/audit/verify", get(supervision::verify))
         .route("/v1/audit/kpis", get(audit_exports::kpis))
         .route("/v1/audit/export", get(audit_exports::export))
+        .route(
+            "/v1/audit/offices/{office_id}/monthly",
+            get(monthly::monthly),
+        )
         .route("/v1/couriers/me", get(courier::me))
         .route("/v1/verifications", get(verifications::disputed))
         .route("/v1/verifications/nearby", get(verifications::nearby))
