@@ -54,7 +54,10 @@ const HASHINT: &str = "CREATE OR REPLACE FUNCTION hashint(x BIGINT) RETURNS BIGI
 /// against the audit's own median for `office` in this run.
 async fn kpis(store: &Store, audit_office_ms: f64) -> anyhow::Result<()> {
     use Dimension::{Month, Office};
-    println!("{:<32} {:>8} {:>10} {:>10}", "KPIs group_by (GROUP BY)", "groups", "best ms", "median ms");
+    println!(
+        "{:<32} {:>8} {:>10} {:>10}",
+        "KPIs group_by (GROUP BY)", "groups", "best ms", "median ms"
+    );
     for dims in [&[Office][..], &[Office, Month][..]] {
         let mut runs = Vec::new();
         let mut groups = 0;
@@ -65,7 +68,12 @@ async fn kpis(store: &Store, audit_office_ms: f64) -> anyhow::Result<()> {
         }
         runs.sort_by(f64::total_cmp);
         let label: Vec<&str> = dims.iter().map(|d| d.as_str()).collect();
-        println!("{:<32} {groups:>8} {:>10.0} {:>10.0}", label.join(","), runs[0], runs[2]);
+        println!(
+            "{:<32} {groups:>8} {:>10.0} {:>10.0}",
+            label.join(","),
+            runs[0],
+            runs[2]
+        );
         if dims == [Office] {
             println!(
                 "KPIs by office take {:.2}x the audit's time by office (same run)",
