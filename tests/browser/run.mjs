@@ -214,6 +214,7 @@ async function scenarios(browser) {
   await waitFor('the dead letters section', async () => (await audit.locator('#dead-letters li').count()) >= 1);
   check('dashboard lists the dead letters (none in a healthy run)');
   await shot(audit, 'audit-desktop', { copy: true });
+  await monthlyReport(desk, audit, ticketId);
 
   // Office console on the desktop.
   const officeCtx = await context(browser, DESKTOP);
@@ -379,6 +380,29 @@ async function live(browser) {
 }
 
 /** The supervisor's work: overdue, reroute, triage, unrouted. */
+/** The office ranking on the dashboard, and the ticket's office's printable month. */
+async function monthlyReport(desk, audit, ticketId) {
+  await waitFor('the office ranking', async () => (await audit.locator('#ranking tr[data-office]').count()) >= 1);
+  const first = await audit.locator('#ranking tr[data-rank="1"]').getAttribute('data-office');
+  const cells = await audit.locator('#ranking tr[data-rank="1"] td[data-of]').count();
+  check(`dashboard ranks the offices by their KPIs (first: ${first}, ${cells} rates shown)`);
+  const office = (await apiGet(`/v1/tickets/${ticketId}`, supervisorToken)).office_id;
+  const href = await audit.locator(`#ranking tr[data-office="${office}"] a`).getAttribute('href');
+  const report = await desk.newPage();
+  await report.goto(base + href);
+  await report.locator('h1').waitFor();
+  assert.ok((await report.content()).includes(ticketId), 'the ticket is on its office\'s monthly report');
+  assert.equal(await report.locator('main script, main img').count(), 0);
+  assert.equal(await report.evaluate(() => window.__xss), undefined);
+  const text = await report.locator('main').textContent();
+  assert.ok(text.includes('<script>window.__xss = 1</script>'), 'the courier text is shown as text');
+  await shot(report, 'monthly-report');
+  await report.emulateMedia({ media: 'print' });
+  await shot(report, 'monthly-report-print');
+  await report.close();
+  check('the office\'s monthly report lists the ticket, escapes its text and has a print layout');
+}
+
 async function supervision(desk, audit) {
   await audit.setViewportSize(DESKTOP.viewport);
   // Elevator deadlines are seconds in the test policy.

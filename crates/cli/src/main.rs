@@ -124,6 +124,8 @@ struct UpArgs {
     #[command(flatten)]
     events: civicprobe_tracker::events::EventsConfig,
     #[command(flatten)]
+    anchor: civicprobe_tracker::anchor::AnchorConfig,
+    #[command(flatten)]
     router: civicprobe_router::Config,
     #[command(flatten)]
     router_options: civicprobe_router::Options,
@@ -229,6 +231,8 @@ struct TrackerArgs {
     alerts: civicprobe_tracker::AlertConfig,
     #[command(flatten)]
     events: civicprobe_tracker::events::EventsConfig,
+    #[command(flatten)]
+    anchor: civicprobe_tracker::anchor::AnchorConfig,
 }
 
 #[derive(Debug, Args)]
@@ -335,6 +339,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         sla: args.sla,
         alerts: args.alerts,
         events: args.events,
+        anchor: args.anchor,
         places: args.places,
         sessions: args.sessions,
         open311_public_photos: args.open311_public_photos,
@@ -449,6 +454,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         policy,
         mut alerts,
         events,
+        anchor,
     } = args;
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
     let categories =
@@ -532,6 +538,16 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         gate.then(
             &shutdown,
             civicprobe_tracker::run_uploads(js.clone(), store.clone(), shutdown.signalled()),
+        ),
+        gate.then(
+            &shutdown,
+            civicprobe_tracker::anchor::stream::run_anchor(
+                js.clone(),
+                store.clone(),
+                anchor,
+                settings,
+                shutdown.signalled(),
+            ),
         ),
         // The SLA clock needs only the database.
         tokio::spawn(async move {

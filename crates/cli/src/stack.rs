@@ -46,6 +46,9 @@ pub struct StackConfig {
     pub alerts: civicprobe_tracker::AlertConfig,
     /// The live event stream's replay window, cap and heartbeat.
     pub events: civicprobe_tracker::events::EventsConfig,
+    /// The district's key and how often the signed chain head goes to
+    /// ANCHORS (no key: not anchored).
+    pub anchor: civicprobe_tracker::anchor::AnchorConfig,
     /// Named places, so Open311 requests may give `address_string`.
     pub places: PathBuf,
     /// How long web sessions last (idle and at most).
@@ -95,6 +98,7 @@ impl StackConfig {
             sla: civicprobe_tracker::SlaConfig::default(),
             alerts: civicprobe_tracker::AlertConfig::default(),
             events: civicprobe_tracker::events::EventsConfig::default(),
+            anchor: civicprobe_tracker::anchor::AnchorConfig::default(),
             places: fixtures.join("places.toml"),
             sessions: civicprobe_tracker::SessionConfig::default(),
             open311_public_photos: true,
@@ -217,6 +221,11 @@ impl Stack {
         let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
         let feeding = civicprobe_tracker::run_token_feed(js2, store2, settings.replicas, stop);
         tasks.push(("token feed", gate.then(&shutdown, feeding)));
+        let (js2, store2, stop) = (js.clone(), store.clone(), shutdown.signalled());
+        let anchor = config.anchor.clone();
+        let anchoring =
+            civicprobe_tracker::anchor::stream::run_anchor(js2, store2, anchor, settings, stop);
+        tasks.push(("anchor", gate.then(&shutdown, anchoring)));
         let mut ingest_config = config.ingest.clone();
         ingest_config.jetstream = settings;
         let dead_letters =

@@ -57,6 +57,14 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// connection is still recognised.
 pub const DUPLICATE_WINDOW_SECS: u64 = 24 * 60 * 60;
 
+/// The stream of the tracker's signed chain heads ([`ANCHOR_SUBJECT`]):
+/// the event chain's sequence and hash, signed with the district's
+/// Ed25519 key, so that a rewrite of the whole chain inside the database
+/// no longer matches what was published.
+pub const ANCHORS_STREAM: &str = "ANCHORS";
+/// Where each signed head is published; the stream keeps every one.
+pub const ANCHOR_SUBJECT: &str = "civic.anchor.head";
+
 /// The stream of messages a durable consumer gave up on.
 pub const DEAD_LETTERS_STREAM: &str = "DEAD_LETTERS";
 /// Subjects the `DEAD_LETTERS` stream holds: `civic.dead.<consumer>`.

@@ -4,7 +4,8 @@
 //! a few integers per ticket, grouped and ranked in Rust) for several
 //! groupings, and once the portable path (every ticket's row through the
 //! `Any` pool) as the baseline measured in the same run; both paths must
-//! agree on `office` and on all four dimensions.
+//! agree on `office` and on all four dimensions. The KPIs (`Store::kpis`,
+//! a GROUP BY) are timed after, against the audit's time in the same run.
 //!
 //! ```text
 //! cargo run --release -p civicprobe-tracker --example gen_audit_bench [-- N]
@@ -49,6 +50,40 @@ FROM (SELECT i, 1735689600000::BIGINT + i * 30000 AS r FROM generate_series(1, $
 const HASHINT: &str = "CREATE OR REPLACE FUNCTION hashint(x BIGINT) RETURNS BIGINT \
     LANGUAGE SQL IMMUTABLE AS $$ SELECT abs(hashint8(x) % 1000000000000) $$";
 
+/// The KPIs (one GROUP BY through the `Any` pool) timed like the audit,
+/// against the audit's own median for `office` in this run.
+async fn kpis(store: &Store, audit_office_ms: f64) -> anyhow::Result<()> {
+    use Dimension::{Month, Office};
+    println!(
+        "{:<32} {:>8} {:>10} {:>10}",
+        "KPIs group_by (GROUP BY)", "groups", "best ms", "median ms"
+    );
+    for dims in [&[Office][..], &[Office, Month][..]] {
+        let mut runs = Vec::new();
+        let mut groups = 0;
+        for _ in 0..5 {
+            let (took, report) = time(store.kpis(dims)).await;
+            groups = report?.groups.len();
+            runs.push(took.as_secs_f64() * 1000.0);
+        }
+        runs.sort_by(f64::total_cmp);
+        let label: Vec<&str> = dims.iter().map(|d| d.as_str()).collect();
+        println!(
+            "{:<32} {groups:>8} {:>10.0} {:>10.0}",
+            label.join(","),
+            runs[0],
+            runs[2]
+        );
+        if dims == [Office] {
+            println!(
+                "KPIs by office take {:.2}x the audit's time by office (same run)",
+                runs[2] / audit_office_ms
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn time<T>(f: impl std::future::Future<Output = T>) -> (Duration, T) {
     let start = Instant::now();
     let out = f.await;
@@ -85,12 +120,13 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     println!("{total} tickets in PostgreSQL");
 
-    use Dimension::{Category, Office, Urgent, Week};
-    let groupings: [&[Dimension]; 5] = [
+    use Dimension::{Category, Month, Office, Urgent, Week};
+    let groupings: [&[Dimension]; 6] = [
         &[Office],
         &[Category],
         &[Office, Category],
         &[Week],
+        &[Month],
         &[Office, Category, Urgent, Week],
     ];
     println!(
@@ -134,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
          COPY is {:.1}x faster (figures identical, also on all four dimensions)",
         rust_ms / office_ms
     );
+    kpis(&store, office_ms).await?;
     store.close().await;
     if let (Some(db), Some(_)) = (db, std::env::var_os("BENCH_KEEP")) {
         println!("kept: BENCH_DATABASE_URL={}", db.url());

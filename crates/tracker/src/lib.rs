@@ -38,7 +38,8 @@
 //!   and urgent duplicates ([`store::triage`]), every report of a ticket
 //!   with its evidence ([`store::reports`]), the hash chain and its
 //!   verification
-//!   ([`store::chain`]), escalations and overdue ([`store::sla`]),
+//!   ([`store::chain`]), every ticket's figures recomputed from its events
+//!   ([`store::chain_figures`]), escalations and overdue ([`store::sla`]),
 //!   verification and auto-verification ([`store::verification`]), the
 //!   photos couriers take to verify ([`store::verification_photos`]), the
 //!   nearby and disputed lists ([`store::verification_queue`]), points
@@ -70,17 +71,23 @@
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
 //! - [`audit`]: response-time figures ([`audit::collect`]), reading them
 //!   ([`audit::sql`], PostgreSQL's COPY in [`audit::copy`] and
-//!   [`audit::binary`]) and rendering as CSV or a table ([`audit::render`]).
+//!   [`audit::binary`]) and rendering as CSV or a table ([`audit::render`]);
+//!   the KPIs offices are judged by ([`audit::kpi`], [`audit::kpi_render`]);
+//!   the streamed ticket export ([`audit::export`]).
+//! - [`anchor`]: the chain's head signed with the district's Ed25519 key,
+//!   published on `ANCHORS` ([`anchor::stream`]), and the chain held to it
+//!   ([`anchor::check`]).
 //! - [`consumer`]: the durable JetStream pull consumer that feeds the store;
 //!   acks only after the commit.
 //! - [`events`]: `GET /v1/events`, the live event stream fed from
 //!   `TICKETS` by one [`events::Hub`] per process ([`events::router`]).
 //! - [`http`]: [`app`], the axum router: bearer authentication, scoping by
 //!   role and office, problem+json errors.
-//! - [`cli`]: `civicprobe audit` and `civicprobe audit verify`.
+//! - [`cli`]: `civicprobe audit [kpis|verify|anchor|keygen|export]`.
 //! - [`error`]: the crate's [`Error`].
 
 pub mod alerts;
+pub mod anchor;
 pub mod audit;
 pub mod cli;
 pub mod clock;
@@ -124,7 +131,7 @@ pub struct Config {
     /// Database URL: `sqlite://path/civicprobe.db` or
     /// `postgres://user:pass@host/db`. Unset: a SQLite file
     /// `civicprobe.db` in the data directory.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 }
 

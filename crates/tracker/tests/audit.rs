@@ -9,7 +9,7 @@ mod common;
 use civicprobe_model::{Category, CourierId, Role, TicketAction};
 use civicprobe_tracker::audit::Dimension;
 use civicprobe_tracker::cli::{run_with_store, AuditArgs};
-use civicprobe_tracker::{Config, Store, Transition};
+use civicprobe_tracker::{Store, Transition};
 use common::{actors, base_time, get, opened, store};
 use time::Duration;
 
@@ -107,8 +107,9 @@ async fn sql_and_rust_agree_on_every_grouping(kind: &str) {
         Dimension::Category,
         Dimension::Urgent,
         Dimension::Week,
+        Dimension::Month,
     ];
-    for mask in 1..16_u32 {
+    for mask in 1..32_u32 {
         let dims: Vec<Dimension> = all
             .iter()
             .enumerate()
@@ -255,13 +256,7 @@ async fn csv_and_the_terminal_table(kind: &str) {
     let columns = lines[0].split(',').count();
     assert!(lines.iter().all(|l| l.split(',').count() == columns));
 
-    let args = AuditArgs {
-        command: None,
-        group_by: "office".into(),
-        csv: false,
-        data_dir: ".".into(),
-        database: Config { database_url: None },
-    };
+    let args = AuditArgs::default();
     let mut out = Vec::new();
     run_with_store(&args, &store, &mut out).await.unwrap();
     let table = String::from_utf8(out).unwrap();
@@ -333,10 +328,10 @@ async fn verification_times_and_failed_fixes(kind: &str) {
         g["failed_verification"],
         serde_json::json!({"count": 2, "of": 4, "share": 0.5})
     );
-    let csv = get_text(
+    let csv = common::get_text(
         &store,
         "/v1/audit/response-times?group_by=office&format=csv",
-        &a,
+        &a.supervisor,
     )
     .await;
     let lines: Vec<&str> = csv.lines().collect();
@@ -355,22 +350,4 @@ async fn verification_times_and_failed_fixes(kind: &str) {
         table.contains("2/4 50%") && table.contains("2d00h"),
         "{table}"
     );
-}
-
-/// A GET's body as text (CSV).
-async fn get_text(store: &Store, uri: &str, a: &common::Actors) -> String {
-    use tower::ServiceExt;
-    let request = axum::http::Request::get(uri)
-        .header("authorization", format!("Bearer {}", a.supervisor))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let response = civicprobe_tracker::app(store.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -7,8 +7,8 @@ mod common;
 
 use civicprobe_model::Role;
 use civicprobe_tracker::cli::{run_with_store, AuditArgs, AuditCommand};
-use civicprobe_tracker::{Config, Store, Transition};
-use common::{actors, base_time, exec, get, open_ticket, store};
+use civicprobe_tracker::{Store, Transition};
+use common::{actors, base_time, disable_append_only, exec, get, open_ticket, store};
 use time::Duration;
 
 on_both_databases!(
@@ -44,28 +44,10 @@ async fn history(store: &Store) -> Vec<civicprobe_tracker::TicketEvent> {
     all
 }
 
-/// Lets the attacker change history: drops (SQLite) or disables
-/// (PostgreSQL) the append-only triggers.
-async fn disable_append_only(store: &Store, kind: &str) {
-    if kind == "sqlite" {
-        exec(store, "DROP TRIGGER ticket_events_no_update").await;
-        exec(store, "DROP TRIGGER ticket_events_no_delete").await;
-    } else {
-        exec(
-            store,
-            "ALTER TABLE ticket_events DISABLE TRIGGER ticket_events_no_change",
-        )
-        .await;
-    }
-}
-
 fn verify_args() -> AuditArgs {
     AuditArgs {
         command: Some(AuditCommand::Verify),
-        group_by: "office".into(),
-        csv: false,
-        data_dir: ".".into(),
-        database: Config { database_url: None },
+        ..AuditArgs::default()
     }
 }
 

@@ -1,4 +1,5 @@
-// The supervisor dashboard: response-time bar charts drawn here as SVG,
+// The supervisor dashboard: the office ranking by KPIs (ranking.js),
+// response-time bar charts drawn here as SVG,
 // overdue and unrouted lists (with routing), disputed rejections
 // (disputes.js), the district map, the audit log check, alert deliveries
 // that keep failing (deliveries.js), dead letters (dead_letters.js),
@@ -12,6 +13,7 @@ import { loadDisputes } from './disputes.js';
 import { loadFailingDeliveries } from './deliveries.js';
 import { loadDeadLetters } from './dead_letters.js';
 import { loadRewards } from './rewards.js';
+import { loadRanking } from './ranking.js';
 import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -181,10 +183,13 @@ async function loadVerify() {
   const box = $('verify');
   if (!data) { box.textContent = '—'; return; }
   box.className = data.intact ? 'ok' : 'warn';
-  box.textContent = data.intact ? `✓ ${t('intact')}` : `✗ ${t('broken')} ${JSON.stringify(data.report)}`;
+  const figures = data.figures || [];
+  const wrong = figures.length ? ` ${t('figures_disagree')} ${figures.map((f) => `${f.ticket_id} ${f.column}`).join(', ')}` : '';
+  box.textContent = data.intact ? `✓ ${t('intact')}` : `✗ ${t('broken')} ${data.report.broken ? JSON.stringify(data.report.broken) : ''}${wrong}`;
 }
 
 function refresh() {
+  loadRanking($('ranking'), get, officeLabel);
   loadFigures();
   loadOpenTickets();
   loadOverdue();

@@ -40,12 +40,14 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// Every file under `/assets/`.
 const ASSETS: &[Asset] = &[
     asset!("app.css", "text/css; charset=utf-8"),
+    asset!("report.css", "text/css; charset=utf-8"),
     asset!("common.js", JS),
     asset!("courier.js", JS),
     asset!("queue.js", JS),
     asset!("office.js", JS),
     asset!("ticket_detail.js", JS),
     asset!("audit.js", JS),
+    asset!("ranking.js", JS),
     asset!("disputes.js", JS),
     asset!("deliveries.js", JS),
     asset!("dead_letters.js", JS),

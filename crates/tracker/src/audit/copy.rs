@@ -11,7 +11,9 @@
 //! connections sharing one exported snapshot, so the parts add up to one
 //! consistent table whatever commits meanwhile.
 
-use super::{assemble, iso_week, urgency, Collected, Dimension, ResponseTimes};
+use super::{
+    assemble, iso_week, month_key, month_label, urgency, Collected, Dimension, ResponseTimes,
+};
 use crate::Error;
 use futures::TryStreamExt;
 use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
@@ -147,7 +149,7 @@ fn column(dim: Dimension) -> &'static str {
         Dimension::Office => "office_id",
         Dimension::Category => "category",
         Dimension::Urgent => "urgent",
-        Dimension::Week => "received_at",
+        Dimension::Week | Dimension::Month => "received_at",
     }
 }
 
@@ -208,7 +210,7 @@ struct Grouper {
     /// Per dimension position: text value → code (office, category).
     codes: Vec<HashMap<Vec<u8>, i64>>,
     /// Groups by their coded key.
-    groups: HashMap<[i64; 4], Collected>,
+    groups: HashMap<[i64; 5], Collected>,
 }
 
 impl Grouper {
@@ -227,7 +229,7 @@ impl Grouper {
         if fields.len() != n + 5 {
             return Err(corrupt("field count"));
         }
-        let mut key = [0_i64; 4];
+        let mut key = [0_i64; 5];
         for (i, dim) in self.dims.iter().enumerate() {
             let raw = fields[i].ok_or_else(|| corrupt("NULL group value"))?;
             key[i] = match dim {
@@ -244,6 +246,7 @@ impl Grouper {
                 }
                 Dimension::Urgent => i64::from(int(fields[i])? != Some(0)),
                 Dimension::Week => (need(int(fields[i])?)? - FIRST_MONDAY_MS).div_euclid(WEEK_MS),
+                Dimension::Month => month_key(need(int(fields[i])?)?),
             };
         }
         let group = self.groups.entry(key).or_default();
@@ -284,6 +287,7 @@ impl Grouper {
             Dimension::Week => {
                 iso_week(FIRST_MONDAY_MS.saturating_add(code.saturating_mul(WEEK_MS)))
             }
+            Dimension::Month => month_label(code),
         };
         self.groups
             .into_iter()

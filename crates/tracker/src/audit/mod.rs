@@ -27,6 +27,9 @@
 pub mod binary;
 pub mod collect;
 pub mod copy;
+pub mod export;
+pub mod kpi;
+pub mod kpi_render;
 pub mod render;
 pub mod sql;
 
@@ -47,6 +50,8 @@ pub enum Dimension {
     Urgent,
     /// ISO week of `received_at` (UTC), e.g. `2025-W22`.
     Week,
+    /// Calendar month of `received_at` (UTC), e.g. `2025-06`.
+    Month,
 }
 
 impl Dimension {
@@ -57,6 +62,7 @@ impl Dimension {
             Dimension::Category => "category",
             Dimension::Urgent => "urgent",
             Dimension::Week => "week",
+            Dimension::Month => "month",
         }
     }
 
@@ -69,9 +75,10 @@ impl Dimension {
                 "category" => Dimension::Category,
                 "urgent" => Dimension::Urgent,
                 "week" => Dimension::Week,
+                "month" => Dimension::Month,
                 other => {
                     return Err(format!(
-                        "group_by takes office, category, urgent and week, comma-separated; got {other:?}"
+                        "group_by takes office, category, urgent, week and month, comma-separated; got {other:?}"
                     ))
                 }
             };
@@ -117,6 +124,7 @@ impl Sample {
             Dimension::Category => self.category.clone(),
             Dimension::Urgent => urgency(self.urgent).to_owned(),
             Dimension::Week => iso_week(self.received_ms),
+            Dimension::Month => month_label(month_key(self.received_ms)),
         }
     }
 }
@@ -136,6 +144,18 @@ pub fn iso_week(ms: i64) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let (year, week, _) = t.date().to_iso_week_date();
     format!("{year:04}-W{week:02}")
+}
+
+/// The calendar month (UTC) of a unix-ms time as `year · 12 + month − 1`.
+pub fn month_key(ms: i64) -> i64 {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1
+}
+
+/// `2025-06` for a [`month_key`].
+pub fn month_label(key: i64) -> String {
+    format!("{:04}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1)
 }
 
 /// Figures for one step of one group.
@@ -304,5 +324,11 @@ mod tests {
         assert!(Dimension::parse_list("weekday").is_err());
         assert!(Dimension::parse_list("").is_err());
         assert_eq!(iso_week(1_748_764_800_000), "2025-W22");
+        assert_eq!(
+            Dimension::parse_list("month").unwrap(),
+            vec![Dimension::Month]
+        );
+        assert_eq!(month_label(month_key(1_748_764_800_000)), "2025-06");
+        assert_eq!(month_label(month_key(1_748_735_999_999)), "2025-05");
     }
 }

@@ -14,7 +14,7 @@ fn steps(g: &super::GroupTimes) -> [(&'static str, &StepTimes); 3] {
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -82,23 +82,71 @@ pub fn human(seconds: Option<f64>) -> String {
 }
 
 /// `67%`; `-` for none.
-fn percent(share: Option<f64>) -> String {
+pub fn percent(share: Option<f64>) -> String {
     share.map_or("-".into(), |w| format!("{:.0}%", w * 100.0))
+}
+
+/// A fixed-width terminal table: the first column left-aligned, the
+/// others right-aligned, two spaces apart.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// The header row first.
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with this header.
+    pub fn new(header: Vec<String>) -> Table {
+        Table { rows: vec![header] }
+    }
+
+    /// Adds a row (as many cells as the header).
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The table as text, one line per row.
+    pub fn render(&self) -> String {
+        let columns = self.rows[0].len();
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                let _ = if c == 0 {
+                    write!(out, "{cell}{}", " ".repeat(pad))
+                } else {
+                    write!(out, "  {}{cell}", " ".repeat(pad))
+                };
+            }
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// A fixed-width table for a terminal.
 pub fn table(report: &ResponseTimes) -> String {
-    let mut rows: Vec<Vec<String>> = vec![vec![
+    let mut header = vec![
         report.group_by.replace(',', "/"),
         "tickets".into(),
         "reopened".into(),
         "errors".into(),
-    ]];
+    ];
     for step in ["ack", "safe", "resolve"] {
-        rows[0].extend(["n", "median", "p90", "max", "in time"].map(|c| format!("{step} {c}")));
+        header.extend(["n", "median", "p90", "max", "in time"].map(|c| format!("{step} {c}")));
     }
-    rows[0].extend(["n", "median", "p90", "max"].map(|c| format!("verify {c}")));
-    rows[0].push("failed".into());
+    header.extend(["n", "median", "p90", "max"].map(|c| format!("verify {c}")));
+    header.push("failed".into());
+    let mut table = Table::new(header);
     for g in &report.groups {
         let mut row = vec![
             g.group.clone(),
@@ -115,24 +163,9 @@ pub fn table(report: &ResponseTimes) -> String {
         row.push(v.count.to_string());
         row.extend([v.median_s, v.p90_s, v.max_s].map(human));
         row.push(format!("{}/{} {}", f.count, f.of, percent(f.share)));
-        rows.push(row);
+        table.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
-            let _ = if c == 0 {
-                write!(out, "{cell}{}", " ".repeat(pad))
-            } else {
-                write!(out, "  {}{cell}", " ".repeat(pad))
-            };
-        }
-        out.push('\n');
-    }
-    out
+    table.render()
 }
 
 #[cfg(test)]

@@ -35,10 +35,12 @@
 //! Errors are `application/problem+json`.
 
 mod alerts;
+mod audit_exports;
 mod courier;
 pub mod dead_letters;
 mod disputes;
 mod error;
+mod monthly;
 mod photos;
 mod proof;
 mod redemptions;
@@ -91,6 +93,12 @@ pub fn app(store: Store) -> Router {
         .route("/v1/audit/overdue", get(supervision::overdue))
         .route("/v1/audit/couriers", get(supervision::leaderboard))
         .route("/v1/audit/verify", get(supervision::verify))
+        .route("/v1/audit/kpis", get(audit_exports::kpis))
+        .route("/v1/audit/export", get(audit_exports::export))
+        .route(
+            "/v1/audit/offices/{office_id}/monthly",
+            get(monthly::monthly),
+        )
         .route("/v1/couriers/me", get(courier::me))
         .route("/v1/verifications", get(verifications::disputed))
         .route("/v1/verifications/nearby", get(verifications::nearby))

@@ -37,13 +37,31 @@ pub(super) async fn unrouted(State(store): State<Store>, headers: HeaderMap) -> 
     .await
 }
 
-/// `?group_by=office,category,urgent,week&format=json|csv`.
+/// `?group_by=office,category,urgent,week,month&format=json|csv`.
 #[derive(Debug, Deserialize)]
 pub(super) struct AuditQuery {
     /// Dimensions, comma-separated; `office` by default.
     group_by: Option<String>,
     /// `json` (the default) or `csv`.
     format: Option<String>,
+}
+
+impl AuditQuery {
+    /// The dimensions and whether CSV was asked for; errors name the field.
+    pub(super) fn parse(
+        query: Result<Query<AuditQuery>, QueryRejection>,
+    ) -> Result<(Vec<Dimension>, bool), ApiError> {
+        let Query(query) = query
+            .map_err(|e| ApiError::field("query", super::tickets::redacted(&e.body_text())))?;
+        let dims = Dimension::parse_list(query.group_by.as_deref().unwrap_or("office"))
+            .map_err(|e| ApiError::field("group_by", super::tickets::redacted(&e)))?;
+        let csv = match query.format.as_deref() {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(_) => return Err(ApiError::field("format", "format must be json or csv")),
+        };
+        Ok((dims, csv))
+    }
 }
 
 /// `GET /v1/audit/response-times`.
@@ -54,15 +72,7 @@ pub(super) async fn response_times(
 ) -> Response {
     observe_response("response_times", None, async {
         supervisor_only(&principal(&store, &headers).await?)?;
-        let Query(query) = query
-            .map_err(|e| ApiError::field("query", super::tickets::redacted(&e.body_text())))?;
-        let dims = Dimension::parse_list(query.group_by.as_deref().unwrap_or("office"))
-            .map_err(|e| ApiError::field("group_by", super::tickets::redacted(&e)))?;
-        let csv = match query.format.as_deref() {
-            None | Some("json") => false,
-            Some("csv") => true,
-            Some(_) => return Err(ApiError::field("format", "format must be json or csv")),
-        };
+        let (dims, csv) = AuditQuery::parse(query)?;
         let report = store.response_times(&dims).await?;
         Ok(if csv {
             (
@@ -106,12 +116,15 @@ pub(super) async fn leaderboard(State(store): State<Store>, headers: HeaderMap) 
     .await
 }
 
-/// `GET /v1/audit/verify`: walks the event hash chain.
+/// `GET /v1/audit/verify`: walks the event hash chain and recomputes every
+/// ticket's figures from its events (`figures`: each disagreeing column).
 pub(super) async fn verify(State(store): State<Store>, headers: HeaderMap) -> Response {
     observe("verify", None, async {
         supervisor_only(&principal(&store, &headers).await?)?;
         let report = store.verify_chain().await?;
-        Ok(serde_json::json!({ "intact": report.is_intact(), "report": report }))
+        let figures = store.verify_figures().await?;
+        let intact = report.is_intact() && figures.is_empty();
+        Ok(serde_json::json!({ "intact": intact, "report": report, "figures": figures }))
     })
     .await
 }

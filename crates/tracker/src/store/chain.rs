@@ -10,8 +10,8 @@
 //! following a removed row; a removed tail shows as a head mismatch.
 //!
 //! The chain proves that rows were not edited *unless the head was rewritten
-//! too*: print the head hash (`civicprobe audit verify`) and keep it
-//! elsewhere to close that gap.
+//! too*: [`crate::anchor`] closes that gap with the head signed by the
+//! district's key and published on `ANCHORS`, which `audit verify` checks.
 
 use super::Store;
 use crate::Error;

@@ -5,6 +5,7 @@
 //! SQLite and PostgreSQL accept.
 
 pub mod chain;
+pub mod chain_figures;
 pub mod courier_reports;
 pub mod courier_view;
 mod credentials;

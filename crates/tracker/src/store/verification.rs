@@ -104,7 +104,7 @@ pub(crate) fn reason_of(role: Role) -> &'static str {
 
 /// `tickets.verified_by` for a verify's reason: `reporter`, `courier`,
 /// `supervisor`, `auto`.
-fn verified_by(reason: Option<&str>) -> Option<&'static str> {
+pub(crate) fn verified_by(reason: Option<&str>) -> Option<&'static str> {
     match reason? {
         "verified_by_reporter" => Some("reporter"),
         "verified_by_courier" => Some("courier"),

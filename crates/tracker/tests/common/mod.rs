@@ -323,3 +323,35 @@ pub async fn grant_for(
     .await
     .unwrap();
 }
+
+/// Lets the attacker change history: drops (SQLite) or disables
+/// (PostgreSQL) the append-only triggers.
+pub async fn disable_append_only(store: &Store, kind: &str) {
+    if kind == "sqlite" {
+        exec(store, "DROP TRIGGER ticket_events_no_update").await;
+        exec(store, "DROP TRIGGER ticket_events_no_delete").await;
+    } else {
+        exec(
+            store,
+            "ALTER TABLE ticket_events DISABLE TRIGGER ticket_events_no_change",
+        )
+        .await;
+    }
+}
+
+/// A GET's body as text (CSV, GeoJSON), which must be a 200.
+pub async fn get_text(store: &Store, uri: &str, token: &str) -> String {
+    let request = Request::get(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = civicprobe_tracker::app(store.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}

@@ -1,0 +1,355 @@
+//! A dishonest insider with write access to the database, on both
+//! databases: an edited step time in `tickets` is named by `verify`'s
+//! figures check; a rewrite of the whole chain (an edited event with every
+//! later hash and the head recomputed, the ticket's figure edited to
+//! match) passes the chain walk and the figures check, and is caught by
+//! the signed head on ANCHORS, as is a truncated chain. Without a key,
+//! `verify` says the chain is unanchored.
+
+mod common;
+
+use civicprobe_model::{CourierId, Role, TicketAction};
+use civicprobe_testkit::NatsServer;
+use civicprobe_tracker::cli::{run_with_store, AnchorArgs, AuditArgs, AuditCommand};
+use civicprobe_tracker::{Store, Transition};
+use common::{actors, base_time, disable_append_only, exec, get, open_ticket, store};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use time::Duration;
+
+on_both_databases!(
+    untouched_figures_agree_with_their_events,
+    edited_step_times_are_named,
+    a_rewritten_chain_is_caught_by_the_anchor,
+    a_truncated_chain_is_caught_by_the_anchor,
+    a_head_signed_by_another_key_is_refused,
+);
+
+async fn step(store: &Store, id: civicprobe_model::TicketId, action: TicketAction, min: i64) {
+    let current = store.ticket(id).await.unwrap().unwrap();
+    let change = Transition {
+        action,
+        actor: "supervisor:zhang".into(),
+        role: Role::Supervisor,
+        at: base_time() + Duration::minutes(min),
+        reason: None,
+        note: None,
+        proof_photo_sha256: None,
+    };
+    store.apply(&current, &change).await.unwrap();
+}
+
+/// Four tickets: acknowledged and resolved; reopened, resolved again and
+/// verified; rerouted after an acknowledgement and acknowledged afresh;
+/// only opened.
+async fn history(store: &Store) -> Vec<String> {
+    use TicketAction::{Acknowledge, Reopen, Resolve, Verify};
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let ev = open_ticket(store, "wenquan", CourierId::new()).await;
+        let id = ev.ticket_id;
+        match i {
+            0 => {
+                step(store, id, Acknowledge, 5).await;
+                step(store, id, Resolve, 60).await;
+            }
+            1 => {
+                for (action, min) in [(Acknowledge, 3), (Resolve, 50), (Reopen, 70)] {
+                    step(store, id, action, min).await;
+                }
+                step(store, id, Acknowledge, 80).await;
+                step(store, id, Resolve, 90).await;
+                step(store, id, Verify, 120).await;
+            }
+            2 => {
+                step(store, id, Acknowledge, 2).await;
+                let current = store.ticket(id).await.unwrap().unwrap();
+                store
+                    .reroute(
+                        &current,
+                        &common::office("fushan"),
+                        "supervisor:zhang",
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                step(store, id, Acknowledge, 40).await;
+            }
+            _ => {}
+        }
+        ids.push(id.to_string());
+    }
+    ids
+}
+
+fn verify_args(anchor: AnchorArgs) -> AuditArgs {
+    AuditArgs {
+        command: Some(AuditCommand::Verify),
+        anchor,
+        ..AuditArgs::default()
+    }
+}
+
+/// `audit verify`'s output and whether it passed.
+async fn verify_text(store: &Store, anchor: AnchorArgs) -> (String, bool) {
+    let mut out = Vec::new();
+    let outcome = run_with_store(&verify_args(anchor), store, &mut out).await;
+    (String::from_utf8(out).unwrap(), outcome.is_ok())
+}
+
+async fn untouched_figures_agree_with_their_events(kind: &str) {
+    let (_db, store) = store(kind).await;
+    history(&store).await;
+    assert_eq!(store.verify_figures().await.unwrap(), vec![]);
+    let (text, ok) = verify_text(&store, AnchorArgs::default()).await;
+    assert!(ok, "{text}");
+    assert!(text.contains("ticket figures agree"), "{text}");
+    assert!(
+        text.contains("chain UNANCHORED: no anchor key is configured"),
+        "no key: verify must say so, {text}"
+    );
+}
+
+async fn edited_step_times_are_named(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let a = actors(&store).await;
+    let ids = history(&store).await;
+    // The issue's attack: three offices look instant.
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET acknowledged_at = received_at WHERE ticket_id IN ('{}', '{}', '{}')",
+            ids[0], ids[1], ids[2]
+        ),
+    )
+    .await;
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET reopen_count = 0, verified_by = 'reporter' WHERE ticket_id = '{}'",
+            ids[1]
+        ),
+    )
+    .await;
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET received_at = received_at + 600000 WHERE ticket_id = '{}'",
+            ids[3]
+        ),
+    )
+    .await;
+    let found: Vec<(String, &str)> = store
+        .verify_figures()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.ticket_id, m.column))
+        .collect();
+    let want = |i: usize, c: &'static str| (ids[i].clone(), c);
+    let mut expected = vec![
+        want(0, "acknowledged_at"),
+        want(1, "acknowledged_at"),
+        want(1, "reopen_count"),
+        want(1, "verified_by"),
+        want(2, "acknowledged_at"),
+        want(3, "received_at"),
+    ];
+    let mut found_sorted = found.clone();
+    found_sorted.sort();
+    expected.sort();
+    assert_eq!(found_sorted, expected);
+
+    let (text, ok) = verify_text(&store, AnchorArgs::default()).await;
+    assert!(!ok, "verify fails on edited figures: {text}");
+    assert!(
+        text.contains("event chain intact"),
+        "the events are untouched: {text}"
+    );
+    for id in &ids {
+        assert!(
+            text.contains(&format!("DISAGREES: ticket {id}")),
+            "{id}: {text}"
+        );
+    }
+    let reply = get(&store, "/v1/audit/verify", &a.supervisor).await;
+    assert_eq!(reply.body["intact"], false);
+    assert_eq!(reply.body["figures"].as_array().unwrap().len(), 6);
+}
+
+/// A NATS with the district's key and the heads it published.
+struct Anchored {
+    _nats: NatsServer,
+    _dir: tempfile::TempDir,
+    args: AnchorArgs,
+}
+
+/// Starts NATS, makes a key and publishes the current head with
+/// `audit anchor --publish`; returns the printed head's sequence.
+async fn anchored(store: &Store) -> (Anchored, i64) {
+    let nats = NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("district.key");
+    let public = civicprobe_tracker::anchor::generate_key_file(&key).unwrap();
+    let args = AnchorArgs {
+        anchor_key: Some(key),
+        anchor_public_key: Some(public),
+        nats_url: nats.url(),
+        stream_replicas: 1,
+    };
+    let publish = AuditArgs {
+        command: Some(AuditCommand::Anchor { publish: true }),
+        anchor: args.clone(),
+        ..AuditArgs::default()
+    };
+    let mut out = Vec::new();
+    run_with_store(&publish, store, &mut out).await.unwrap();
+    let head: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let anchored = Anchored {
+        _nats: nats,
+        _dir: dir,
+        args,
+    };
+    (anchored, head["chain_seq"].as_i64().unwrap())
+}
+
+/// Recomputes every row's hash from the genesis and the head, as the
+/// chain's documented rule says (the insider read the source).
+async fn rehash_everything(store: &Store) {
+    let rows = sqlx::query(
+        "SELECT chain_seq, event_id, ticket_id, seq, kind, actor, role, at, reason, note, \
+         office_id, from_office, proof_photo_sha256 FROM ticket_events ORDER BY chain_seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let mut prev = "0".repeat(64);
+    let mut last_seq = 0_i64;
+    for row in &rows {
+        let s = |c: &str| row.try_get::<Option<String>, _>(c).unwrap();
+        let n = |c: &str| row.try_get::<i64, _>(c).unwrap();
+        let content = serde_json::json!([
+            n("chain_seq"),
+            s("event_id"),
+            s("ticket_id"),
+            n("seq"),
+            s("kind"),
+            s("actor"),
+            s("role"),
+            n("at"),
+            s("reason"),
+            s("note"),
+            s("office_id"),
+            s("from_office"),
+            s("proof_photo_sha256"),
+        ])
+        .to_string();
+        let mut hasher = Sha256::new();
+        hasher.update(prev.as_bytes());
+        hasher.update(content.as_bytes());
+        prev = hex::encode(hasher.finalize());
+        last_seq = n("chain_seq");
+        let sql = format!(
+            "UPDATE ticket_events SET hash = '{prev}' WHERE event_id = '{}'",
+            s("event_id").unwrap()
+        );
+        exec(store, &sql).await;
+    }
+    let head =
+        format!("UPDATE event_chain SET last_seq = {last_seq}, last_hash = '{prev}' WHERE id = 1");
+    exec(store, &head).await;
+}
+
+async fn a_rewritten_chain_is_caught_by_the_anchor(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let ids = history(&store).await;
+    let (anchor, seq) = anchored(&store).await;
+    assert_eq!(seq, store.chain_head().await.unwrap().0);
+    let (text, ok) = verify_text(&store, anchor.args.clone()).await;
+    assert!(ok && text.contains("anchor holds"), "{text}");
+
+    disable_append_only(&store, kind).await;
+    let ack = base_time() + Duration::seconds(2);
+    let ack_ms = (ack.unix_timestamp_nanos() / 1_000_000) as i64;
+    exec(&store, &format!("UPDATE ticket_events SET at = {ack_ms} WHERE ticket_id = '{}' AND kind = 'acknowledged'", ids[0])).await;
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET acknowledged_at = {ack_ms} WHERE ticket_id = '{}'",
+            ids[0]
+        ),
+    )
+    .await;
+    rehash_everything(&store).await;
+    assert!(
+        store.verify_chain().await.unwrap().is_intact(),
+        "the rewrite is consistent"
+    );
+    assert_eq!(store.verify_figures().await.unwrap(), vec![]);
+
+    let (text, ok) = verify_text(&store, anchor.args.clone()).await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("anchor BROKEN") && text.contains("rewritten"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("row {seq} has hash")), "{text}");
+}
+
+async fn a_truncated_chain_is_caught_by_the_anchor(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let ids = history(&store).await;
+    let (anchor, seq) = anchored(&store).await;
+    disable_append_only(&store, kind).await;
+    // The last ticket's only event goes, with the ticket, and the head is
+    // set back: the walk and the figures see a shorter, consistent chain.
+    exec(
+        &store,
+        &format!("DELETE FROM ticket_events WHERE ticket_id = '{}'", ids[3]),
+    )
+    .await;
+    exec(
+        &store,
+        &format!(
+            "DELETE FROM ticket_reporters WHERE ticket_id = '{}'",
+            ids[3]
+        ),
+    )
+    .await;
+    exec(
+        &store,
+        &format!("DELETE FROM tickets WHERE ticket_id = '{}'", ids[3]),
+    )
+    .await;
+    rehash_everything(&store).await;
+    assert!(store.verify_chain().await.unwrap().is_intact());
+    assert_eq!(store.chain_head().await.unwrap().0, seq - 1);
+
+    let (text, ok) = verify_text(&store, anchor.args.clone()).await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "row {seq} was anchored but the chain ends at row {}",
+            seq - 1
+        )),
+        "{text}"
+    );
+}
+
+async fn a_head_signed_by_another_key_is_refused(kind: &str) {
+    let (_db, store) = store(kind).await;
+    history(&store).await;
+    let (anchor, _) = anchored(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let other = civicprobe_tracker::anchor::generate_key_file(&dir.path().join("k")).unwrap();
+    let args = AnchorArgs {
+        anchor_public_key: Some(other),
+        ..anchor.args.clone()
+    };
+    let (text, ok) = verify_text(&store, args).await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("not signed with the district's key"),
+        "{text}"
+    );
+}
