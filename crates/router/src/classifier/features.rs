@@ -78,6 +78,7 @@ pub(crate) fn features(text: &str, hint: Option<Category>) -> Features {
             Cue::Asserted(group) => hash(b'c', group.chars()),
             Cue::Negated(group) => hash(b'n', group.chars()),
             Cue::Hedge => hash(b'e', "hedge".chars()),
+            Cue::Context(group) => hash(b'x', group.chars()),
         })
         .collect();
     let mut category = base.clone();
@@ -142,7 +143,9 @@ mod tests {
         assert!(a.category.windows(2).all(|w| w[0] < w[1]));
         let b = features("电梯困人 lift", Some(Category::Elevator));
         assert_eq!(b.category.len(), a.category.len() + 1);
-        assert!(features("", None).category.is_empty());
+        // An empty note has one feature: no hazard word.
+        let nothing = hash(b'x', "no_hazard_word".chars());
+        assert_eq!(features("", None).category, vec![nothing]);
         // The trapped cue: scaled for the category, not for urgency.
         let cue = hash(b'c', "trapped".chars());
         assert!(a.category.contains(&cue));

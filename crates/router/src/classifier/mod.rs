@@ -58,6 +58,7 @@ const URGENCY_TRAINING: Training = Training {
     epochs: 40,
     rate: 1.0,
     l2: 1e-4,
+    class0_weight: 1.0,
 };
 
 /// What the router settled on for a report.
