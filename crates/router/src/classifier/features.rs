@@ -4,7 +4,8 @@
 //! every run of non-alphanumeric characters one space, a space at each
 //! end; 4-grams carry misspelled English words through: "manhoel" still
 //! shares " man", "manh", "hoel"), whole ASCII words, the urgency cues of
-//! [`super::urgent`] (a hazard word asserted or negated, a hedge), and the
+//! [`super::urgent`] (a hazard word asserted or negated, a hedge, a
+//! context), and the
 //! courier's hint as one more token. Hashing (FNV-1a, tagged per kind) keeps classification
 //! allocation-light; with a few thousand features collisions are negligible.
 

@@ -6,7 +6,11 @@
 //! `negated:<group>` when a negator (没有, 不是, not, no one, …) stands just
 //! before it in the same clause — and the models learn from the corpus how
 //! much each is worth. A hedge (好像, maybe, I think) is its own cue: a
-//! hedged hazard is still a hazard report.
+//! hedged hazard is still a hazard report. Context cues say what else a
+//! note is about (an advert, delivery talk, a reassurance, a softener, the
+//! object, no hazard word at all, a negation explained away or turned);
+//! they are never negated. No word here occurs only in a test split
+//! (`lexicon_words_come_from_training_not_tests`).
 //!
 //! Chinese words match anywhere; ASCII ones at the start of a word ("smok"
 //! matches "smoking", "hole" does not match "whole"). Everyday words that
