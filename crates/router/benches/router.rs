@@ -9,6 +9,10 @@
 //!   publishes a ticket-sized message with `Nats-Msg-Id`, awaits its ack and
 //!   double-acks the input.
 //!
+//! - `classifier/classify`: the classifier alone, one training text each;
+//!   `classifier/load_model_file`: reading a `model-<version>.json` (what
+//!   a router does at start and on a live reload).
+//!
 //! `cargo bench -p civicprobe-router --bench router` prints each rate and
 //! then the router/raw ratio.
 
@@ -269,5 +273,26 @@ fn summarise(rates: &Mutex<Vec<(String, f64)>>) {
     println!("router / raw = {:.2}", router / raw.max(1e-9));
 }
 
-criterion_group!(benches, classify_route, pipeline);
+fn classifier(c: &mut Criterion) {
+    let model = civicprobe_router::Classifier::builtin();
+    let texts = texts();
+    let mut group = c.benchmark_group("classifier");
+    group.throughput(Throughput::Elements(1));
+    let mut n = 0;
+    group.bench_function("classify", |b| {
+        b.iter(|| {
+            n = (n + 1) % texts.len();
+            std::hint::black_box(model.classify(None, Some(&texts[n])))
+        })
+    });
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = civicprobe_router::classifier::file::save(&model, dir.path()).expect("saved");
+    group.sample_size(10);
+    group.bench_function("load_model_file", |b| {
+        b.iter(|| civicprobe_router::classifier::file::load(&path).expect("loads"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, classify_route, classifier, pipeline);
 criterion_main!(benches);

@@ -27,7 +27,7 @@ fn args(out: &Path) -> ClassifyArgs {
         out: Some(out.to_path_buf()),
         corrections_from: None,
         model: None,
-        test_split: fixture("test.jsonl"),
+        test_split: fixture("test2.jsonl"),
         classifier_corpus: fixture("train.jsonl"),
     }
 }

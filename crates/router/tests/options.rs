@@ -80,7 +80,7 @@ fn every_file_loads_and_the_flags_apply() {
         "400",
     ]);
     let router = Router::from_options(&cli.config, &cli.options).unwrap();
-    assert_eq!(router.classifier().trained_on(), 1174);
+    assert_eq!(router.classifier().trained_on(), 1451);
     assert_eq!(
         router.classifier().version(),
         Classifier::builtin().version()

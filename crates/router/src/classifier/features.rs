@@ -4,7 +4,8 @@
 //! every run of non-alphanumeric characters one space, a space at each
 //! end; 4-grams carry misspelled English words through: "manhoel" still
 //! shares " man", "manh", "hoel"), whole ASCII words, the urgency cues of
-//! [`super::urgent`] (a hazard word asserted or negated, a hedge), and the
+//! [`super::urgent`] (a hazard word asserted or negated, a hedge, a
+//! context), and the
 //! courier's hint as one more token. Hashing (FNV-1a, tagged per kind) keeps classification
 //! allocation-light; with a few thousand features collisions are negligible.
 
@@ -78,6 +79,7 @@ pub(crate) fn features(text: &str, hint: Option<Category>) -> Features {
             Cue::Asserted(group) => hash(b'c', group.chars()),
             Cue::Negated(group) => hash(b'n', group.chars()),
             Cue::Hedge => hash(b'e', "hedge".chars()),
+            Cue::Context(group) => hash(b'x', group.chars()),
         })
         .collect();
     let mut category = base.clone();
@@ -142,7 +144,9 @@ mod tests {
         assert!(a.category.windows(2).all(|w| w[0] < w[1]));
         let b = features("电梯困人 lift", Some(Category::Elevator));
         assert_eq!(b.category.len(), a.category.len() + 1);
-        assert!(features("", None).category.is_empty());
+        // An empty note has one feature: no hazard word.
+        let nothing = hash(b'x', "no_hazard_word".chars());
+        assert_eq!(features("", None).category, vec![nothing]);
         // The trapped cue: scaled for the category, not for urgency.
         let cue = hash(b'c', "trapped".chars());
         assert!(a.category.contains(&cue));

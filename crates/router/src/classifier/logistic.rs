@@ -17,6 +17,9 @@ pub(crate) struct Training {
     pub rate: f64,
     /// L2 penalty applied to the weights a sample touches.
     pub l2: f64,
+    /// How much a sample of class 0 counts against one of any other class
+    /// (the urgency model's class 0 is urgent: a miss costs more).
+    pub class0_weight: f64,
 }
 
 impl Default for Training {
@@ -25,6 +28,7 @@ impl Default for Training {
             epochs: 20,
             rate: 0.5,
             l2: 1e-3,
+            class0_weight: 1.0,
         }
     }
 }
@@ -67,7 +71,9 @@ impl Logistic {
             shuffle(&mut order, &mut rng);
             let eta = t.rate / (1.0 + 0.2 * epoch as f64);
             for &i in &order {
-                model.step(&rows[i], samples[i].1, eta, t.l2);
+                let label = samples[i].1;
+                let weight = if label == 0 { t.class0_weight } else { 1.0 };
+                model.step(&rows[i], label, eta * weight, t.l2);
             }
         }
         model

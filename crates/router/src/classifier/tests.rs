@@ -16,9 +16,32 @@ fn check(text: &str, category: Category, urgent: bool) {
     );
 }
 
+/// Every word the cues look for that occurs in a test split also occurs in
+/// a split the model learns or is tuned on: no cue was taken from a test.
+#[test]
+fn lexicon_words_come_from_training_not_tests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reports");
+    let texts = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .flat_map(|n| corpus::load(&dir.join(n)).unwrap())
+            .map(|r| r.text.to_lowercase())
+            .collect()
+    };
+    let seen = texts(&["train.jsonl", "heldout.jsonl", "validation.jsonl"]);
+    let tests = texts(&["test.jsonl", "test2.jsonl"]);
+    let from_tests: Vec<&str> = urgent::lexicon()
+        .filter(|w| tests.iter().any(|t| t.contains(w)) && !seen.iter().any(|t| t.contains(w)))
+        .collect();
+    assert!(
+        from_tests.is_empty(),
+        "only in a test split: {from_tests:?}"
+    );
+}
+
 #[test]
 fn the_bundled_corpus_trains() {
-    assert_eq!(Classifier::builtin().trained_on(), 1174);
+    assert_eq!(Classifier::builtin().trained_on(), 1451);
 }
 
 #[test]
@@ -108,7 +131,35 @@ fn tuning_figures_on_validation() {
         crate::cli::print_evaluation(&e, &mut out).unwrap();
         eprintln!("== {name}\n{}", String::from_utf8(out).unwrap());
     }
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reports/validation.jsonl");
+    let later = corpus::load(&path).unwrap().split_off(132);
+    let e = evaluate(&c, &later);
+    eprintln!(
+        "== validation's third-round part ({}): accuracy {:.3} recall {:.3} false-urgent {:.3}",
+        e.reports, e.accuracy, e.urgent_recall, e.false_urgent_rate
+    );
     let val = builtin_calibration();
+    for r in &val {
+        let got = c.classify(r.hint, Some(&r.text));
+        if got.urgent != r.urgent || got.category != r.category {
+            eprintln!(
+                "{} {:?}->{:?} p={:.2} {:?} {}",
+                if r.urgent == got.urgent {
+                    "CAT "
+                } else if r.urgent {
+                    "MISS"
+                } else {
+                    "FA  "
+                },
+                r.category,
+                got.category,
+                got.urgency,
+                urgent::cues(&r.text),
+                r.text
+            );
+        }
+    }
     for confident in [0.3, 0.35, 0.4, 0.45, 0.5] {
         let t = Thresholds {
             confident,
@@ -122,25 +173,72 @@ fn tuning_figures_on_validation() {
     }
 }
 
+/// Validation figures with the urgency calibration cross-fitted: fitted on
+/// heldout and one half of validation, scored on the other half, both ways
+/// (`(accuracy, urgent recall, false-urgent rate)`).
+fn cross_fitted(model: &Classifier, heldout: &[Labelled], validation: &[Labelled]) -> [f64; 3] {
+    let (mut right, mut hit, mut urgent, mut alarms, mut calm) = (0, 0, 0, 0, 0);
+    for half in 0..2 {
+        let (fit, score): (Vec<_>, Vec<_>) = validation
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| i % 2 == half);
+        let mut set = heldout.to_vec();
+        set.extend(fit.into_iter().map(|(_, r)| r.clone()));
+        let c = Classifier::calibrated(model.clone(), &set, calibrate::COST_RATIO);
+        for (_, r) in score {
+            let got = c.classify(r.hint, Some(&r.text));
+            right += usize::from(got.category == r.category);
+            urgent += usize::from(r.urgent);
+            hit += usize::from(r.urgent && got.urgent);
+            calm += usize::from(!r.urgent);
+            alarms += usize::from(!r.urgent && got.urgent);
+        }
+    }
+    let n = validation.len() as f64;
+    [
+        right as f64 / n,
+        hit as f64 / urgent as f64,
+        alarms as f64 / calm as f64,
+    ]
+}
+
 /// Training settings compared on the validation splits.
 #[test]
 #[ignore = "a tuning aid, prints figures"]
 fn tuning_training_settings() {
     let train = corpus::parse(BUILTIN_CORPUS.as_bytes(), "train").unwrap();
     let val = builtin_calibration();
-    for (epochs, rate, l2) in [
-        (20, 0.5, 1e-3),
-        (40, 0.5, 1e-4),
-        (40, 1.0, 1e-4),
-        (60, 1.0, 1e-5),
-        (40, 2.0, 1e-4),
+    let later = val[147 + 132..].to_vec();
+    let tc = Training::default();
+    for (epochs, rate, l2, class0_weight) in [
+        (40, 1.0, 1e-4, 1.0),
+        (40, 0.5, 1e-4, 2.0),
+        (20, 0.5, 1e-2, 1.0),
+        (20, 0.5, 1e-3, 1.0),
     ] {
-        let t = Training { epochs, rate, l2 };
-        let c = Classifier::calibrated(Classifier::train_with(&train, t, t).unwrap(), &val, 10.0);
-        let e = evaluate(&c, &val);
+        let tu = Training {
+            epochs,
+            rate,
+            l2,
+            class0_weight,
+        };
+        let model = Classifier::train_with(&train, tc, tu).unwrap();
         eprintln!(
-            "{epochs} {rate} {l2}: thr {:.3} acc {:.3} recall {:.3} false-urgent {:.3}",
-            c.thresholds.urgent, e.accuracy, e.urgent_recall, e.false_urgent_rate
+            "  cross-fitted on validation (acc, recall, false-urgent): {:.3?}",
+            cross_fitted(&model, &val[..147], &val[147..])
+        );
+        let only = Classifier::calibrated(model.clone(), &val[147..], 10.0);
+        let h = evaluate(&only, &val[..147]);
+        eprintln!(
+            "  calibrated on validation only: {:?}; heldout recall {:.3} false-urgent {:.3}",
+            only.platt, h.urgent_recall, h.false_urgent_rate
+        );
+        let c = Classifier::calibrated(model, &val, 10.0);
+        let (e, l) = (evaluate(&c, &val[147..]), evaluate(&c, &later));
+        eprintln!(
+            "{epochs} {rate} {l2} w{class0_weight}: {:?} validation acc {:.3} recall {:.3} false-urgent {:.3}; third part acc {:.3} recall {:.3} false-urgent {:.3}",
+            c.platt, e.accuracy, e.urgent_recall, e.false_urgent_rate, l.accuracy, l.urgent_recall, l.false_urgent_rate
         );
     }
 }
@@ -170,36 +268,47 @@ fn tuning_cues() {
     }
     eprintln!("misses {miss} false alarms {fa} of {}", val.len());
 }
-/// The shipped model on the untouched test split (nothing is trained,
-/// calibrated or tuned on it; see fixtures/reports/README.md), with its
-/// printed evaluation for the failure message.
-fn on_the_test_split() -> (Evaluation, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reports/test.jsonl");
+/// The shipped model on a test split (nothing is trained, calibrated or
+/// tuned on either; see fixtures/reports/README.md), with its printed
+/// evaluation for the failure message.
+fn on_the_test_split(name: &str) -> (Evaluation, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/reports")
+        .join(name);
     let e = evaluate(&Classifier::builtin(), &corpus::load(&path).unwrap());
     let mut out = Vec::new();
     crate::cli::print_evaluation(&e, &mut out).unwrap();
     (e, String::from_utf8(out).unwrap())
 }
 
-/// The quality gate of issue 17. Measured at its one look: accuracy
-/// 0.955, urgent recall 0.895, false-urgent rate 0.083 — not met yet.
-#[test]
-#[ignore = "issue 17's gate is not met yet (urgent recall 0.895, false-urgent 0.083)"]
-fn the_shipped_model_meets_the_issue_17_bar_on_the_untouched_test_split() {
-    let (e, text) = on_the_test_split();
+/// Asserts at least `accuracy` and `recall`, at most `false_urgent`.
+fn holds(split: &str, accuracy: f64, recall: f64, false_urgent: f64) {
+    let (e, text) = on_the_test_split(split);
     assert!(e.reports >= 200, "{text}");
-    assert!(e.accuracy >= 0.95, "{text}");
-    assert!(e.urgent_recall >= 0.97, "{text}");
-    assert!(e.false_urgent_rate <= 0.08, "{text}");
+    assert!(e.accuracy >= accuracy, "{text}");
+    assert!(e.urgent_recall >= recall, "{text}");
+    assert!(e.false_urgent_rate <= false_urgent, "{text}");
 }
 
-/// A floor at what the shipped model measured on the test split, so that a
-/// change cannot make it worse unnoticed (not the target: see above).
+/// The quality gate of issue 17 on the third test edition. Looked at twice
+/// (2026-12-01, see fixtures/reports/README.md): the shipped model measured
+/// accuracy 0.932, urgent recall 0.945, false-urgent rate 0.144 — not met.
+#[test]
+#[ignore = "issue 17's gate is not met on test2 (accuracy 0.932, urgent recall 0.954, false-urgent 0.144)"]
+fn the_shipped_model_meets_the_issue_17_bar_on_the_untouched_test_split() {
+    holds("test2.jsonl", 0.95, 0.97, 0.08);
+}
+
+/// A floor at what the shipped model measured on test2, so that a change
+/// cannot make it worse unnoticed (not the target: above).
 #[test]
 fn the_shipped_model_holds_its_measured_floor_on_the_untouched_test_split() {
-    let (e, text) = on_the_test_split();
-    assert!(e.reports >= 200, "{text}");
-    assert!(e.accuracy >= 0.95, "{text}");
-    assert!(e.urgent_recall >= 0.89, "{text}");
-    assert!(e.false_urgent_rate <= 0.09, "{text}");
+    holds("test2.jsonl", 0.93, 0.95, 0.145);
+}
+
+/// The second test edition, no longer untouched (see the README): a floor
+/// at what the shipped model measured on it (0.977, 0.982, 0.139).
+#[test]
+fn the_shipped_model_holds_its_measured_floor_on_the_old_test_split() {
+    holds("test.jsonl", 0.97, 0.98, 0.14);
 }

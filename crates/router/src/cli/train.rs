@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// The untouched test split, relative to the working directory.
-pub const DEFAULT_TEST_SPLIT: &str = "fixtures/reports/test.jsonl";
+pub const DEFAULT_TEST_SPLIT: &str = "fixtures/reports/test2.jsonl";
 
 /// How many corpus lines one correction is worth.
 pub const CORRECTION_WEIGHT: usize = 3;
