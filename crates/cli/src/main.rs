@@ -437,8 +437,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
     let categories =
         civicprobe_router::Categories::load(&categories).context("loading the categories")?;
-    let jurisdictions = civicprobe_router::Jurisdictions::load(&router.jurisdictions)
-        .context("loading the jurisdictions")?;
+    let jurisdictions = civicprobe_router::Jurisdictions::load_in(
+        &router.jurisdictions,
+        router.jurisdictions_datum,
+    )
+    .context("loading the jurisdictions")?;
     let public = stack::public_url(public_url.as_deref(), service.listen)?;
     alerts.link_base.get_or_insert_with(|| public.url.clone());
     let broker = Broker::connect_or_wait(&service.nats).await?;
@@ -544,7 +547,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         categories,
         open311_public_photos,
         base_url: public.url,
-        jurisdictions: &router.jurisdictions,
+        jurisdictions: &router,
         sessions: sessions.policy(),
     })?
     .merge(dead_letters)

@@ -83,6 +83,7 @@ impl StackConfig {
             },
             router: civicprobe_router::Config {
                 jurisdictions: fixtures.join("jurisdictions.geojson"),
+                jurisdictions_datum: None,
             },
             router_options: civicprobe_router::Options {
                 classifier_corpus: fixtures.join("reports/train.jsonl"),
@@ -245,7 +246,7 @@ impl Stack {
             categories,
             open311_public_photos: config.open311_public_photos,
             base_url: public.url.clone(),
-            jurisdictions: &config.router.jurisdictions,
+            jurisdictions: &config.router,
             sessions: config.sessions.policy(),
         })?;
         let app = crate::split::intake_routes(ingest.clone(), &config.places)?

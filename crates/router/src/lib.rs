@@ -100,6 +100,10 @@ pub struct Config {
     /// `office_id`, `name`, optional `name_en`).
     #[arg(long, env = "CIVICPROBE_JURISDICTIONS", default_value = DEFAULT_JURISDICTIONS)]
     pub jurisdictions: PathBuf,
+    /// The datum of the file's coordinates (`wgs84`, `gcj02`, `bd09`),
+    /// overriding the file's top-level `"datum"`; without either, WGS-84.
+    #[arg(long, env = "CIVICPROBE_JURISDICTIONS_DATUM", value_name = "DATUM")]
+    pub jurisdictions_datum: Option<civicprobe_model::Datum>,
 }
 
 /// The bundled Xian'an jurisdictions, relative to the working directory.
@@ -110,6 +114,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             jurisdictions: PathBuf::from(DEFAULT_JURISDICTIONS),
+            jurisdictions_datum: None,
         }
     }
 }

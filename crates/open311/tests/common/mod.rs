@@ -48,6 +48,7 @@ pub async fn harness(kind: &str) -> Harness {
         .expect("office");
     let config = civicprobe_router::Config {
         jurisdictions: format!("{FIXTURES}/jurisdictions.geojson").into(),
+        jurisdictions_datum: None,
     };
     let options = civicprobe_router::Options {
         classifier_corpus: format!("{FIXTURES}/reports/train.jsonl").into(),

@@ -36,6 +36,7 @@ pub fn report(lat: f64, lon: f64, text: &str) -> ReportSubmitted {
         report_id: ReportId::new(),
         courier_id: CourierId::new(),
         location: Location::new(lat, lon).unwrap(),
+        position_as_sent: None,
         accuracy_m: Some(5.0),
         category_hint: None,
         text: Some(text.to_owned()),
@@ -160,4 +161,44 @@ pub async fn wait_for_tickets(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The Xian'an fixture's text.
+pub fn fixture_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/jurisdictions.geojson");
+    std::fs::read_to_string(path).expect("fixture")
+}
+
+/// `geojson` (a WGS-84 FeatureCollection) with every position converted
+/// to `datum`, as a street office exporting its grid from that datum's
+/// map would have it, declaring `declared` at the top (none when `None`).
+pub fn in_datum(
+    geojson: &str,
+    datum: civicprobe_model::Datum,
+    declared: Option<civicprobe_model::Datum>,
+) -> String {
+    fn convert(value: &mut serde_json::Value, datum: civicprobe_model::Datum) {
+        let Some(items) = value.as_array_mut() else {
+            return;
+        };
+        if let [lon, lat] = items.as_slice() {
+            if let (Some(lon), Some(lat)) = (lon.as_f64(), lat.as_f64()) {
+                let (lat, lon) = datum.from_wgs84(&Location::new(lat, lon).unwrap());
+                *value = serde_json::json!([lon, lat]);
+                return;
+            }
+        }
+        items.iter_mut().for_each(|item| convert(item, datum));
+    }
+    let mut collection: serde_json::Value = serde_json::from_str(geojson).unwrap();
+    for feature in collection["features"].as_array_mut().unwrap() {
+        convert(&mut feature["geometry"]["coordinates"], datum);
+    }
+    match declared {
+        Some(d) => collection["datum"] = serde_json::json!(d.as_str()),
+        None => {
+            collection.as_object_mut().unwrap().remove("datum");
+        }
+    }
+    collection.to_string()
 }
