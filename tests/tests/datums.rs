@@ -7,7 +7,7 @@
 mod support;
 
 use civicprobe_model::{Datum, Location};
-use civicprobe_testkit::photos;
+use civicprobe_testkit::{datums::geojson_in, photos};
 use serde_json::{json, Value};
 use support::{fixtures, items, Harness};
 
@@ -100,14 +100,10 @@ async fn a_gcj02_jurisdictions_file_routes_wgs84_reports_right(db: &str) -> anyh
     // The fixture as a district drew it on Amap: every vertex in GCJ-02,
     // declared at the top of the collection.
     let wgs = std::fs::read_to_string(fixtures().join("jurisdictions.geojson"))?;
-    let mut file: Value = serde_json::from_str(&wgs)?;
-    for feature in file["features"].as_array_mut().unwrap() {
-        to_gcj02(&mut feature["geometry"]["coordinates"]);
-    }
-    file["datum"] = json!("gcj02");
+    let file = geojson_in(&wgs, Datum::Gcj02, Some(Datum::Gcj02));
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("jurisdictions-gcj02.geojson");
-    std::fs::write(&path, file.to_string())?;
+    std::fs::write(&path, file)?;
     let h = Harness::start_with(db, |config| config.router.jurisdictions = path).await?;
 
     // In wenquan; the file misread as WGS-84 would put the edge ~420 m east
@@ -123,20 +119,6 @@ async fn a_gcj02_jurisdictions_file_routes_wgs84_reports_right(db: &str) -> anyh
     assert_eq!(ticket["office_id"], "wenquan", "{ticket}");
     assert_eq!(ticket["boundary"], false, "{ticket}");
     h.stop().await
-}
-
-/// Converts nested `[lon, lat]` arrays from WGS-84 to GCJ-02 in place.
-fn to_gcj02(value: &mut Value) {
-    let Some(items) = value.as_array_mut() else {
-        return;
-    };
-    if let [Value::Number(lon), Value::Number(lat)] = items.as_slice() {
-        let at = Location::new(lat.as_f64().unwrap(), lon.as_f64().unwrap()).unwrap();
-        let (lat, lon) = Datum::Gcj02.from_wgs84(&at);
-        *value = json!([lon, lat]);
-        return;
-    }
-    items.iter_mut().for_each(to_gcj02);
 }
 
 /// An `Idempotency-Key` (a UUID) named for readability.

@@ -41,7 +41,9 @@
 //!
 //! - [`jurisdiction`]: the street offices and their areas, loaded from
 //!   GeoJSON, in an R-tree; [`Jurisdictions::locate`] answers "whose point
-//!   is this", with the boundary tolerance.
+//!   is this", with the boundary tolerance; files in GCJ-02 or BD-09 are
+//!   converted to WGS-84 as they are read; [`Jurisdictions::check`] and
+//!   [`check_datum`] find what is wrong with a file.
 //! - [`classifier`]: the learned classifier (a category model and a
 //!   calibrated urgency model over character n-grams and negation-aware
 //!   urgency cues), its versioned model file, the live swap when that
@@ -86,7 +88,7 @@ pub use classifier::{Classification, Classifier};
 pub use consumer::{ensure_tickets_stream, run};
 pub use dedup::{DuplicateRules, OpenTickets};
 pub use error::Error;
-pub use jurisdiction::{Jurisdictions, Located, Office};
+pub use jurisdiction::{check_datum, Finding, Jurisdictions, Located, Office, Tolerances};
 pub use route::{Routed, Router};
 pub use sla::{SlaPolicy, StepDurations};
 

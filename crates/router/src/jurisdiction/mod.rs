@@ -14,8 +14,11 @@
 //! positions are converted to WGS-84 as they are read, so every point is
 //! located in WGS-84 whatever the file's datum.
 
+pub mod check;
 mod distance;
 mod parse;
+
+pub use check::{check_datum, Finding, Tolerances};
 
 use civicprobe_model::{Datum, Location, OfficeId};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
@@ -182,6 +185,15 @@ impl Jurisdictions {
                 boundary: true,
                 distance_m,
             })
+    }
+
+    /// Metres from `at` to the nearest office's area (to its edge, so 0
+    /// only on one; meant for points outside every area).
+    pub fn nearest_m(&self, at: &Location) -> f64 {
+        self.areas
+            .iter()
+            .map(|area| distance::to_area_m(at, &area.shape))
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// Every office, ordered by id.

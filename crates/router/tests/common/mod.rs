@@ -169,36 +169,11 @@ pub fn fixture_text() -> String {
     std::fs::read_to_string(path).expect("fixture")
 }
 
-/// `geojson` (a WGS-84 FeatureCollection) with every position converted
-/// to `datum`, as a street office exporting its grid from that datum's
-/// map would have it, declaring `declared` at the top (none when `None`).
+/// `geojson` converted to `datum`, declaring `declared` (see testkit).
 pub fn in_datum(
     geojson: &str,
     datum: civicprobe_model::Datum,
     declared: Option<civicprobe_model::Datum>,
 ) -> String {
-    fn convert(value: &mut serde_json::Value, datum: civicprobe_model::Datum) {
-        let Some(items) = value.as_array_mut() else {
-            return;
-        };
-        if let [lon, lat] = items.as_slice() {
-            if let (Some(lon), Some(lat)) = (lon.as_f64(), lat.as_f64()) {
-                let (lat, lon) = datum.from_wgs84(&Location::new(lat, lon).unwrap());
-                *value = serde_json::json!([lon, lat]);
-                return;
-            }
-        }
-        items.iter_mut().for_each(|item| convert(item, datum));
-    }
-    let mut collection: serde_json::Value = serde_json::from_str(geojson).unwrap();
-    for feature in collection["features"].as_array_mut().unwrap() {
-        convert(&mut feature["geometry"]["coordinates"], datum);
-    }
-    match declared {
-        Some(d) => collection["datum"] = serde_json::json!(d.as_str()),
-        None => {
-            collection.as_object_mut().unwrap().remove("datum");
-        }
-    }
-    collection.to_string()
+    civicprobe_testkit::datums::geojson_in(geojson, datum, declared)
 }

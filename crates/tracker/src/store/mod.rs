@@ -17,6 +17,7 @@ pub mod merge;
 mod offices;
 mod photo_visibility;
 pub mod points;
+mod positions;
 mod proof_photos;
 pub mod queries;
 pub mod redemptions;
