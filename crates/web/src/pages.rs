@@ -44,6 +44,7 @@ const ASSETS: &[Asset] = &[
     asset!("queue.js", JS),
     asset!("office.js", JS),
     asset!("ticket_detail.js", JS),
+    asset!("navigate.js", JS),
     asset!("audit.js", JS),
     asset!("disputes.js", JS),
     asset!("deliveries.js", JS),

@@ -39,6 +39,7 @@ mod courier;
 pub mod dead_letters;
 mod disputes;
 mod error;
+pub mod navigate;
 mod photos;
 mod proof;
 mod redemptions;
