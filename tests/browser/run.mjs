@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { rewardsOnTheDashboard } from './rewards.mjs';
 import * as cp from './courier_page.mjs';
 import { flows } from './courier_flows.mjs';
+import { navigationLinks } from './navigate.mjs';
 
 // exif.jpg: a phone's photo with EXIF (camera, GPS, time taken) for the evidence.
 const [base, courierToken, officeToken, supervisorToken, photo, exifPhoto] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -232,6 +233,7 @@ async function scenarios(browser) {
   await imageLoaded(office, '#ticket img.thumb');
   check("the ticket's photo and the merged duplicate's thumbnail are shown (loaded through the API)");
   await shot(office, 'office-desktop', { copy: true });
+  await navigationLinks(office, ticketId, h);
 
   // Every report on the ticket, and re-triage in the page.
   const reports = office.locator('#reports li.report');

@@ -65,6 +65,7 @@ pub mod gauges;
 pub mod http_metrics;
 pub mod ingest_access;
 pub mod jetstream_args;
+pub mod jurisdictions;
 pub mod load;
 pub mod logging;
 pub mod nats_child;

@@ -86,6 +86,11 @@ enum Command {
     Classify(civicprobe_router::cli::ClassifyArgs),
     /// Print the office whose area holds a point.
     Route(civicprobe_router::cli::RouteArgs),
+    /// Check a jurisdictions file (overlaps, gaps, self-intersections, datum).
+    Jurisdictions {
+        #[command(subcommand)]
+        action: civicprobe::jurisdictions::JurisdictionsAction,
+    },
     /// Response-time audit table, or `audit verify` for the event chain.
     Audit(civicprobe_tracker::cli::AuditArgs),
     /// Submit photo reports at a fixed rate as many couriers and measure.
@@ -318,6 +323,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Classify(args) => civicprobe::corrections::classify(args).await,
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
+        Command::Jurisdictions { action } => civicprobe::jurisdictions::run(action).await,
         Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
         Command::Load(args) => civicprobe::load::run(args).await,
         Command::NatsGuard { program, args } => {
@@ -411,6 +417,14 @@ async fn router(args: RouterArgs) -> anyhow::Result<()> {
     civicprobe::http_metrics::set_service("router");
     let router = civicprobe_router::Router::from_options(&args.router, &args.router_options)
         .context("loading the router's jurisdictions, classifier and policy")?;
+    let jurisdictions = &args.router;
+    // No database here: the datum is checked where reports are (`up`,
+    // `civicprobe jurisdictions check --database-url`).
+    civicprobe::jurisdictions::warn_at_start(
+        &jurisdictions.jurisdictions,
+        jurisdictions.jurisdictions_datum,
+        &[],
+    );
     let broker = Broker::connect_or_wait(&args.nats).await?;
     let js = async_nats::jetstream::new(broker.client.clone());
     let settings = args.jetstream.settings();
@@ -459,8 +473,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let policy = civicprobe_router::sla::load(&policy).context("loading the SLA policy")?;
     let categories =
         civicprobe_router::Categories::load(&categories).context("loading the categories")?;
-    let jurisdictions = civicprobe_router::Jurisdictions::load(&router.jurisdictions)
-        .context("loading the jurisdictions")?;
+    let jurisdictions = civicprobe_router::Jurisdictions::load_in(
+        &router.jurisdictions,
+        router.jurisdictions_datum,
+    )
+    .context("loading the jurisdictions")?;
     let public = stack::public_url(public_url.as_deref(), service.listen)?;
     alerts.link_base.get_or_insert_with(|| public.url.clone());
     let broker = Broker::connect_or_wait(&service.nats).await?;
@@ -579,7 +596,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         open311_public_photos,
         open311_jurisdiction,
         base_url: public.url,
-        jurisdictions: &router.jurisdictions,
+        jurisdictions: &router,
         sessions: sessions.policy(),
     })?
     .merge(dead_letters)

@@ -42,8 +42,8 @@ pub struct TrackerRoutes<'a> {
     pub open311_jurisdiction: Option<String>,
     /// Open311's base for `media_url` and discovery.
     pub base_url: String,
-    /// The office map the pages draw.
-    pub jurisdictions: &'a Path,
+    /// The office map the pages draw, and its datum override.
+    pub jurisdictions: &'a civicprobe_router::Config,
     /// How long web sessions last.
     pub sessions: SessionPolicy,
 }
@@ -58,8 +58,13 @@ pub fn tracker_routes(routes: TrackerRoutes<'_>) -> anyhow::Result<axum::Router>
     .with_public_photos(routes.open311_public_photos)
     .with_jurisdiction(routes.open311_jurisdiction)
     .with_base_url(routes.base_url);
-    let web = civicprobe_web::app(routes.store.clone(), routes.jurisdictions, routes.sessions)
-        .context("starting the web pages")?;
+    let web = civicprobe_web::app(
+        routes.store.clone(),
+        &routes.jurisdictions.jurisdictions,
+        routes.jurisdictions.jurisdictions_datum,
+        routes.sessions,
+    )
+    .context("starting the web pages")?;
     Ok(civicprobe_tracker::app(routes.store)
         .merge(civicprobe_tracker::events::router(routes.hub))
         .merge(civicprobe_ingest::photo_app(routes.photos))

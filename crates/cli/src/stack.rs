@@ -88,6 +88,7 @@ impl StackConfig {
             },
             router: civicprobe_router::Config {
                 jurisdictions: fixtures.join("jurisdictions.geojson"),
+                jurisdictions_datum: None,
             },
             router_options: civicprobe_router::Options {
                 classifier_corpus: fixtures.join("reports/train.jsonl"),
@@ -173,6 +174,7 @@ impl Stack {
             .with_policy(router.policy().clone())
             .with_verification(config.sla.verify);
         seed_offices(&store, router.jurisdictions()).await?;
+        check_jurisdictions(&store, &config.router).await;
 
         // Open311 names its services from the categories the router loaded.
         let categories = router.categories().clone();
@@ -258,7 +260,7 @@ impl Stack {
             open311_public_photos: config.open311_public_photos,
             open311_jurisdiction: config.open311_jurisdiction.clone(),
             base_url: public.url.clone(),
-            jurisdictions: &config.router.jurisdictions,
+            jurisdictions: &config.router,
             sessions: config.sessions.policy(),
         })?;
         let jurisdiction = config.open311_jurisdiction.clone();
@@ -331,6 +333,18 @@ impl Stack {
         self.broker.stop().await;
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Logs what is wrong with the jurisdictions file, its datum held against
+/// the district's recent reports.
+async fn check_jurisdictions(store: &Store, router: &civicprobe_router::Config) {
+    let limit = crate::jurisdictions::RECENT_POSITIONS;
+    let positions = store.recent_positions(limit).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "jurisdictions check: no recent positions");
+        Vec::new()
+    });
+    let (path, datum) = (&router.jurisdictions, router.jurisdictions_datum);
+    crate::jurisdictions::warn_at_start(path, datum, &positions);
 }
 
 /// Makes every office of the jurisdictions file a known office (a

@@ -25,6 +25,7 @@ async fn a_re_triage_is_read_back_as_a_labelled_example() {
         report_id: ReportId::new(),
         courier_id: CourierId::new(),
         location: Location::new(29.84, 114.32).unwrap(),
+        position_as_sent: None,
         accuracy_m: Some(5.0),
         category_hint: None,
         text: Some("梯控读卡器坏了 刷不上去".into()),

@@ -2,7 +2,7 @@
 //! error names the field at fault.
 
 use crate::Error;
-use civicprobe_model::{Category, Location};
+use civicprobe_model::{Category, Datum, Location, PositionAsSent};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -14,9 +14,10 @@ pub const REPORT_PART: &str = "report";
 pub const MAX_TEXT_CHARS: usize = 2000;
 
 /// The fields a `report` part may hold; anything else is refused.
-const KNOWN_FIELDS: [&str; 6] = [
+const KNOWN_FIELDS: [&str; 7] = [
     "lat",
     "lon",
+    "datum",
     "accuracy_m",
     "category_hint",
     "text",
@@ -30,6 +31,9 @@ pub struct ReportFields {
     /// (the report then takes a photo's EXIF GPS position, or is refused:
     /// [`crate::evidence::position`]).
     pub location: Option<Location>,
+    /// `lat` and `lon` as sent, when `datum` declared GCJ-02 or BD-09
+    /// (`location` is then their WGS-84 conversion).
+    pub position_as_sent: Option<PositionAsSent>,
     /// The phone's stated accuracy in metres: finite, not negative.
     pub accuracy_m: Option<f64>,
     /// The courier's category choice.
@@ -57,8 +61,10 @@ pub fn parse(bytes: &[u8]) -> Result<ReportFields, Error> {
         let name = if plain { unknown.as_str() } else { REPORT_PART };
         return Err(Error::invalid(name, "unknown field"));
     }
+    let (location, position_as_sent) = location(&map)?;
     Ok(ReportFields {
-        location: location(&map)?,
+        location,
+        position_as_sent,
         accuracy_m: accuracy(&map)?,
         category_hint: category_hint(&map)?,
         text: text(&map)?,
@@ -72,16 +78,32 @@ fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).filter(|v| !v.is_null())
 }
 
-/// `lat` and `lon`, both or neither (`None`: take a photo's position).
-fn location(map: &Map<String, Value>) -> Result<Option<Location>, Error> {
+/// `lat` and `lon`, both or neither (`None`: take a photo's position), in
+/// WGS-84, and as sent when `datum` named another datum.
+fn location(map: &Map<String, Value>) -> Result<(Option<Location>, Option<PositionAsSent>), Error> {
+    let datum = datum(map)?;
     if present(map, "lat").is_none() && present(map, "lon").is_none() {
-        return Ok(None);
+        // A photo's EXIF position is WGS-84 whatever the phone's map uses.
+        return Ok((None, None));
     }
     let lat = required_number(map, "lat")?;
     let lon = required_number(map, "lon")?;
-    Location::new(lat, lon)
-        .map(Some)
-        .map_err(|e| Error::invalid(e.field(), e.to_string()))
+    let location = datum
+        .to_wgs84(lat, lon)
+        .map_err(|e| Error::invalid(e.field(), e.to_string()))?;
+    let as_sent = (datum != Datum::Wgs84).then_some(PositionAsSent { lat, lon, datum });
+    Ok((Some(location), as_sent))
+}
+
+/// The datum of `lat` and `lon`: WGS-84 unless declared.
+fn datum(map: &Map<String, Value>) -> Result<Datum, Error> {
+    let Some(value) = present(map, "datum") else {
+        return Ok(Datum::Wgs84);
+    };
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::invalid("datum", "must be one of wgs84, gcj02, bd09"))
 }
 
 fn required_number(map: &Map<String, Value>, key: &str) -> Result<f64, Error> {
@@ -216,5 +238,37 @@ mod tests {
         assert_eq!(field_of(r#"{"lat":1,"lon":1,"text":"a\u001bb"}"#), "text");
         assert_eq!(field_of(r#"{"lat":1,"lon":1,"text":"a\u007f"}"#), "text");
         assert!(parse(br#"{"lat":1,"lon":1,"text":"a\tb\r\nc"}"#).is_ok());
+        assert_eq!(field_of(r#"{"lat":1,"lon":1,"datum":"mars"}"#), "datum");
+        assert_eq!(field_of(r#"{"lat":1,"lon":1,"datum":2}"#), "datum");
+        assert_eq!(field_of(r#"{"lat":91,"lon":1,"datum":"gcj02"}"#), "lat");
+    }
+
+    #[test]
+    fn a_declared_datum_is_converted_and_kept() {
+        let r = parse(br#"{"lat":29.84,"lon":114.32,"datum":"gcj02"}"#).unwrap();
+        let sent = r.position_as_sent.expect("kept as sent");
+        assert_eq!(
+            (sent.lat, sent.lon, sent.datum),
+            (29.84, 114.32, Datum::Gcj02)
+        );
+        let wgs = r.location.unwrap();
+        let (back_lat, back_lon) = Datum::Gcj02.from_wgs84(&wgs);
+        assert!((back_lat - 29.84).abs() < 1e-7 && (back_lon - 114.32).abs() < 1e-7);
+        let moved = wgs.distance_m(&Location::new(29.84, 114.32).unwrap());
+        assert!((300.0..700.0).contains(&moved), "{moved} m");
+        // WGS-84, declared or not, is stored as sent with nothing extra.
+        for json in [
+            r#"{"lat":29.84,"lon":114.32,"datum":"wgs84"}"#,
+            r#"{"lat":29.84,"lon":114.32}"#,
+        ] {
+            let r = parse(json.as_bytes()).unwrap();
+            assert_eq!(r.location, Some(Location::new(29.84, 114.32).unwrap()));
+            assert_eq!(r.position_as_sent, None);
+        }
+        // Without a position the datum has nothing to apply to.
+        assert_eq!(
+            parse(br#"{"datum":"bd09"}"#).unwrap().position_as_sent,
+            None
+        );
     }
 }

@@ -269,6 +269,8 @@ fn submitted(
         report_id,
         courier_id,
         location: position.location,
+        // Only a position sent in the report has a datum of its own.
+        position_as_sent: fields.position_as_sent,
         accuracy_m: fields.accuracy_m,
         category_hint: fields.category_hint,
         text: fields.text,

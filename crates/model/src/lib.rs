@@ -12,6 +12,7 @@
 //!   derived from report ids so a redelivered report opens nothing twice).
 //! - [`category`]: the hazard categories and the urgency flag.
 //! - [`location`]: a validated WGS84 position.
+//! - [`datum`]: WGS-84, GCJ-02 and BD-09, and conversion to WGS-84.
 //! - [`office`]: street-office ids, safe to embed in a NATS subject.
 //! - [`report`]: what a courier submits and ingest publishes.
 //! - [`ticket`]: ticket states, actions and the transition table.
@@ -31,6 +32,7 @@
 
 pub mod category;
 pub mod credential;
+pub mod datum;
 pub mod event;
 pub mod evidence;
 pub mod ids;
@@ -47,6 +49,7 @@ pub mod upload;
 
 pub use category::Category;
 pub use credential::{CredentialGrant, CredentialState};
+pub use datum::{Datum, DatumError, PositionAsSent};
 pub use event::{
     Deadlines, MergeReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
 };

@@ -1,6 +1,6 @@
 //! What a courier submits, as ingest publishes it.
 
-use crate::{Category, CourierId, Evidence, Location, ReportId};
+use crate::{Category, CourierId, Evidence, Location, PositionAsSent, ReportId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -38,6 +38,11 @@ pub struct ReportSubmitted {
     /// Where the hazard is: the position sent, or (when none was, flagged
     /// `position_from_exif`) a photo's EXIF GPS position.
     pub location: Location,
+    /// The position as the courier sent it, when they declared a datum
+    /// other than WGS-84 (`location` is its WGS-84 conversion); absent for
+    /// WGS-84 positions and EXIF ones, which are WGS-84 by definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_as_sent: Option<PositionAsSent>,
     /// The phone's stated accuracy, metres.
     pub accuracy_m: Option<f64>,
     /// The courier's category choice, if any.

@@ -121,6 +121,8 @@ pub fn fields(posted: &Posted, places: &Places) -> Result<ReportFields, Error> {
     }
     Ok(ReportFields {
         location,
+        // GeoReport v2 positions are WGS-84.
+        position_as_sent: None,
         accuracy_m: None,
         category_hint: Some(category),
         text,

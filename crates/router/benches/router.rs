@@ -51,6 +51,7 @@ fn report(texts: &[String], n: u64) -> ReportSubmitted {
             114.2805 + col as f64 * 0.0003,
         )
         .expect("in range"),
+        position_as_sent: None,
         accuracy_m: Some(5.0),
         category_hint: None,
         text: Some(texts[(n as usize) % texts.len()].clone()),

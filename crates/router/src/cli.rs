@@ -3,7 +3,7 @@
 //! `civicprobe route`: argument structs for the binary and functions that
 //! do the work over any reader and writer (the tests use memory).
 
-use civicprobe_model::{Category, Location};
+use civicprobe_model::{Category, Datum};
 use serde::{Deserialize, Serialize};
 use std::{
     io::{BufRead, Write},
@@ -49,18 +49,25 @@ pub struct ClassifyArgs {
     pub classifier_corpus: PathBuf,
 }
 
-/// `civicprobe route --jurisdictions FILE --lat X --lon Y`.
+/// `civicprobe route --jurisdictions FILE --lat X --lon Y [--datum D]`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct RouteArgs {
     /// The GeoJSON FeatureCollection of street-office areas.
     #[arg(long, env = "CIVICPROBE_JURISDICTIONS", default_value = DEFAULT_JURISDICTIONS)]
     pub jurisdictions: PathBuf,
-    /// Latitude (WGS84).
+    /// The datum of the file's coordinates, overriding its own `"datum"`.
+    #[arg(long, env = "CIVICPROBE_JURISDICTIONS_DATUM", value_name = "DATUM")]
+    pub jurisdictions_datum: Option<Datum>,
+    /// Latitude, in `--datum`.
     #[arg(long, allow_negative_numbers = true)]
     pub lat: f64,
-    /// Longitude (WGS84).
+    /// Longitude, in `--datum`.
     #[arg(long, allow_negative_numbers = true)]
     pub lon: f64,
+    /// The datum of `--lat`/`--lon`: `wgs84` (GPS), `gcj02` (Amap,
+    /// Tencent, WeChat) or `bd09` (Baidu).
+    #[arg(long, value_name = "DATUM", default_value_t = Datum::Wgs84)]
+    pub datum: Datum,
     /// A point in no area but this close to one (metres) goes to it.
     #[arg(long, default_value_t = DEFAULT_BOUNDARY_M)]
     pub boundary_m: f64,
@@ -233,22 +240,31 @@ pub async fn route(args: RouteArgs) -> Result<(), Error> {
 }
 
 /// `{"office_id": "...", "office_name": "...", "boundary": bool,
-/// "distance_m": f64}` or `{"office_id": null}`.
+/// "distance_m": f64, "wgs84": {"lat", "lon"}}` or `{"office_id": null,
+/// "wgs84": …}`: the point is located in WGS-84 (`wgs84`), whatever the
+/// datums of the point and of the file.
 pub fn route_to(args: &RouteArgs, mut output: impl Write) -> Result<(), Error> {
-    let jurisdictions = Jurisdictions::load(&args.jurisdictions)?;
-    let at = Location::new(args.lat, args.lon).map_err(|e| Error::Settings {
-        file: "command line".into(),
-        key: e.field().into(),
-        reason: e.to_string(),
-    })?;
+    let jurisdictions = Jurisdictions::load_in(&args.jurisdictions, args.jurisdictions_datum)?;
+    let at = args
+        .datum
+        .to_wgs84(args.lat, args.lon)
+        .map_err(|e| Error::Settings {
+            file: "command line".into(),
+            key: e.field().into(),
+            reason: e.to_string(),
+        })?;
     let json = match jurisdictions.locate(&at, args.boundary_m) {
         Some(l) => serde_json::json!({
             "office_id": l.office.id.as_str(),
             "office_name": l.office.name,
             "boundary": l.boundary,
             "distance_m": (l.distance_m * 10.0).round() / 10.0,
+            "wgs84": { "lat": at.lat(), "lon": at.lon() },
         }),
-        None => serde_json::json!({ "office_id": null }),
+        None => serde_json::json!({
+            "office_id": null,
+            "wgs84": { "lat": at.lat(), "lon": at.lon() },
+        }),
     };
     writeln!(output, "{json}").map_err(|source| Error::Io {
         what: "writing stdout",

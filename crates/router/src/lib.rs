@@ -41,7 +41,9 @@
 //!
 //! - [`jurisdiction`]: the street offices and their areas, loaded from
 //!   GeoJSON, in an R-tree; [`Jurisdictions::locate`] answers "whose point
-//!   is this", with the boundary tolerance.
+//!   is this", with the boundary tolerance; files in GCJ-02 or BD-09 are
+//!   converted to WGS-84 as they are read; [`Jurisdictions::check`] and
+//!   [`check_datum`] find what is wrong with a file.
 //! - [`classifier`]: the learned classifier (a category model and a
 //!   calibrated urgency model over character n-grams and negation-aware
 //!   urgency cues), its versioned model file, the live swap when that
@@ -86,7 +88,7 @@ pub use classifier::{Classification, Classifier};
 pub use consumer::{ensure_tickets_stream, run};
 pub use dedup::{DuplicateRules, OpenTickets};
 pub use error::Error;
-pub use jurisdiction::{Jurisdictions, Located, Office};
+pub use jurisdiction::{check_datum, Finding, Jurisdictions, Located, Office, Tolerances};
 pub use route::{Routed, Router};
 pub use sla::{SlaPolicy, StepDurations};
 
@@ -100,6 +102,10 @@ pub struct Config {
     /// `office_id`, `name`, optional `name_en`).
     #[arg(long, env = "CIVICPROBE_JURISDICTIONS", default_value = DEFAULT_JURISDICTIONS)]
     pub jurisdictions: PathBuf,
+    /// The datum of the file's coordinates (`wgs84`, `gcj02`, `bd09`),
+    /// overriding the file's top-level `"datum"`; without either, WGS-84.
+    #[arg(long, env = "CIVICPROBE_JURISDICTIONS_DATUM", value_name = "DATUM")]
+    pub jurisdictions_datum: Option<civicprobe_model::Datum>,
 }
 
 /// The bundled Xian'an jurisdictions, relative to the working directory.
@@ -110,6 +116,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             jurisdictions: PathBuf::from(DEFAULT_JURISDICTIONS),
+            jurisdictions_datum: None,
         }
     }
 }

@@ -57,7 +57,8 @@ impl Router {
 
     /// Loads the jurisdictions named by `config`, everything else default.
     pub fn from_config(config: &Config) -> Result<Self, Error> {
-        let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
+        let jurisdictions =
+            Jurisdictions::load_in(&config.jurisdictions, config.jurisdictions_datum)?;
         Ok(Self::new(jurisdictions, SlaPolicy::default()))
     }
 
@@ -65,7 +66,8 @@ impl Router {
     /// (`--model`), or else trains the classifier on the corpus; any
     /// unusable file is refused, naming what is wrong.
     pub fn from_options(config: &Config, options: &Options) -> Result<Self, Error> {
-        let jurisdictions = Jurisdictions::load(&config.jurisdictions)?;
+        let jurisdictions =
+            Jurisdictions::load_in(&config.jurisdictions, config.jurisdictions_datum)?;
         let policy = crate::sla::load(&options.policy)?;
         let classifier = match &options.model {
             Some(path) => LiveClassifier::load(path)?,
@@ -267,6 +269,7 @@ mod tests {
             report_id: ReportId::new(),
             courier_id: CourierId::new(),
             location: Location::new(lat, lon).unwrap(),
+            position_as_sent: None,
             accuracy_m: Some(8.0),
             category_hint: None,
             text: Some(text.to_owned()),

@@ -13,6 +13,7 @@
 //!   with its own prefix and config in a temporary folder, on a free port,
 //!   killed on `Drop`.
 //! - [`photos`]: real JPEG and PNG bytes, and broken ones.
+//! - [`datums`]: a jurisdictions file converted to GCJ-02 or BD-09.
 //! - [`odd_exif`]: the odd-EXIF corpus (`fixtures/photos/odd-exif/`),
 //!   photos whose EXIF is written byte by byte the way real phones and
 //!   cameras get it wrong, and the small TIFF writer that makes them.
@@ -23,6 +24,7 @@
 //! Call [`init_tracing`] first in a test to see the services' logs with
 //! `RUST_LOG=debug`.
 
+pub mod datums;
 pub mod db;
 pub mod nats;
 pub mod nats_cluster;

@@ -6,6 +6,7 @@
 import { el, fill, t, translate, languageToggle, whoami, signInForm, signOutButton, api, when, every, timeLeft, nextDeadline } from './common.js';
 import { jurisdictions, drawMap, officeName } from './map.js';
 import { ticketDetail } from './ticket_detail.js';
+import { navigation } from './navigate.js';
 import { follow, showLive, alertButton, raiseAlert, debounce } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -178,6 +179,7 @@ function renderTicket(ticket) {
     el('h3', {}, t('courier_text')),
     el('p', { class: 'courier-text', id: 'courier-text' }, ticket.text || '—'),
     ticketMap(ticket),
+    navigation(ticket),
     ticketDetail(ticket, { role: state.role, onChanged: () => { settled(); return loadQueue().then(() => loadTicket(ticket.ticket_id, false)); } }),
     el('h3', {}, t('actions')), actions(ticket),
     el('h3', {}, t('history')), history(ticket));

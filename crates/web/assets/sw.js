@@ -5,7 +5,7 @@
 
 const CACHE = 'civicprobe-shell-v1';
 const SHELL = ['/', '/office', '/audit', '/assets/app.css', '/assets/common.js', '/assets/courier.js',
-  '/assets/queue.js', '/assets/map.js', '/assets/office.js', '/assets/ticket_detail.js', '/assets/audit.js',
+  '/assets/queue.js', '/assets/map.js', '/assets/office.js', '/assets/ticket_detail.js', '/assets/navigate.js', '/assets/audit.js',
   '/assets/disputes.js', '/assets/deliveries.js', '/assets/dead_letters.js', '/assets/rewards.js', '/assets/live.js', '/assets/icon.svg',
   '/assets/exif.js', '/assets/position.js', '/assets/my_reports.js', '/assets/verify.js', '/assets/courier_rewards.js',
   '/v1/jurisdictions'];

@@ -26,6 +26,12 @@ pub enum Error {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// The jurisdictions file's top-level `datum` is none of the three.
+    #[error("the jurisdictions file {path}: its datum must be one of wgs84, gcj02, bd09")]
+    JurisdictionsDatum {
+        /// The configured file.
+        path: PathBuf,
+    },
     /// A cookie-authenticated unsafe request failed the CSRF checks. `403`.
     #[error("cross-site request refused: {0}")]
     CrossSite(&'static str),
@@ -59,9 +65,10 @@ impl Error {
             Error::BadBody(why) => Problem::new(400, "invalid-field", "Invalid field")
                 .detail(why.clone())
                 .field("token"),
-            Error::Jurisdictions { .. } | Error::JurisdictionsJson { .. } | Error::Store(_) => {
-                Problem::new(500, "internal", "Internal error")
-            }
+            Error::Jurisdictions { .. }
+            | Error::JurisdictionsJson { .. }
+            | Error::JurisdictionsDatum { .. }
+            | Error::Store(_) => Problem::new(500, "internal", "Internal error"),
         }
     }
 }

@@ -22,7 +22,7 @@
 //! | `GET /audit` | supervisor dashboard: response-time charts, overdue, unrouted, district map |
 //! | `GET /assets/{name}` | the embedded scripts, stylesheet and icon |
 //! | `GET /sw.js` | the service worker that lets the courier page open without signal |
-//! | `GET /v1/jurisdictions` | the configured jurisdictions GeoJSON (drawn by the pages) |
+//! | `GET /v1/jurisdictions` | the configured jurisdictions GeoJSON in WGS-84 (drawn by the pages) |
 //! | `GET /session`, `POST /session`, `POST /session/logout` | who am I, sign in, sign out |
 //!
 //! # Layout
@@ -32,6 +32,8 @@
 //!   checks (double-submit token and `Origin` / `Sec-Fetch-Site`).
 //! - [`session`]: signing in and out.
 //! - [`pages`]: the embedded files, the security headers, the jurisdictions.
+//! - [`jurisdictions`]: the jurisdictions file read once and converted to
+//!   WGS-84 from its declared datum.
 //! - [`error`]: the crate's [`Error`], answered as problem+json.
 //! - `assets/`: the pages' source. `common.js`: translations, DOM building
 //!   (text only), API calls with the CSRF header, sign-in form; `map.js`:
@@ -48,6 +50,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod jurisdictions;
 pub mod pages;
 pub mod public;
 pub mod session;
@@ -57,14 +60,21 @@ pub use error::Error;
 pub use public::PublicOrigin;
 
 use axum::Router;
+use civicprobe_model::Datum;
 use civicprobe_tracker::{SessionPolicy, Store};
 use std::path::Path;
 
 /// The web routes; sessions last as `sessions` says. Reads the
-/// jurisdictions file once; fails if it is missing or not JSON. Apply
-/// [`cookie_auth`] over the *whole* app (API included) with
-/// `axum::middleware::from_fn(civicprobe_web::cookie_auth)`.
-pub fn app(store: Store, jurisdictions: &Path, sessions: SessionPolicy) -> Result<Router, Error> {
-    let geojson = pages::load_jurisdictions(jurisdictions)?;
+/// jurisdictions file once, in `datum` when given (else its own declared
+/// datum), and serves it in WGS-84; fails if it is missing, not JSON or of
+/// an unknown datum. Apply [`cookie_auth`] over the *whole* app (API
+/// included) with `axum::middleware::from_fn(civicprobe_web::cookie_auth)`.
+pub fn app(
+    store: Store,
+    jurisdictions: &Path,
+    datum: Option<Datum>,
+    sessions: SessionPolicy,
+) -> Result<Router, Error> {
+    let geojson = jurisdictions::load(jurisdictions, datum)?;
     Ok(pages::router(geojson).merge(session::router(store, sessions)))
 }

@@ -2,7 +2,6 @@
 //! strict Content-Security-Policy; and the jurisdictions GeoJSON the pages
 //! draw (`GET /v1/jurisdictions`).
 
-use crate::Error;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -46,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("queue.js", JS),
     asset!("office.js", JS),
     asset!("ticket_detail.js", JS),
+    asset!("navigate.js", JS),
     asset!("audit.js", JS),
     asset!("ranking.js", JS),
     asset!("disputes.js", JS),
@@ -83,21 +83,6 @@ pub fn router(jurisdictions: Bytes) -> Router {
                 async move { ([(CONTENT_TYPE, "application/geo+json")], body) }
             }),
         )
-}
-
-/// Reads and checks the jurisdictions file once, at start.
-pub fn load_jurisdictions(path: &std::path::Path) -> Result<Bytes, Error> {
-    let raw = std::fs::read(path).map_err(|source| Error::Jurisdictions {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_slice::<serde_json::Value>(&raw).map_err(|source| {
-        Error::JurisdictionsJson {
-            path: path.to_owned(),
-            source,
-        }
-    })?;
-    Ok(Bytes::from(raw))
 }
 
 fn page(body: &'static str) -> Response {

@@ -43,7 +43,7 @@ async fn app_with_clock() -> (Router, Store, TestDb, MockClock) {
             .map(|v| v.to_str().unwrap_or("").to_owned())
             .unwrap_or_default()
     };
-    let router = civicprobe_web::app(store.clone(), &jurisdictions(), POLICY)
+    let router = civicprobe_web::app(store.clone(), &jurisdictions(), None, POLICY)
         .expect("app")
         .route("/echo", get(echo).post(echo))
         .route("/change", post(|| async { "changed" }))
@@ -278,8 +278,13 @@ fn a_missing_jurisdictions_file_is_an_error_at_start() {
         .expect("rt");
     let db = TestDb::sqlite().expect("db");
     let store = rt.block_on(Store::connect(db.url())).expect("store");
-    let err = civicprobe_web::app(store, std::path::Path::new("/nonexistent.geojson"), POLICY)
-        .expect_err("missing file");
+    let err = civicprobe_web::app(
+        store,
+        std::path::Path::new("/nonexistent.geojson"),
+        None,
+        POLICY,
+    )
+    .expect_err("missing file");
     assert!(err.to_string().contains("/nonexistent.geojson"), "{err}");
 }
 

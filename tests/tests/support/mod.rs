@@ -98,6 +98,17 @@ impl Harness {
         photo: Vec<u8>,
     ) -> anyhow::Result<(u16, Value)> {
         let report = serde_json::json!({"lat": at.0, "lon": at.1, "text": text});
+        self.submit_report(token, key, report, photo).await
+    }
+
+    /// POSTs `report` (the `report` part, whole) with one photo.
+    pub async fn submit_report(
+        &self,
+        token: &str,
+        key: &str,
+        report: Value,
+        photo: Vec<u8>,
+    ) -> anyhow::Result<(u16, Value)> {
         let form = reqwest::multipart::Form::new()
             .text("report", report.to_string())
             .part(

@@ -149,6 +149,7 @@ async fn requests_xml_stays_well_formed_over_stored_control_characters() {
         report_id: ReportId::new(),
         courier_id: CourierId::new(),
         location: Location::new(WENQUAN.0, WENQUAN.1).unwrap(),
+        position_as_sent: None,
         accuracy_m: None,
         category_hint: Some(civicprobe_model::Category::Elevator),
         text: Some("电梯\u{0}困人\u{1b}[31m\u{7f}\u{b}".into()),

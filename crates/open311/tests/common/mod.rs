@@ -57,6 +57,7 @@ pub async fn harness_with(kind: &str, routing: bool) -> Harness {
         .expect("office");
     let config = civicprobe_router::Config {
         jurisdictions: format!("{FIXTURES}/jurisdictions.geojson").into(),
+        jurisdictions_datum: None,
     };
     let options = civicprobe_router::Options {
         classifier_corpus: format!("{FIXTURES}/reports/train.jsonl").into(),

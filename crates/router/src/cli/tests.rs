@@ -1,4 +1,5 @@
 use super::*;
+use civicprobe_model::Location;
 use clap::Parser;
 use std::path::Path;
 
@@ -113,9 +114,12 @@ fn route_prints_the_office_the_boundary_flag_or_null() {
         (Some("fushan"), Some(true))
     );
     let strict = route_json(&["--lat", "29.739", "--lon", "114.30", "--boundary-m", "50"]);
-    assert_eq!(strict, serde_json::json!({ "office_id": null }));
+    assert_eq!(strict["office_id"], serde_json::Value::Null);
     let far = route_json(&["--lat", "30.60", "--lon", "114.30"]);
-    assert_eq!(far, serde_json::json!({ "office_id": null }));
+    assert_eq!(
+        far,
+        serde_json::json!({ "office_id": null, "wgs84": { "lat": 30.60, "lon": 114.30 } })
+    );
     let Command::Route(mut bad) = Cli::try_parse_from(["c", "route", "--lat", "1", "--lon", "2"])
         .unwrap()
         .command
@@ -128,6 +132,27 @@ fn route_prints_the_office_the_boundary_flag_or_null() {
         .unwrap_err()
         .to_string()
         .contains("lat"));
+}
+
+#[test]
+fn route_takes_the_points_datum() {
+    // 100 m south of the wenquan / fushan edge (29.82 N) in WGS-84: fushan.
+    let wgs = Location::new(29.82 - 100.0 / 111_320.0, 114.35).unwrap();
+    let (lat, lon) = Datum::Gcj02.from_wgs84(&wgs);
+    let (lat, lon) = (lat.to_string(), lon.to_string());
+    let declared = route_json(&["--lat", &lat, "--lon", &lon, "--datum", "gcj02"]);
+    assert_eq!(declared["office_id"], "fushan", "{declared}");
+    let back = &declared["wgs84"];
+    let back = Location::new(back["lat"].as_f64().unwrap(), back["lon"].as_f64().unwrap());
+    assert!(back.unwrap().distance_m(&wgs) < 0.01);
+    // BD-09 shifts ~370 m north here: its numbers read as WGS-84 land in
+    // wenquan; declared (in any spelling) they go to fushan.
+    let (lat, lon) = Datum::Bd09.from_wgs84(&wgs);
+    let (lat, lon) = (lat.to_string(), lon.to_string());
+    let misread = route_json(&["--lat", &lat, "--lon", &lon]);
+    assert_eq!(misread["office_id"], "wenquan", "{misread}");
+    let declared = route_json(&["--lat", &lat, "--lon", &lon, "--datum", "BD-09"]);
+    assert_eq!(declared["office_id"], "fushan", "{declared}");
 }
 
 #[test]

@@ -8,11 +8,19 @@
 //! A point in no area but within a configurable distance of one (GPS drift
 //! at the district's edge) goes to the nearest office, flagged `boundary`
 //! ([`Jurisdictions::locate`]).
+//!
+//! A file drawn on a Chinese map declares its datum (`"datum": "gcj02"` or
+//! `"bd09"` at the top of the collection, or the operator's override); its
+//! positions are converted to WGS-84 as they are read, so every point is
+//! located in WGS-84 whatever the file's datum.
 
+pub mod check;
 mod distance;
 mod parse;
 
-use civicprobe_model::{Location, OfficeId};
+pub use check::{check_datum, Finding, Tolerances};
+
+use civicprobe_model::{Datum, Location, OfficeId};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
 use rstar::{primitives::GeomWithData, primitives::Rectangle, RTree, AABB};
 use std::path::Path;
@@ -51,6 +59,8 @@ pub struct Jurisdictions {
     areas: Vec<Area>,
     /// The areas' bounding boxes.
     index: RTree<Indexed>,
+    /// The datum the file was read in (its areas are held in WGS-84).
+    datum: Datum,
 }
 
 /// Where a point was routed.
@@ -69,10 +79,18 @@ impl Jurisdictions {
     /// Parses a GeoJSON FeatureCollection of `Polygon`/`MultiPolygon`
     /// features with properties `office_id` (a valid [`OfficeId`]) and `name`
     /// (optional `name_en`). Invalid input is refused with an error naming
-    /// the feature index and, when it has one, its `office_id`.
+    /// the feature index and, when it has one, its `office_id`. The
+    /// coordinates are in the file's declared datum (WGS-84 if none).
     pub fn from_geojson(text: &str) -> Result<Self, Error> {
+        Self::from_geojson_in(text, None)
+    }
+
+    /// Like [`Jurisdictions::from_geojson`], the coordinates read in
+    /// `datum` whatever the file declares, when it is `Some`.
+    pub fn from_geojson_in(text: &str, datum: Option<Datum>) -> Result<Self, Error> {
+        let (datum, offices) = parse::offices(text, datum)?;
         let mut areas = Vec::new();
-        for (office, shape) in parse::offices(text)? {
+        for (office, shape) in offices {
             let bounds = shape.bounding_rect().ok_or_else(|| {
                 Error::Jurisdictions(format!("office {} has an empty area", office.id))
             })?;
@@ -93,16 +111,31 @@ impl Jurisdictions {
                 })
                 .collect(),
         );
-        Ok(Self { areas, index })
+        Ok(Self {
+            areas,
+            index,
+            datum,
+        })
     }
 
     /// Reads and parses a GeoJSON file, see [`Jurisdictions::from_geojson`].
     pub fn load(path: &Path) -> Result<Self, Error> {
+        Self::load_in(path, None)
+    }
+
+    /// Reads and parses a GeoJSON file, see
+    /// [`Jurisdictions::from_geojson_in`].
+    pub fn load_in(path: &Path, datum: Option<Datum>) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_geojson(&text)
+        Self::from_geojson_in(&text, datum)
+    }
+
+    /// The datum the file was read in.
+    pub fn datum(&self) -> Datum {
+        self.datum
     }
 
     /// The office whose area holds `at`. A point on a boundary shared by
@@ -152,6 +185,15 @@ impl Jurisdictions {
                 boundary: true,
                 distance_m,
             })
+    }
+
+    /// Metres from `at` to the nearest office's area (to its edge, so 0
+    /// only on one; meant for points outside every area).
+    pub fn nearest_m(&self, at: &Location) -> f64 {
+        self.areas
+            .iter()
+            .map(|area| distance::to_area_m(at, &area.shape))
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// Every office, ordered by id.

@@ -4,8 +4,11 @@
 //! `MultiPolygon` geometry (rings closed, at least four positions, finite
 //! WGS84 longitude/latitude) and string properties `office_id` (a valid,
 //! unique [`OfficeId`]) and `name` (not empty), optionally `name_en`.
+//! The collection may declare the datum of its coordinates as a top-level
+//! `"datum"` member (`wgs84`, `gcj02`, `bd09`; WGS-84 when absent); every
+//! position is converted to WGS-84 as it is read.
 
-use civicprobe_model::OfficeId;
+use civicprobe_model::{Datum, OfficeId};
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use geojson::{Feature, GeoJson, PolygonType, Position, Value};
 use std::collections::BTreeSet;
@@ -13,14 +16,21 @@ use std::collections::BTreeSet;
 use super::Office;
 use crate::Error;
 
-/// Every office in `text` with its area, in file order.
-pub(super) fn offices(text: &str) -> Result<Vec<(Office, MultiPolygon<f64>)>, Error> {
+/// The offices of a file, their areas in WGS-84, and the datum the file
+/// was read in.
+pub(super) type Parsed = (Datum, Vec<(Office, MultiPolygon<f64>)>);
+
+/// Every office in `text` with its area converted to WGS-84, in file order.
+/// `datum` overrides the file's own declaration.
+pub(super) fn offices(text: &str, datum: Option<Datum>) -> Result<Parsed, Error> {
     let geojson: GeoJson = text.parse().map_err(|e| Error::GeoJson(Box::new(e)))?;
     let GeoJson::FeatureCollection(collection) = geojson else {
         return Err(Error::Jurisdictions(
             "expected a GeoJSON FeatureCollection".into(),
         ));
     };
+    let declared = declared_datum(&collection)?;
+    let datum = datum.unwrap_or(declared);
     if collection.features.is_empty() {
         return Err(Error::Jurisdictions(
             "the FeatureCollection is empty".into(),
@@ -39,10 +49,24 @@ pub(super) fn offices(text: &str) -> Result<Vec<(Office, MultiPolygon<f64>)>, Er
         if !seen.insert(office.id.clone()) {
             return Err(fault("office_id is used by an earlier feature".into()));
         }
-        let shape = area(feature).map_err(fault)?;
+        let shape = area(feature, datum).map_err(fault)?;
         out.push((office, shape));
     }
-    Ok(out)
+    Ok((datum, out))
+}
+
+/// The collection's top-level `"datum"`: WGS-84 when absent.
+fn declared_datum(collection: &geojson::FeatureCollection) -> Result<Datum, Error> {
+    let Some(value) = collection
+        .foreign_members
+        .as_ref()
+        .and_then(|members| members.get("datum"))
+    else {
+        return Ok(Datum::Wgs84);
+    };
+    value.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+        Error::Jurisdictions("the top-level datum must be one of wgs84, gcj02, bd09".into())
+    })
 }
 
 /// A string property, if present and a string.
@@ -72,14 +96,14 @@ fn office(feature: &Feature) -> Result<Office, String> {
 }
 
 /// The feature's geometry as a multipolygon.
-fn area(feature: &Feature) -> Result<MultiPolygon<f64>, String> {
+fn area(feature: &Feature, datum: Datum) -> Result<MultiPolygon<f64>, String> {
     let geometry = feature.geometry.as_ref().ok_or("geometry is missing")?;
     match &geometry.value {
-        Value::Polygon(rings) => Ok(MultiPolygon::new(vec![polygon(rings)?])),
+        Value::Polygon(rings) => Ok(MultiPolygon::new(vec![polygon(rings, datum)?])),
         Value::MultiPolygon(polygons) if !polygons.is_empty() => polygons
             .iter()
             .enumerate()
-            .map(|(i, rings)| polygon(rings).map_err(|e| format!("polygon #{i}: {e}")))
+            .map(|(i, rings)| polygon(rings, datum).map_err(|e| format!("polygon #{i}: {e}")))
             .collect::<Result<Vec<_>, _>>()
             .map(MultiPolygon::new),
         Value::MultiPolygon(_) => Err("the MultiPolygon has no polygons".into()),
@@ -91,14 +115,14 @@ fn area(feature: &Feature) -> Result<MultiPolygon<f64>, String> {
 }
 
 /// One polygon: the first ring is the exterior, the others are holes.
-fn polygon(rings: &PolygonType) -> Result<Polygon<f64>, String> {
+fn polygon(rings: &PolygonType, datum: Datum) -> Result<Polygon<f64>, String> {
     let mut rings = rings.iter().enumerate().map(|(i, ring)| {
         let what = if i == 0 {
             "exterior ring".to_owned()
         } else {
             format!("hole #{i}")
         };
-        line_string(ring).map_err(|e| format!("{what}: {e}"))
+        line_string(ring, datum).map_err(|e| format!("{what}: {e}"))
     });
     let exterior = rings.next().ok_or("the polygon has no rings")??;
     let holes = rings.collect::<Result<Vec<_>, _>>()?;
@@ -106,14 +130,14 @@ fn polygon(rings: &PolygonType) -> Result<Polygon<f64>, String> {
 }
 
 /// A closed ring of at least four valid positions.
-fn line_string(ring: &[Position]) -> Result<LineString<f64>, String> {
+fn line_string(ring: &[Position], datum: Datum) -> Result<LineString<f64>, String> {
     if ring.len() < 4 {
         return Err(format!("needs at least 4 positions, has {}", ring.len()));
     }
     let coords = ring
         .iter()
         .enumerate()
-        .map(|(i, position)| coord(position).map_err(|e| format!("position #{i}: {e}")))
+        .map(|(i, position)| coord(position, datum).map_err(|e| format!("position #{i}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     if coords.first() != coords.last() {
         return Err("is not closed (first and last positions differ)".into());
@@ -121,8 +145,10 @@ fn line_string(ring: &[Position]) -> Result<LineString<f64>, String> {
     Ok(LineString::new(coords))
 }
 
-/// `[lon, lat]` (a third, altitude, value is ignored).
-fn coord(position: &Position) -> Result<Coord<f64>, String> {
+/// `[lon, lat]` in `datum` (a third, altitude, value is ignored), in WGS-84.
+/// The same position converts to the same coordinates, so shared edges
+/// stay shared.
+fn coord(position: &Position, datum: Datum) -> Result<Coord<f64>, String> {
     let [lon, lat, ..] = position.as_slice() else {
         return Err("needs [longitude, latitude]".into());
     };
@@ -132,5 +158,11 @@ fn coord(position: &Position) -> Result<Coord<f64>, String> {
     if !lat.is_finite() || !(-90.0..=90.0).contains(lat) {
         return Err(format!("latitude {lat} is out of range"));
     }
-    Ok(Coord { x: *lon, y: *lat })
+    let wgs = datum
+        .to_wgs84(*lat, *lon)
+        .map_err(|e| format!("{datum} position {lat}, {lon}: {e}"))?;
+    Ok(Coord {
+        x: wgs.lon(),
+        y: wgs.lat(),
+    })
 }

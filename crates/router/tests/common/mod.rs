@@ -36,6 +36,7 @@ pub fn report(lat: f64, lon: f64, text: &str) -> ReportSubmitted {
         report_id: ReportId::new(),
         courier_id: CourierId::new(),
         location: Location::new(lat, lon).unwrap(),
+        position_as_sent: None,
         accuracy_m: Some(5.0),
         category_hint: None,
         text: Some(text.to_owned()),
@@ -161,4 +162,19 @@ pub async fn wait_for_tickets(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The Xian'an fixture's text.
+pub fn fixture_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/jurisdictions.geojson");
+    std::fs::read_to_string(path).expect("fixture")
+}
+
+/// `geojson` converted to `datum`, declaring `declared` (see testkit).
+pub fn in_datum(
+    geojson: &str,
+    datum: civicprobe_model::Datum,
+    declared: Option<civicprobe_model::Datum>,
+) -> String {
+    civicprobe_testkit::datums::geojson_in(geojson, datum, declared)
 }

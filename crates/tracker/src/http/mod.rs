@@ -41,6 +41,7 @@ pub mod dead_letters;
 mod disputes;
 mod error;
 mod monthly;
+pub mod navigate;
 mod photos;
 mod proof;
 mod redemptions;

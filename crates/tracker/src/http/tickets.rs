@@ -46,6 +46,8 @@ struct TicketWithEvents {
     ticket: Ticket,
     events: Vec<TicketEvent>,
     reports: Vec<TicketReport>,
+    /// 导航: the position in Amap, Baidu Maps, Tencent Maps and `geo:`.
+    navigation: Vec<super::navigate::NavLink>,
 }
 
 /// The body of an action; every field optional on the wire.
@@ -116,9 +118,9 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
 #[serde(untagged)]
 enum TicketView {
     /// Offices and supervisors.
-    Staff(TicketWithEvents),
+    Staff(Box<TicketWithEvents>),
     /// One of its reporting couriers: their own report, where it stands.
-    Reporter(CourierTicket),
+    Reporter(Box<CourierTicket>),
 }
 
 /// `GET /v1/tickets/{id}`.
@@ -132,18 +134,23 @@ pub(super) async fn ticket(
         let ticket = visible_ticket(&store, &who, &id).await?;
         if let Principal::Courier { courier_id, .. } = &who {
             let view = store.courier_ticket(&ticket, *courier_id).await?;
-            return Ok(TicketView::Reporter(view.ok_or(ApiError::NotFound)?));
+            return Ok(TicketView::Reporter(Box::new(
+                view.ok_or(ApiError::NotFound)?,
+            )));
         }
         let mut ticket = ticket;
         ticket.verification.can_verify =
             matches!(who, Principal::Supervisor { .. }) && ticket.state == TicketState::Resolved;
         let events = store.ticket_events(ticket.ticket_id).await?;
         let reports = store.ticket_reports(&ticket).await?;
-        Ok(TicketView::Staff(TicketWithEvents {
+        let title = format!("{} {}", ticket.category.as_str(), ticket.office_name);
+        let navigation = super::navigate::links(&ticket.location, &title);
+        Ok(TicketView::Staff(Box::new(TicketWithEvents {
             ticket,
             events,
             reports,
-        }))
+            navigation,
+        })))
     })
     .await
 }

@@ -19,6 +19,7 @@ mod offices;
 pub mod open311;
 mod photo_visibility;
 pub mod points;
+mod positions;
 mod proof_photos;
 pub mod queries;
 pub mod redemptions;

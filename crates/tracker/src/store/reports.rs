@@ -8,7 +8,9 @@ use super::rows::{parsed, Ticket};
 use super::Store;
 use crate::time_ms::from_ms;
 use crate::Error;
-use civicprobe_model::{CourierId, Evidence, Location, MergeReason, PhotoRef, ReportId};
+use civicprobe_model::{
+    CourierId, Evidence, Location, MergeReason, PhotoRef, PositionAsSent, ReportId,
+};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -27,6 +29,9 @@ pub struct TicketReport {
     /// Where the courier was (`None` for a duplicate merged before the
     /// tracker kept positions).
     pub location: Option<Location>,
+    /// The position as the courier sent it, when in GCJ-02 or BD-09.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_as_sent: Option<PositionAsSent>,
     /// The phone's stated accuracy, metres.
     pub accuracy_m: Option<f64>,
     /// The report's photos, by reference (`GET /v1/reports/{id}/photos/{n}`).
@@ -54,7 +59,8 @@ impl Store {
     pub async fn ticket_reports(&self, ticket: &Ticket) -> Result<Vec<TicketReport>, Error> {
         let rows = sqlx::query(
             "SELECT report_id, courier_id, text, lat, lon, accuracy_m, photos_json, \
-             received_at, joined_at, merge_json, evidence_json FROM ticket_reporters \
+             received_at, joined_at, merge_json, evidence_json, sent_lat, sent_lon, sent_datum \
+             FROM ticket_reporters \
              WHERE ticket_id = $1 \
              ORDER BY CASE WHEN report_id = $2 THEN 0 ELSE 1 END, joined_at, received_at, report_id",
         )
@@ -99,6 +105,7 @@ fn report_of(row: &AnyRow, ticket: &Ticket) -> Result<TicketReport, Error> {
             .filter(|_| !opener)
             .map(|at| (at.distance_m(&ticket.location) * 10.0).round() / 10.0),
         location,
+        position_as_sent: super::rows::position_as_sent(row)?,
         accuracy_m: row.try_get("accuracy_m")?,
         photos,
         received_at: from_ms(row.try_get("received_at")?)?,

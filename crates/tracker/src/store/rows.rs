@@ -4,8 +4,8 @@ use super::verification_status::VerificationStatus;
 use crate::time_ms::{from_ms, from_opt_ms};
 use crate::Error;
 use civicprobe_model::{
-    Category, CourierId, Deadlines, Location, OfficeId, PhotoRef, RejectReason, ReportId, Role,
-    TicketAction, TicketId, TicketState,
+    Category, CourierId, Deadlines, Location, OfficeId, PhotoRef, PositionAsSent, RejectReason,
+    ReportId, Role, TicketAction, TicketId, TicketState,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -21,7 +21,7 @@ macro_rules! ticket_columns {
          lat, lon, accuracy_m, text, photos_json, reported_at, received_at, opened_at, \
          acknowledge_by, make_safe_by, resolve_by, acknowledged_at, made_safe_at, \
          resolved_at, closed_at, version, reopen_count, needs_triage, boundary, model_version, \
-         (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = tickets.ticket_id) \
+         sent_lat, sent_lon, sent_datum, (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = tickets.ticket_id) \
          AS updated_at, \
          CAST(COALESCE((SELECT SUM(CASE x.step WHEN 'acknowledge' THEN 1 \
          WHEN 'make_safe' THEN 2 WHEN 'resolve' THEN 4 ELSE 0 END) \
@@ -63,8 +63,11 @@ pub struct Ticket {
     pub state: TicketState,
     /// Who reported it.
     pub courier_id: CourierId,
-    /// Where the hazard is.
+    /// Where the hazard is, WGS-84.
     pub location: Location,
+    /// The position as the courier sent it, when in GCJ-02 or BD-09.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_as_sent: Option<PositionAsSent>,
     /// The phone's stated accuracy, metres.
     pub accuracy_m: Option<f64>,
     /// The courier's text.
@@ -260,6 +263,24 @@ fn location(row: &AnyRow) -> Result<Location, Error> {
         .map_err(|e| Error::Corrupt(e.to_string()))
 }
 
+/// The `sent_lat, sent_lon, sent_datum` columns: `None` when NULL.
+pub(crate) fn position_as_sent(row: &AnyRow) -> Result<Option<PositionAsSent>, Error> {
+    let datum: Option<String> = row.try_get("sent_datum")?;
+    let Some(datum) = datum else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| Error::Corrupt(format!("sent_{what} of a {datum} position"));
+    Ok(Some(PositionAsSent {
+        lat: row
+            .try_get::<Option<f64>, _>("sent_lat")?
+            .ok_or_else(|| corrupt("lat"))?,
+        lon: row
+            .try_get::<Option<f64>, _>("sent_lon")?
+            .ok_or_else(|| corrupt("lon"))?,
+        datum: datum.parse().map_err(|_| corrupt("datum"))?,
+    }))
+}
+
 impl Ticket {
     /// Reads the [`ticket_columns!`] of a row.
     pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, Error> {
@@ -277,6 +298,7 @@ impl Ticket {
             state,
             courier_id: parsed(row, "courier_id")?,
             location: location(row)?,
+            position_as_sent: position_as_sent(row)?,
             accuracy_m: row.try_get("accuracy_m")?,
             text: row.try_get("text")?,
             photos: serde_json::from_str(&photos_json)?,

@@ -85,9 +85,9 @@ pub(crate) async fn insert_ticket(
         "INSERT INTO tickets (ticket_id, report_id, office_id, office_name, category, urgent, \
          state, courier_id, lat, lon, accuracy_m, text, photos_json, reported_at, received_at, \
          opened_at, acknowledge_by, make_safe_by, resolve_by, needs_triage, boundary, \
-         model_version, version) \
+         model_version, sent_lat, sent_lon, sent_datum, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, 1) ON CONFLICT DO NOTHING",
+         $18, $19, $20, $21, $22, $23, $24, $25, 1) ON CONFLICT DO NOTHING",
     )
     .bind(ev.ticket_id.to_string())
     .bind(r.report_id.to_string())
@@ -111,6 +111,9 @@ pub(crate) async fn insert_ticket(
     .bind(i64::from(ev.needs_triage))
     .bind(i64::from(ev.boundary))
     .bind(ev.model_version.clone())
+    .bind(r.position_as_sent.map(|p| p.lat))
+    .bind(r.position_as_sent.map(|p| p.lon))
+    .bind(r.position_as_sent.map(|p| p.datum.as_str()))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -130,8 +133,8 @@ pub(crate) async fn insert_reporter(
     let done = sqlx::query(
         "INSERT INTO ticket_reporters (report_id, ticket_id, courier_id, photo_reuse, received_at, \
          joined_at, text, photos_json, lat, lon, accuracy_m, evidence_json, merge_json, \
-         open311_json) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         open311_json, sent_lat, sent_lon, sent_datum) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (report_id) DO NOTHING",
     )
     .bind(report.report_id.to_string())
@@ -148,6 +151,9 @@ pub(crate) async fn insert_reporter(
     .bind(serde_json::to_string(&report.evidence)?)
     .bind(merge.map(serde_json::to_string).transpose()?)
     .bind(report.open311.as_ref().map(serde_json::to_string).transpose()?)
+    .bind(report.position_as_sent.map(|p| p.lat))
+    .bind(report.position_as_sent.map(|p| p.lon))
+    .bind(report.position_as_sent.map(|p| p.datum.as_str()))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -61,6 +61,7 @@ pub fn report(courier: CourierId, received_at: OffsetDateTime) -> ReportSubmitte
         report_id: ReportId::new(),
         courier_id: courier,
         location: Location::new(29.84, 114.32).unwrap(),
+        position_as_sent: None,
         accuracy_m: Some(8.5),
         category_hint: Some(Category::Manhole),
         text: Some("井盖缺失 missing manhole cover".into()),

@@ -7,6 +7,7 @@ fn report(lat: f64, lon: f64, hours: i64, phash: Option<&str>) -> ReportSubmitte
         report_id: ReportId::new(),
         courier_id: CourierId::new(),
         location: Location::new(lat, lon).unwrap(),
+        position_as_sent: None,
         accuracy_m: None,
         category_hint: None,
         text: None,
