@@ -150,7 +150,14 @@ async fn a_courier_sees_the_steps_of_their_own_reports_only(kind: &str) {
     assert!(store.record_merged(&dup_ev).await.unwrap());
     let subject = ticket_subject(&dup_ev.office_id, dup_ev.category, "merged");
     live.publish(subject, &dup_ev).await;
-    let got = dup.ticket().await;
+    let mut got = dup.ticket().await;
+    if got["kind"] == "opened" {
+        // Their connection read the opening after the merge was recorded:
+        // they are a reporter of the ticket by then, and see its opening,
+        // without the first courier's report.
+        assert_eq!(got["report_id"], Value::Null, "{got}");
+        got = dup.ticket().await;
+    }
     assert_eq!(got["report_id"], dup_ev.report.report_id.to_string());
     assert_eq!(got["reason"], Value::Null, "no reason for couriers");
     let got = own.ticket().await;
