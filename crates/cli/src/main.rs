@@ -12,7 +12,9 @@ use civicprobe::shutdown::Shutdown;
 use civicprobe::stack::{self, Stack, StackConfig};
 use civicprobe::startup::Startup;
 use civicprobe::{broker::Broker, gauges, nats_config::NatsConfig, ops, submit};
-use civicprobe_model::nats::{REPORTS_STREAM, TICKETS_STREAM, TOKENS_STREAM, UPLOADS_STREAM};
+use civicprobe_model::nats::{
+    PHOTOS_STREAM, REPORTS_STREAM, TICKETS_STREAM, TOKENS_STREAM, UPLOADS_STREAM,
+};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -369,15 +371,25 @@ async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     // The outbox publisher, the reuse feed and the credentials' follower
     // retry on their own.
-    let (_, startup) = Startup::new("ingest", &broker.client)
-        .ensure("the REPORTS and UPLOADS streams", move |js| async move {
+    let photos_on_nats = args.ingest.photo_store == civicprobe_ingest::PhotoBackendKind::Nats;
+    let mut startup = Startup::new("ingest", &broker.client).ensure(
+        "the REPORTS and UPLOADS streams",
+        move |js| async move {
             civicprobe_ingest::ensure_reports_stream(&js, &settings).await?;
             civicprobe_ingest::ensure_uploads_stream(&js, &settings)
                 .await
                 .map_err(|e| anyhow::anyhow!("creating the UPLOADS stream: {e}"))?;
             Ok::<(), anyhow::Error>(())
-        })
-        .spawn(&shutdown);
+        },
+    );
+    if photos_on_nats {
+        startup = startup.ensure("the PHOTOS bucket", move |js| async move {
+            civicprobe_ingest::photo::store::ensure_photos_bucket(&js, &settings)
+                .await
+                .map(drop)
+        });
+    }
+    let (_, startup) = startup.spawn(&shutdown);
     std::fs::create_dir_all(&args.ingest.data_dir).context("creating the data directory")?;
     let directory = civicprobe_ingest::CredentialDirectory::open(&args.ingest.data_dir);
     let follow = tokio::spawn(civicprobe_ingest::credentials::follow(
@@ -398,7 +410,10 @@ async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
         .await
         .context("opening ingest's local store")?;
     let public = stack::public_url(args.public_url.as_deref(), args.listen)?;
-    let streams = vec![REPORTS_STREAM];
+    let mut streams = vec![REPORTS_STREAM];
+    if photos_on_nats {
+        streams.push(PHOTOS_STREAM);
+    }
     let ops = OpsEndpoints::new("ingest", &broker.client, &args.ops, streams, None);
     let jurisdiction = args.open311_jurisdiction.clone();
     let app = civicprobe::split::intake_routes(state.clone(), &args.places, jurisdiction)?

@@ -6,12 +6,16 @@
 //! 200 and the report becomes a ticket. The services run with
 //! `--ops-listen`: there `/metrics` (no token) carries each one's
 //! `service` label, and the main listener has no `/metrics` (404).
+//! Ingest keeps its photos in the PHOTOS bucket (`--photo-store nats`, as
+//! in a district): it makes the bucket at start-up, and its `/readyz`
+//! names the bucket's stream when it is gone, as the tracker's names
+//! UPLOADS.
 //! `up` with `NATS_URL` set to a server that is down starts too, says so
 //! (masked), and starts no server of its own.
 
 mod common;
 
-use civicprobe_model::nats::UPLOADS_STREAM;
+use civicprobe_model::nats::{PHOTOS_STREAM, UPLOADS_STREAM};
 use civicprobe_model::{ReportId, TicketId};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
 use common::{admin, admin_on, civicprobe, post_report, report_form, terminate};
@@ -53,6 +57,10 @@ fn spawn_service(name: &'static str, nats: &str, db: &str, data: &Path) -> Servi
         nats,
     ];
     command.arg(name).args(flags);
+    // Ingest's photos go to the shared PHOTOS bucket, as in a district.
+    if name == "ingest" {
+        command.env("CIVICPROBE_PHOTO_STORE", "nats");
+    }
     // The router keeps nothing of its own.
     if name != "router" {
         command.arg("--data-dir").arg(data).env("DATABASE_URL", db);
@@ -249,6 +257,14 @@ async fn every_service_starts_while_nats_is_down(kind: &str) {
     let body = readyz_until(&services[2].base, 503).await;
     let uploads = json!({"component": "stream", "name": UPLOADS_STREAM, "reason": "not found"});
     assert_eq!(body["missing"], json!([uploads]), "{body}");
+    // Ingest, with its photos on NATS, is ready only with the bucket
+    // (made among its start-up steps, not at the first upload).
+    js.delete_stream(PHOTOS_STREAM)
+        .await
+        .expect("delete the PHOTOS bucket");
+    let body = readyz_until(&services[0].base, 503).await;
+    let photos = json!({"component": "stream", "name": PHOTOS_STREAM, "reason": "not found"});
+    assert_eq!(body["missing"], json!([photos]), "{body}");
     for service in &mut services {
         let status = terminate(&mut service.child);
         let log = std::fs::read_to_string(

@@ -40,6 +40,9 @@ pub const UPLOADS_CONSUMER: &str = "tracker-uploads";
 /// The JetStream object store bucket ingest keeps photos and thumbnails in
 /// when several ingest instances share them (`--photo-store nats`).
 pub const PHOTOS_BUCKET: &str = "PHOTOS";
+/// The stream behind [`PHOTOS_BUCKET`] (JetStream names an object store's
+/// stream `OBJ_<bucket>`): what `/readyz` looks for.
+pub const PHOTOS_STREAM: &str = "OBJ_PHOTOS";
 
 /// The router's durable pull consumer on `REPORTS`.
 pub const ROUTER_CONSUMER: &str = "router";

@@ -33,7 +33,11 @@ impl DistrictBox {
     /// Makes the box's files and starts NATS and PostgreSQL only, so that
     /// the streams can be made before the services start.
     pub async fn start_backbone(nats_server: &Path) -> DistrictBox {
-        let dir = tempfile::tempdir().expect("box folder");
+        let mut dir = tempfile::tempdir().expect("box folder");
+        if std::env::var_os("CIVICPROBE_TEST_DISTRICT_KEEP").is_some() {
+            dir.disable_cleanup(true);
+            println!("the box's folder (kept): {}", dir.path().display());
+        }
         let base = free_port_run();
         let mut boxed = DistrictBox {
             dir,

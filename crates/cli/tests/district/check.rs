@@ -70,10 +70,15 @@ pub async fn outcome(database_url: &str, accepted: &HashSet<String>) -> Outcome 
     out
 }
 
+/// A wait outside the faults worth naming, with when it happened.
+const SLOW: Duration = Duration::from_millis(500);
+
 /// Prints the worst wait per window and the quantiles outside them.
 pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
     let mut inside: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
     let mut outside = Vec::new();
+    let mut slow = Vec::new();
+    let start = ledger.accepted.values().min().copied();
     for (id, accepted) in &ledger.accepted {
         let Some(seen) = ledger.seen.get(id) else {
             continue;
@@ -84,7 +89,15 @@ pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
             .position(|w| (w.from..w.to).contains(accepted))
         {
             Some(i) => inside.entry(i).or_default().push(wait),
-            None => outside.push(wait),
+            None => {
+                outside.push(wait);
+                if wait > SLOW {
+                    let at = start
+                        .map(|s| accepted.duration_since(s))
+                        .unwrap_or_default();
+                    slow.push((at, wait));
+                }
+            }
         }
     }
     println!("district in a box on {version}: 202 → ticket (printed, not asserted; targets: worst ≤ 15 s, p99 outside faults ≤ 100 ms)");
@@ -114,6 +127,20 @@ pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
         q(0.99),
         q(1.0)
     );
+    slow.sort();
+    if !slow.is_empty() {
+        let shown: Vec<String> = slow
+            .iter()
+            .take(12)
+            .map(|(at, wait)| format!("+{:.1}s: {:.2}s", at.as_secs_f64(), wait.as_secs_f64()))
+            .collect();
+        println!(
+            "  outside the faults, {} waited over {} ms (accepted at, waited): {}",
+            slow.len(),
+            SLOW.as_millis(),
+            shown.join(", ")
+        );
+    }
     println!(
         "  {} accepted, {} never accepted; submits retried after (status: count, 0 = no answer) {:?}",
         ledger.accepted.len(),

@@ -33,6 +33,23 @@ pub const BUCKET_BOUND: Duration = Duration::from_secs(5);
 /// left over by a request that never committed its report.
 pub const STALE_AFTER: Duration = Duration::from_secs(10 * 60);
 
+/// Makes the [`PHOTOS_BUCKET`] bucket with `settings.replicas` (or updates
+/// an existing one to them). Ingest runs it among its start-up steps when
+/// photos go to NATS: made on first use instead, a clustered bucket took
+/// longer than [`BUCKET_BOUND`] to appear, and the first reports waited
+/// for the next round.
+pub async fn ensure_photos_bucket(
+    js: &jetstream::Context,
+    settings: &civicprobe_model::nats::JetStreamSettings,
+) -> Result<object_store::ObjectStore, civicprobe_jetstream::Error> {
+    let config = object_store::Config {
+        bucket: PHOTOS_BUCKET.to_owned(),
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    };
+    civicprobe_jetstream::ensure_object_store(js, config, settings).await
+}
+
 /// Where photos live; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct PhotoStore {
@@ -161,16 +178,12 @@ impl PhotoBackend {
         }
     }
 
-    /// The bucket, made (or updated to the configured replicas) on first use.
+    /// The bucket: made at start-up ([`ensure_photos_bucket`]), or here on
+    /// first use if start-up has not got that far.
     async fn bucket(nats: &NatsPhotos) -> Result<object_store::ObjectStore, Error> {
         nats.bucket
             .get_or_try_init(|| async {
-                let config = object_store::Config {
-                    bucket: PHOTOS_BUCKET.to_owned(),
-                    storage: jetstream::stream::StorageType::File,
-                    ..Default::default()
-                };
-                civicprobe_jetstream::ensure_object_store(&nats.js, config, &nats.settings)
+                ensure_photos_bucket(&nats.js, &nats.settings)
                     .await
                     .map_err(nats_error)
             })
