@@ -19,6 +19,8 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     /// Further `nats-server` arguments (authentication), kept for restarts.
     extra: Vec<String>,
+    /// The `nats-server` binary it runs.
+    binary: PathBuf,
 }
 
 impl NatsServer {
@@ -31,11 +33,27 @@ impl NatsServer {
     /// [`NatsServer::start`] with further `nats-server` arguments, e.g.
     /// `["--user", "civic", "--pass", "pw"]` or `["--auth", "token"]`.
     pub fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_binary(&nats_server_binary(), extra)
+    }
+
+    /// The current nats-server that `.ci/run` installs from PyPI
+    /// (`CIVICPROBE_TEST_NATS_SERVER_CURRENT`), started as
+    /// [`NatsServer::start`] does; `None` when the variable is unset.
+    /// Tests of behaviour that changed between 2.9 and current servers run
+    /// on both.
+    pub fn start_current() -> Option<anyhow::Result<Self>> {
+        let binary = std::env::var_os("CIVICPROBE_TEST_NATS_SERVER_CURRENT")?;
+        Some(Self::start_binary(Path::new(&binary), &[]))
+    }
+
+    /// [`NatsServer::start_with`] running `binary`.
+    pub fn start_binary(binary: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let binary = binary.to_owned();
         let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
         let store = tempfile::tempdir().context("temporary JetStream store")?;
         let ports_dir = store.path().join("ports");
         std::fs::create_dir_all(&ports_dir)?;
-        let mut child = spawn(-1, store.path(), Some(&ports_dir), &extra)?;
+        let mut child = spawn(&binary, -1, store.path(), Some(&ports_dir), &extra)?;
         let port = match wait_for_ports_file(&ports_dir, &mut child) {
             Ok(port) => port,
             Err(e) => {
@@ -49,6 +67,7 @@ impl NatsServer {
             port,
             store,
             extra,
+            binary,
         };
         server.wait_until_listening()?;
         Ok(server)
@@ -69,6 +88,7 @@ impl NatsServer {
             port: free_port()?,
             store: tempfile::tempdir().context("temporary JetStream store")?,
             extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+            binary: nats_server_binary(),
         })
     }
 
@@ -94,6 +114,7 @@ impl NatsServer {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
         self.child = Some(spawn(
+            &self.binary,
             i32::from(self.port),
             self.store.path(),
             None,
@@ -135,12 +156,13 @@ impl Drop for NatsServer {
 /// Spawns `nats-server -js`; port -1 lets the server pick one and write it
 /// to the ports file in `ports_dir`.
 fn spawn(
+    binary: &Path,
     port: i32,
     store: &Path,
     ports_dir: Option<&Path>,
     extra: &[String],
 ) -> anyhow::Result<Child> {
-    let mut cmd = Command::new(nats_server_binary());
+    let mut cmd = Command::new(binary);
     cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
         .arg(store.join("js"))
         .args(extra);

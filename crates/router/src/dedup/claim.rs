@@ -6,7 +6,11 @@
 
 use async_nats::{
     header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID},
-    jetstream::{self, context::PublishErrorKind, stream},
+    jetstream::{
+        self,
+        context::{PublishError, PublishErrorKind},
+        stream, ErrorCode,
+    },
     HeaderMap,
 };
 use civicprobe_model::{Category, OfficeId};
@@ -78,7 +82,7 @@ pub async fn claim(
         .await;
     match ack {
         Ok(ack) => Ok(Claimed::Won(ack.sequence)),
-        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+        Err(e) if lost_the_race(&e) => {
             let last = js
                 .get_stream(CLAIMS_STREAM)
                 .await
@@ -89,5 +93,50 @@ pub async fn claim(
             Ok(Claimed::Lost(last.sequence))
         }
         Err(e) => Err(Error::nats("awaiting the claim ack")(e)),
+    }
+}
+
+/// Whether a claim was refused because the subject's last sequence was not
+/// the expected one (another router claimed first). nats-server answers
+/// error code 10071 ("wrong last sequence: N"), or, clustered from 2.11 on,
+/// 10164 (the same without the number), which async-nats 0.51 does not map
+/// to [`PublishErrorKind::WrongLastSequence`]: taken for a failure, a lost
+/// race was retried after a back-off (2 s waits on a current cluster).
+fn lost_the_race(e: &PublishError) -> bool {
+    if e.kind() == PublishErrorKind::WrongLastSequence {
+        return true;
+    }
+    std::error::Error::source(e)
+        .and_then(|source| source.downcast_ref::<jetstream::Error>())
+        .is_some_and(|answer| answer.error_code() == ErrorCode::STREAM_WRONG_LAST_SEQUENCE_CONSTANT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server's answer as the publish ack carries it.
+    fn refused(code: u64, description: &str) -> PublishError {
+        let answer: jetstream::Error = serde_json::from_value(serde_json::json!({
+            "code": 400, "err_code": code, "description": description,
+        }))
+        .expect("a JetStream error");
+        PublishError::with_source(PublishErrorKind::Other, answer)
+    }
+
+    #[test]
+    fn both_forms_of_wrong_last_sequence_lose_the_race() {
+        assert!(lost_the_race(&PublishError::new(
+            PublishErrorKind::WrongLastSequence
+        )));
+        assert!(lost_the_race(&refused(10164, "wrong last sequence")));
+        // Not ready after a leader change, or anything else: a failure.
+        assert!(!lost_the_race(&refused(
+            10163,
+            "expected last sequence per subject temporarily unavailable"
+        )));
+        assert!(!lost_the_race(&PublishError::new(
+            PublishErrorKind::StreamNotFound
+        )));
     }
 }
