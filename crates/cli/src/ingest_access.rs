@@ -5,7 +5,7 @@
 
 use civicprobe_ingest::access::VerificationEvidence;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
-use civicprobe_model::{CourierId, Principal, ReportId, TicketId};
+use civicprobe_model::{CourierId, Principal, ReportId, TicketId, UploadPurpose};
 use civicprobe_tracker::store::verification_photos::VerificationPhoto;
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
@@ -68,21 +68,7 @@ impl ReportAccess for TrackerAccess {
         token: &'a str,
         ticket: TicketId,
     ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
-        Box::pin(async move {
-            let Some(who) = self.0.authenticate(token).await? else {
-                return Ok(Viewer::Unknown);
-            };
-            let allowed = match &who {
-                Principal::Supervisor { .. } => self.0.ticket(ticket).await?.is_some(),
-                Principal::Office { office_id, .. } => self
-                    .0
-                    .ticket(ticket)
-                    .await?
-                    .is_some_and(|t| &t.office_id == office_id),
-                Principal::Courier { .. } => false,
-            };
-            Ok(viewer_if(allowed))
-        })
+        Box::pin(self.may_upload(token, ticket, UploadPurpose::Proof))
     }
 
     /// Reading proof photos: also the ticket's reporting couriers (the
@@ -124,22 +110,7 @@ impl ReportAccess for TrackerAccess {
         token: &'a str,
         ticket: TicketId,
     ) -> BoxFuture<'a, Result<Viewer, civicprobe_ingest::BoxError>> {
-        Box::pin(async move {
-            let Some(who) = self.0.authenticate(token).await? else {
-                return Ok(Viewer::Unknown);
-            };
-            let resolved = matches!(who, Principal::Courier { .. })
-                && self
-                    .0
-                    .ticket(ticket)
-                    .await?
-                    .is_some_and(|t| t.state == civicprobe_model::TicketState::Resolved);
-            Ok(if resolved {
-                Viewer::Allowed
-            } else {
-                Viewer::Denied
-            })
-        })
+        Box::pin(self.may_upload(token, ticket, UploadPurpose::Verification))
     }
 
     /// Records the verification photo and its evidence for its courier.
@@ -179,6 +150,21 @@ fn viewer_if(allowed: bool) -> Viewer {
 }
 
 impl TrackerAccess {
+    /// Whether the holder of `token` may add a photo for `purpose` to
+    /// `ticket` ([`Store::may_upload`], the rule a split tracker answers
+    /// ingest's question with).
+    async fn may_upload(
+        &self,
+        token: &str,
+        ticket: TicketId,
+        purpose: UploadPurpose,
+    ) -> Result<Viewer, civicprobe_ingest::BoxError> {
+        let Some(who) = self.0.authenticate(token).await? else {
+            return Ok(Viewer::Unknown);
+        };
+        Ok(viewer_if(self.0.may_upload(&who, ticket, purpose).await?))
+    }
+
     /// A report that is part of no ticket: supervisors may see it, and its
     /// courier while it is unrouted (outside every area); nobody else.
     async fn unrouted_viewer(

@@ -581,6 +581,17 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
                 shutdown.signalled(),
             ),
         ),
+        // Ingest's questions before it stores a proof or verification
+        // photo: core NATS and the database only.
+        tokio::spawn({
+            let (client, store, stop) =
+                (broker.client.clone(), store.clone(), shutdown.signalled());
+            async move {
+                civicprobe_tracker::answer_upload_scope(client, store, stop)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        }),
         // The SLA clock needs only the database.
         tokio::spawn(async move {
             civicprobe_tracker::run_sla_clock(sla_store, sla, stop)

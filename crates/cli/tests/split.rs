@@ -221,26 +221,28 @@ async fn through_nginx(kind: &str) {
         let r = act(&http, &base, &office, &ticket, step, serde_json::json!({})).await;
         assert_eq!(r.status(), StatusCode::OK, "{step}");
     }
-    // Another office may store a photo for this ticket (ingest cannot
-    // tell whose ticket it is), but the tracker never records it: the
-    // ticket's office cannot cite it, and its uploader cannot read it.
-    let foreign = upload_proof(&http, &base, &ticket, &other_office, jpeg(96, 72)).await;
-    let body = serde_json::json!({"note": "cover replaced", "proof_photo_sha256": foreign});
-    let refused = act(&http, &base, &office, &ticket, "resolve", body).await;
-    assert!(refused.status().is_client_error(), "{}", refused.status());
-    assert!(refused
-        .text()
-        .await
-        .expect("body")
-        .contains("proof_photo_sha256"));
-    let proof = format!("{base}/v1/tickets/{ticket}/proof-photos/{foreign}");
-    let r = http
-        .get(&proof)
+    // Another office may not add a photo to this ticket: ingest asks a
+    // tracker before storing, and answers 404 as for any ticket of
+    // theirs that does not exist. A courier may not add a verification
+    // photo before the ticket is resolved.
+    let form = reqwest::multipart::Form::new().part("photo", photo_part(jpeg(96, 72)));
+    let foreign = http
+        .post(format!("{base}/v1/tickets/{ticket}/proof-photos"))
         .bearer_auth(&other_office)
+        .multipart(form)
         .send()
         .await
-        .expect("get");
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        .expect("upload");
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    let form = reqwest::multipart::Form::new().part("photo", photo_part(fresh_photo()));
+    let early = http
+        .post(format!("{base}/v1/tickets/{ticket}/verification-photos"))
+        .bearer_auth(&passer_by)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(early.status(), StatusCode::NOT_FOUND);
 
     // The ticket's office uploads and resolves at once citing it.
     let sha = upload_proof(&http, &base, &ticket, &office, jpeg(80, 60)).await;

@@ -36,6 +36,7 @@ async fn ingest_keeps_accepting_and_learns_revocations(kind: &str) {
     let mut split = Split::start_with(kind, "fs").await;
     let (known, _) = split.issue(&["courier", "add", "Li Wei"]);
     let (revoked, revoked_id) = split.issue(&["courier", "add", "Wu Fang"]);
+    let (office, _) = split.issue(&["office", "add", "wenquan", "--person", "Wang Fang"]);
     let ingest = format!("http://127.0.0.1:{}", split.ingest.port);
     let soon = Duration::from_secs(30);
     until_answered(&ingest, &known, 202, "the courier learned", soon).await;
@@ -63,6 +64,33 @@ async fn ingest_keeps_accepting_and_learns_revocations(kind: &str) {
     assert_eq!(submit(&ingest, &known).await, 202, "the tracker is stopped");
     assert_eq!(submit(&ingest, &revoked).await, 401);
     assert_eq!(submit(&ingest, &"0".repeat(64)).await, 401);
+    // But a proof photo waits for a tracker to say the office may add it:
+    // 503, not a 201 for a photo nobody would record.
+    let ticket = civicprobe_model::TicketId::for_report(civicprobe_model::ReportId::new());
+    let form = reqwest::multipart::Form::new().part(
+        "photo",
+        reqwest::multipart::Part::bytes(civicprobe_testkit::photos::jpeg(64, 48))
+            .file_name("fix.jpg")
+            .mime_str("image/jpeg")
+            .expect("mime"),
+    );
+    let proof = reqwest::Client::new()
+        .post(format!("{ingest}/v1/tickets/{ticket}/proof-photos"))
+        .bearer_auth(&office)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(proof.status(), 503, "no tracker to ask");
+    assert_eq!(proof.headers()["retry-after"], "1");
+    let problem: serde_json::Value = proof.json().await.expect("problem+json");
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("unavailable"),
+        "{problem}"
+    );
 
     // A restarted ingest whose TOKENS stream is gone (and no tracker to
     // republish it) still knows its couriers from the local copy.
@@ -79,8 +107,9 @@ async fn ingest_keeps_accepting_and_learns_revocations(kind: &str) {
     split.nats.stop();
     assert_eq!(submit(&ingest, &known).await, 202, "NATS is down");
 
-    // Back: the tracker republishes every live credential (the one live
-    // courier); ingest takes the stream's state over its copy.
+    // Back: the tracker republishes every live credential (the live
+    // courier and the office); ingest takes the stream's state over its
+    // copy.
     split.nats.restart().expect("restart nats");
     split.tracker.restart();
     let (_client, js) = split.nats.connect().await.expect("nats");
@@ -99,7 +128,7 @@ async fn ingest_keeps_accepting_and_learns_revocations(kind: &str) {
             .state
             .messages
         {
-            1 => Ok(()),
+            2 => Ok(()),
             n => Err(format!("{n} messages")),
         }
     })

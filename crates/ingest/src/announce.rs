@@ -1,13 +1,17 @@
 //! Photo-upload scope in a split deployment, where ingest has no ticket
 //! store ([`StreamAccess`]). Ingest knows who uploads (their token, from
-//! [`crate::CredentialDirectory`]) but not a ticket's office or state, so
-//! it lets each role upload its kind of photo (proof: office staff and
-//! supervisors; verification: couriers), stores it, and announces it on
-//! the `UPLOADS` stream ([`civicprobe_model::PhotoUploaded`]). The tracker
-//! records an announcement only if it is in scope (the ticket's own office;
-//! a courier while the ticket is resolved), so a photo stored for another
-//! office's ticket can never be cited by a resolve. The upload answers
-//! `201` only after JetStream acknowledged the announcement.
+//! [`crate::CredentialDirectory`]) but not a ticket's office or state. It
+//! lets each role try its kind of photo (proof: office staff and
+//! supervisors; verification: couriers), then asks a tracker whether this
+//! uploader may add it to this ticket now (the ticket's own office; a
+//! courier while the ticket is resolved): a core NATS request on
+//! [`UPLOAD_SCOPE_SUBJECT`], bounded by [`SCOPE_BOUND`]. No answer (no
+//! tracker, NATS away) is a `503`, so a photo nobody would record is never
+//! answered `201`. Once stored, the photo is announced on the `UPLOADS`
+//! stream ([`civicprobe_model::PhotoUploaded`]); the tracker records an
+//! announcement only if it is still in scope, so no resolve can cite a
+//! photo stored for another office's ticket. The upload answers `201`
+//! only after JetStream acknowledged the announcement.
 //!
 //! The photo reads are the tracker's ([`crate::photo_app`]); this access
 //! serves none.
@@ -15,8 +19,13 @@
 use crate::access::{ReportAccess, VerificationEvidence, Viewer};
 use crate::{BoxError, CredentialDirectory};
 use async_nats::jetstream::{self, stream};
-use civicprobe_model::nats::{MSG_ID_HEADER, UPLOADS_STREAM, UPLOAD_SUBJECTS};
-use civicprobe_model::{PhotoUploaded, Principal, ReportId, TicketId, UploadKind};
+use civicprobe_model::nats::{
+    MSG_ID_HEADER, UPLOADS_STREAM, UPLOAD_SCOPE_SUBJECT, UPLOAD_SUBJECTS,
+};
+use civicprobe_model::{
+    PhotoUploaded, Principal, ReportId, TicketId, UploadKind, UploadPurpose, UploadScopeAnswer,
+    UploadScopeAsked,
+};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +33,10 @@ use std::time::Duration;
 /// How long announcements are kept: long after the tracker recorded them
 /// (it reads them within seconds), short enough to stay small.
 const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long ingest waits for a tracker to answer whether an upload is in
+/// scope.
+pub const SCOPE_BOUND: Duration = Duration::from_secs(3);
 
 /// Creates the `UPLOADS` stream if it is missing (`replicas` copies,
 /// kept a week, direct gets allowed).
@@ -54,14 +67,37 @@ pub struct StreamAccess {
 }
 
 impl StreamAccess {
-    /// `Unknown` for an unknown token, `Allowed` if `role_fits`, else
-    /// `Denied`.
-    fn by_role(&self, token: &str, role_fits: impl Fn(&Principal) -> bool) -> Viewer {
-        match self.directory.principal(token) {
-            None => Viewer::Unknown,
-            Some(p) if role_fits(&p) => Viewer::Allowed,
-            Some(_) => Viewer::Denied,
+    /// `Unknown` for an unknown token; `Allowed` only if the role fits and
+    /// a tracker says this uploader may add a `purpose` photo to `ticket`.
+    async fn may_upload(
+        &self,
+        token: &str,
+        ticket: TicketId,
+        purpose: UploadPurpose,
+        role_fits: impl Fn(&Principal) -> bool,
+    ) -> Result<Viewer, BoxError> {
+        let Some(uploader) = self.directory.principal(token) else {
+            return Ok(Viewer::Unknown);
+        };
+        if !role_fits(&uploader) {
+            return Ok(Viewer::Denied);
         }
+        let question = UploadScopeAsked {
+            ticket_id: ticket,
+            uploader,
+            purpose,
+        };
+        let client = self.js.client();
+        let asked = client.request(UPLOAD_SCOPE_SUBJECT, serde_json::to_vec(&question)?.into());
+        let answer = tokio::time::timeout(SCOPE_BOUND, asked)
+            .await
+            .map_err(|_| format!("no tracker answered within {SCOPE_BOUND:?}"))??;
+        let answer: UploadScopeAnswer = serde_json::from_slice(&answer.payload)?;
+        Ok(if answer.allowed {
+            Viewer::Allowed
+        } else {
+            Viewer::Denied
+        })
     }
 
     async fn announce(
@@ -107,10 +143,11 @@ impl ReportAccess for StreamAccess {
     fn ticket_viewer<'a>(
         &'a self,
         token: &'a str,
-        _ticket: TicketId,
+        ticket: TicketId,
     ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
-        let viewer = self.by_role(token, |p| !matches!(p, Principal::Courier { .. }));
-        Box::pin(async move { Ok(viewer) })
+        Box::pin(self.may_upload(token, ticket, UploadPurpose::Proof, |p| {
+            !matches!(p, Principal::Courier { .. })
+        }))
     }
 
     fn proof_photo_stored<'a>(
@@ -125,10 +162,13 @@ impl ReportAccess for StreamAccess {
     fn verification_viewer<'a>(
         &'a self,
         token: &'a str,
-        _ticket: TicketId,
+        ticket: TicketId,
     ) -> BoxFuture<'a, Result<Viewer, BoxError>> {
-        let viewer = self.by_role(token, |p| matches!(p, Principal::Courier { .. }));
-        Box::pin(async move { Ok(viewer) })
+        Box::pin(
+            self.may_upload(token, ticket, UploadPurpose::Verification, |p| {
+                matches!(p, Principal::Courier { .. })
+            }),
+        )
     }
 
     fn verification_photo_stored<'a>(

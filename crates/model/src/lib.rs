@@ -62,4 +62,4 @@ pub use report::{Open311Details, PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};
 pub use sla::{SlaPolicy, StepDurations};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};
-pub use upload::{PhotoUploaded, UploadKind};
+pub use upload::{PhotoUploaded, UploadKind, UploadPurpose, UploadScopeAnswer, UploadScopeAsked};

@@ -37,6 +37,14 @@ pub const VERIFICATION_UPLOAD: &str = "verification";
 /// The tracker's durable pull consumer on `UPLOADS`.
 pub const UPLOADS_CONSUMER: &str = "tracker-uploads";
 
+/// Where a split ingest asks, before it stores a proof or verification
+/// photo, whether the uploader may ([`crate::upload::UploadScopeAsked`]):
+/// a core NATS request (no stream holds it) that one tracker answers
+/// ([`UPLOAD_SCOPE_QUEUE`]).
+pub const UPLOAD_SCOPE_SUBJECT: &str = "civic.scope.upload";
+/// The queue group the trackers answer [`UPLOAD_SCOPE_SUBJECT`] in.
+pub const UPLOAD_SCOPE_QUEUE: &str = "tracker";
+
 /// The JetStream object store bucket ingest keeps photos and thumbnails in
 /// when several ingest instances share them (`--photo-store nats`).
 pub const PHOTOS_BUCKET: &str = "PHOTOS";

@@ -5,6 +5,11 @@
 //! the announcement: a proof photo from the ticket's own office (or a
 //! supervisor), a verification photo from a courier while the ticket is
 //! resolved. Anything else is dropped, so a resolve or verify cannot cite it.
+//!
+//! Before it stores such a photo, ingest asks a tracker whether the
+//! uploader may ([`UploadScopeAsked`] on
+//! [`crate::nats::UPLOAD_SCOPE_SUBJECT`]), so that an upload out of scope
+//! is answered `404` rather than `201` and dropped.
 
 use crate::{Location, Principal, TicketId};
 use serde::{Deserialize, Serialize};
@@ -45,6 +50,46 @@ pub enum UploadKind {
         /// 64-bit perceptual hash, 16 hex digits.
         phash: Option<String>,
     },
+}
+
+/// What a photo of a ticket is for: the part of [`UploadKind`] that
+/// decides who may upload it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadPurpose {
+    /// Proof of a repair: the ticket's office, or a supervisor.
+    Proof,
+    /// A courier's check: any courier, while the ticket is resolved.
+    Verification,
+}
+
+impl UploadKind {
+    /// What the photo is for.
+    pub fn purpose(&self) -> UploadPurpose {
+        match self {
+            UploadKind::Proof => UploadPurpose::Proof,
+            UploadKind::Verification { .. } => UploadPurpose::Verification,
+        }
+    }
+}
+
+/// Ingest's question to a tracker before storing a photo of a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadScopeAsked {
+    /// The ticket the photo would be for.
+    pub ticket_id: TicketId,
+    /// Who uploads, as ingest's token directory knows them.
+    pub uploader: Principal,
+    /// What the photo is for.
+    pub purpose: UploadPurpose,
+}
+
+/// A tracker's answer to [`UploadScopeAsked`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadScopeAnswer {
+    /// Whether the ticket exists and the uploader may add this photo to
+    /// it now.
+    pub allowed: bool,
 }
 
 impl PhotoUploaded {

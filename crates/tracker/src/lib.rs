@@ -66,7 +66,8 @@
 //!   ([`run_token_feed`]; the rows from `Store::live_credentials`).
 //! - [`uploads`]: proof and verification photos a split ingest announced
 //!   on `UPLOADS`, recorded in scope ([`run_uploads`]), or looked up when a
-//!   resolve or verify is faster than the consumer.
+//!   resolve or verify is faster than the consumer; and the answer to
+//!   ingest's question before it stores one ([`answer_upload_scope`]).
 //! - [`sla`]: the SLA clock task [`run_sla_clock`].
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
 //! - [`audit`]: response-time figures ([`audit::collect`]), reading them
@@ -120,7 +121,7 @@ pub use store::tokens::{default_lifetime, Issued};
 pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
 pub use token_feed::{ensure_tokens_stream, run_token_feed};
-pub use uploads::run_uploads;
+pub use uploads::{answer_upload_scope, run_uploads};
 
 use std::path::Path;
 

@@ -19,8 +19,14 @@ use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy};
 use async_nats::jetstream::{self, AckKind};
 use civicprobe_jetstream::Pace;
-use civicprobe_model::nats::{upload_subject, UPLOADS_CONSUMER, UPLOADS_STREAM, UPLOAD_SUBJECTS};
-use civicprobe_model::{PhotoUploaded, Principal, TicketId, TicketState, UploadKind};
+use civicprobe_model::nats::{
+    upload_subject, UPLOADS_CONSUMER, UPLOADS_STREAM, UPLOAD_SCOPE_QUEUE, UPLOAD_SCOPE_SUBJECT,
+    UPLOAD_SUBJECTS,
+};
+use civicprobe_model::{
+    PhotoUploaded, Principal, TicketId, TicketState, UploadKind, UploadPurpose, UploadScopeAnswer,
+    UploadScopeAsked,
+};
 use std::future::Future;
 use std::time::Duration;
 
@@ -28,31 +34,52 @@ use std::time::Duration;
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 
 impl Store {
-    /// Records `upload` if it is in scope; `false` if it is not (or its
-    /// ticket is unknown).
-    pub async fn record_upload(&self, upload: &PhotoUploaded) -> Result<bool, Error> {
-        let Some(ticket) = self.ticket(upload.ticket_id).await? else {
+    /// Whether `who` may add a photo for `purpose` to `ticket` now: a
+    /// proof photo the ticket's own office or a supervisor; a verification
+    /// photo a courier, while the ticket is resolved. `false` for an
+    /// unknown ticket. The one rule behind ingest's question before it
+    /// stores ([`answer_upload_scope`], and `up`'s embedded ingest) and
+    /// behind recording an announcement ([`Store::record_upload`]).
+    pub async fn may_upload(
+        &self,
+        who: &Principal,
+        ticket: TicketId,
+        purpose: UploadPurpose,
+    ) -> Result<bool, Error> {
+        let Some(ticket) = self.ticket(ticket).await? else {
             return Ok(false);
         };
-        match (&upload.kind, &upload.uploader) {
-            (
-                UploadKind::Proof,
-                who @ (Principal::Office { .. } | Principal::Supervisor { .. }),
-            ) => {
-                let in_scope = match who {
-                    Principal::Office { office_id, .. } => *office_id == ticket.office_id,
-                    _ => true,
-                };
-                if in_scope {
-                    self.record_proof_photo(
-                        upload.ticket_id,
-                        &upload.sha256,
-                        &who.actor(),
-                        upload.uploaded_at,
-                    )
-                    .await?;
-                }
-                Ok(in_scope)
+        Ok(match (purpose, who) {
+            (UploadPurpose::Proof, Principal::Office { office_id, .. }) => {
+                *office_id == ticket.office_id
+            }
+            (UploadPurpose::Proof, Principal::Supervisor { .. }) => true,
+            (UploadPurpose::Verification, Principal::Courier { .. }) => {
+                ticket.state == TicketState::Resolved
+            }
+            _ => false,
+        })
+    }
+
+    /// Records `upload` if it is in scope ([`Store::may_upload`]); `false`
+    /// if it is not (or its ticket is unknown).
+    pub async fn record_upload(&self, upload: &PhotoUploaded) -> Result<bool, Error> {
+        let (ticket_id, who) = (upload.ticket_id, &upload.uploader);
+        if !self
+            .may_upload(who, ticket_id, upload.kind.purpose())
+            .await?
+        {
+            return Ok(false);
+        }
+        match (&upload.kind, who) {
+            (UploadKind::Proof, _) => {
+                self.record_proof_photo(
+                    ticket_id,
+                    &upload.sha256,
+                    &who.actor(),
+                    upload.uploaded_at,
+                )
+                .await?;
             }
             (
                 UploadKind::Verification {
@@ -62,9 +89,9 @@ impl Store {
                     phash,
                 },
                 Principal::Courier { courier_id, .. },
-            ) if ticket.state == TicketState::Resolved => {
+            ) => {
                 let photo = VerificationPhoto {
-                    ticket_id: upload.ticket_id,
+                    ticket_id,
                     courier_id: *courier_id,
                     sha256: upload.sha256.clone(),
                     thumbnail_sha256: thumbnail_sha256.clone(),
@@ -74,10 +101,11 @@ impl Store {
                     uploaded_at: upload.uploaded_at,
                 };
                 self.record_verification_photo(&photo).await?;
-                Ok(true)
             }
-            _ => Ok(false),
+            // may_upload allows verification photos from couriers only.
+            (UploadKind::Verification { .. }, _) => return Ok(false),
         }
+        Ok(true)
     }
 
     /// Reads the uploaded photo's announcement from the stream and records
@@ -105,6 +133,58 @@ impl Store {
         };
         tracing::info!(ticket_id = %ticket, %subject, "upload recorded ahead of its consumer");
         self.record_upload(&upload).await
+    }
+}
+
+/// Answers split ingests' questions before they store a proof or
+/// verification photo ([`UploadScopeAsked`] on [`UPLOAD_SCOPE_SUBJECT`],
+/// queue group [`UPLOAD_SCOPE_QUEUE`], so one tracker answers each) until
+/// `shutdown` completes. A question that does not decode, or that the
+/// database cannot answer now, gets no answer: ingest's request times out
+/// and it answers `503`, never `201` for a photo nobody will record.
+pub async fn answer_upload_scope(
+    client: async_nats::Client,
+    store: Store,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    use futures::StreamExt;
+    let mut asked = client
+        .queue_subscribe(UPLOAD_SCOPE_SUBJECT, UPLOAD_SCOPE_QUEUE.to_owned())
+        .await
+        .map_err(Error::nats)?;
+    tokio::pin!(shutdown);
+    loop {
+        let message = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            next = asked.next() => match next {
+                Some(message) => message,
+                None => return Ok(()),
+            },
+        };
+        let Some(reply) = message.reply else {
+            continue;
+        };
+        let question: UploadScopeAsked = match serde_json::from_slice(&message.payload) {
+            Ok(question) => question,
+            Err(error) => {
+                tracing::warn!(%error, "upload scope: a question that does not decode");
+                continue;
+            }
+        };
+        let allowed = match store
+            .may_upload(&question.uploader, question.ticket_id, question.purpose)
+            .await
+        {
+            Ok(allowed) => allowed,
+            Err(error) => {
+                tracing::warn!(ticket_id = %question.ticket_id, %error, "upload scope: not answered");
+                continue;
+            }
+        };
+        let answer = serde_json::to_vec(&UploadScopeAnswer { allowed }).expect("a bool encodes");
+        if let Err(error) = client.publish(reply, answer.into()).await {
+            tracing::warn!(%error, "upload scope: the answer was not sent");
+        }
     }
 }
 
