@@ -20,8 +20,14 @@
 //! feed: each message's `Nats-Msg-Id` is the credential hash and a digest
 //! of its content, so the same state published twice is stored once.
 //!
-//! Tombstones are kept (one small message per dead credential), so that an
-//! ingest that was away learns of a revocation.
+//! A tombstone tells the ingests following the stream that a credential
+//! died. An ingest that starts (or follows again) takes the stream's
+//! whole current state and drops whatever it does not hold, so it needs
+//! no tombstone: each is purged after [`TOMBSTONE_KEPT`]. Without that,
+//! every sign-out and expired session would stay on the stream for ever,
+//! and every ingest start would read them all. A tombstone is not purged
+//! while no credential is live: an empty stream reads as lost, and an
+//! ingest keeps its local copy then.
 
 use crate::{Error, Store};
 use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy, stream};
@@ -38,8 +44,24 @@ pub const PERIOD: Duration = Duration::from_secs(1);
 /// Back-off after a NATS or database failure.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// What the stream holds, by credential hash (`None`: a tombstone).
-type Published = HashMap<String, Option<CredentialGrant>>;
+/// How long a tombstone stays on the stream: far longer than any
+/// following ingest takes to apply it.
+pub const TOMBSTONE_KEPT: Duration = Duration::from_secs(24 * 3600);
+/// How often tombstones older than [`TOMBSTONE_KEPT`] are looked for.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// What the stream holds, by credential hash.
+pub type Published = HashMap<String, Held>;
+
+/// One credential's state on the stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Held {
+    /// The grant; `None` for a tombstone.
+    pub grant: Option<CredentialGrant>,
+    /// When the stream stored it (this tracker's clock for what it
+    /// published itself).
+    pub since: time::OffsetDateTime,
+}
 
 /// Creates the `TOKENS` stream if it is missing: one subject per
 /// credential hash, the last message of each kept, file storage,
@@ -100,7 +122,12 @@ async fn feed(js: &jetstream::Context, store: &Store, replicas: usize) -> Result
         credentials = published.len(),
         "token feed: stream read back"
     );
+    let mut purged_at = tokio::time::Instant::now();
     loop {
+        if purged_at.elapsed() >= PURGE_EVERY {
+            purge_tombstones(&stream, &mut published, TOMBSTONE_KEPT).await?;
+            purged_at = tokio::time::Instant::now();
+        }
         let held = stream.info().await.map_err(Error::nats)?.state.messages;
         if usize::try_from(held).ok() != Some(published.len()) {
             tracing::info!(
@@ -125,20 +152,20 @@ pub async fn publish_changes(
     let live = store.live_credentials().await?;
     let mut sent = 0;
     for (hash, grant) in &live {
-        if published.get(hash).and_then(Option::as_ref) != Some(grant) {
+        if published.get(hash).and_then(|held| held.grant.as_ref()) != Some(grant) {
             publish(js, hash, Some(grant.clone())).await?;
-            published.insert(hash.clone(), Some(grant.clone()));
+            published.insert(hash.clone(), held_now(Some(grant.clone())));
             sent += 1;
         }
     }
     let dead: Vec<String> = published
         .iter()
-        .filter(|(hash, grant)| grant.is_some() && !live.contains_key(*hash))
+        .filter(|(hash, held)| held.grant.is_some() && !live.contains_key(*hash))
         .map(|(hash, _)| hash.clone())
         .collect();
     for hash in dead {
         publish(js, &hash, None).await?;
-        published.insert(hash, None);
+        published.insert(hash, held_now(None));
         sent += 1;
     }
     if sent > 0 {
@@ -146,6 +173,47 @@ pub async fn publish_changes(
         tracing::debug!(sent, "token feed: published");
     }
     Ok(sent)
+}
+
+/// Purges the tombstones the stream has held for longer than `older_than`
+/// (from `published` too), unless no live credential would remain: an
+/// empty stream reads as lost. Returns how many were purged. Another
+/// tracker that believed them held re-reads the stream (its count no
+/// longer matches).
+pub async fn purge_tombstones(
+    stream: &stream::Stream,
+    published: &mut Published,
+    older_than: Duration,
+) -> Result<usize, Error> {
+    if !published.values().any(|held| held.grant.is_some()) {
+        return Ok(0);
+    }
+    let before = time::OffsetDateTime::now_utc() - older_than;
+    let old: Vec<String> = published
+        .iter()
+        .filter(|(_, held)| held.grant.is_none() && held.since <= before)
+        .map(|(hash, _)| hash.clone())
+        .collect();
+    for hash in &old {
+        stream
+            .purge()
+            .filter(token_subject(hash))
+            .await
+            .map_err(Error::nats)?;
+        published.remove(hash);
+    }
+    if !old.is_empty() {
+        metrics::counter!("civicprobe_tracker_token_feed_purged_total").increment(old.len() as u64);
+        tracing::info!(purged = old.len(), "token feed: old tombstones purged");
+    }
+    Ok(old.len())
+}
+
+fn held_now(grant: Option<CredentialGrant>) -> Held {
+    Held {
+        grant,
+        since: time::OffsetDateTime::now_utc(),
+    }
 }
 
 /// Publishes one credential's state and waits for the ack.
@@ -188,10 +256,18 @@ pub async fn read_back(stream: &stream::Stream) -> Result<Published, Error> {
     let mut messages = consumer.messages().await.map_err(Error::nats)?;
     while let Some(message) = messages.next().await {
         let message = message.map_err(Error::nats)?;
+        let info = message.info().map_err(Error::nats)?;
+        let (since, pending) = (info.published, info.pending);
         if let Ok(cs) = serde_json::from_slice::<CredentialState>(&message.payload) {
-            state.insert(cs.hash, cs.grant);
+            state.insert(
+                cs.hash,
+                Held {
+                    grant: cs.grant,
+                    since,
+                },
+            );
         }
-        if message.info().map_err(Error::nats)?.pending == 0 {
+        if pending == 0 {
             break;
         }
     }
