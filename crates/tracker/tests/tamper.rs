@@ -1,6 +1,7 @@
 //! A dishonest insider with write access to the database, on both
-//! databases: an edited step time in `tickets` is named by `verify`'s
-//! figures check; a rewrite of the whole chain (an edited event with every
+//! databases: an edited step time in `tickets`, or an edited deadline,
+//! urgency or category (the terms a figure is judged by), is named by
+//! `verify`'s figures check; a rewrite of the whole chain (an edited event with every
 //! later hash and the head recomputed, the ticket's figure edited to
 //! match) passes the chain walk and the figures check, and is caught by
 //! the signed head on ANCHORS, as is a truncated chain. Without a key,
@@ -41,7 +42,7 @@ async fn step(store: &Store, id: civicprobe_model::TicketId, action: TicketActio
 
 /// Four tickets: acknowledged and resolved; reopened, resolved again and
 /// verified; rerouted after an acknowledgement and acknowledged afresh;
-/// only opened.
+/// only opened. The first is re-triaged urgent first (new terms).
 async fn history(store: &Store) -> Vec<String> {
     use TicketAction::{Acknowledge, Reopen, Resolve, Verify};
     let mut ids = Vec::new();
@@ -50,6 +51,16 @@ async fn history(store: &Store) -> Vec<String> {
         let id = ev.ticket_id;
         match i {
             0 => {
+                let current = store.ticket(id).await.unwrap().unwrap();
+                let triage = civicprobe_tracker::store::triage::Triage {
+                    category: Some(civicprobe_model::Category::ElectricalBox),
+                    urgent: Some(true),
+                    reason: "smoke in the photo".into(),
+                    actor: "supervisor:zhang".into(),
+                    role: Role::Supervisor,
+                    at: base_time() + Duration::minutes(1),
+                };
+                store.triage(&current, &triage).await.unwrap();
                 step(store, id, Acknowledge, 5).await;
                 step(store, id, Resolve, 60).await;
             }
@@ -100,7 +111,44 @@ async fn verify_text(store: &Store, anchor: AnchorArgs) -> (String, bool) {
 async fn untouched_figures_agree_with_their_events(kind: &str) {
     let (_db, store) = store(kind).await;
     history(&store).await;
+    // A report outside every area, routed by a supervisor: its ticket's
+    // terms come from the `rerouted` event.
+    let unrouted = common::unrouted(CourierId::new());
+    store.record_unrouted(&unrouted).await.unwrap();
+    let routed = store
+        .route_unrouted(
+            unrouted.report.report_id,
+            &common::office("fushan"),
+            "supervisor:zhang",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(store.verify_figures().await.unwrap(), vec![]);
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET resolve_by = resolve_by + 1 WHERE ticket_id = '{}'",
+            routed.ticket_id
+        ),
+    )
+    .await;
+    let found: Vec<&str> = store
+        .verify_figures()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.column)
+        .collect();
+    assert_eq!(found, ["resolve_by"]);
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET resolve_by = resolve_by - 1 WHERE ticket_id = '{}'",
+            routed.ticket_id
+        ),
+    )
+    .await;
     let (text, ok) = verify_text(&store, AnchorArgs::default()).await;
     assert!(ok, "{text}");
     assert!(text.contains("ticket figures agree"), "{text}");
@@ -139,6 +187,31 @@ async fn edited_step_times_are_named(kind: &str) {
         ),
     )
     .await;
+    // The terms: a later deadline, urgency dropped, another category.
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET acknowledge_by = acknowledge_by + 86400000 WHERE ticket_id = '{}'",
+            ids[0]
+        ),
+    )
+    .await;
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET urgent = 0 WHERE ticket_id = '{}'",
+            ids[0]
+        ),
+    )
+    .await;
+    exec(
+        &store,
+        &format!(
+            "UPDATE tickets SET category = 'other' WHERE ticket_id = '{}'",
+            ids[2]
+        ),
+    )
+    .await;
     let found: Vec<(String, &str)> = store
         .verify_figures()
         .await
@@ -149,11 +222,14 @@ async fn edited_step_times_are_named(kind: &str) {
     let want = |i: usize, c: &'static str| (ids[i].clone(), c);
     let mut expected = vec![
         want(0, "acknowledged_at"),
+        want(0, "acknowledge_by"),
         want(1, "acknowledged_at"),
         want(1, "reopen_count"),
         want(1, "verified_by"),
         want(2, "acknowledged_at"),
+        want(2, "category"),
         want(3, "received_at"),
+        want(0, "urgent"),
     ];
     let mut found_sorted = found.clone();
     found_sorted.sort();
@@ -174,7 +250,7 @@ async fn edited_step_times_are_named(kind: &str) {
     }
     let reply = get(&store, "/v1/audit/verify", &a.supervisor).await;
     assert_eq!(reply.body["intact"], false);
-    assert_eq!(reply.body["figures"].as_array().unwrap().len(), 6);
+    assert_eq!(reply.body["figures"].as_array().unwrap().len(), 9);
 }
 
 /// A NATS with the district's key and the heads it published.
@@ -218,7 +294,7 @@ async fn anchored(store: &Store) -> (Anchored, i64) {
 async fn rehash_everything(store: &Store) {
     let rows = sqlx::query(
         "SELECT chain_seq, event_id, ticket_id, seq, kind, actor, role, at, reason, note, \
-         office_id, from_office, proof_photo_sha256 FROM ticket_events ORDER BY chain_seq",
+         office_id, from_office, proof_photo_sha256, terms FROM ticket_events ORDER BY chain_seq",
     )
     .fetch_all(store.pool())
     .await
@@ -242,8 +318,14 @@ async fn rehash_everything(store: &Store) {
             s("office_id"),
             s("from_office"),
             s("proof_photo_sha256"),
-        ])
-        .to_string();
+        ]);
+        let content = match (s("terms"), content) {
+            (Some(terms), serde_json::Value::Array(mut columns)) => {
+                columns.push(terms.into());
+                serde_json::Value::Array(columns).to_string()
+            }
+            (_, content) => content.to_string(),
+        };
         let mut hasher = Sha256::new();
         hasher.update(prev.as_bytes());
         hasher.update(content.as_bytes());

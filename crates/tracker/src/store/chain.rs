@@ -54,6 +54,10 @@ pub(crate) struct ChainRow {
     pub from_office: Option<String>,
     /// For `resolved`: the proof photo's sha256.
     pub proof_photo_sha256: Option<String>,
+    /// For the events that set them (`opened`, `triaged`, a report routed
+    /// from unrouted): the ticket's category, urgency and deadlines
+    /// ([`terms`]), so that the chain covers them too.
+    pub terms: Option<String>,
     /// The stored hash (verification only).
     pub hash: Option<String>,
 }
@@ -62,7 +66,7 @@ pub(crate) struct ChainRow {
 /// hundred bytes takes about a microsecond, so appends do it inline;
 /// verification batches pages into `spawn_blocking`.
 pub(crate) fn event_hash(prev_hash: &str, row: &ChainRow) -> String {
-    let content = serde_json::json!([
+    let mut content = serde_json::json!([
         row.chain_seq,
         row.event_id,
         row.ticket_id,
@@ -76,12 +80,37 @@ pub(crate) fn event_hash(prev_hash: &str, row: &ChainRow) -> String {
         row.office_id,
         row.from_office,
         row.proof_photo_sha256,
-    ])
-    .to_string();
+    ]);
+    // Appended only when present: rows from before terms existed keep
+    // their hashes.
+    if let (Some(terms), Some(array)) = (&row.terms, content.as_array_mut()) {
+        array.push(terms.as_str().into());
+    }
+    let content = content.to_string();
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(content.as_bytes());
     hex::encode(hasher.finalize())
+}
+
+/// The terms a ticket's figures are judged by, as [`ChainRow::terms`]
+/// holds them: `{"acknowledge_by", "category", "make_safe_by",
+/// "resolve_by", "urgent"}`, deadlines in unix ms (keys sorted, so the
+/// text is canonical).
+pub(crate) fn terms(
+    category: civicprobe_model::Category,
+    urgent: bool,
+    deadlines: &civicprobe_model::Deadlines,
+) -> String {
+    use crate::time_ms::to_ms;
+    serde_json::json!({
+        "acknowledge_by": to_ms(deadlines.acknowledge_by),
+        "category": category.as_str(),
+        "make_safe_by": to_ms(deadlines.make_safe_by),
+        "resolve_by": to_ms(deadlines.resolve_by),
+        "urgent": urgent,
+    })
+    .to_string()
 }
 
 /// Appends `row` to the chain inside `tx`; returns its per-ticket `seq`.
@@ -107,8 +136,8 @@ pub(crate) async fn append(
     let hash = event_hash(&prev, &row);
     sqlx::query(
         "INSERT INTO ticket_events (event_id, ticket_id, seq, kind, actor, role, at, reason, note, \
-         office_id, from_office, proof_photo_sha256, chain_seq, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         office_id, from_office, proof_photo_sha256, terms, chain_seq, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&row.event_id)
     .bind(&row.ticket_id)
@@ -122,6 +151,7 @@ pub(crate) async fn append(
     .bind(row.office_id.clone())
     .bind(row.from_office.clone())
     .bind(row.proof_photo_sha256.clone())
+    .bind(row.terms.clone())
     .bind(row.chain_seq)
     .bind(&hash)
     .execute(&mut **tx)
@@ -179,6 +209,7 @@ fn chain_row(row: &AnyRow) -> Result<ChainRow, Error> {
         office_id: row.try_get("office_id")?,
         from_office: row.try_get("from_office")?,
         proof_photo_sha256: row.try_get("proof_photo_sha256")?,
+        terms: row.try_get("terms")?,
         hash: row.try_get("hash")?,
     })
 }
@@ -290,7 +321,7 @@ impl Store {
     async fn chain_page(&self, from: i64) -> Result<Vec<ChainRow>, Error> {
         sqlx::query(
             "SELECT chain_seq, event_id, ticket_id, seq, kind, actor, role, at, reason, note, \
-             office_id, from_office, proof_photo_sha256, hash FROM ticket_events \
+             office_id, from_office, proof_photo_sha256, terms, hash FROM ticket_events \
              WHERE chain_seq >= $1 ORDER BY chain_seq LIMIT $2",
         )
         .bind(from)

@@ -19,8 +19,11 @@
 //! office of the latest event. `received_at` is not in the chain; it is
 //! held to at most the time of the ticket's first event (the router opens
 //! a ticket after ingest received its report), which bounds how far it can
-//! be moved. The deadlines (`*_by`) come from the SLA policy and are not
-//! covered.
+//! be moved. The terms the figures are judged by (category, urgency and
+//! the deadlines `*_by`) are those of the latest event that set them
+//! (`opened`, `triaged`, a report routed from unrouted: its `terms`, which
+//! the chain hashes); tickets opened before events carried terms are not
+//! checked for them.
 
 use super::verification::verified_by;
 use super::Store;
@@ -50,6 +53,9 @@ pub struct FigureMismatch {
 const FIGURES_SQL: &str = "\
 SELECT t.ticket_id, t.office_id, t.received_at, t.acknowledged_at, t.made_safe_at, \
  t.resolved_at, t.closed_at, t.reopen_count, t.verified_by, \
+ t.category, t.urgent, t.acknowledge_by, t.make_safe_by, t.resolve_by, \
+ (SELECT e.terms FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.terms IS NOT NULL \
+   ORDER BY e.seq DESC LIMIT 1) AS e_terms, \
  (SELECT e.at FROM ticket_events e WHERE e.ticket_id = t.ticket_id ORDER BY e.seq LIMIT 1) AS e_first, \
  (SELECT e.at FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = 'acknowledged' \
    AND e.seq > (SELECT COALESCE(MAX(r.seq), 0) FROM ticket_events r \
@@ -70,6 +76,16 @@ SELECT t.ticket_id, t.office_id, t.received_at, t.acknowledged_at, t.made_safe_a
  (SELECT e.office_id FROM ticket_events e WHERE e.ticket_id = t.ticket_id \
    AND e.office_id IS NOT NULL ORDER BY e.seq DESC LIMIT 1) AS e_office \
 FROM tickets t WHERE t.ticket_id > $1 ORDER BY t.ticket_id LIMIT $2";
+
+/// An event's `terms` ([`super::chain::terms`]).
+#[derive(serde::Deserialize)]
+struct Terms {
+    category: String,
+    urgent: bool,
+    acknowledge_by: i64,
+    make_safe_by: i64,
+    resolve_by: i64,
+}
 
 fn text<T: ToString>(v: Option<T>) -> Option<String> {
     v.map(|v| v.to_string())
@@ -112,6 +128,26 @@ fn compare(row: &AnyRow) -> Result<Vec<FigureMismatch>, Error> {
     let office: String = row.try_get("office_id")?;
     let e_office: Option<String> = row.try_get("e_office")?;
     check("office_id", Some(office), e_office);
+    let terms: Option<String> = row.try_get("e_terms")?;
+    if let Some(terms) = terms {
+        match serde_json::from_str::<Terms>(&terms) {
+            Ok(terms) => {
+                let category: String = row.try_get("category")?;
+                check("category", Some(category), Some(terms.category));
+                let urgent: i64 = row.try_get("urgent")?;
+                check("urgent", text(Some(urgent != 0)), text(Some(terms.urgent)));
+                for (column, event) in [
+                    ("acknowledge_by", terms.acknowledge_by),
+                    ("make_safe_by", terms.make_safe_by),
+                    ("resolve_by", terms.resolve_by),
+                ] {
+                    let stored: Option<i64> = row.try_get(column)?;
+                    check(column, text(stored), text(Some(event)));
+                }
+            }
+            Err(_) => check("terms", None, Some(terms)),
+        }
+    }
     let received: i64 = row.try_get("received_at")?;
     let first: Option<i64> = row.try_get("e_first")?;
     if first.is_none_or(|first| received > first) {

@@ -68,6 +68,7 @@ impl Store {
             at,
             reason: None,
             note,
+            deadlines: None,
         };
         record_rerouted(&mut tx, &event).await?;
         let settlement = Settlement {
@@ -143,6 +144,7 @@ impl Store {
             at,
             reason: Some("unrouted".into()),
             note,
+            deadlines: Some(opened.deadlines),
         };
         record_rerouted(&mut tx, &event).await?;
         tx.commit().await?;
@@ -203,6 +205,9 @@ struct Rerouted<'a> {
     at: OffsetDateTime,
     reason: Option<String>,
     note: Option<String>,
+    /// The deadlines it sets: a report routed from unrouted opens its
+    /// ticket with them; an office's reroute keeps the ticket's.
+    deadlines: Option<civicprobe_model::Deadlines>,
 }
 
 /// Appends the `rerouted` event and queues it in the outbox.
@@ -224,7 +229,7 @@ async fn record_rerouted(
         note: ev.note.clone(),
         from_office: ev.from.cloned(),
         from_category: None,
-        deadlines: None,
+        deadlines: ev.deadlines,
     };
     step_record::record_changed(tx, &changed, "supervisor", None).await
 }

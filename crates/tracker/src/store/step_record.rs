@@ -40,6 +40,10 @@ fn chain_row(changed: &TicketChanged, role: &str, proof_photo_sha256: Option<&st
         office_id: Some(changed.office_id.to_string()),
         from_office: changed.from_office.as_ref().map(ToString::to_string),
         proof_photo_sha256: proof_photo_sha256.map(str::to_owned),
+        terms: changed
+            .deadlines
+            .as_ref()
+            .map(|d| chain::terms(changed.category, changed.urgent, d)),
         ..ChainRow::default()
     }
 }

@@ -37,6 +37,7 @@ impl Store {
             role: SYSTEM_ROLE.to_owned(),
             at: to_ms(ev.opened_at),
             office_id: Some(ev.office_id.to_string()),
+            terms: Some(chain::terms(ev.category, ev.urgent, &ev.deadlines)),
             ..ChainRow::default()
         };
         chain::append(&mut tx, row).await?;
