@@ -409,6 +409,12 @@ async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
         .open_store()
         .await
         .context("opening ingest's local store")?;
+    // A split tracker's question for a report not routed yet.
+    let lookups = tokio::spawn(civicprobe_ingest::lookup::answer(
+        state.clone(),
+        broker.client.clone(),
+        shutdown.signalled(),
+    ));
     let public = stack::public_url(args.public_url.as_deref(), args.listen)?;
     let mut streams = vec![REPORTS_STREAM];
     if photos_on_nats {
@@ -422,6 +428,9 @@ async fn ingest(mut args: IngestArgs) -> anyhow::Result<()> {
     let app = civicprobe::answers::harden(app);
     serve_with(args.listen, app, &ops, args.http, shutdown).await?;
     follow.await?;
+    lookups
+        .await?
+        .map_err(|e| anyhow::anyhow!("answering report lookups: {e}"))?;
     startup.await??;
     state.drain_outbox(state.drain_time()).await?;
     broker.stop().await;

@@ -173,7 +173,7 @@ async fn act(
 }
 
 async fn through_nginx(kind: &str) {
-    let split = Split::start(kind).await;
+    let mut split = Split::start(kind).await;
     let (courier, _) = split.issue(&["courier", "add", "Li Wei"]);
     let (office, _) = split.issue(&["office", "add", "wenquan", "--person", "Wang Fang"]);
     let (other_office, _) = split.issue(&["office", "add", "fushan", "--person", "Zhao Lei"]);
@@ -285,6 +285,9 @@ async fn through_nginx(kind: &str) {
     assert_eq!(verified["state"], "closed", "{verified}");
 
     // Open311: POST (ingest) then GET (tracker), by method on one path.
+    // With the router away the tracker has not seen the request: it asks
+    // the ingests, and the request reads "being routed" at once.
+    split.router.stop();
     let posted = eventually("an Open311 POST", SOON, || async {
         let r = http
             .post(format!("{base}/open311/v2/requests.json"))
@@ -308,15 +311,60 @@ async fn through_nginx(kind: &str) {
         .as_str()
         .expect("id")
         .to_owned();
-    let read = eventually("the Open311 request readable", SOON, || async {
-        let r = http
-            .get(format!("{base}/open311/v2/requests/{id}.json"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        match r.status() {
-            StatusCode::OK => Ok(r.json::<Value>().await.map_err(|e| e.to_string())?),
-            s => Err(s.to_string()),
+    let read_one = |lang: &'static str| {
+        let (http, url) = (
+            http.clone(),
+            format!("{base}/open311/v2/requests/{id}.json"),
+        );
+        async move {
+            let r = http
+                .get(url)
+                .header("Accept-Language", lang)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            match r.status() {
+                StatusCode::OK => Ok(r.json::<Value>().await.map_err(|e| e.to_string())?),
+                s => Err(s.to_string()),
+            }
+        }
+    };
+    let pending = read_one("en").await.expect("read at once");
+    assert_eq!(pending[0]["service_request_id"], id.as_str(), "{pending}");
+    assert_eq!(pending[0]["status"], "open", "{pending}");
+    assert_eq!(pending[0]["agency_responsible"], "", "{pending}");
+    assert_eq!(
+        pending[0]["status_notes"], "received; being routed to a street office",
+        "{pending}"
+    );
+    let xml = http
+        .get(format!("{base}/open311/v2/requests/{id}.xml"))
+        .send()
+        .await
+        .expect("xml");
+    assert_eq!(xml.status(), StatusCode::OK);
+    assert!(xml
+        .text()
+        .await
+        .expect("body")
+        .contains(&format!("<service_request_id>{id}</service_request_id>")));
+    // An id no ingest holds is still unknown.
+    let unknown = http
+        .get(format!(
+            "{base}/open311/v2/requests/{}.json",
+            civicprobe_model::ReportId::new()
+        ))
+        .send()
+        .await
+        .expect("unknown");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // The router back: the request is on its office's ticket.
+    split.router.restart();
+    let read = eventually("the Open311 request routed", SOON, || async {
+        let read = read_one("zh").await?;
+        match read[0]["agency_responsible"].as_str() {
+            Some("") | None => Err(format!("not routed yet: {read}")),
+            Some(_) => Ok(read),
         }
     })
     .await;

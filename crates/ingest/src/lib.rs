@@ -47,8 +47,10 @@
 //!   [`verification_photo`]: a courier's photo checking a resolved ticket
 //!   (its EXIF time, GPS and perceptual hash told to the ticket store).
 //! - [`announce`]: upload scope without a ticket store ([`StreamAccess`]):
-//!   by role, each stored proof or verification photo announced on
-//!   `UPLOADS` for the tracker to record in scope.
+//!   by role and a tracker's answer, each stored proof or verification
+//!   photo announced on `UPLOADS` for the tracker to record in scope.
+//! - [`lookup`]: an accepted report found across instances (a split
+//!   tracker asks the ingests for one the router has not routed yet).
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
@@ -62,6 +64,7 @@ pub mod form;
 pub mod intake;
 pub mod limit;
 pub mod local;
+pub mod lookup;
 pub mod metered;
 pub mod outbox;
 pub mod photo;

@@ -202,13 +202,14 @@ impl IngestState {
 
     /// A report this instance accepted, before the router and tracker
     /// have caught up (Open311 answers it "being routed" at once); `None`
-    /// for one it never accepted, and always in a photo reader.
+    /// for one it never accepted. A photo reader (a split tracker) asks
+    /// the ingests that accept ([`crate::lookup`]).
     pub async fn accepted_report(
         &self,
         report_id: civicprobe_model::ReportId,
     ) -> Result<Option<civicprobe_model::ReportSubmitted>, Error> {
         if !self.inner.accepts {
-            return Ok(None);
+            return crate::lookup::ask(&self.inner.js, report_id).await;
         }
         self.inner.shared.local().await?.report(report_id).await
     }

@@ -45,6 +45,13 @@ pub const UPLOAD_SCOPE_SUBJECT: &str = "civic.scope.upload";
 /// The queue group the trackers answer [`UPLOAD_SCOPE_SUBJECT`] in.
 pub const UPLOAD_SCOPE_QUEUE: &str = "tracker";
 
+/// Where a split tracker asks the ingests for a report one of them
+/// accepted and the router has not routed yet (Open311 answers it "being
+/// routed" at once): a core NATS request, the report id as its payload;
+/// the instance holding the report answers with it, the others stay
+/// silent.
+pub const REPORT_LOOKUP_SUBJECT: &str = "civic.lookup.report";
+
 /// The JetStream object store bucket ingest keeps photos and thumbnails in
 /// when several ingest instances share them (`--photo-store nats`).
 pub const PHOTOS_BUCKET: &str = "PHOTOS";
