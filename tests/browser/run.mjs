@@ -214,6 +214,8 @@ async function scenarios(browser) {
   check(`dashboard shows the open ticket on the district map (resolved before: ${before})`);
   await waitFor('the dead letters section', async () => (await audit.locator('#dead-letters li').count()) >= 1);
   check('dashboard lists the dead letters (none in a healthy run)');
+  await waitFor('the audit-log check', async () => /✓.*(未锚定|unanchored)/.test(await audit.locator('#verify').textContent()));
+  check('dashboard says the audit log is intact and, with no anchor key, unanchored');
   await shot(audit, 'audit-desktop', { copy: true });
   await monthlyReport(desk, audit, ticketId);
 

@@ -533,6 +533,10 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         .with_policy(policy)
         .with_verification(sla.verify)
         .with_uploads(js.clone());
+    let store = match anchor.verifying_key().context("reading the anchor key")? {
+        Some(key) => store.with_anchor(key, js.clone()),
+        None => store,
+    };
     stack::seed_offices(&store, &jurisdictions).await?;
     let hub = civicprobe::startup::event_hub(&gate, &js, &store, events).await?;
     let watched = gauges::Watched {

@@ -173,6 +173,14 @@ impl Stack {
             .context("opening the database")?
             .with_policy(router.policy().clone())
             .with_verification(config.sla.verify);
+        let store = match config
+            .anchor
+            .verifying_key()
+            .context("reading the anchor key")?
+        {
+            Some(key) => store.with_anchor(key, js.clone()),
+            None => store,
+        };
         seed_offices(&store, router.jurisdictions()).await?;
         check_jurisdictions(&store, &config.router).await;
 

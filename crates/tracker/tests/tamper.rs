@@ -4,8 +4,9 @@
 //! `verify`'s figures check; a rewrite of the whole chain (an edited event with every
 //! later hash and the head recomputed, the ticket's figure edited to
 //! match) passes the chain walk and the figures check, and is caught by
-//! the signed head on ANCHORS, as is a truncated chain. Without a key,
-//! `verify` says the chain is unanchored.
+//! the signed head on ANCHORS, as is a truncated chain, by `civicprobe
+//! audit verify` and by the tracker's `GET /v1/audit/verify` alike.
+//! Without a key, both say the chain is unanchored.
 
 mod common;
 
@@ -250,6 +251,11 @@ async fn edited_step_times_are_named(kind: &str) {
     }
     let reply = get(&store, "/v1/audit/verify", &a.supervisor).await;
     assert_eq!(reply.body["intact"], false);
+    assert_eq!(
+        reply.body["anchor"]["status"], "unanchored",
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body["figures"].as_array().unwrap().len(), 9);
 }
 
@@ -349,6 +355,19 @@ async fn a_rewritten_chain_is_caught_by_the_anchor(kind: &str) {
     assert_eq!(seq, store.chain_head().await.unwrap().0);
     let (text, ok) = verify_text(&store, anchor.args.clone()).await;
     assert!(ok && text.contains("anchor holds"), "{text}");
+    // The tracker's own check, with the district's public key.
+    let supervisor = actors(&store).await.supervisor;
+    let key = civicprobe_tracker::anchor::parse_public_key(
+        anchor.args.anchor_public_key.as_deref().unwrap(),
+    )
+    .unwrap();
+    let client = async_nats::connect(&anchor.args.nats_url).await.unwrap();
+    let held = store
+        .clone()
+        .with_anchor(key, async_nats::jetstream::new(client));
+    let reply = get(&held, "/v1/audit/verify", &supervisor).await;
+    assert_eq!(reply.body["anchor"]["status"], "holds", "{}", reply.body);
+    assert_eq!(reply.body["intact"], true, "{}", reply.body);
 
     disable_append_only(&store, kind).await;
     let ack = base_time() + Duration::seconds(2);
@@ -376,6 +395,17 @@ async fn a_rewritten_chain_is_caught_by_the_anchor(kind: &str) {
         "{text}"
     );
     assert!(text.contains(&format!("row {seq} has hash")), "{text}");
+    let reply = get(&held, "/v1/audit/verify", &supervisor).await;
+    assert_eq!(reply.body["anchor"]["status"], "broken", "{}", reply.body);
+    assert!(
+        reply.body["anchor"]["problem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rewritten"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["intact"], false, "{}", reply.body);
 }
 
 async fn a_truncated_chain_is_caught_by_the_anchor(kind: &str) {

@@ -185,7 +185,10 @@ async function loadVerify() {
   box.className = data.intact ? 'ok' : 'warn';
   const figures = data.figures || [];
   const wrong = figures.length ? ` ${t('figures_disagree')} ${figures.map((f) => `${f.ticket_id} ${f.column}`).join(', ')}` : '';
-  box.textContent = data.intact ? `✓ ${t('intact')}` : `✗ ${t('broken')} ${data.report.broken ? JSON.stringify(data.report.broken) : ''}${wrong}`;
+  const a = data.anchor || { status: 'unanchored' };
+  const anchor = a.status === 'holds' ? `${t('anchor_holds')} (#${a.head.chain_seq})`
+    : a.status === 'broken' ? `${t('anchor_broken')} ${a.problem}` : t('anchor_unanchored');
+  box.textContent = (data.intact ? `✓ ${t('intact')}` : `✗ ${t('broken')} ${data.report.broken ? JSON.stringify(data.report.broken) : ''}${wrong}`) + ` · ${anchor}`;
 }
 
 function refresh() {

@@ -48,6 +48,18 @@ pub struct AnchorConfig {
     pub anchor_interval_secs: u64,
 }
 
+impl AnchorConfig {
+    /// The public half of the configured key (`None` without one): what
+    /// the tracker's `GET /v1/audit/verify` checks heads with
+    /// ([`crate::Store::with_anchor`]). An unreadable key file is an error.
+    pub fn verifying_key(&self) -> Result<Option<VerifyingKey>, Error> {
+        self.anchor_key
+            .as_deref()
+            .map(|path| load_signing_key(path).map(|key| key.verifying_key()))
+            .transpose()
+    }
+}
+
 impl Default for AnchorConfig {
     fn default() -> Self {
         AnchorConfig {

@@ -116,15 +116,23 @@ pub(super) async fn leaderboard(State(store): State<Store>, headers: HeaderMap) 
     .await
 }
 
-/// `GET /v1/audit/verify`: walks the event hash chain and recomputes every
-/// ticket's figures from its events (`figures`: each disagreeing column).
+/// `GET /v1/audit/verify`: walks the event hash chain, recomputes every
+/// ticket's figures from its events (`figures`: each disagreeing column)
+/// and holds the chain to the latest signed head (`anchor`: `holds`,
+/// `broken` or `unanchored`, as `civicprobe audit verify` prints it).
 pub(super) async fn verify(State(store): State<Store>, headers: HeaderMap) -> Response {
     observe("verify", None, async {
         supervisor_only(&principal(&store, &headers).await?)?;
         let report = store.verify_chain().await?;
         let figures = store.verify_figures().await?;
-        let intact = report.is_intact() && figures.is_empty();
-        Ok(serde_json::json!({ "intact": intact, "report": report, "figures": figures }))
+        let anchor = store.anchor_verdict().await?;
+        let intact = report.is_intact() && figures.is_empty() && !anchor.is_broken();
+        Ok(serde_json::json!({
+            "intact": intact,
+            "report": report,
+            "figures": figures,
+            "anchor": anchor,
+        }))
     })
     .await
 }

@@ -99,6 +99,10 @@ pub struct Store {
     /// a photo announced on `UPLOADS` but not recorded yet
     /// ([`crate::uploads`]).
     uploads: Option<async_nats::jetstream::Context>,
+    /// The district's public key and the JetStream that holds `ANCHORS`:
+    /// `GET /v1/audit/verify` holds the chain to the latest signed head
+    /// ([`Store::anchor_verdict`]).
+    anchor: Option<(ed25519_dalek::VerifyingKey, async_nats::jetstream::Context)>,
 }
 
 impl Store {
@@ -127,6 +131,7 @@ impl Store {
             policy: Arc::new(SlaPolicy::default()),
             verify: VerifyConfig::default(),
             uploads: None,
+            anchor: None,
         };
         store.migrate().await?;
         tracing::info!(backend = ?backend, "tracker store ready");
@@ -176,6 +181,35 @@ impl Store {
     pub fn with_uploads(mut self, js: async_nats::jetstream::Context) -> Store {
         self.uploads = Some(js);
         self
+    }
+
+    /// Holds the chain to the heads signed with `key` and published on
+    /// `ANCHORS` in `js` ([`Store::anchor_verdict`]).
+    pub fn with_anchor(
+        mut self,
+        key: ed25519_dalek::VerifyingKey,
+        js: async_nats::jetstream::Context,
+    ) -> Store {
+        self.anchor = Some((key, js));
+        self
+    }
+
+    /// The chain against the latest published head, as `audit verify`
+    /// checks it; unanchored without [`Store::with_anchor`], or while
+    /// `ANCHORS` cannot be read (saying so).
+    pub async fn anchor_verdict(&self) -> Result<crate::anchor::check::AnchorVerdict, Error> {
+        use crate::anchor::check::{check, AnchorVerdict};
+        let Some((key, js)) = &self.anchor else {
+            return Ok(AnchorVerdict::Unanchored {
+                why: "no anchor key is configured (CIVICPROBE_ANCHOR_KEY)".into(),
+            });
+        };
+        match crate::anchor::stream::latest(js).await {
+            Ok(head) => check(self, head, key).await,
+            Err(e) => Ok(AnchorVerdict::Unanchored {
+                why: format!("the ANCHORS stream cannot be read now ({e})"),
+            }),
+        }
     }
 
     /// JetStream for [`Store::catch_up_upload`], if configured.
