@@ -94,7 +94,7 @@ enum Command {
         action: civicprobe::jurisdictions::JurisdictionsAction,
     },
     /// Response-time audit table, or `audit verify` for the event chain.
-    Audit(civicprobe_tracker::cli::AuditArgs),
+    Audit(AuditCli),
     /// Submit photo reports at a fixed rate as many couriers and measure.
     Load(civicprobe::load::LoadArgs),
     /// Internal: runs `up`'s nats-server and stops it when `up` is gone.
@@ -106,6 +106,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+/// `civicprobe audit …`: the tracker's audit commands, and NATS as every
+/// service reaches it (the anchor's stream).
+#[derive(clap::Args, Debug)]
+struct AuditCli {
+    #[command(flatten)]
+    audit: civicprobe_tracker::cli::AuditArgs,
+    #[command(flatten)]
+    nats: NatsConfig,
 }
 
 #[derive(Debug, Args)]
@@ -326,7 +336,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Classify(args) => civicprobe::corrections::classify(args).await,
         Command::Route(args) => Ok(civicprobe_router::cli::route(args).await?),
         Command::Jurisdictions { action } => civicprobe::jurisdictions::run(action).await,
-        Command::Audit(args) => Ok(civicprobe_tracker::cli::run(args).await?),
+        Command::Audit(AuditCli { mut audit, nats }) => {
+            // The ANCHORS stream through the services' own connection.
+            audit.anchor.nats = civicprobe_tracker::cli::NatsConnect::new(move || {
+                let nats = nats.clone();
+                Box::pin(async move {
+                    let broker = Broker::connect(&nats).await.map_err(|e| format!("{e:#}"))?;
+                    Ok(async_nats::jetstream::new(broker.client.clone()))
+                })
+            });
+            Ok(civicprobe_tracker::cli::run(audit).await?)
+        }
         Command::Load(args) => civicprobe::load::run(args).await,
         Command::NatsGuard { program, args } => {
             std::process::exit(civicprobe::nats_child::guard(program, args).await?)

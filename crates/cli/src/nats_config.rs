@@ -11,7 +11,8 @@ use std::path::PathBuf;
 /// Where `up` looks for NATS when no server is configured.
 pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
-/// The NATS flags every service shares.
+/// The NATS flags every service shares (global: `civicprobe audit verify
+/// --nats-url …` works as typed).
 #[derive(Clone, clap::Args)]
 pub struct NatsConfig {
     /// NATS servers, comma-separated or the flag repeated; the client fails
@@ -19,33 +20,34 @@ pub struct NatsConfig {
     /// its own `nats-server -js` if nothing answers there.
     #[arg(
         long = "nats-url",
+        global = true,
         env = "NATS_URL",
         value_delimiter = ',',
         hide_env_values = true
     )]
     pub urls: Vec<String>,
     /// User name, with `--nats-password` (or in the URL: `nats://user:pw@host`).
-    #[arg(long, env = "NATS_USER")]
+    #[arg(long, global = true, env = "NATS_USER")]
     pub nats_user: Option<String>,
     /// The user's password.
-    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    #[arg(long, global = true, env = "NATS_PASSWORD", hide_env_values = true)]
     pub nats_password: Option<String>,
     /// A token the server requires (`authorization { token }`).
-    #[arg(long, env = "NATS_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "NATS_TOKEN", hide_env_values = true)]
     pub nats_token: Option<String>,
     /// A file holding an NKey seed (`SU…`).
-    #[arg(long, env = "NATS_NKEY")]
+    #[arg(long, global = true, env = "NATS_NKEY")]
     pub nats_nkey: Option<PathBuf>,
     /// A `.creds` file (a user JWT and its NKey seed).
-    #[arg(long, env = "NATS_CREDS")]
+    #[arg(long, global = true, env = "NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
     /// A CA certificate (PEM) the server's certificate must chain to; TLS
     /// is then required, as it is for `tls://` URLs.
-    #[arg(long, env = "NATS_TLS_CA")]
+    #[arg(long, global = true, env = "NATS_TLS_CA")]
     pub nats_tls_ca: Option<PathBuf>,
     /// The address tried when no server is configured (`NATS_URL` unset);
     /// `up` starts its own nats-server only if nothing answers there.
-    #[arg(long = "nats-default-url", env = "CIVICPROBE_NATS_DEFAULT_URL", default_value = DEFAULT_URL)]
+    #[arg(long = "nats-default-url", global = true, env = "CIVICPROBE_NATS_DEFAULT_URL", default_value = DEFAULT_URL)]
     pub default_url: String,
 }
 

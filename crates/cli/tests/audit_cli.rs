@@ -1,8 +1,9 @@
 //! `civicprobe audit …` as a user types it: the storage options after any
 //! audit subcommand (or before it), and the anchor end to end through the
 //! binary: a key made by `audit keygen`, the head published by `audit
-//! anchor --publish` on a real nats-server, and `audit verify` holding the
-//! chain to it.
+//! anchor --publish` on a real nats-server that requires a password (the
+//! services' NATS options, as flags or from the environment), and `audit
+//! verify` holding the chain to it.
 
 mod common;
 
@@ -11,7 +12,16 @@ use common::civicprobe;
 use std::path::Path;
 
 fn ok(args: &[&str]) -> String {
-    let out = civicprobe().args(args).output().expect("run civicprobe");
+    ok_with(args, &[])
+}
+
+/// [`ok`] with environment variables set.
+fn ok_with(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = civicprobe()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run civicprobe");
     assert!(
         out.status.success(),
         "{args:?}: {}{}",
@@ -66,7 +76,8 @@ fn storage_options_follow_any_audit_subcommand() {
 
 #[test]
 fn the_binary_anchors_and_verifies_against_the_published_head() {
-    let nats = NatsServer::start().expect("nats-server");
+    let nats =
+        NatsServer::start_with(&["--user", "civic", "--pass", "s3cret"]).expect("nats-server");
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let key = tmp.path().join("district.key");
@@ -90,6 +101,10 @@ fn the_binary_anchors_and_verifies_against_the_published_head() {
             path(&data),
             "--nats-url",
             &url,
+            "--nats-user",
+            "civic",
+            "--nats-password",
+            "s3cret",
         ];
         args.extend(extra);
         ok(&args)
@@ -100,17 +115,36 @@ fn the_binary_anchors_and_verifies_against_the_published_head() {
         "{text}"
     );
 
-    let printed = ok(&[
-        "audit",
-        "anchor",
-        "--publish",
-        "--anchor-key",
-        path(&key),
-        "--nats-url",
-        &url,
-        "--data-dir",
-        path(&data),
-    ]);
+    // A wrong password is an error that says so, not a hang.
+    let refused = civicprobe()
+        .args(["audit", "verify", "--data-dir", path(&data)])
+        .args(["--anchor-public-key", public, "--nats-url", &url])
+        .env("NATS_USER", "civic")
+        .env("NATS_PASSWORD", "wrong")
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(
+        said.contains("authoriz") || said.contains("credential"),
+        "{said}"
+    );
+
+    // The credentials from the environment, as a service's env file has them.
+    let printed = ok_with(
+        &[
+            "audit",
+            "anchor",
+            "--publish",
+            "--anchor-key",
+            path(&key),
+            "--nats-url",
+            &url,
+            "--data-dir",
+            path(&data),
+        ],
+        &[("NATS_USER", "civic"), ("NATS_PASSWORD", "s3cret")],
+    );
     let head: serde_json::Value = serde_json::from_str(printed.trim()).expect("json head");
     assert_eq!(head["public_key"], public);
     assert_eq!(head["signature"].as_str().map(str::len), Some(128));

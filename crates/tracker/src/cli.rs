@@ -67,14 +67,11 @@ pub struct AnchorArgs {
     /// it): what `audit verify` checks the published heads with.
     #[arg(long, global = true, env = "CIVICPROBE_ANCHOR_PUBLIC_KEY")]
     pub anchor_public_key: Option<String>,
-    /// The NATS server holding the ANCHORS stream.
-    #[arg(
-        long,
-        global = true,
-        env = "NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    pub nats_url: String,
+    /// How to reach the NATS holding the ANCHORS stream: the binary
+    /// passes its connection (the servers, credentials and TLS every
+    /// service takes: `NATS_URL`, `NATS_USER`, `NATS_CREDS`, …).
+    #[arg(skip)]
+    pub nats: NatsConnect,
     /// Replicas of the ANCHORS stream when `audit anchor --publish`
     /// creates it.
     #[arg(long, global = true, env = "CIVICPROBE_STREAM_REPLICAS", default_value_t = 1,
@@ -87,7 +84,7 @@ impl Default for AnchorArgs {
         AnchorArgs {
             anchor_key: None,
             anchor_public_key: None,
-            nats_url: "nats://127.0.0.1:4222".into(),
+            nats: NatsConnect::default(),
             stream_replicas: 1,
         }
     }
@@ -300,8 +297,56 @@ async fn anchor_head(
 }
 
 async fn jetstream(args: &AnchorArgs) -> Result<async_nats::jetstream::Context, Error> {
-    let client = async_nats::connect(&args.nats_url)
-        .await
-        .map_err(|e| Error::Nats(format!("connecting to {}: {e}", args.nats_url)))?;
-    Ok(async_nats::jetstream::new(client))
+    let Some(connect) = &args.nats.0 else {
+        return Err(Error::Nats("no NATS connection is configured".into()));
+    };
+    connect().await.map_err(Error::Nats)
+}
+
+/// Connects to NATS when `audit` needs the ANCHORS stream (`verify` with a
+/// key, `anchor --publish`), and only then.
+type Connect = dyn Fn() -> futures::future::BoxFuture<'static, Result<async_nats::jetstream::Context, String>>
+    + Send
+    + Sync;
+
+/// How `audit` reaches NATS ([`AnchorArgs::nats`]); none by default.
+#[derive(Clone, Default)]
+pub struct NatsConnect(Option<std::sync::Arc<Connect>>);
+
+impl NatsConnect {
+    /// With `connect`, called when the stream is needed.
+    pub fn new(
+        connect: impl Fn() -> futures::future::BoxFuture<
+                'static,
+                Result<async_nats::jetstream::Context, String>,
+            > + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        Self(Some(std::sync::Arc::new(connect)))
+    }
+
+    /// One server at `url`, no credentials (tests).
+    pub fn url(url: impl Into<String>) -> Self {
+        let url = url.into();
+        Self::new(move || {
+            let url = url.clone();
+            Box::pin(async move {
+                let client = async_nats::connect(&url)
+                    .await
+                    .map_err(|e| format!("connecting to {url}: {e}"))?;
+                Ok(async_nats::jetstream::new(client))
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for NatsConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "NatsConnect(configured)"
+        } else {
+            "NatsConnect(none)"
+        })
+    }
 }

@@ -261,6 +261,7 @@ async fn edited_step_times_are_named(kind: &str) {
 
 /// A NATS with the district's key and the heads it published.
 struct Anchored {
+    nats_url: String,
     _nats: NatsServer,
     _dir: tempfile::TempDir,
     args: AnchorArgs,
@@ -276,7 +277,7 @@ async fn anchored(store: &Store) -> (Anchored, i64) {
     let args = AnchorArgs {
         anchor_key: Some(key),
         anchor_public_key: Some(public),
-        nats_url: nats.url(),
+        nats: civicprobe_tracker::cli::NatsConnect::url(nats.url()),
         stream_replicas: 1,
     };
     let publish = AuditArgs {
@@ -288,6 +289,7 @@ async fn anchored(store: &Store) -> (Anchored, i64) {
     run_with_store(&publish, store, &mut out).await.unwrap();
     let head: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let anchored = Anchored {
+        nats_url: nats.url(),
         _nats: nats,
         _dir: dir,
         args,
@@ -361,7 +363,7 @@ async fn a_rewritten_chain_is_caught_by_the_anchor(kind: &str) {
         anchor.args.anchor_public_key.as_deref().unwrap(),
     )
     .unwrap();
-    let client = async_nats::connect(&anchor.args.nats_url).await.unwrap();
+    let client = async_nats::connect(&anchor.nats_url).await.unwrap();
     let held = store
         .clone()
         .with_anchor(key, async_nats::jetstream::new(client));
