@@ -238,20 +238,28 @@ pub async fn list(
 }
 
 /// The requests of `pairs` (the id asked, its ticket), `media_url` among
-/// the photos the public may see.
+/// the photos the public may see, else the one the client sent with the
+/// request asked.
 async fn render_tickets(
     state: &Open311State,
     origin: &str,
     pairs: &[(ReportId, Ticket)],
 ) -> Result<Vec<ServiceRequest>, Error> {
     let openers: Vec<ReportId> = pairs.iter().map(|(_, t)| t.report_id).collect();
+    let asked: Vec<ReportId> = pairs.iter().map(|(id, _)| *id).collect();
     let hidden = state.store.hidden_photos_of(&openers).await?;
+    let mut sent = state.store.ticketed_request_details(&asked).await?;
     let none = HashSet::new();
     Ok(pairs
         .iter()
         .map(|(asked, t)| {
             let hidden = hidden.get(&t.report_id).unwrap_or(&none);
-            to_request(state, origin, *asked, t, hidden)
+            let mut r = to_request(state, origin, *asked, t, hidden);
+            if r.media_url.is_none() {
+                // No photo of ours to show: the client's own media_url.
+                r.media_url = sent.remove(asked).and_then(|d| d.media_url);
+            }
+            r
         })
         .collect())
 }
@@ -266,14 +274,8 @@ async fn answer(
 ) -> Result<Option<ServiceRequest>, Error> {
     if let Some((ticket_id, _)) = state.store.report_ticket(id).await? {
         if let Some(ticket) = state.store.ticket(ticket_id).await? {
-            let hidden = state.store.hidden_photos(ticket.report_id).await?;
-            let mut r = to_request(state, origin, id, &ticket, &hidden);
-            if r.media_url.is_none() {
-                // No photo of ours to show: the client's own media_url.
-                let details = state.store.request_details(id).await?;
-                r.media_url = details.and_then(|d| d.media_url);
-            }
-            return Ok(Some(r));
+            let rendered = render_tickets(state, origin, &[(id, ticket)]).await?;
+            return Ok(rendered.into_iter().next());
         }
     }
     if let Some(outside) = state.store.outside_request(id).await? {

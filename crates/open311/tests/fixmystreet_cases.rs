@@ -161,6 +161,29 @@ async fn parameters(h: &Harness, id: &str) {
     let other = v[0]["service_request_id"].as_str().expect("id").to_owned();
     let routed = h.routed(&other).await;
     assert_eq!(routed[0]["media_url"], "https://fms.example/photo/9.jpeg");
+    // And in a listing, JSON and XML.
+    let (status, body) = h
+        .get("/open311/v2/requests.json?service_code=elevator")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).expect("json");
+    let listed = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["service_request_id"] == other.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{other} listed: {body}"));
+    assert_eq!(listed["media_url"], "https://fms.example/photo/9.jpeg");
+    let (status, xml) = h
+        .get("/open311/v2/requests.xml?service_code=elevator")
+        .await;
+    assert_eq!(status, 200, "{xml}");
+    let item = fms::items(&xml, "service_requests", "request")
+        .into_iter()
+        .find(|r| r["service_request_id"] == other)
+        .unwrap_or_else(|| panic!("{other} listed: {xml}"));
+    assert_eq!(item["media_url"], "https://fms.example/photo/9.jpeg");
     let details = h
         .store
         .request_details(other.parse().expect("id"))

@@ -239,6 +239,32 @@ impl Store {
             .and_then(|o| o.unrouted.report.open311))
     }
 
+    /// [`Store::request_details`] of the ticketed `reports` at once (a
+    /// listing's `media_url`): those an Open311 client sent, by report.
+    pub async fn ticketed_request_details(
+        &self,
+        reports: &[ReportId],
+    ) -> Result<std::collections::HashMap<ReportId, Open311Details>, Error> {
+        let ids: Vec<String> = reports.iter().map(ToString::to_string).collect();
+        let rows = self
+            .by_ids(
+                "SELECT report_id, open311_json FROM ticket_reporters \
+                 WHERE open311_json IS NOT NULL AND report_id IN",
+                "",
+                &ids,
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let json: String = row.try_get("open311_json")?;
+                Ok((
+                    super::rows::parsed(row, "report_id")?,
+                    serde_json::from_str(&json)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Every report on the tickets `tickets` (openers and merged
     /// duplicates): `(report, ticket, joined_at)`, oldest first.
     pub async fn reports_of_tickets(
