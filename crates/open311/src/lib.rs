@@ -85,9 +85,9 @@ pub struct Open311State {
     /// Whether public reads serve report photos (a district's setting;
     /// on unless [`Open311State::with_public_photos`] turns it off).
     pub(crate) public_photos: bool,
-    /// The one `jurisdiction_id` this endpoint serves, when configured
-    /// ([`Open311State::with_jurisdiction`]); any is accepted otherwise.
-    pub(crate) jurisdiction: Option<String>,
+    /// The `jurisdiction_id` this endpoint serves
+    /// ([`Open311State::with_jurisdiction`]).
+    pub(crate) jurisdiction: Jurisdiction,
 }
 
 /// What `POST requests` needs, and nothing of the tracker's: ingest's
@@ -99,8 +99,8 @@ pub struct Open311Intake {
     pub(crate) ingest: IngestState,
     /// Named places for `address_string`.
     pub(crate) places: Arc<Places>,
-    /// The one `jurisdiction_id` accepted, when configured.
-    pub(crate) jurisdiction: Option<String>,
+    /// The `jurisdiction_id` accepted.
+    pub(crate) jurisdiction: Jurisdiction,
 }
 
 impl Open311Intake {
@@ -109,32 +109,39 @@ impl Open311Intake {
         Self {
             ingest,
             places: Arc::new(places),
-            jurisdiction: None,
+            jurisdiction: Jurisdiction::default(),
         }
     }
 
     /// Accepts only `jurisdiction_id` = `id` (when one is sent).
     pub fn with_jurisdiction(mut self, id: Option<String>) -> Self {
-        self.jurisdiction = id.filter(|j| !j.trim().is_empty());
+        self.jurisdiction = Jurisdiction::new(id);
         self
-    }
-
-    /// A `jurisdiction_id` sent with a request: see [`check_jurisdiction`].
-    pub(crate) fn check_jurisdiction(&self, sent: Option<&str>) -> Result<(), Error> {
-        check_jurisdiction(self.jurisdiction.as_deref(), sent)
     }
 }
 
-/// Any `jurisdiction_id` is accepted when none is configured (one
-/// endpoint, one jurisdiction, as the specification allows); when one is,
-/// a different one sent is a `404` naming it (the spec's answer for a
-/// jurisdiction not served here). Leaving it out is always allowed.
-fn check_jurisdiction(configured: Option<&str>, sent: Option<&str>) -> Result<(), Error> {
-    match (configured, sent.map(str::trim).filter(|s| !s.is_empty())) {
-        (Some(ours), Some(theirs)) if ours != theirs => Err(Error::not_found(
-            "jurisdiction_id is not a jurisdiction served here",
-        )),
-        _ => Ok(()),
+/// The one `jurisdiction_id` an endpoint serves, when configured. Any is
+/// accepted when none is (one endpoint, one jurisdiction, as the
+/// specification allows); when one is, a different one sent is a `404`
+/// naming it (the spec's answer for a jurisdiction not served here).
+/// Leaving it out is always allowed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Jurisdiction(Option<String>);
+
+impl Jurisdiction {
+    /// `id`, unless it is missing or blank.
+    fn new(id: Option<String>) -> Self {
+        Self(id.filter(|j| !j.trim().is_empty()))
+    }
+
+    /// A `jurisdiction_id` sent with a request.
+    pub(crate) fn check(&self, sent: Option<&str>) -> Result<(), Error> {
+        match (&self.0, sent.map(str::trim).filter(|s| !s.is_empty())) {
+            (Some(ours), Some(theirs)) if ours != theirs => Err(Error::not_found(
+                "jurisdiction_id is not a jurisdiction served here",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -157,19 +164,14 @@ impl Open311State {
             base_url: None,
             places: Arc::new(Places::default()),
             public_photos: true,
-            jurisdiction: None,
+            jurisdiction: Jurisdiction::default(),
         }
     }
 
-    /// Serves only `jurisdiction_id` = `id` (see [`check_jurisdiction`]).
+    /// Serves only `jurisdiction_id` = `id` (see [`Jurisdiction`]).
     pub fn with_jurisdiction(mut self, id: Option<String>) -> Self {
-        self.jurisdiction = id.filter(|j| !j.trim().is_empty());
+        self.jurisdiction = Jurisdiction::new(id);
         self
-    }
-
-    /// A `jurisdiction_id` sent with a request: see [`check_jurisdiction`].
-    pub(crate) fn check_jurisdiction(&self, sent: Option<&str>) -> Result<(), Error> {
-        check_jurisdiction(self.jurisdiction.as_deref(), sent)
     }
 
     /// Places `address_string` with `places` (e.g.

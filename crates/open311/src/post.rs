@@ -48,7 +48,7 @@ pub async fn post_request(
             courier,
             held: _held,
         } = posted::receive(&state, request).await?;
-        state.check_jurisdiction(posted.get("jurisdiction_id"))?;
+        state.jurisdiction.check(posted.get("jurisdiction_id"))?;
         let fields = fields(&posted, &state.places)?;
         let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let id =

@@ -207,7 +207,7 @@ pub async fn list(
     format: Format,
 ) -> Result<Response, Error> {
     let f = filters(query)?;
-    state.check_jurisdiction(f.jurisdiction.as_deref())?;
+    state.jurisdiction.check(f.jurisdiction.as_deref())?;
     let origin = origin(state, headers);
     let lang = Lang::of(headers);
     let requests = if f.ids.is_empty() {

@@ -90,7 +90,7 @@ async fn record(
     };
     let key = get(API_KEY).or_else(|| headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()));
     let courier_id = courier(state, key).await?;
-    state.check_jurisdiction(get("jurisdiction_id"))?;
+    state.jurisdiction.check(get("jurisdiction_id"))?;
     let asked = Asked::read(&get)?;
     tracing::Span::current().record("report_id", tracing::field::display(asked.report));
     let claim = claim(state, asked.report, asked.status.as_deref()).await?;

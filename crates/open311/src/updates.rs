@@ -181,7 +181,7 @@ pub async fn list(
             .find(|(n, v)| n == k && !v.is_empty())
             .map(|(_, v)| v.as_str())
     };
-    state.check_jurisdiction(get("jurisdiction_id"))?;
+    state.jurisdiction.check(get("jurisdiction_id"))?;
     let start = get("start_date")
         .map(|v| dates::parse("start_date", v, Bound::Start))
         .transpose()?;

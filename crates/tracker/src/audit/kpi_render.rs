@@ -2,7 +2,7 @@
 //! table (`civicprobe audit kpis`).
 
 use super::kpi::{GroupKpis, Kpis, Rate};
-use super::render::{csv_field, percent, Table};
+use super::render::{percent, GroupCsv, Table};
 
 /// The KPIs in column order, with their labels.
 fn rates(g: &GroupKpis) -> [(&'static str, &Rate); 4] {
@@ -21,29 +21,21 @@ fn rate_cell(r: Option<f64>) -> String {
 /// One line per group: the dimensions, tickets, rejected, then per KPI
 /// count, of, rate (empty when nothing to measure).
 pub fn csv(report: &Kpis) -> String {
-    let dims: Vec<&str> = report.group_by.split(',').collect();
-    let mut header: Vec<String> = dims.iter().map(|d| (*d).to_owned()).collect();
-    header.extend(["tickets", "rejected"].map(String::from));
+    let mut columns: Vec<String> = ["tickets", "rejected"].map(String::from).into();
     for kpi in ["response", "resolution", "rework", "satisfaction"] {
         for col in ["count", "of", "rate"] {
-            header.push(format!("{kpi}_{col}"));
+            columns.push(format!("{kpi}_{col}"));
         }
     }
-    let mut out = header.join(",");
-    out.push_str("\r\n");
+    let mut csv = GroupCsv::new(&report.group_by, columns);
     for g in &report.groups {
-        let mut cells: Vec<String> = dims
-            .iter()
-            .map(|d| csv_field(g.key.get(d).map_or("", String::as_str)))
-            .collect();
-        cells.extend([g.tickets, g.rejected].map(|n| n.to_string()));
+        let mut cells: Vec<String> = [g.tickets, g.rejected].map(|n| n.to_string()).into();
         for (_, r) in rates(g) {
             cells.extend([r.count.to_string(), r.of.to_string(), rate_cell(r.rate)]);
         }
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        csv.row(&g.key, cells);
     }
-    out
+    csv.finish()
 }
 
 /// `12/15 80%`; `0/0 -` with nothing to measure.

@@ -31,28 +31,25 @@ fn opt(v: Option<f64>) -> String {
 /// median_s, p90_s, max_s; failed verifications count, of, share. Empty
 /// cells for no data.
 pub fn csv(report: &ResponseTimes) -> String {
-    let dims: Vec<&str> = report.group_by.split(',').collect();
-    let mut header: Vec<String> = dims.iter().map(|d| (*d).to_owned()).collect();
-    header.extend(["count", "reopened", "data_errors"].map(String::from));
+    let mut columns: Vec<String> = ["count", "reopened", "data_errors"]
+        .map(String::from)
+        .into();
     for step in ["acknowledge", "make_safe", "resolve"] {
         for col in ["count", "median_s", "p90_s", "max_s", "within_deadline"] {
-            header.push(format!("{step}_{col}"));
+            columns.push(format!("{step}_{col}"));
         }
     }
     for col in ["count", "median_s", "p90_s", "max_s"] {
-        header.push(format!("verify_{col}"));
+        columns.push(format!("verify_{col}"));
     }
     for col in ["count", "of", "share"] {
-        header.push(format!("failed_verification_{col}"));
+        columns.push(format!("failed_verification_{col}"));
     }
-    let mut out = header.join(",");
-    out.push_str("\r\n");
+    let mut csv = GroupCsv::new(&report.group_by, columns);
     for g in &report.groups {
-        let mut cells: Vec<String> = dims
-            .iter()
-            .map(|d| csv_field(g.key.get(d).map_or("", String::as_str)))
-            .collect();
-        cells.extend([g.count, g.reopened, g.data_errors].map(|n| n.to_string()));
+        let mut cells: Vec<String> = [g.count, g.reopened, g.data_errors]
+            .map(|n| n.to_string())
+            .into();
         for (_, s) in steps(g) {
             cells.push(s.count.to_string());
             cells.extend([s.median_s, s.p90_s, s.max_s, s.within_deadline].map(opt));
@@ -61,10 +58,52 @@ pub fn csv(report: &ResponseTimes) -> String {
         cells.push(v.count.to_string());
         cells.extend([v.median_s, v.p90_s, v.max_s].map(opt));
         cells.extend([f.count.to_string(), f.of.to_string(), opt(f.share)]);
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        csv.row(&g.key, cells);
     }
-    out
+    csv.finish()
+}
+
+/// A CSV with one line per group (CRLF): the group-by dimensions first,
+/// each group's key for them escaped, then the report's own columns.
+#[derive(Debug)]
+pub struct GroupCsv<'a> {
+    /// The dimensions, in `group_by`'s order.
+    dims: Vec<&'a str>,
+    /// The text so far.
+    out: String,
+}
+
+impl<'a> GroupCsv<'a> {
+    /// The header: `group_by`'s dimensions, then `columns`.
+    pub fn new(group_by: &'a str, columns: Vec<String>) -> Self {
+        let dims: Vec<&str> = group_by.split(',').collect();
+        let mut header: Vec<String> = dims.iter().map(|d| (*d).to_owned()).collect();
+        header.extend(columns);
+        let mut out = header.join(",");
+        out.push_str("\r\n");
+        Self { dims, out }
+    }
+
+    /// One group's line: its `key` for each dimension, then `cells`.
+    pub fn row(
+        &mut self,
+        key: &std::collections::BTreeMap<&'static str, String>,
+        cells: Vec<String>,
+    ) {
+        let mut line: Vec<String> = self
+            .dims
+            .iter()
+            .map(|d| csv_field(key.get(d).map_or("", String::as_str)))
+            .collect();
+        line.extend(cells);
+        self.out.push_str(&line.join(","));
+        self.out.push_str("\r\n");
+    }
+
+    /// The CSV.
+    pub fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// `3d04h`, `2h05m`, `4m10s`, `12s`; `-` for none.
