@@ -10,6 +10,7 @@
 //! unpublished at the next start.
 
 use crate::Error;
+use civicprobe_model::unix_ms::to_ms as unix_ms;
 use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -312,8 +313,4 @@ impl LocalStore {
         .map_err(db_error)?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
-}
-
-fn unix_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }

@@ -185,7 +185,7 @@ async fn upload_photos(photos: &PhotoBackend, payload: &[u8]) -> Result<(), Erro
 /// Records how long a report accepted at `accepted_ms` waited to be
 /// published (a negative wait, the clock set back, is not recorded).
 fn observe_wait(accepted_ms: i64) {
-    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = civicprobe_model::unix_ms::to_ms(time::OffsetDateTime::now_utc());
     let waited = (now_ms - accepted_ms) as f64 / 1000.0;
     if waited >= 0.0 {
         metrics::histogram!(REPORT_TO_PUBLISH_SECONDS).record(waited);

@@ -45,6 +45,7 @@ pub mod role;
 pub mod sla;
 pub mod text;
 pub mod ticket;
+pub mod unix_ms;
 pub mod upload;
 
 pub use category::Category;

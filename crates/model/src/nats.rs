@@ -59,6 +59,13 @@ pub const PHOTOS_BUCKET: &str = "PHOTOS";
 /// stream `OBJ_<bucket>`): what `/readyz` looks for.
 pub const PHOTOS_STREAM: &str = "OBJ_PHOTOS";
 
+/// The routers' claims: of two routers opening a ticket for the same
+/// office and category at once, only the first claim is stored
+/// (`Nats-Expected-Last-Subject-Sequence`).
+pub const CLAIMS_STREAM: &str = "ROUTER_CLAIMS";
+/// Subjects the claims stream holds ([`claim_subject`]).
+pub const CLAIM_SUBJECTS: &str = "civic.claim.>";
+
 /// The router's durable pull consumer on `REPORTS`.
 pub const ROUTER_CONSUMER: &str = "router";
 /// The tracker's durable pull consumer on `TICKETS`.
@@ -176,6 +183,17 @@ pub fn upload_subject(kind: &str, ticket: crate::TicketId, sha256: &str) -> Stri
     format!("civic.upload.{kind}.{ticket}.{sha256}")
 }
 
+/// `civic.claim.<office>.<category>`: one claim subject per office and
+/// category.
+pub fn claim_subject(office: &OfficeId, category: Category) -> String {
+    format!("civic.claim.{office}.{category}")
+}
+
+/// Whether `subject` is one of [`TICKET_SUBJECTS`].
+pub fn is_ticket_subject(subject: &str) -> bool {
+    subject.starts_with(TICKET_SUBJECTS.trim_end_matches('>'))
+}
+
 /// `civic.unrouted.<category>`.
 pub fn unrouted_subject(category: Category) -> String {
     format!("civic.unrouted.{category}")
@@ -194,6 +212,18 @@ mod tests {
         );
         assert_eq!(office_subjects(&office), "civic.ticket.wenquan.>");
         assert_eq!(unrouted_subject(Category::Other), "civic.unrouted.other");
+        assert_eq!(
+            claim_subject(&office, Category::Manhole),
+            "civic.claim.wenquan.manhole"
+        );
+        assert!(claim_subject(&office, Category::Manhole)
+            .starts_with(CLAIM_SUBJECTS.trim_end_matches('>')));
+        assert!(is_ticket_subject(&ticket_subject(
+            &office,
+            Category::Elevator,
+            "merged"
+        )));
+        assert!(!is_ticket_subject(&unrouted_subject(Category::Other)));
         let ticket = crate::TicketId::new();
         let upload = upload_subject(PROOF_UPLOAD, ticket, "ab");
         assert_eq!(upload, format!("civic.upload.proof.{ticket}.ab"));

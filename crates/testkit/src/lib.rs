@@ -51,9 +51,28 @@ pub fn init_tracing() {
 }
 
 /// Writes each listed `async fn name(kind: &str)` as two tests, one per
-/// database: `sqlite::name` and `postgres::name`.
+/// database: `sqlite::name` and `postgres::name`. With `fallible:` first,
+/// the functions return `anyhow::Result<()>`, and so do the tests.
 #[macro_export]
 macro_rules! on_both_databases {
+    (fallible: $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name("sqlite").await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name("postgres").await
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(

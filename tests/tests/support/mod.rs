@@ -190,25 +190,9 @@ pub fn items(body: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Runs an async test body once on SQLite and once on PostgreSQL.
+/// Runs an async test body (returning `anyhow::Result<()>`) once on
+/// SQLite and once on PostgreSQL (the testkit's macro).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::$name("sqlite").await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::$name("postgres").await
-                }
-            )*
-        }
-    };
+    ($($t:tt)*) => { civicprobe_testkit::on_both_databases!(fallible: $($t)*); };
 }

@@ -13,23 +13,15 @@ use async_nats::{
     },
     HeaderMap,
 };
-use civicprobe_model::{Category, OfficeId};
 use std::time::Duration;
 
 use super::OpenTicket;
 use crate::Error;
 
-/// The router's claims stream.
-pub const CLAIMS_STREAM: &str = "ROUTER_CLAIMS";
-/// Its subjects.
-pub const CLAIM_SUBJECTS: &str = "civic.claim.>";
 /// How long claims are kept: far longer than any duplicate window.
 const CLAIMS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// `civic.claim.<office>.<category>`.
-pub fn claim_subject(office: &OfficeId, category: Category) -> String {
-    format!("civic.claim.{office}.{category}")
-}
+pub use civicprobe_model::nats::{claim_subject, CLAIMS_STREAM, CLAIM_SUBJECTS};
 
 /// Creates the claims stream unless it exists, with `settings.replicas`
 /// (an existing one is updated to them). Idempotent.

@@ -195,7 +195,7 @@ pub fn apply(s: &mut DedupState, feed: Feed, subject: &str, payload: &[u8], sequ
         Feed::Tickets => {
             let kind = subject.rsplit('.').next().unwrap_or_default();
             let ok = match kind {
-                _ if !subject.starts_with("civic.ticket.") => true,
+                _ if !civicprobe_model::nats::is_ticket_subject(subject) => true,
                 "opened" => serde_json::from_slice::<TicketOpened>(payload)
                     .map(|e| s.index.opened(&e))
                     .is_ok(),

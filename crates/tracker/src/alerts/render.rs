@@ -133,7 +133,7 @@ pub fn request(
 
 /// DingTalk 加签: `url&timestamp=<ms>&sign=<urlencoded base64 HMAC>`.
 pub fn dingtalk_signed_url(url: &str, secret: &str, now: OffsetDateTime) -> String {
-    let ts = (now.unix_timestamp_nanos() / 1_000_000).to_string();
+    let ts = crate::time_ms::to_ms(now).to_string();
     let mac = hmac_sha256(secret.as_bytes(), format!("{ts}\n{secret}").as_bytes());
     let sign = base64::engine::general_purpose::STANDARD.encode(mac);
     match reqwest::Url::parse(url) {

@@ -59,7 +59,7 @@ fn month_range(raw: &str) -> Option<(i64, i64)> {
         m => (year, m.next()),
     };
     let end = time::Date::from_calendar_date(ny, nm, 1).ok()?;
-    let ms = |d: time::Date| (d.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let ms = |d: time::Date| crate::time_ms::to_ms(d.midnight().assume_utc());
     Some((ms(start), ms(end)))
 }
 
