@@ -133,6 +133,25 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
     civicprobe_testkit::photos::jpeg(w, h)
 }
 
+/// `bytes` posted through nginx (to ingest) as a ticket's `kind` photo
+/// (`proof-photos`, `verification-photos`) by the holder of `token`.
+async fn post_photo(
+    http: &Client,
+    base: &str,
+    ticket: &str,
+    kind: &str,
+    token: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part("photo", photo_part(bytes));
+    http.post(format!("{base}/v1/tickets/{ticket}/{kind}"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+}
+
 /// A proof photo uploaded through nginx (to ingest); its sha256.
 async fn upload_proof(
     http: &Client,
@@ -141,14 +160,7 @@ async fn upload_proof(
     token: &str,
     bytes: Vec<u8>,
 ) -> String {
-    let form = reqwest::multipart::Form::new().part("photo", photo_part(bytes));
-    let uploaded = http
-        .post(format!("{base}/v1/tickets/{ticket}/proof-photos"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let uploaded = post_photo(http, base, ticket, "proof-photos", token, bytes).await;
     assert_eq!(uploaded.status(), StatusCode::CREATED);
     uploaded.json::<Value>().await.expect("json")["sha256"]
         .as_str()
@@ -225,23 +237,25 @@ async fn through_nginx(kind: &str) {
     // tracker before storing, and answers 404 as for any ticket of
     // theirs that does not exist. A courier may not add a verification
     // photo before the ticket is resolved.
-    let form = reqwest::multipart::Form::new().part("photo", photo_part(jpeg(96, 72)));
-    let foreign = http
-        .post(format!("{base}/v1/tickets/{ticket}/proof-photos"))
-        .bearer_auth(&other_office)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let foreign = post_photo(
+        &http,
+        &base,
+        &ticket,
+        "proof-photos",
+        &other_office,
+        jpeg(96, 72),
+    )
+    .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
-    let form = reqwest::multipart::Form::new().part("photo", photo_part(fresh_photo()));
-    let early = http
-        .post(format!("{base}/v1/tickets/{ticket}/verification-photos"))
-        .bearer_auth(&passer_by)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let early = post_photo(
+        &http,
+        &base,
+        &ticket,
+        "verification-photos",
+        &passer_by,
+        fresh_photo(),
+    )
+    .await;
     assert_eq!(early.status(), StatusCode::NOT_FOUND);
 
     // The ticket's office uploads and resolves at once citing it.
@@ -265,14 +279,15 @@ async fn through_nginx(kind: &str) {
 
     // A courier passing by uploads a fresh photo (to ingest) and verifies
     // at once citing it (the tracker, not yet caught up, looks it up).
-    let form = reqwest::multipart::Form::new().part("photo", photo_part(fresh_photo()));
-    let uploaded = http
-        .post(format!("{base}/v1/tickets/{ticket}/verification-photos"))
-        .bearer_auth(&passer_by)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let uploaded = post_photo(
+        &http,
+        &base,
+        &ticket,
+        "verification-photos",
+        &passer_by,
+        fresh_photo(),
+    )
+    .await;
     assert_eq!(uploaded.status(), StatusCode::CREATED);
     let sha = uploaded.json::<Value>().await.expect("json")["sha256"]
         .as_str()

@@ -82,19 +82,9 @@ fn media_url(url: &str) -> Result<String, Error> {
 mod tests {
     use super::*;
 
-    fn posted(pairs: &[(&str, &str)]) -> Posted {
-        Posted {
-            fields: pairs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            media: Vec::new(),
-        }
-    }
-
     #[test]
     fn single_and_multivalue_attributes_and_media_url() {
-        let d = details(&posted(&[
+        let d = details(&Posted::of(&[
             ("attribute[WHISHETN]", "1"),
             ("attribute[colour][]", "red"),
             ("attribute[colour][]", "blue"),
@@ -109,12 +99,14 @@ mod tests {
             d.media_url.as_deref(),
             Some("https://fms.example/photo/1.jpeg")
         );
-        assert!(details(&posted(&[("description", "x")])).unwrap().is_none());
+        assert!(details(&Posted::of(&[("description", "x")]))
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn bad_names_and_urls_are_refused() {
-        let e = |p: &[(&str, &str)]| details(&posted(p)).unwrap_err().to_string();
+        let e = |p: &[(&str, &str)]| details(&Posted::of(p)).unwrap_err().to_string();
         assert!(e(&[("attribute[a b]", "1")]).starts_with("attribute fields"));
         assert!(e(&[("attribute[x", "1")]).starts_with("attribute fields"));
         assert!(e(&[("media_url", "file:///etc/passwd")]).starts_with("media_url"));
