@@ -11,7 +11,6 @@ use crate::{BoxError, Error, IngestState};
 use async_nats::jetstream;
 use civicprobe_model::nats::REPORT_LOOKUP_SUBJECT;
 use civicprobe_model::{ReportId, ReportSubmitted};
-use futures::StreamExt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -25,42 +24,24 @@ pub async fn answer(
     client: async_nats::Client,
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), BoxError> {
-    let mut asked = client.subscribe(REPORT_LOOKUP_SUBJECT).await?;
-    tokio::pin!(stop);
-    loop {
-        let message = tokio::select! {
-            () = &mut stop => return Ok(()),
-            next = asked.next() => match next {
-                Some(message) => message,
-                None => return Ok(()),
-            },
-        };
-        let Some(reply) = message.reply else {
-            continue;
-        };
-        let Some(id) = std::str::from_utf8(&message.payload)
-            .ok()
-            .and_then(|id| id.parse::<ReportId>().ok())
-        else {
-            continue;
-        };
-        let report = match state.accepted_report(id).await {
-            Ok(Some(report)) => report,
-            Ok(None) => continue,
-            Err(error) => {
-                tracing::warn!(report_id = %id, %error, "report lookup: the local store did not answer");
-                continue;
-            }
-        };
-        match serde_json::to_vec(&report) {
-            Ok(body) => {
-                if let Err(error) = client.publish(reply, body.into()).await {
-                    tracing::warn!(report_id = %id, %error, "report lookup: the answer was not sent");
+    let answer = |payload: bytes::Bytes| {
+        let state = state.clone();
+        async move {
+            let id = std::str::from_utf8(&payload)
+                .ok()
+                .and_then(|id| id.parse::<ReportId>().ok())?;
+            match state.accepted_report(id).await {
+                Ok(report) => serde_json::to_vec(&report?).ok(),
+                Err(error) => {
+                    tracing::warn!(report_id = %id, %error, "report lookup: the local store did not answer");
+                    None
                 }
             }
-            Err(error) => tracing::warn!(report_id = %id, %error, "report lookup: not encoded"),
         }
-    }
+    };
+    civicprobe_jetstream::answer_requests(client, REPORT_LOOKUP_SUBJECT, None, stop, answer)
+        .await?;
+    Ok(())
 }
 
 /// The report `id` from whichever ingest accepted it; `None` when none

@@ -18,14 +18,18 @@
 //! - [`streams`]: [`ensure_stream`], [`ensure_object_store`].
 //! - [`durable`]: [`ensure_durable`], [`subscribe`], [`drive`].
 //! - [`dead_letter`]: [`ensure_dead_letters`], [`Rejections`], the listing.
+//! - [`requests`]: [`answer_requests`], core NATS requests answered until
+//!   shutdown.
 
 pub mod dead_letter;
 pub mod durable;
+pub mod requests;
 pub mod streams;
 
 pub use civicprobe_model::nats::JetStreamSettings;
 pub use dead_letter::{ensure_dead_letters, Rejections, DEAD_LETTERS_TOTAL};
 pub use durable::{drive, ensure_durable, subscribe, Backoff, Pace, Stop};
+pub use requests::answer_requests;
 pub use streams::{ensure_object_store, ensure_stream};
 
 /// A boxed error of the NATS client.

@@ -147,45 +147,36 @@ pub async fn answer_upload_scope(
     store: Store,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    use futures::StreamExt;
-    let mut asked = client
-        .queue_subscribe(UPLOAD_SCOPE_SUBJECT, UPLOAD_SCOPE_QUEUE.to_owned())
-        .await
-        .map_err(Error::nats)?;
-    tokio::pin!(shutdown);
-    loop {
-        let message = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            next = asked.next() => match next {
-                Some(message) => message,
-                None => return Ok(()),
-            },
-        };
-        let Some(reply) = message.reply else {
-            continue;
-        };
-        let question: UploadScopeAsked = match serde_json::from_slice(&message.payload) {
-            Ok(question) => question,
-            Err(error) => {
-                tracing::warn!(%error, "upload scope: a question that does not decode");
-                continue;
+    let answer = |payload: bytes::Bytes| {
+        let store = store.clone();
+        async move {
+            let question: UploadScopeAsked = match serde_json::from_slice(&payload) {
+                Ok(question) => question,
+                Err(error) => {
+                    tracing::warn!(%error, "upload scope: a question that does not decode");
+                    return None;
+                }
+            };
+            let asked = store.may_upload(&question.uploader, question.ticket_id, question.purpose);
+            match asked.await {
+                Ok(allowed) => serde_json::to_vec(&UploadScopeAnswer { allowed }).ok(),
+                Err(error) => {
+                    tracing::warn!(ticket_id = %question.ticket_id, %error, "upload scope: not answered");
+                    None
+                }
             }
-        };
-        let allowed = match store
-            .may_upload(&question.uploader, question.ticket_id, question.purpose)
-            .await
-        {
-            Ok(allowed) => allowed,
-            Err(error) => {
-                tracing::warn!(ticket_id = %question.ticket_id, %error, "upload scope: not answered");
-                continue;
-            }
-        };
-        let answer = serde_json::to_vec(&UploadScopeAnswer { allowed }).expect("a bool encodes");
-        if let Err(error) = client.publish(reply, answer.into()).await {
-            tracing::warn!(%error, "upload scope: the answer was not sent");
         }
-    }
+    };
+    let subject = UPLOAD_SCOPE_SUBJECT;
+    civicprobe_jetstream::answer_requests(
+        client,
+        subject,
+        Some(UPLOAD_SCOPE_QUEUE),
+        shutdown,
+        answer,
+    )
+    .await
+    .map_err(Error::nats)
 }
 
 /// Records `UPLOADS` announcements until `shutdown` completes. Needs the
