@@ -6,7 +6,7 @@
 use civicprobe_ingest::access::VerificationEvidence;
 use civicprobe_ingest::{CourierDirectory, IngestState, ReportAccess, Viewer};
 use civicprobe_model::{CourierId, Principal, ReportId, TicketId, UploadPurpose};
-use civicprobe_tracker::store::verification_photos::VerificationPhoto;
+use civicprobe_tracker::verification::photos::VerificationPhoto;
 use civicprobe_tracker::Store;
 use futures::future::BoxFuture;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! tracker's ([`RewardDraft::parse`]); a refusal names the field.
 
 use crate::admin::Storage;
-use civicprobe_tracker::store::rewards::{Reward, RewardDraft};
+use civicprobe_tracker::points::rewards::{Reward, RewardDraft};
 use clap::Subcommand;
 use std::io::Write;
 

@@ -50,7 +50,11 @@ async fn poison_messages_are_dead_lettered_counted_and_shown_to_supervisors() {
         .await
         .expect("ack");
     let office = OfficeId::parse("wenquan").expect("office");
-    let opened = ticket_subject(&office, Category::Manhole, "opened");
+    let opened = ticket_subject(
+        &office,
+        Category::Manhole,
+        civicprobe_model::EventKind::Opened,
+    );
     js.publish(opened.clone(), r#"{"ticket_id":"broken"}"#.into())
         .await
         .expect("publish")

@@ -161,7 +161,11 @@ async fn the_separate_tracker_serves_the_stream() {
             "received_at": "2026-12-01T08:00:00Z", "photos": []},
     });
     let office_id = civicprobe_model::OfficeId::parse("fushan").expect("office");
-    let subject = ticket_subject(&office_id, civicprobe_model::Category::Manhole, "opened");
+    let subject = ticket_subject(
+        &office_id,
+        civicprobe_model::Category::Manhole,
+        civicprobe_model::EventKind::Opened,
+    );
     let ack = js.publish(subject, opened.to_string().into()).await;
     ack.expect("published").await.expect("acked");
     let got = read_until(&mut events, "event: ticket", 1).await;

@@ -124,7 +124,7 @@ async fn publish_tokens(data: &Path, nats: &NatsServer) {
         .await
         .expect("TOKENS");
     let mut published = Default::default();
-    let sent = civicprobe_tracker::token_feed::publish_changes(&js, &store, &mut published)
+    let sent = civicprobe_tracker::identity::feed::publish_changes(&js, &store, &mut published)
         .await
         .expect("published");
     assert_eq!(sent, 1, "one courier token");

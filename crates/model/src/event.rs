@@ -1,42 +1,9 @@
 //! Messages on the streams. Each carries its own deterministic id, so a
 //! consumer that sees it twice can tell.
 
-use crate::{Category, EventId, OfficeId, ReportSubmitted, TicketId, TicketState};
+use crate::{Category, EventId, EventKind, OfficeId, ReportSubmitted, TicketId, TicketState};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-/// Event kinds that are not a [`crate::TicketAction`]'s
-/// ([`crate::TicketAction::event_kind`] names those): the last token of a
-/// ticket subject and the `kind` of an event row.
-pub mod kind {
-    /// The router opened the ticket ([`super::TicketOpened`]).
-    pub const OPENED: &str = "opened";
-    /// The router merged a duplicate report into it ([`super::TicketMerged`]).
-    pub const MERGED: &str = "merged";
-    /// The SLA clock found a step past its deadline.
-    pub const ESCALATED: &str = "escalated";
-    /// A supervisor moved it to another office (or routed an unrouted report).
-    pub const REROUTED: &str = "rerouted";
-    /// Its category or urgency was corrected: by an office's or a
-    /// supervisor's re-triage, or by an urgent duplicate report.
-    pub const TRIAGED: &str = "triaged";
-    /// A supervisor upheld an office's `not_our_area` rejection: the
-    /// dispute is settled and the ticket stays rejected.
-    pub const DISPUTE_UPHELD: &str = "dispute_upheld";
-    /// A courier whose report was merged onto the ticket checked the fix
-    /// of their own report (reason `fixed` or `not_fixed`); the ticket's
-    /// state does not change. A `not_fixed` one is a verification dispute.
-    pub const REPORT_VERIFIED: &str = "report_verified";
-    /// A courier passing by found a resolved ticket not fixed: a
-    /// verification dispute; the ticket stays resolved until a supervisor
-    /// settles it.
-    pub const VERIFICATION_DISPUTED: &str = "verification_disputed";
-    /// A resident's update posted through Open311 (FixMyStreet's
-    /// `servicerequestupdates`): a note for the office, whose `reason` may
-    /// say the resident reported it fixed or not fixed; the ticket's state
-    /// does not change.
-    pub const RESIDENT_NOTE: &str = "resident_note";
-}
 
 /// When each step of a ticket is due; all derived from `received_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,8 +116,8 @@ pub struct TicketChanged {
     /// Whether the ticket is urgent (after this step).
     #[serde(default)]
     pub urgent: bool,
-    /// What happened (past tense).
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// The ticket's state after this step.
     pub state: TicketState,
     /// Who did it, e.g. `office:wenquan` or `system:sla`.

@@ -34,6 +34,7 @@ pub mod category;
 pub mod credential;
 pub mod datum;
 pub mod event;
+pub mod event_kind;
 pub mod evidence;
 pub mod ids;
 pub mod location;
@@ -54,6 +55,7 @@ pub use datum::{Datum, DatumError, PositionAsSent};
 pub use event::{
     Deadlines, MergeReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
 };
+pub use event_kind::{EventKind, UnknownEventKind};
 pub use evidence::{Evidence, EvidenceFlag, PhotoExif};
 pub use ids::{CourierId, EventId, PersonId, ReportId, TicketId};
 pub use location::{Location, LocationError};

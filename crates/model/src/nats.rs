@@ -159,9 +159,9 @@ pub fn dead_letter_subject(consumer: &str) -> String {
     format!("civic.dead.{consumer}")
 }
 
-/// `civic.ticket.<office>.<category>.<event>`; `event` is a past-tense kind
-/// such as `opened` or `acknowledged`.
-pub fn ticket_subject(office: &OfficeId, category: Category, event: &str) -> String {
+/// `civic.ticket.<office>.<category>.<event>`, `event` the ticket event's kind
+/// (`opened`, `acknowledged`, …).
+pub fn ticket_subject(office: &OfficeId, category: Category, event: crate::EventKind) -> String {
     format!("civic.ticket.{office}.{category}.{event}")
 }
 
@@ -207,7 +207,7 @@ mod tests {
     fn subjects_are_built_from_safe_tokens() {
         let office = OfficeId::parse("wenquan").unwrap();
         assert_eq!(
-            ticket_subject(&office, Category::ElectricalBox, "opened"),
+            ticket_subject(&office, Category::ElectricalBox, crate::EventKind::Opened),
             "civic.ticket.wenquan.electrical_box.opened"
         );
         assert_eq!(office_subjects(&office), "civic.ticket.wenquan.>");
@@ -221,7 +221,7 @@ mod tests {
         assert!(is_ticket_subject(&ticket_subject(
             &office,
             Category::Elevator,
-            "merged"
+            crate::EventKind::Merged
         )));
         assert!(!is_ticket_subject(&unrouted_subject(Category::Other)));
         let ticket = crate::TicketId::new();

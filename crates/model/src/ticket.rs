@@ -11,6 +11,7 @@
 //!
 //! `escalated`, `rerouted` and `merged` are events, not states.
 
+use crate::EventKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -162,15 +163,15 @@ impl TicketAction {
     }
 
     /// The past-tense event name, used in subjects and the event table.
-    pub fn event_kind(self) -> &'static str {
+    pub fn event_kind(self) -> EventKind {
         match self {
-            TicketAction::Acknowledge => "acknowledged",
-            TicketAction::MakeSafe => "made_safe",
-            TicketAction::Start => "started",
-            TicketAction::Resolve => "resolved",
-            TicketAction::Reject => "rejected",
-            TicketAction::Reopen => "reopened",
-            TicketAction::Verify => "verified",
+            TicketAction::Acknowledge => EventKind::Acknowledged,
+            TicketAction::MakeSafe => EventKind::MadeSafe,
+            TicketAction::Start => EventKind::Started,
+            TicketAction::Resolve => EventKind::Resolved,
+            TicketAction::Reject => EventKind::Rejected,
+            TicketAction::Reopen => EventKind::Reopened,
+            TicketAction::Verify => EventKind::Verified,
         }
     }
 }

@@ -28,7 +28,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use civicprobe_model::{CourierId, Principal, ReportId, TicketState};
-use civicprobe_tracker::store::open311::{ResidentClaim, ResidentUpdate};
+use civicprobe_tracker::open311::requests::{ResidentClaim, ResidentUpdate};
 use sha2::{Digest, Sha256};
 
 /// The statuses FixMyStreet may send with a resident's update.

@@ -23,7 +23,9 @@ use crate::words::{self, Lang, Step};
 use crate::{Error, Open311State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use civicprobe_model::{EventId, ReportId, TicketAction, TicketId, TicketState};
+use civicprobe_model::{
+    EventId, EventKind, OfficeId, ReportId, TicketAction, TicketId, TicketState,
+};
 use civicprobe_tracker::TicketEvent;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -95,13 +97,13 @@ impl Context<'_> {
         after: TicketState,
     ) -> RequestUpdate {
         let staff = matches!(event.role.as_str(), "office" | "supervisor");
-        let office_id = event.office_id.as_deref().unwrap_or_default();
+        let office_id = event.office_id.as_ref().map_or("", OfficeId::as_str);
         let office = self
             .offices
             .get(office_id)
             .map_or(office_id, String::as_str);
         let step = Step {
-            kind: &event.kind,
+            kind: event.kind.as_str(),
             reason: event.reason.as_deref(),
             office,
             note: event.note.as_deref().filter(|_| staff),
@@ -134,13 +136,13 @@ fn ticket_updates(
         if event.at < from || event.at > to {
             continue;
         }
-        if event.kind == "merged" {
+        if event.kind == EventKind::Merged {
             let joined = event
                 .note
                 .as_deref()
                 .and_then(|n| n.strip_prefix("report "));
             if let Some(report) = joined.and_then(|r| r.parse::<ReportId>().ok()) {
-                let id = event.event_id.clone();
+                let id = event.event_id.to_string();
                 out.push(cx.update(report, id, event, "DUPLICATE", state));
             }
             continue;
@@ -148,9 +150,9 @@ fn ticket_updates(
         let Some(status) = status_of(event, state) else {
             continue;
         };
-        out.push(cx.update(opener, event.event_id.clone(), event, status, state));
+        out.push(cx.update(opener, event.event_id.to_string(), event, status, state));
         for (report, _) in merged.iter().filter(|(_, j)| *j <= event.at) {
-            let id = copy_id(&event.event_id, *report);
+            let id = copy_id(event.event_id, *report);
             out.push(cx.update(*report, id, event, status, state));
         }
     }
@@ -158,11 +160,8 @@ fn ticket_updates(
 }
 
 /// The `update_id` of a ticket step as a merged report's update.
-fn copy_id(event_id: &str, report: ReportId) -> String {
-    match event_id.parse::<uuid::Uuid>() {
-        Ok(u) => EventId::derived(u, &report.to_string()).to_string(),
-        Err(_) => format!("{event_id}.{report}"),
-    }
+fn copy_id(event_id: EventId, report: ReportId) -> String {
+    EventId::derived(event_id.0, &report.to_string()).to_string()
 }
 
 /// `GET servicerequestupdates.(xml|json)`; `service_request_id` (a comma

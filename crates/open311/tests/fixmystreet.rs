@@ -163,7 +163,7 @@ async fn resident_updates(h: &Harness, id: &str) {
         .collect();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].note.as_deref(), Some("还是没盖上"));
-    assert_eq!(notes[0].event_id, update_id);
+    assert_eq!(notes[0].event_id.to_string(), update_id);
     assert_eq!(notes[0].reason, None, "OPEN on an open ticket is a comment");
     assert_eq!(
         t.state.as_str(),

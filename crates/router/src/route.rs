@@ -225,8 +225,16 @@ impl Routed {
     /// Where to publish it.
     pub fn subject(&self) -> String {
         match self {
-            Routed::Ticket(t) => nats::ticket_subject(&t.office_id, t.category, "opened"),
-            Routed::Merged(m) => nats::ticket_subject(&m.office_id, m.category, "merged"),
+            Routed::Ticket(t) => nats::ticket_subject(
+                &t.office_id,
+                t.category,
+                civicprobe_model::EventKind::Opened,
+            ),
+            Routed::Merged(m) => nats::ticket_subject(
+                &m.office_id,
+                m.category,
+                civicprobe_model::EventKind::Merged,
+            ),
             Routed::Unrouted(u) => nats::unrouted_subject(u.category),
         }
     }

@@ -75,7 +75,7 @@ async fn each_report_opens_one_ticket_on_its_office_subject_even_when_published_
         let t: TicketOpened = serde_json::from_value(body.clone())?;
         assert_eq!(
             subject,
-            &nats::ticket_subject(&t.office_id, *category, "opened")
+            &nats::ticket_subject(&t.office_id, *category, civicprobe_model::EventKind::Opened)
         );
         assert_eq!(t.office_id.as_str(), *office);
         assert_eq!((t.category, t.urgent), (*category, *urgent));

@@ -113,7 +113,7 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
         ticket_id,
         office_id: OfficeId::parse("wenquan")?,
         category: Category::Elevator,
-        kind: "resolved".into(),
+        kind: civicprobe_model::EventKind::Resolved,
         state: TicketState::Resolved,
         actor: "office:wenquan".into(),
         at: time::OffsetDateTime::now_utc(),
@@ -125,7 +125,11 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
         deadlines: None,
     };
     js.publish(
-        nats::ticket_subject(&resolved.office_id, Category::Elevator, "resolved"),
+        nats::ticket_subject(
+            &resolved.office_id,
+            Category::Elevator,
+            civicprobe_model::EventKind::Resolved,
+        ),
         serde_json::to_vec(&resolved)?.into(),
     )
     .await?

@@ -13,8 +13,6 @@
 //! counts toward the dead letter. Ack wait, progress heartbeats and the
 //! nak of held messages on shutdown come from [`civicprobe_jetstream`].
 
-use crate::store::merge::MERGED;
-use crate::store::tickets::OPENED;
 use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
@@ -22,6 +20,7 @@ use civicprobe_jetstream::{JetStreamSettings, Pace, Rejections, Stop};
 use civicprobe_model::nats::{
     TICKETS_STREAM, TICKET_SUBJECTS, TRACKER_CONSUMER, UNROUTED_SUBJECTS,
 };
+use civicprobe_model::EventKind;
 use civicprobe_model::{ReportUnrouted, TicketMerged, TicketOpened};
 use std::future::Future;
 use std::time::Duration;
@@ -157,8 +156,8 @@ pub(crate) fn kind_of(subject: &str) -> Kind {
     let unrouted_prefix = UNROUTED_SUBJECTS.trim_end_matches('>');
     if let Some(rest) = subject.strip_prefix(ticket_prefix) {
         match rest.split('.').collect::<Vec<_>>().as_slice() {
-            [_, _, event] if *event == OPENED => Kind::Opened,
-            [_, _, event] if *event == MERGED => Kind::Merged,
+            [_, _, event] if *event == EventKind::Opened => Kind::Opened,
+            [_, _, event] if *event == EventKind::Merged => Kind::Merged,
             [_, _, _] => Kind::OtherTicketEvent,
             _ => Kind::Unknown,
         }
@@ -271,11 +270,15 @@ mod tests {
     #[test]
     fn subjects_are_told_apart() {
         let office = OfficeId::parse("wenquan").unwrap();
-        let opened = ticket_subject(&office, Category::Manhole, OPENED);
+        let opened = ticket_subject(&office, Category::Manhole, EventKind::Opened);
         assert_eq!(kind_of(&opened), Kind::Opened);
-        let acked = ticket_subject(&office, Category::Manhole, "acknowledged");
+        let acked = ticket_subject(
+            &office,
+            Category::Manhole,
+            civicprobe_model::EventKind::Acknowledged,
+        );
         assert_eq!(kind_of(&acked), Kind::OtherTicketEvent);
-        let merged = ticket_subject(&office, Category::Manhole, MERGED);
+        let merged = ticket_subject(&office, Category::Manhole, EventKind::Merged);
         assert_eq!(kind_of(&merged), Kind::Merged);
         assert_eq!(kind_of(&unrouted_subject(Category::Other)), Kind::Unrouted);
         assert_eq!(kind_of("civic.ticket.wenquan.opened"), Kind::Unknown);

@@ -24,51 +24,40 @@
 //!
 //! # Layout
 //!
+//! The tracker is cut by domain; each domain module owns its SQL (as
+//! `impl Store` blocks) and its HTTP handlers (a `routes()` that
+//! [`http::app`] merges):
+//!
 //! - [`Config`]: the tracker's database setting; [`SlaConfig`] the SLA
 //!   clock's, with [`VerifyConfig`] (a nearby courier's check).
-//! - [`store`]: [`Store`], the database: connecting and migrating
-//!   ([`store`]), bearer tokens of couriers and of persons (office staff,
-//!   supervisors) with expiry ([`store::tokens`]), `token list|revoke|
-//!   rotate` ([`store::token_admin`]), web sessions ([`store::sessions`]),
-//!   tickets the router
-//!   sends ([`store::tickets`], [`store::merge`]), the life cycle and
-//!   reroutes ([`store::lifecycle`]), disputes over `not_our_area`
-//!   rejections, which keep a ticket on the clock until a supervisor
-//!   reroutes it or upholds the rejection ([`store::disputes`]), re-triage
-//!   and urgent duplicates ([`store::triage`]), every report of a ticket
-//!   with its evidence ([`store::reports`]), the hash chain and its
-//!   verification
-//!   ([`store::chain`]), every ticket's figures recomputed from its events
-//!   ([`store::chain_figures`]), escalations and overdue ([`store::sla`]),
-//!   verification and auto-verification ([`store::verification`]), the
-//!   photos couriers take to verify ([`store::verification_photos`]), the
-//!   nearby and disputed lists ([`store::verification_queue`]), points
-//!   ([`store::points`]), the rewards catalogue ([`store::rewards`]),
-//!   redeeming it for pickup codes ([`store::redemptions`]) and fraud
-//!   reversals ([`store::fraud`]), both serialized per courier by a
-//!   private wallet lock so that no balance or stock goes below zero, reads
-//!   ([`store::queries`], and listings by date, category and state for
-//!   Open311 in `store::listing`), the row types handed out
-//!   ([`store::rows`]), a courier's view of a ticket, which cannot carry
-//!   another reporter's data ([`store::courier_view`]), and a courier's
-//!   reports with the office's notes and proof photo
-//!   ([`store::courier_reports`]). Private modules
-//!   hold the known offices (reroute targets), the proof photos ingest
-//!   stored (what a resolve may cite) and the photos a supervisor hid
-//!   from Open311.
+//! - [`store`]: [`Store`], the connection: sqlx's `Any` pool, the backend,
+//!   the clock, migrations, and the few settings every domain reads.
+//! - [`tickets`]: what the router opens and merges, the life cycle
+//!   (acknowledge … resolve with a proof photo, reject), each step
+//!   recorded once as its chained event and outbox message, reading
+//!   tickets and every report with its evidence, the 导航 links.
+//! - [`routing`]: supervisors' reroutes and routing unrouted reports,
+//!   re-triage of category or urgency, the offices a move may target.
+//! - [`disputes`]: `not_our_area` rejections a supervisor settles.
+//! - [`verification`]: 核查 before points: verdicts, auto-verification,
+//!   the photos couriers take, the nearby and disputed lists.
+//! - [`points`]: the ledger, the rewards catalogue, redemptions and fraud
+//!   reversals, serialised per courier by a private wallet lock.
+//! - [`identity`]: tokens, `token list|revoke|rotate`, web sessions, and
+//!   the live credentials reconciled onto `TOKENS` ([`run_token_feed`]).
+//! - [`couriers`]: a courier's view of a ticket and their reports.
+//! - [`open311`]: requests, public listings and hidden photos.
 //! - [`alerts`]: alerts that leave the building: delivery channels of
 //!   offices and supervisors (WeCom, DingTalk, Feishu, JSON webhooks), the
 //!   `alerts` consumer on `TICKETS`, the delivery outbox and its sender,
 //!   the daily digest ([`alerts::run`]).
 //! - [`outbox`]: the transactional outbox and its publisher [`run_outbox`].
-//! - [`token_feed`]: the live tokens and sessions (hashes, holders,
-//!   validity) reconciled onto the `TOKENS` stream every ingest follows
-//!   ([`run_token_feed`]; the rows from `Store::live_credentials`).
 //! - [`uploads`]: proof and verification photos a split ingest announced
 //!   on `UPLOADS`, recorded in scope ([`run_uploads`]), or looked up when a
 //!   resolve or verify is faster than the consumer; and the answer to
 //!   ingest's question before it stores one ([`answer_upload_scope`]).
-//! - [`sla`]: the SLA clock task [`run_sla_clock`].
+//! - [`sla`]: the SLA clock task [`run_sla_clock`], escalations and the
+//!   overdue list ([`sla::breaches`]).
 //! - [`clock`]: where "now" comes from ([`SystemClock`], [`MockClock`]).
 //! - [`audit`]: response-time figures ([`audit::collect`]), reading them
 //!   ([`audit::sql`], PostgreSQL's COPY in [`audit::copy`] and
@@ -93,34 +82,41 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod consumer;
+pub mod couriers;
+pub mod disputes;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod identity;
+pub mod open311;
 pub mod outbox;
+pub mod points;
+pub mod routing;
 pub mod sla;
 pub mod store;
+pub mod tickets;
 mod time_ms;
-pub mod token_feed;
 pub mod uploads;
+pub mod verification;
 
 pub use alerts::AlertConfig;
+pub use audit::chain::ChainReport;
 pub use audit::{Dimension, ResponseTimes};
 pub use clock::{Clock, MockClock, SystemClock};
 pub use consumer::{ensure_tracker_consumer, run_consumer};
+pub use couriers::view::{CourierEvent, CourierTicket};
 pub use error::Error;
 pub use http::app;
+pub use identity::feed::{ensure_tokens_stream, run_token_feed};
+pub use identity::sessions::{SessionConfig, SessionPolicy};
+pub use identity::token_admin::{Revocation, TokenInfo};
+pub use identity::tokens::{default_lifetime, Issued};
 pub use outbox::run_outbox;
+pub use routing::triage::{Triage, TriageCorrection};
 pub use sla::{run_sla_clock, SlaConfig, VerifyConfig};
-pub use store::chain::ChainReport;
-pub use store::courier_view::{CourierEvent, CourierTicket};
-pub use store::reports::TicketReport;
-pub use store::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
-pub use store::sessions::{SessionConfig, SessionPolicy};
-pub use store::token_admin::{Revocation, TokenInfo};
-pub use store::tokens::{default_lifetime, Issued};
-pub use store::triage::{Triage, TriageCorrection};
 pub use store::Store;
-pub use token_feed::{ensure_tokens_stream, run_token_feed};
+pub use tickets::reports::TicketReport;
+pub use tickets::rows::{CourierReport, Ticket, TicketEvent, Transition, UnroutedReport};
 pub use uploads::{answer_upload_scope, run_uploads};
 
 use std::path::Path;

@@ -39,7 +39,7 @@ pub(crate) async fn enqueue(
     .bind(ticket_subject(
         &change.office_id,
         change.category,
-        &change.kind,
+        change.kind,
     ))
     .bind(serde_json::to_string(change)?)
     .bind(to_ms(change.at))

@@ -14,7 +14,7 @@
 //! and records it then. Recording twice changes nothing.
 
 use crate::consumer::pull_each;
-use crate::store::verification_photos::VerificationPhoto;
+use crate::verification::photos::VerificationPhoto;
 use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy};
 use async_nats::jetstream::{self, AckKind};

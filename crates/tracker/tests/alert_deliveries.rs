@@ -52,8 +52,15 @@ async fn publish_urgent(run: &Running) -> civicprobe_model::TicketOpened {
         base_time(),
         time::Duration::minutes(30),
     );
-    run.publish(ticket_subject(&t.office_id, t.category, "opened"), &t)
-        .await;
+    run.publish(
+        ticket_subject(
+            &t.office_id,
+            t.category,
+            civicprobe_model::EventKind::Opened,
+        ),
+        &t,
+    )
+    .await;
     t
 }
 

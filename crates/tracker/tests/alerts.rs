@@ -53,21 +53,33 @@ async fn an_urgent_ticket_reaches_every_format_once(kind: &str) {
 
     let routine = wenquan_ticket(false);
     run.publish(
-        ticket_subject(&routine.office_id, routine.category, "opened"),
+        ticket_subject(
+            &routine.office_id,
+            routine.category,
+            civicprobe_model::EventKind::Opened,
+        ),
         &routine,
     )
     .await;
     let mut urgent = wenquan_ticket(true);
     urgent.office_name = "温泉街道".into();
     urgent.report.text = Some("井盖整个掉下去了\n露出**大洞** <font>".into());
-    let subject = ticket_subject(&urgent.office_id, urgent.category, "opened");
+    let subject = ticket_subject(
+        &urgent.office_id,
+        urgent.category,
+        civicprobe_model::EventKind::Opened,
+    );
     run.publish(subject.clone(), &urgent).await;
     // The same message again (no Nats-Msg-Id: the stream keeps both).
     run.publish(subject, &urgent).await;
     // A sentinel after them: once it is delivered, the others were decided.
     let sentinel = wenquan_ticket(true);
     run.publish(
-        ticket_subject(&sentinel.office_id, sentinel.category, "opened"),
+        ticket_subject(
+            &sentinel.office_id,
+            sentinel.category,
+            civicprobe_model::EventKind::Opened,
+        ),
         &sentinel,
     )
     .await;
@@ -180,7 +192,7 @@ fn changed(
         office_id: t.office_id.clone(),
         category: t.category,
         urgent,
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         state: if kind == "rejected" {
             TicketState::Rejected
         } else {
@@ -230,7 +242,7 @@ async fn escalations_and_disputes_reach_the_supervisors(kind: &str) {
     civicprobe_tracker::outbox::publish_pending(&run.js, &store)
         .await
         .unwrap();
-    let subject = |k: &str| ticket_subject(&late.office_id, late.category, k);
+    let subject = |k: &str| ticket_subject(&late.office_id, late.category, k.parse().unwrap());
     run.publish(
         subject("acknowledged"),
         &changed(&late, "acknowledged", None, false),
@@ -290,8 +302,9 @@ async fn merges_triage_and_reroutes_alert_when_urgent(kind: &str) {
     let routine = wenquan_ticket(false);
     store.record_ticket_opened(&urgent).await.unwrap();
     store.record_ticket_opened(&routine).await.unwrap();
-    let on =
-        |t: &civicprobe_model::TicketOpened, k: &str| ticket_subject(&t.office_id, t.category, k);
+    let on = |t: &civicprobe_model::TicketOpened, k: &str| {
+        ticket_subject(&t.office_id, t.category, k.parse().unwrap())
+    };
     // Into an urgent ticket: alerts. A routine duplicate of a routine one: nothing.
     let into_urgent = merged(&urgent, CourierId::new(), false);
     run.publish(on(&urgent, "merged"), &into_urgent).await;
@@ -317,7 +330,11 @@ async fn merges_triage_and_reroutes_alert_when_urgent(kind: &str) {
     moved.office_id = office("fushan");
     moved.from_office = Some(office("wenquan"));
     run.publish(
-        ticket_subject(&moved.office_id, moved.category, "rerouted"),
+        ticket_subject(
+            &moved.office_id,
+            moved.category,
+            civicprobe_model::EventKind::Rerouted,
+        ),
         &moved,
     )
     .await;

@@ -14,6 +14,7 @@ use time::Duration;
 on_both_databases!(
     an_untouched_chain_verifies,
     an_edited_row_is_named,
+    a_row_edited_into_no_event_is_named,
     a_removed_row_is_named,
     a_removed_tail_is_caught_by_the_head,
 );
@@ -69,6 +70,40 @@ async fn an_untouched_chain_verifies(kind: &str) {
     assert!(text.contains("intact: 9 rows"), "{text}");
 }
 
+/// A kind no event has, or an id that is no uuid, is an alteration the
+/// check names (not an error that stops it).
+async fn a_row_edited_into_no_event_is_named(kind: &str) {
+    let (_db, store) = store(kind).await;
+    let events = history(&store).await;
+    disable_append_only(&store, kind).await;
+    // Rows are chained in the order `history` made them: events[i] is row i + 1.
+    for (column, value, at) in [("kind", "closed", 6), ("event_id", "e-1", 2)] {
+        let victim = &events[at];
+        exec(
+            &store,
+            &format!(
+                "UPDATE ticket_events SET {column} = '{value}' WHERE event_id = '{}'",
+                victim.event_id
+            ),
+        )
+        .await;
+        let report = store.verify_chain().await.unwrap();
+        let broken = report.broken.expect("the edit is detected");
+        let named = if column == "event_id" {
+            value.to_owned()
+        } else {
+            victim.event_id.to_string()
+        };
+        assert_eq!(broken.event_id, named);
+        assert_eq!(broken.chain_seq, Some(at as i64 + 1));
+        assert!(
+            broken.problem.contains("altered") && broken.problem.contains(value),
+            "{}",
+            broken.problem
+        );
+    }
+}
+
 async fn an_edited_row_is_named(kind: &str) {
     let (_db, store) = store(kind).await;
     let a = actors(&store).await;
@@ -85,7 +120,7 @@ async fn an_edited_row_is_named(kind: &str) {
     .await;
     let report = store.verify_chain().await.unwrap();
     let broken = report.broken.expect("the edit is detected");
-    assert_eq!(broken.event_id, victim.event_id);
+    assert_eq!(broken.event_id, victim.event_id.to_string());
     assert_eq!(broken.chain_seq, Some(5));
     assert!(broken.problem.contains("altered"), "{}", broken.problem);
 
@@ -94,7 +129,7 @@ async fn an_edited_row_is_named(kind: &str) {
     assert!(outcome.is_err());
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.contains("BROKEN") && text.contains(&victim.event_id),
+        text.contains("BROKEN") && text.contains(&victim.event_id.to_string()),
         "{text}"
     );
 
@@ -102,7 +137,7 @@ async fn an_edited_row_is_named(kind: &str) {
     assert_eq!(reply.body["intact"], false);
     assert_eq!(
         reply.body["report"]["broken"]["event_id"],
-        victim.event_id.as_str()
+        victim.event_id.to_string()
     );
     common::assert_problem(
         &get(&store, "/v1/audit/verify", &a.wenquan).await,
@@ -125,7 +160,8 @@ async fn a_removed_row_is_named(kind: &str) {
     .await;
     let broken = store.verify_chain().await.unwrap().broken.unwrap();
     assert_eq!(
-        broken.event_id, events[3].event_id,
+        broken.event_id,
+        events[3].event_id.to_string(),
         "the row after the gap is named"
     );
     assert!(broken.problem.contains("missing"), "{}", broken.problem);
@@ -144,6 +180,6 @@ async fn a_removed_tail_is_caught_by_the_head(kind: &str) {
     )
     .await;
     let broken = store.verify_chain().await.unwrap().broken.unwrap();
-    assert_eq!(broken.event_id, events[7].event_id);
+    assert_eq!(broken.event_id, events[7].event_id.to_string());
     assert!(broken.problem.contains("head"), "{}", broken.problem);
 }

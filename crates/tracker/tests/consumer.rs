@@ -55,7 +55,11 @@ fn a_ticket_opened() -> (civicprobe_model::TicketOpened, String) {
         base_time(),
         time::Duration::minutes(30),
     );
-    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let subject = ticket_subject(
+        &ticket.office_id,
+        ticket.category,
+        civicprobe_model::EventKind::Opened,
+    );
     (ticket, subject)
 }
 
@@ -106,7 +110,11 @@ async fn consumer_records_each_message_exactly_once(kind: &str) {
     publish(&js, subject.clone(), ticket_json, None).await;
     publish(&js, lost_subject, lost_json, Some("another-id")).await;
     // A later kind of ticket event, and garbage: neither may stop the consumer.
-    let later = ticket_subject(&ticket.office_id, ticket.category, "acknowledged");
+    let later = ticket_subject(
+        &ticket.office_id,
+        ticket.category,
+        civicprobe_model::EventKind::Acknowledged,
+    );
     publish(&js, later, b"{}".to_vec(), None).await;
     publish(&js, subject, b"{not json".to_vec(), None).await;
 

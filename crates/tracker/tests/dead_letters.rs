@@ -83,7 +83,11 @@ async fn a_rejected_ticket_message_is_dead_lettered_with_its_headers(kind: &str)
         base_time(),
         time::Duration::minutes(30),
     );
-    let subject = ticket_subject(&ticket.office_id, ticket.category, "opened");
+    let subject = ticket_subject(
+        &ticket.office_id,
+        ticket.category,
+        civicprobe_model::EventKind::Opened,
+    );
     js.publish(subject.clone(), r#"{"ticket_id":"not-a-ticket"}"#.into())
         .await
         .unwrap()
@@ -148,7 +152,11 @@ async fn an_outage_dead_letters_nothing_and_everything_is_recorded_after_it(kind
         })
         .collect();
     for t in &tickets {
-        let subject = ticket_subject(&t.office_id, t.category, "opened");
+        let subject = ticket_subject(
+            &t.office_id,
+            t.category,
+            civicprobe_model::EventKind::Opened,
+        );
         let body = serde_json::to_vec(t).unwrap();
         js.publish(subject, body.into())
             .await

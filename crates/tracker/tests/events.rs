@@ -148,7 +148,11 @@ async fn a_courier_sees_the_steps_of_their_own_reports_only(kind: &str) {
     // from the merge, the first courier sees the merge without its report.
     let dup_ev = merged(&ev, second_id, false);
     assert!(store.record_merged(&dup_ev).await.unwrap());
-    let subject = ticket_subject(&dup_ev.office_id, dup_ev.category, "merged");
+    let subject = ticket_subject(
+        &dup_ev.office_id,
+        dup_ev.category,
+        civicprobe_model::EventKind::Merged,
+    );
     live.publish(subject, &dup_ev).await;
     let mut got = dup.ticket().await;
     if got["kind"] == "opened" {

@@ -5,10 +5,10 @@
 
 mod common;
 
-use civicprobe_model::event::kind::RESIDENT_NOTE;
+use civicprobe_model::EventKind;
 use civicprobe_tracker::alerts::decide::{decide, Decision, Target};
 use civicprobe_tracker::alerts::Links;
-use civicprobe_tracker::store::open311::{ResidentClaim, ResidentUpdate};
+use civicprobe_tracker::open311::requests::{ResidentClaim, ResidentUpdate};
 use civicprobe_tracker::{Error, Store};
 use common::{actors, office, open_ticket, opened, post, store};
 use sqlx::Row;
@@ -45,7 +45,7 @@ async fn alerts_of(store: &Store, event_id: &str) -> Vec<Target> {
     match decide(
         store,
         &Links::new("http://civic.example"),
-        RESIDENT_NOTE,
+        EventKind::ResidentNote.as_str(),
         payload.as_bytes(),
     )
     .await
@@ -81,7 +81,10 @@ async fn resident_updates_are_recorded_once_and_alert_when_urgent(kind: &str) {
         "{other:?}"
     );
     let events = store.ticket_events(urgent.ticket_id).await.expect("events");
-    let notes: Vec<_> = events.iter().filter(|e| e.kind == RESIDENT_NOTE).collect();
+    let notes: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::ResidentNote)
+        .collect();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].note.as_deref(), Some("修好了"));
     assert_eq!(notes[0].reason.as_deref(), Some("resident_reported_fixed"));

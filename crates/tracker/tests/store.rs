@@ -123,7 +123,7 @@ async fn recording_a_ticket_twice_stores_it_once(kind: &str) {
     let events = store.ticket_events(ev.ticket_id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].seq, events[0].kind.as_str()), (1, "opened"));
-    assert_eq!(events[0].event_id, ev.event_id.to_string());
+    assert_eq!(events[0].event_id, ev.event_id);
 }
 
 async fn recording_an_unrouted_report_twice_stores_it_once(kind: &str) {

@@ -53,7 +53,7 @@ async fn history(store: &Store) -> Vec<String> {
         match i {
             0 => {
                 let current = store.ticket(id).await.unwrap().unwrap();
-                let triage = civicprobe_tracker::store::triage::Triage {
+                let triage = civicprobe_tracker::routing::triage::Triage {
                     category: Some(civicprobe_model::Category::ElectricalBox),
                     urgent: Some(true),
                     reason: "smoke in the photo".into(),

@@ -6,7 +6,7 @@
 mod common;
 
 use civicprobe_model::nats::TOKENS_STREAM;
-use civicprobe_tracker::token_feed::{publish_changes, purge_tombstones, read_back, Published};
+use civicprobe_tracker::identity::feed::{publish_changes, purge_tombstones, read_back, Published};
 use common::store;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ async fn old_tombstones_are_purged_while_a_credential_lives(kind: &str) {
         publish_changes(&js, &store, &mut published).await.unwrap(),
         1
     );
-    let kept = civicprobe_tracker::token_feed::TOMBSTONE_KEPT;
+    let kept = civicprobe_tracker::identity::feed::TOMBSTONE_KEPT;
     let purged = purge_tombstones(&stream, &mut published, kept)
         .await
         .expect("purge");

@@ -1,5 +1,6 @@
 //! The open tickets a new report may duplicate, in memory.
 
+use civicprobe_model::EventKind;
 use civicprobe_model::{
     Category, Location, MergeReason, OfficeId, ReportSubmitted, TicketChanged, TicketId,
     TicketMerged, TicketOpened,
@@ -136,9 +137,9 @@ impl OpenTickets {
         let Some((t, open)) = self.tickets.get_mut(&event.ticket_id) else {
             return;
         };
-        match event.kind.as_str() {
-            "resolved" | "verified" | "closed" | "rejected" => *open = false,
-            "reopened" => *open = true,
+        match event.kind {
+            EventKind::Resolved | EventKind::Verified | EventKind::Rejected => *open = false,
+            EventKind::Reopened => *open = true,
             _ => {}
         }
         t.office_id = event.office_id.clone();

@@ -19,12 +19,12 @@ pub(crate) fn channel_of_row(row: &AnyRow) -> Result<Channel, Error> {
     let corrupt = |what: &str| Error::Corrupt(format!("alert channel {what}"));
     let audience = match row.try_get::<String, _>("audience")?.as_str() {
         "supervisors" => Audience::Supervisors,
-        _ => Audience::Office(crate::store::rows::parsed(row, "office_id")?),
+        _ => Audience::Office(crate::tickets::rows::parsed(row, "office_id")?),
     };
     let format: String = row.try_get("format")?;
     let url: String = row.try_get("url")?;
     Ok(Channel {
-        channel_id: crate::store::rows::parsed(row, "channel_id")?,
+        channel_id: crate::tickets::rows::parsed(row, "channel_id")?,
         audience,
         format: format.parse().map_err(|_| corrupt("format"))?,
         url: WebhookUrl::parse(&url).map_err(|_| corrupt("url"))?,

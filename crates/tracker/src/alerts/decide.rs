@@ -16,14 +16,11 @@
 //! Everything else alerts nobody.
 
 use super::alert::{clean_text, Alert, Links, UNROUTED};
-use crate::store::lifecycle::NOT_FIXED;
-use crate::store::rows::Ticket;
+use crate::tickets::lifecycle::NOT_FIXED;
+use crate::tickets::rows::Ticket;
 use crate::{Error, Store};
-use civicprobe_model::event::kind::{
-    ESCALATED, MERGED, OPENED, REPORT_VERIFIED, REROUTED, RESIDENT_NOTE, TRIAGED,
-    VERIFICATION_DISPUTED,
-};
 use civicprobe_model::nats::{TICKET_SUBJECTS, UNROUTED_SUBJECTS};
+use civicprobe_model::EventKind;
 use civicprobe_model::{
     OfficeId, RejectReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
 };
@@ -71,8 +68,8 @@ pub async fn decide(
     payload: &[u8],
 ) -> Result<Decision, Error> {
     let span = tracing::Span::current();
-    let alerts = match kind {
-        OPENED => {
+    let alerts = match (kind, kind.parse::<EventKind>()) {
+        (_, Ok(EventKind::Opened)) => {
             let ev: TicketOpened = serde_json::from_slice(payload)?;
             span.record("ticket_id", tracing::field::display(ev.ticket_id));
             if !ev.urgent {
@@ -80,12 +77,12 @@ pub async fn decide(
             }
             vec![(Target::Office(ev.office_id.clone()), opened(&ev, links))]
         }
-        MERGED => {
+        (_, Ok(EventKind::Merged)) => {
             let ev: TicketMerged = serde_json::from_slice(payload)?;
             span.record("ticket_id", tracing::field::display(ev.ticket_id));
             return merged(store, links, &ev).await;
         }
-        UNROUTED => {
+        (UNROUTED, _) => {
             let ev: ReportUnrouted = serde_json::from_slice(payload)?;
             if !ev.urgent {
                 return Ok(Decision::Alerts(Vec::new()));
@@ -113,18 +110,20 @@ fn changed_targets(ev: &TicketChanged) -> Vec<Target> {
     let office = || Target::Office(ev.office_id.clone());
     let dispute = ev.reason.as_deref() == Some(RejectReason::NotOurArea.as_str());
     let not_fixed = ev.reason.as_deref() == Some(NOT_FIXED);
-    match ev.kind.as_str() {
-        ESCALATED => vec![office(), Target::Supervisors],
-        TRIAGED | REROUTED | RESIDENT_NOTE if ev.urgent => vec![office()],
-        "reopened" | VERIFICATION_DISPUTED => vec![office()],
-        REPORT_VERIFIED if not_fixed => vec![office()],
-        "rejected" if dispute => vec![Target::Supervisors],
+    match ev.kind {
+        EventKind::Escalated => vec![office(), Target::Supervisors],
+        EventKind::Triaged | EventKind::Rerouted | EventKind::ResidentNote if ev.urgent => {
+            vec![office()]
+        }
+        EventKind::Reopened | EventKind::VerificationDisputed => vec![office()],
+        EventKind::ReportVerified if not_fixed => vec![office()],
+        EventKind::Rejected if dispute => vec![Target::Supervisors],
         _ => Vec::new(),
     }
 }
 
 fn opened(ev: &TicketOpened, links: &Links) -> Alert {
-    let mut alert = Alert::new(OPENED, ev.event_id, ev.opened_at);
+    let mut alert = Alert::new(EventKind::Opened.as_str(), ev.event_id, ev.opened_at);
     alert.ticket_id = Some(ev.ticket_id);
     alert.report_id = Some(ev.report.report_id);
     alert.office_id = Some(ev.office_id.clone());
@@ -152,8 +151,8 @@ async fn merged(store: &Store, links: &Links, ev: &TicketMerged) -> Result<Decis
         });
     }
     let mut alert = match &ticket {
-        Some(t) => ticket_alert(MERGED, ev.event_id, ev.at, t, links),
-        None => Alert::new(MERGED, ev.event_id, ev.at),
+        Some(t) => ticket_alert(EventKind::Merged.as_str(), ev.event_id, ev.at, t, links),
+        None => Alert::new(EventKind::Merged.as_str(), ev.event_id, ev.at),
     };
     alert.ticket_id = Some(ev.ticket_id);
     alert.office_id = Some(ev.office_id.clone());
@@ -191,8 +190,8 @@ fn changed(
     links: &Links,
 ) -> Alert {
     let mut alert = match ticket {
-        Some(t) => ticket_alert(&ev.kind, ev.event_id, ev.at, t, links),
-        None => Alert::new(&ev.kind, ev.event_id, ev.at),
+        Some(t) => ticket_alert(ev.kind.as_str(), ev.event_id, ev.at, t, links),
+        None => Alert::new(ev.kind.as_str(), ev.event_id, ev.at),
     };
     alert.ticket_id = Some(ev.ticket_id);
     alert.office_id = Some(ev.office_id.clone());
@@ -202,7 +201,7 @@ fn changed(
     alert.state = Some(ev.state);
     alert.reason = ev.reason.clone();
     alert.deadlines = ev.deadlines.or(alert.deadlines);
-    if ev.kind == RESIDENT_NOTE {
+    if ev.kind == EventKind::ResidentNote {
         // What the resident wrote is the news, not the report's text.
         alert.text = ev.note.as_deref().and_then(clean_text);
     }

@@ -215,7 +215,7 @@ impl Store {
             .map(|row| {
                 let payload: String = row.try_get("payload")?;
                 Ok(Due {
-                    delivery_id: crate::store::rows::parsed(row, "delivery_id")?,
+                    delivery_id: crate::tickets::rows::parsed(row, "delivery_id")?,
                     channel: channel_of_row(row)?,
                     alert: serde_json::from_str(&payload)?,
                     attempts: row.try_get("attempts")?,

@@ -34,6 +34,7 @@ pub mod consumer;
 pub mod decide;
 pub mod deliveries;
 pub mod digest;
+pub(crate) mod http;
 pub mod message;
 pub mod render;
 pub mod sender;

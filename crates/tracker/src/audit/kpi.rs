@@ -12,7 +12,7 @@
 //! Rejected tickets (duplicates, not a hazard, not the office's area) are
 //! counted but left out of every rate. The columns these come from are the
 //! ones `audit verify` recomputes from the chained events
-//! ([`crate::store::chain_figures`]), so an edit shows there.
+//! ([`crate::audit::chain_figures`]), so an edit shows there.
 //!
 //! Counting needs no ranks: one `GROUP BY` on both databases (by day when
 //! weeks or months are asked, folded here), through the `Any` pool.

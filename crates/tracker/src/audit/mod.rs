@@ -25,13 +25,18 @@
 //! both paths to the same figures.
 
 pub mod binary;
+pub mod chain;
+pub mod chain_figures;
 pub mod collect;
 pub mod copy;
 pub mod export;
+pub(crate) mod exports_http;
 pub mod kpi;
 pub mod kpi_render;
+pub(crate) mod monthly_http;
 pub mod render;
 pub mod sql;
+pub(crate) mod supervision_http;
 
 pub use collect::percentiles;
 pub(crate) use collect::{assemble, Collected};

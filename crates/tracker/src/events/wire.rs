@@ -13,9 +13,9 @@
 //! Every event's `id:` is its `TICKETS` stream sequence.
 
 use crate::consumer::{kind_of, Kind};
-use crate::store::merge::reason_name;
+use crate::tickets::merge::reason_name;
 use axum::response::sse::Event;
-use civicprobe_model::event::kind::{MERGED, OPENED, REROUTED};
+use civicprobe_model::EventKind;
 use civicprobe_model::{
     Category, CourierId, Deadlines, OfficeId, ReportId, ReportUnrouted, TicketChanged, TicketId,
     TicketMerged, TicketOpened, TicketState,
@@ -149,7 +149,7 @@ impl FeedEvent {
             Item::Merged(e) => &e.office_id == office,
             Item::Changed(e) => {
                 &e.office_id == office
-                    || (e.kind == REROUTED && e.from_office.as_ref() == Some(office))
+                    || (e.kind == EventKind::Rerouted && e.from_office.as_ref() == Some(office))
             }
             Item::Unrouted(_) => false,
         }
@@ -214,7 +214,7 @@ impl FeedEvent {
         match &self.item {
             Item::Opened(e) => TicketWire {
                 seq,
-                kind: OPENED,
+                kind: EventKind::Opened.as_str(),
                 ticket_id: Some(e.ticket_id),
                 office_id: Some(&e.office_id),
                 category: Some(e.category),
@@ -228,7 +228,7 @@ impl FeedEvent {
             },
             Item::Merged(e) => TicketWire {
                 seq,
-                kind: MERGED,
+                kind: EventKind::Merged.as_str(),
                 ticket_id: Some(e.ticket_id),
                 office_id: Some(&e.office_id),
                 category: Some(e.category),
@@ -248,7 +248,7 @@ impl FeedEvent {
 fn changed_wire(seq: u64, e: &TicketChanged) -> TicketWire<'_> {
     TicketWire {
         seq,
-        kind: &e.kind,
+        kind: e.kind.as_str(),
         ticket_id: Some(e.ticket_id),
         office_id: Some(&e.office_id),
         from_office: e.from_office.as_ref(),

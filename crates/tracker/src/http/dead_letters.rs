@@ -3,8 +3,8 @@
 //! the database, so this route needs JetStream and is merged next to
 //! [`super::app`] by whoever runs the tracker ([`router`]).
 
-use super::supervision::supervisor_only;
 use super::{observe, principal, ApiError};
+use crate::http::supervisor_only;
 use crate::{Error, Store};
 use async_nats::jetstream;
 use axum::extract::rejection::QueryRejection;

@@ -34,25 +34,9 @@
 //! (an office's reopen, a merged duplicate's courier closing) is a 403.
 //! Errors are `application/problem+json`.
 
-mod alerts;
-mod audit_exports;
-mod courier;
 pub mod dead_letters;
-mod disputes;
 mod error;
-mod monthly;
-pub mod navigate;
-mod photos;
-mod proof;
-mod redemptions;
-mod reroute;
-mod rewards;
-mod supervision;
-mod tickets;
-mod triage;
-mod verifications;
-mod verify;
-mod verify_evidence;
+pub(crate) mod input;
 
 pub use error::ApiError;
 
@@ -60,7 +44,6 @@ use crate::Store;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use civicprobe_model::Principal;
 use serde::Serialize;
@@ -70,53 +53,20 @@ use tracing::Instrument;
 /// The tracker's routes, ready to serve or to `oneshot` in tests.
 pub fn app(store: Store) -> Router {
     Router::new()
-        .route(
-            "/v1/offices/{office_id}/tickets",
-            get(tickets::office_queue),
-        )
-        .route("/v1/tickets/{id}", get(tickets::ticket))
-        .route("/v1/tickets/{id}/acknowledge", post(tickets::acknowledge))
-        .route("/v1/tickets/{id}/make_safe", post(tickets::make_safe))
-        .route("/v1/tickets/{id}/resolve", post(tickets::resolve))
-        .route("/v1/tickets/{id}/reject", post(tickets::reject))
-        .route("/v1/tickets/{id}/start", post(tickets::start))
-        .route("/v1/tickets/{id}/reopen", post(verify::reopen))
-        .route("/v1/tickets/{id}/close", post(verify::close))
-        .route("/v1/tickets/{id}/verify", post(verify::verify))
-        .route("/v1/tickets/{id}/reroute", post(reroute::reroute_ticket))
-        .route("/v1/tickets/{id}/triage", post(triage::triage))
-        .route("/v1/unrouted", get(supervision::unrouted))
-        .route("/v1/unrouted/{id}/route", post(reroute::route_unrouted))
-        .route("/v1/unrouted/{id}/close", post(reroute::close_unrouted))
-        .route("/v1/disputes", get(disputes::disputes))
-        .route("/v1/disputes/{id}/uphold", post(disputes::uphold))
-        .route("/v1/audit/response-times", get(supervision::response_times))
-        .route("/v1/audit/overdue", get(supervision::overdue))
-        .route("/v1/audit/couriers", get(supervision::leaderboard))
-        .route("/v1/audit/verify", get(supervision::verify))
-        .route("/v1/audit/kpis", get(audit_exports::kpis))
-        .route("/v1/audit/export", get(audit_exports::export))
-        .route(
-            "/v1/audit/offices/{office_id}/monthly",
-            get(monthly::monthly),
-        )
-        .route("/v1/couriers/me", get(courier::me))
-        .route("/v1/verifications", get(verifications::disputed))
-        .route("/v1/verifications/nearby", get(verifications::nearby))
-        .route("/v1/reports/{id}/photos/{n}/hide", post(photos::hide))
-        .route("/v1/reports/{id}/photos/{n}/unhide", post(photos::unhide))
-        .route("/v1/alerts/channels", get(alerts::channels))
-        .route("/v1/alerts/deliveries", get(alerts::deliveries))
-        .route("/v1/rewards", get(rewards::list).post(rewards::create))
-        .route("/v1/rewards/{id}", patch(rewards::update))
-        .route("/v1/rewards/{id}/retire", post(rewards::retire))
-        .route("/v1/rewards/{id}/redeem", post(rewards::redeem))
-        .route("/v1/redemptions", get(redemptions::list))
-        .route("/v1/redemptions/{id}/collect", post(redemptions::collect))
-        .route(
-            "/v1/reports/{id}/points/reverse",
-            post(redemptions::reverse),
-        )
+        .merge(crate::tickets::http::routes())
+        .merge(crate::verification::http::routes())
+        .merge(crate::routing::reroute_http::routes())
+        .merge(crate::routing::triage_http::routes())
+        .merge(crate::audit::supervision_http::routes())
+        .merge(crate::disputes::http::routes())
+        .merge(crate::audit::exports_http::routes())
+        .merge(crate::audit::monthly_http::routes())
+        .merge(crate::couriers::http::routes())
+        .merge(crate::verification::queue_http::routes())
+        .merge(crate::open311::photos_http::routes())
+        .merge(crate::alerts::http::routes())
+        .merge(crate::points::rewards_http::routes())
+        .merge(crate::points::redemptions_http::routes())
         .with_state(store)
 }
 
@@ -135,7 +85,7 @@ pub(crate) async fn principal(store: &Store, headers: &HeaderMap) -> Result<Prin
 
 /// Runs a handler body in a span carrying `ticket_id`, counts its outcome
 /// in `civicprobe_tracker_actions_total{action,outcome}`, and renders it.
-async fn observe<T: Serialize>(
+pub(crate) async fn observe<T: Serialize>(
     action: &'static str,
     ticket_id: Option<&str>,
     body: impl Future<Output = Result<T, ApiError>>,
@@ -147,7 +97,7 @@ async fn observe<T: Serialize>(
 }
 
 /// [`observe`] for a handler that builds its own response (CSV, …).
-async fn observe_response(
+pub(crate) async fn observe_response(
     action: &'static str,
     ticket_id: Option<&str>,
     body: impl Future<Output = Result<Response, ApiError>>,
@@ -168,5 +118,13 @@ async fn observe_response(
     match result {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    }
+}
+
+/// Fails with 403 unless `who` is a supervisor.
+pub(crate) fn supervisor_only(who: &Principal) -> Result<(), ApiError> {
+    match who {
+        Principal::Supervisor { .. } => Ok(()),
+        _ => Err(ApiError::Forbidden("only supervisors may see this")),
     }
 }

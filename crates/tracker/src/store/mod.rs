@@ -4,42 +4,6 @@
 //! Every query is written once with `$1, $2 …` placeholders, which both
 //! SQLite and PostgreSQL accept.
 
-pub mod chain;
-pub mod chain_figures;
-pub mod courier_reports;
-pub mod courier_view;
-mod credentials;
-mod dispute_queue;
-pub mod disputes;
-pub mod fraud;
-pub mod lifecycle;
-mod listing;
-pub mod merge;
-mod offices;
-pub mod open311;
-mod photo_visibility;
-pub mod points;
-mod positions;
-mod proof_photos;
-pub mod queries;
-pub mod redemptions;
-pub mod reports;
-pub mod reroute;
-pub mod rewards;
-pub mod rows;
-pub mod sessions;
-pub mod sla;
-mod step_record;
-pub mod tickets;
-pub mod token_admin;
-pub mod tokens;
-pub mod triage;
-pub mod verification;
-pub mod verification_photos;
-pub mod verification_queue;
-pub mod verification_status;
-mod wallet;
-
 use crate::audit::copy::CopyPool;
 use crate::clock::{Clock, SystemClock};
 use crate::sla::VerifyConfig;
@@ -80,29 +44,29 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Connections to SQLite or PostgreSQL through sqlx's `Any` driver.
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     /// Which database `pool` talks to.
-    backend: Backend,
+    pub(crate) backend: Backend,
     /// Where "now" comes from: every action's time, the SLA clock.
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// PostgreSQL only: the audit's COPY connections.
-    copy_pool: Option<CopyPool>,
+    pub(crate) copy_pool: Option<CopyPool>,
     /// Woken after a commit that wrote to the outbox, so the publisher
     /// does not wait for its next poll.
-    outbox_ready: Arc<Notify>,
+    pub(crate) outbox_ready: Arc<Notify>,
     /// The deadline policy (the router's file): re-triage, urgent
     /// duplicates and reports routed by hand compute deadlines with it.
-    policy: Arc<SlaPolicy>,
+    pub(crate) policy: Arc<SlaPolicy>,
     /// The rules of a nearby courier's check (radius, photo age, reuse).
-    verify: VerifyConfig,
+    pub(crate) verify: VerifyConfig,
     /// Split deployments: JetStream, where a resolve or verify looks up
     /// a photo announced on `UPLOADS` but not recorded yet
     /// ([`crate::uploads`]).
-    uploads: Option<async_nats::jetstream::Context>,
+    pub(crate) uploads: Option<async_nats::jetstream::Context>,
     /// The district's public key and the JetStream that holds `ANCHORS`:
     /// `GET /v1/audit/verify` holds the chain to the latest signed head
     /// ([`Store::anchor_verdict`]).
-    anchor: Option<(ed25519_dalek::VerifyingKey, async_nats::jetstream::Context)>,
+    pub(crate) anchor: Option<(ed25519_dalek::VerifyingKey, async_nats::jetstream::Context)>,
 }
 
 impl Store {

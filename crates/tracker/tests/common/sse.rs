@@ -213,7 +213,11 @@ pub async fn open_in(
 ) -> TicketOpened {
     let ev = opened(office_id, courier, base_time(), time::Duration::minutes(30));
     assert!(store.record_ticket_opened(&ev).await.unwrap());
-    let subject = ticket_subject(&ev.office_id, ev.category, "opened");
+    let subject = ticket_subject(
+        &ev.office_id,
+        ev.category,
+        civicprobe_model::EventKind::Opened,
+    );
     live.publish(subject, &ev).await;
     ev
 }

@@ -4,7 +4,7 @@
 
 use crate::common::{base_time, get, opened, post, Actors};
 use civicprobe_model::{CourierId, Location, TicketOpened};
-use civicprobe_tracker::store::verification_photos::VerificationPhoto;
+use civicprobe_tracker::verification::photos::VerificationPhoto;
 use civicprobe_tracker::Store;
 use serde_json::{json, Value};
 use time::Duration;
