@@ -14,7 +14,7 @@
 //! district's key and published on `ANCHORS`, which `audit verify` checks.
 
 use crate::store::Store;
-use crate::tickets::rows::parsed;
+use crate::tickets::rows::{parsed, parsed_opt};
 use crate::Error;
 use civicprobe_model::{EventId, EventKind, OfficeId, TicketId};
 use serde::Serialize;
@@ -243,13 +243,6 @@ fn chain_row(row: &AnyRow) -> Result<Result<ChainRow, BrokenLink>, Error> {
 }
 
 fn typed_chain_row(row: &AnyRow) -> Result<ChainRow, Error> {
-    let office = |column: &str| -> Result<Option<OfficeId>, Error> {
-        row.try_get::<Option<String>, _>(column)?
-            .map(|raw| {
-                OfficeId::parse(&raw).map_err(|e| Error::Corrupt(format!("{column} {raw:?}: {e}")))
-            })
-            .transpose()
-    };
     Ok(ChainRow {
         chain_seq: row.try_get("chain_seq")?,
         event_id: parsed(row, "event_id")?,
@@ -261,8 +254,8 @@ fn typed_chain_row(row: &AnyRow) -> Result<ChainRow, Error> {
         at: row.try_get("at")?,
         reason: row.try_get("reason")?,
         note: row.try_get("note")?,
-        office_id: office("office_id")?,
-        from_office: office("from_office")?,
+        office_id: parsed_opt(row, "office_id")?,
+        from_office: parsed_opt(row, "from_office")?,
         proof_photo_sha256: row.try_get("proof_photo_sha256")?,
         terms: row.try_get("terms")?,
         hash: row.try_get("hash")?,
