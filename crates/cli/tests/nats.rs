@@ -79,7 +79,7 @@ async fn user_and_password_accepted_and_a_wrong_password_refused() {
     let broker = Broker::connect(&by_flags).await.expect("user and password");
     broker
         .client
-        .publish("civic.ping", "x".into())
+        .publish("probe.ping", "x".into())
         .await
         .expect("publish");
     broker.stop().await;

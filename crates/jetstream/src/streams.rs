@@ -61,7 +61,7 @@ pub async fn ensure_object_store(
     settings: &JetStreamSettings,
 ) -> Result<object_store::ObjectStore, Error> {
     let bucket = config.bucket.clone();
-    let stream_name = format!("OBJ_{bucket}");
+    let stream_name = civicprobe_model::nats::object_store_stream(&bucket);
     let replicas = settings.replicas;
     let info = match existing(js, &stream_name).await? {
         None => {

@@ -3,6 +3,7 @@
 
 use async_nats::jetstream::{object_store, stream};
 use civicprobe_jetstream::{ensure_object_store, ensure_stream, Error, JetStreamSettings};
+use civicprobe_model::nats::object_store_stream;
 use civicprobe_testkit::{NatsCluster, NatsServer};
 
 type Result<T = ()> = anyhow::Result<T>;
@@ -55,7 +56,7 @@ async fn on_a_cluster_streams_and_object_stores_get_the_configured_replicas() ->
     };
     let store = ensure_object_store(&js, bucket.clone(), &replicas(3)).await?;
     store.put("a", &mut &b"photo"[..]).await?;
-    assert_eq!(replicas_of(&js, "OBJ_PICS").await?, 3);
+    assert_eq!(replicas_of(&js, &object_store_stream("PICS")).await?, 3);
     // Idempotent, and an R1 bucket is updated too.
     ensure_object_store(&js, bucket.clone(), &replicas(3)).await?;
     let r1 = object_store::Config {
@@ -64,7 +65,7 @@ async fn on_a_cluster_streams_and_object_stores_get_the_configured_replicas() ->
     };
     ensure_object_store(&js, r1.clone(), &replicas(1)).await?;
     ensure_object_store(&js, r1, &replicas(3)).await?;
-    assert_eq!(replicas_of(&js, "OBJ_OLDPICS").await?, 3);
+    assert_eq!(replicas_of(&js, &object_store_stream("OLDPICS")).await?, 3);
     Ok(())
 }
 

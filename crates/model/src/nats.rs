@@ -154,6 +154,11 @@ impl Default for JetStreamSettings {
     }
 }
 
+/// `OBJ_<bucket>`: the stream under an object store (JetStream's naming).
+pub fn object_store_stream(bucket: &str) -> String {
+    format!("OBJ_{bucket}")
+}
+
 /// `civic.dead.<consumer>`.
 pub fn dead_letter_subject(consumer: &str) -> String {
     format!("civic.dead.{consumer}")
@@ -199,6 +204,51 @@ pub fn unrouted_subject(category: Category) -> String {
     format!("civic.unrouted.{category}")
 }
 
+/// What a subject on the TICKETS stream says, its tokens as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketsSubject<'a> {
+    /// `civic.ticket.<office>.<category>.<event>` ([`ticket_subject`]).
+    Ticket {
+        /// The office's id.
+        office: &'a str,
+        /// The ticket's category.
+        category: &'a str,
+        /// The event's kind, as its [`crate::EventKind`] is written.
+        event: &'a str,
+    },
+    /// `civic.unrouted.<category>` ([`unrouted_subject`]).
+    Unrouted {
+        /// The report's category.
+        category: &'a str,
+    },
+}
+
+impl<'a> TicketsSubject<'a> {
+    /// The subject's parts; `None` for a subject of another shape (an
+    /// empty token, one too many or too few, another stream's).
+    pub fn parse(subject: &'a str) -> Option<Self> {
+        let tokens = |prefix: &str| -> Option<Vec<&'a str>> {
+            let rest = subject.strip_prefix(prefix.trim_end_matches('>'))?;
+            let tokens: Vec<&str> = rest.split('.').collect();
+            tokens.iter().all(|t| !t.is_empty()).then_some(tokens)
+        };
+        if let Some(tokens) = tokens(TICKET_SUBJECTS) {
+            return match tokens.as_slice() {
+                [office, category, event] => Some(Self::Ticket {
+                    office,
+                    category,
+                    event,
+                }),
+                _ => None,
+            };
+        }
+        match tokens(UNROUTED_SUBJECTS)?.as_slice() {
+            [category] => Some(Self::Unrouted { category }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +280,40 @@ mod tests {
         assert!(upload.starts_with(UPLOAD_SUBJECTS.trim_end_matches('>')));
         assert!(token_subject("cd").starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));
+        assert_eq!(object_store_stream(PHOTOS_BUCKET), PHOTOS_STREAM);
         let dead = dead_letter_subject(ROUTER_CONSUMER);
         assert!(dead.starts_with(DEAD_LETTER_SUBJECTS.trim_end_matches('>')));
+    }
+
+    #[test]
+    fn tickets_subjects_parse_back_into_their_parts() {
+        let office = OfficeId::parse("wenquan").unwrap();
+        let opened = ticket_subject(&office, Category::Manhole, crate::EventKind::Opened);
+        assert_eq!(
+            TicketsSubject::parse(&opened),
+            Some(TicketsSubject::Ticket {
+                office: "wenquan",
+                category: "manhole",
+                event: "opened"
+            })
+        );
+        let unrouted = unrouted_subject(Category::Elevator);
+        assert_eq!(
+            TicketsSubject::parse(&unrouted),
+            Some(TicketsSubject::Unrouted {
+                category: "elevator"
+            })
+        );
+        for other in [
+            "civic.ticket.wenquan.opened",
+            "civic.ticket.wenquan.manhole.opened.again",
+            "civic.ticket.wenquan..opened",
+            "civic.unrouted.",
+            "civic.unrouted.manhole.x",
+            REPORT_SUBMITTED,
+            "",
+        ] {
+            assert_eq!(TicketsSubject::parse(other), None, "{other}");
+        }
     }
 }

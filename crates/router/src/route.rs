@@ -262,7 +262,7 @@ impl Routed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use civicprobe_model::{Category, CourierId, Location, ReportId};
+    use civicprobe_model::{Category, CourierId, EventKind, Location, OfficeId, ReportId};
     use time::macros::datetime;
 
     const FIXTURE: &str = include_str!("../../../fixtures/jurisdictions.geojson");
@@ -315,10 +315,9 @@ mod tests {
             Some(Classifier::builtin().version())
         );
         let routed = Routed::Ticket(t);
-        assert_eq!(
-            routed.subject(),
-            "civic.ticket.wenquan.electrical_box.opened"
-        );
+        let office = OfficeId::parse("wenquan").unwrap();
+        let opened = nats::ticket_subject(&office, Category::ElectricalBox, EventKind::Opened);
+        assert_eq!(routed.subject(), opened);
         assert_eq!(routed.outcome(), "opened");
         assert_eq!(router().route(&r, now), routed, "deterministic");
     }
@@ -351,7 +350,7 @@ mod tests {
         };
         assert_eq!(u.event_id, EventId::derived(r.report_id.0, "unrouted"));
         assert_eq!((u.category, u.urgent), (Category::Manhole, false));
-        assert_eq!(routed.subject(), "civic.unrouted.manhole");
+        assert_eq!(routed.subject(), nats::unrouted_subject(Category::Manhole));
         assert_eq!(routed.ticket_id(), None);
         let json: serde_json::Value = serde_json::from_slice(&routed.to_json().unwrap()).unwrap();
         assert_eq!(json["category"], "manhole");

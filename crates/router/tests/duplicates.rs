@@ -4,7 +4,7 @@
 mod common;
 
 use civicprobe_model::{
-    nats, Category, EventId, OfficeId, PhotoRef, TicketChanged, TicketId, TicketState,
+    nats, Category, EventId, EventKind, OfficeId, PhotoRef, TicketChanged, TicketId, TicketState,
 };
 use civicprobe_testkit::{init_tracing, NatsServer};
 use common::*;
@@ -61,7 +61,10 @@ async fn a_duplicate_within_30_m_merges_and_31_m_or_another_category_opens() -> 
         "{events:#?}"
     );
     let (subject, merged, msg_id) = &events[1];
-    assert_eq!(subject, "civic.ticket.wenquan.manhole.merged");
+    assert_eq!(
+        subject,
+        &subject_of("wenquan", Category::Manhole, EventKind::Merged)
+    );
     assert_eq!(merged["ticket_id"], ticket_of(&first));
     assert_eq!(merged["report"]["report_id"], near.report_id.to_string());
     assert_eq!(merged["reason"]["by"], "nearby");
@@ -185,7 +188,10 @@ async fn after_a_router_restart_a_duplicate_still_merges() -> Result {
     let events = route_in_turn(&js, &[again]).await?;
     assert_eq!(kinds(&events), ["opened", "merged"], "{events:#?}");
     assert_eq!(events[1].1["ticket_id"], ticket_of(&first));
-    assert_eq!(events[1].0, "civic.ticket.fushan.electrical_box.merged");
+    assert_eq!(
+        events[1].0,
+        subject_of("fushan", Category::ElectricalBox, EventKind::Merged)
+    );
     restarted.shut_down().await
 }
 

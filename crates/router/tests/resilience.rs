@@ -2,7 +2,7 @@
 
 mod common;
 
-use civicprobe_model::TicketId;
+use civicprobe_model::{Category, EventKind, TicketId};
 use civicprobe_testkit::{init_tracing, NatsServer};
 use common::*;
 use std::collections::BTreeSet;
@@ -91,7 +91,7 @@ async fn the_router_survives_a_nats_restart() -> Result {
     assert_eq!(tickets.len(), 2, "{tickets:#?}");
     assert_eq!(
         tickets[1].0,
-        "civic.ticket.guanbuqiao.electrical_box.opened"
+        subject_of("guanbuqiao", Category::ElectricalBox, EventKind::Opened)
     );
     running.shut_down().await
 }
@@ -124,6 +124,9 @@ async fn a_failed_publish_is_not_acked_and_the_report_comes_back() -> Result {
     assert!(info.num_redelivered <= 1);
     let tickets = tickets(&js).await?;
     assert_eq!(tickets.len(), 1, "{tickets:#?}");
-    assert_eq!(tickets[0].0, "civic.ticket.wenquan.electrical_box.opened");
+    assert_eq!(
+        tickets[0].0,
+        subject_of("wenquan", Category::ElectricalBox, EventKind::Opened)
+    );
     running.shut_down().await
 }

@@ -17,9 +17,7 @@ use crate::{Error, Store};
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
 use civicprobe_jetstream::{JetStreamSettings, Pace, Rejections, Stop};
-use civicprobe_model::nats::{
-    TICKETS_STREAM, TICKET_SUBJECTS, TRACKER_CONSUMER, UNROUTED_SUBJECTS,
-};
+use civicprobe_model::nats::{TicketsSubject, TICKETS_STREAM, TRACKER_CONSUMER};
 use civicprobe_model::EventKind;
 use civicprobe_model::{ReportUnrouted, TicketMerged, TicketOpened};
 use std::future::Future;
@@ -152,22 +150,12 @@ pub(crate) enum Kind {
 }
 
 pub(crate) fn kind_of(subject: &str) -> Kind {
-    let ticket_prefix = TICKET_SUBJECTS.trim_end_matches('>');
-    let unrouted_prefix = UNROUTED_SUBJECTS.trim_end_matches('>');
-    if let Some(rest) = subject.strip_prefix(ticket_prefix) {
-        match rest.split('.').collect::<Vec<_>>().as_slice() {
-            [_, _, event] if *event == EventKind::Opened => Kind::Opened,
-            [_, _, event] if *event == EventKind::Merged => Kind::Merged,
-            [_, _, _] => Kind::OtherTicketEvent,
-            _ => Kind::Unknown,
-        }
-    } else if subject
-        .strip_prefix(unrouted_prefix)
-        .is_some_and(|c| !c.is_empty() && !c.contains('.'))
-    {
-        Kind::Unrouted
-    } else {
-        Kind::Unknown
+    match TicketsSubject::parse(subject) {
+        Some(TicketsSubject::Ticket { event, .. }) if EventKind::Opened == event => Kind::Opened,
+        Some(TicketsSubject::Ticket { event, .. }) if EventKind::Merged == event => Kind::Merged,
+        Some(TicketsSubject::Ticket { .. }) => Kind::OtherTicketEvent,
+        Some(TicketsSubject::Unrouted { .. }) => Kind::Unrouted,
+        None => Kind::Unknown,
     }
 }
 
@@ -264,7 +252,7 @@ fn observe_report_to_ticket(inserted: bool, received_at: time::OffsetDateTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use civicprobe_model::nats::{ticket_subject, unrouted_subject};
+    use civicprobe_model::nats::{ticket_subject, unrouted_subject, REPORT_SUBMITTED};
     use civicprobe_model::{Category, OfficeId};
 
     #[test]
@@ -281,8 +269,7 @@ mod tests {
         let merged = ticket_subject(&office, Category::Manhole, EventKind::Merged);
         assert_eq!(kind_of(&merged), Kind::Merged);
         assert_eq!(kind_of(&unrouted_subject(Category::Other)), Kind::Unrouted);
-        assert_eq!(kind_of("civic.ticket.wenquan.opened"), Kind::Unknown);
-        assert_eq!(kind_of("civic.unrouted."), Kind::Unknown);
-        assert_eq!(kind_of("civic.report.submitted"), Kind::Unknown);
+        // Malformed subjects are model::nats::TicketsSubject's to tell.
+        assert_eq!(kind_of(REPORT_SUBMITTED), Kind::Unknown);
     }
 }

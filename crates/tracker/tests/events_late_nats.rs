@@ -7,7 +7,8 @@
 mod common;
 
 use async_nats::jetstream;
-use civicprobe_model::{Person, PersonId, Principal};
+use civicprobe_model::nats::unrouted_subject;
+use civicprobe_model::{Category, Person, PersonId, Principal};
 use civicprobe_testkit::NatsServer;
 use civicprobe_tracker::events::{EventsConfig, Hub};
 use common::{store, tickets_stream};
@@ -48,7 +49,7 @@ async fn a_hub_made_before_nats_positions_itself_once_nats_is_there() {
     let (_other, other_js) = nats.connect().await.expect("client");
     tickets_stream(&other_js).await;
     let history = other_js
-        .publish("civic.unrouted.other", "{}".into())
+        .publish(unrouted_subject(Category::Other), "{}".into())
         .await
         .expect("publish");
     history.await.expect("acked");
@@ -64,7 +65,7 @@ async fn a_hub_made_before_nats_positions_itself_once_nats_is_there() {
     }
     assert_eq!(hub.latest(), 1, "positioned at the end of TICKETS");
     let next = other_js
-        .publish("civic.unrouted.other", "{}".into())
+        .publish(unrouted_subject(Category::Other), "{}".into())
         .await
         .expect("publish");
     next.await.expect("acked");

@@ -7,8 +7,8 @@
 mod common;
 
 use civicprobe_model::{
-    Category, CourierId, Deadlines, EvidenceFlag, Location, MergeReason, PhotoExif, SlaPolicy,
-    TicketChanged, TicketMerged, TicketOpened,
+    nats, Category, CourierId, Deadlines, EventKind, EvidenceFlag, Location, MergeReason, OfficeId,
+    PhotoExif, SlaPolicy, TicketChanged, TicketMerged, TicketOpened,
 };
 use civicprobe_tracker::Store;
 use common::{actors, base_time, count, get, merged, opened, store};
@@ -91,7 +91,9 @@ async fn an_urgent_duplicate_makes_a_routine_ticket_urgent(kind: &str) {
 
     let queued = store.unsent_outbox(10).await.unwrap();
     assert_eq!(queued.len(), 1, "{queued:?}");
-    assert_eq!(queued[0].subject, "civic.ticket.wenquan.manhole.triaged");
+    let office = OfficeId::parse("wenquan").unwrap();
+    let triaged = nats::ticket_subject(&office, Category::Manhole, EventKind::Triaged);
+    assert_eq!(queued[0].subject, triaged);
     let changed: TicketChanged = serde_json::from_str(&queued[0].payload).unwrap();
     assert!(changed.urgent);
     assert_eq!(changed.deadlines, Some(ticket.deadlines));

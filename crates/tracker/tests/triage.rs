@@ -6,7 +6,9 @@
 
 mod common;
 
-use civicprobe_model::{Category, SlaPolicy, StepDurations, TicketChanged};
+use civicprobe_model::{
+    nats, Category, EventKind, OfficeId, SlaPolicy, StepDurations, TicketChanged,
+};
 use civicprobe_tracker::Store;
 use common::{
     actors, assert_problem, base_time, count, get, open_ticket, opened, post, store, unrouted,
@@ -98,7 +100,9 @@ async fn an_office_corrects_category_and_urgency_by_the_policy(kind: &str) {
     assert!(store.verify_chain().await.unwrap().is_intact());
 
     let (subject, changed) = queued_triage(&store).await;
-    assert_eq!(subject, "civic.ticket.wenquan.elevator.triaged");
+    let office = OfficeId::parse("wenquan").unwrap();
+    let triaged = nats::ticket_subject(&office, Category::Elevator, EventKind::Triaged);
+    assert_eq!(subject, triaged);
     assert_eq!(changed.ticket_id, ev.ticket_id);
     assert_eq!(
         (changed.category, changed.urgent),

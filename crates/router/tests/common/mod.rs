@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use async_nats::jetstream::{self, consumer, stream};
-use civicprobe_model::{nats, CourierId, Location, ReportId, ReportSubmitted};
+use civicprobe_model::{
+    nats, Category, CourierId, EventKind, Location, OfficeId, ReportId, ReportSubmitted,
+};
 use civicprobe_router::{Jurisdictions, Router, SlaPolicy};
 use std::{path::Path, sync::Arc, time::Duration};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -31,6 +33,13 @@ pub async fn create_reports_stream(js: &jetstream::Context) -> Result {
 }
 
 /// A report at (lat, lon) with this text.
+/// The subject of `office`'s `event` on a ticket of `category`, as
+/// `model::nats` spells it.
+pub fn subject_of(office: &str, category: Category, event: EventKind) -> String {
+    let office = OfficeId::parse(office).expect("an office id");
+    nats::ticket_subject(&office, category, event)
+}
+
 pub fn report(lat: f64, lon: f64, text: &str) -> ReportSubmitted {
     ReportSubmitted {
         report_id: ReportId::new(),

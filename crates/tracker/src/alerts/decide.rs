@@ -19,7 +19,7 @@ use super::alert::{clean_text, Alert, Links, UNROUTED};
 use crate::tickets::lifecycle::NOT_FIXED;
 use crate::tickets::rows::Ticket;
 use crate::{Error, Store};
-use civicprobe_model::nats::{TICKET_SUBJECTS, UNROUTED_SUBJECTS};
+use civicprobe_model::nats::TicketsSubject;
 use civicprobe_model::EventKind;
 use civicprobe_model::{
     OfficeId, RejectReason, ReportUnrouted, TicketChanged, TicketMerged, TicketOpened,
@@ -47,17 +47,10 @@ pub enum Decision {
 /// The last token of a ticket subject, or `unrouted`; `None` for a subject
 /// this stream should not hold.
 pub fn event_kind(subject: &str) -> Option<&str> {
-    if let Some(rest) = subject.strip_prefix(TICKET_SUBJECTS.trim_end_matches('>')) {
-        let tokens: Vec<&str> = rest.split('.').collect();
-        return match tokens.as_slice() {
-            [_, _, kind] if !kind.is_empty() => Some(kind),
-            _ => None,
-        };
+    match TicketsSubject::parse(subject)? {
+        TicketsSubject::Ticket { event, .. } => Some(event),
+        TicketsSubject::Unrouted { .. } => Some(UNROUTED),
     }
-    subject
-        .strip_prefix(UNROUTED_SUBJECTS.trim_end_matches('>'))
-        .filter(|c| !c.is_empty() && !c.contains('.'))
-        .map(|_| UNROUTED)
 }
 
 /// Decides the alerts of one message (a malformed payload is an error).
@@ -251,16 +244,15 @@ mod tests {
 
     #[test]
     fn subjects_name_their_kind() {
-        assert_eq!(
-            event_kind("civic.ticket.wenquan.manhole.opened"),
-            Some("opened")
-        );
-        assert_eq!(
-            event_kind("civic.ticket.wenquan.manhole.escalated"),
-            Some("escalated")
-        );
-        assert_eq!(event_kind("civic.unrouted.manhole"), Some(UNROUTED));
-        assert_eq!(event_kind("civic.ticket.wenquan.opened"), None);
-        assert_eq!(event_kind("civic.report.submitted"), None);
+        use civicprobe_model::nats::{ticket_subject, unrouted_subject, REPORT_SUBMITTED};
+        use civicprobe_model::{Category, OfficeId};
+        let office = OfficeId::parse("wenquan").unwrap();
+        for kind in [EventKind::Opened, EventKind::Escalated] {
+            let subject = ticket_subject(&office, Category::Manhole, kind);
+            assert_eq!(event_kind(&subject), Some(kind.as_str()));
+        }
+        let unrouted = unrouted_subject(Category::Manhole);
+        assert_eq!(event_kind(&unrouted), Some(UNROUTED));
+        assert_eq!(event_kind(REPORT_SUBMITTED), None);
     }
 }
