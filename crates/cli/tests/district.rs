@@ -34,8 +34,9 @@ use std::time::{Duration, Instant};
 
 /// Reports per second through nginx.
 const RATE: u32 = 20;
-/// Couriers sending them.
-const COURIERS: usize = 8;
+/// Couriers sending them, one phone each (a phone sends one report at a
+/// time, so there are enough of them to carry the rate through a stall).
+const COURIERS: usize = 24;
 /// How long after a fault its reports count as the fault's, at least.
 const WINDOW: Duration = Duration::from_secs(8);
 /// A fault's window lasts until every report accepted before its repair
@@ -43,6 +44,9 @@ const WINDOW: Duration = Duration::from_secs(8);
 const RECOVERY_CAP: Duration = Duration::from_secs(45);
 /// Quiet time between faults (outside every window).
 const GAP: Duration = Duration::from_secs(4);
+/// How long the phones may take to send what they still hold once the
+/// load stops.
+const PHONES_EMPTY_WITHIN: Duration = Duration::from_secs(120);
 /// How long the accounting waits for the last tickets (a message held by
 /// a killed consumer comes back after the consumer's ack wait).
 const ACCOUNTED_WITHIN: Duration = Duration::from_secs(90);
@@ -162,9 +166,21 @@ async fn load_through_faults(district: &DistrictBox) -> (load::Ledger, Vec<Windo
     let windows = faults(district, &ledger).await;
     tokio::time::sleep(GAP + GAP).await;
     stop_load.store(true, Ordering::Relaxed);
-    for submission in sender.await.expect("load") {
-        submission.await.expect("submission");
-    }
+    let phones = sender.await.expect("load");
+    let emptied = tokio::time::timeout(PHONES_EMPTY_WITHIN, async {
+        for phone in phones {
+            phone.await.expect("phone");
+        }
+    })
+    .await;
+    let held = {
+        let ledger = ledger.lock().expect("ledger");
+        ledger.queued - ledger.accepted.len() as u64
+    };
+    assert!(
+        emptied.is_ok(),
+        "{held} reports still on the phones {PHONES_EMPTY_WITHIN:?} after the load stopped"
+    );
     let deadline = Instant::now() + ACCOUNTED_WITHIN;
     while !ledger.lock().expect("ledger").pending().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -142,9 +142,9 @@ pub fn print_figures(version: &str, ledger: &Ledger, windows: &[Window]) {
         );
     }
     println!(
-        "  {} accepted, {} never accepted; submits retried after (status: count, 0 = no answer) {:?}",
+        "  {} queued, {} accepted; submits retried after (status: count, 0 = no answer) {:?}",
+        ledger.queued,
         ledger.accepted.len(),
-        ledger.given_up,
         ledger.retries
     );
 }

@@ -1,15 +1,26 @@
-//! A sustained load through the box's nginx, as couriers' phones send it:
-//! a report every `1/rate` s, each retried with the same Idempotency-Key
-//! until it gets its 202 (a refused or failed submit is sent again, as the
-//! courier app does). The ledger keeps when each 202 came, and when its
-//! ticket or merge was first seen in the tracker's database.
+//! A sustained load through the box's nginx, as couriers' phones send it.
+//! A report is queued on a phone every `1/rate` s (round robin over the
+//! couriers), and each phone sends its queue as the courier app's outbox
+//! does (`crates/web/assets/queue.js`): one report at a time, oldest first,
+//! each retried with the same Idempotency-Key until it gets its 202 (the
+//! app never drops a report it could not send, so neither does a phone
+//! here; the test bounds how long the phones may take to empty). After
+//! a refused or failed submit the phone waits before trying again: the
+//! server's `Retry-After` when it gives one, else a back-off from 250 ms
+//! doubling to the app's 5 s send interval. A phone that retried at once,
+//! with every queued report at the same time, would turn any stall into a
+//! retry storm no app sends. The ledger keeps when each 202 came, and when
+//! its ticket or merge was first seen in the tracker's database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
-/// How long a phone keeps retrying one report.
-const GIVE_UP: Duration = Duration::from_secs(120);
+/// The first wait after a failed submit; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The courier app's send interval, the longest a phone waits.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What happened to the reports.
 #[derive(Default)]
@@ -21,8 +32,8 @@ pub struct Ledger {
     /// Submissions answered other than 202 (then retried), by status;
     /// 0 for no answer at all.
     pub retries: std::collections::BTreeMap<u16, u64>,
-    /// Reports that never got a 202 within [`GIVE_UP`].
-    pub given_up: u64,
+    /// Reports queued on a phone.
+    pub queued: u64,
 }
 
 impl Ledger {
@@ -44,19 +55,20 @@ impl Ledger {
     }
 }
 
-/// Shared between the submitters, the watcher and the test.
+/// Shared between the phones, the watcher and the test.
 pub type Shared = Arc<Mutex<Ledger>>;
 
 /// What the couriers send.
 pub struct Couriers {
-    /// Their tokens.
+    /// Their tokens, one phone each.
     pub tokens: Vec<String>,
     /// Distinct photos, so that not every report is a photo duplicate.
     pub photos: Vec<Vec<u8>>,
 }
 
-/// Sends reports at `rate` per second until `stop` is set; returns the
-/// tasks still retrying (await them to have every report's outcome).
+/// Queues reports at `rate` per second until `stop` is set; returns the
+/// phones, which send what they hold and then end (await them to have
+/// every report's outcome).
 pub async fn run(
     base: String,
     couriers: Arc<Couriers>,
@@ -68,8 +80,21 @@ pub async fn run(
         .timeout(Duration::from_secs(10))
         .build()
         .expect("http client");
+    let url = format!("{base}/v1/reports");
+    let (outboxes, phones): (Vec<_>, Vec<_>) = couriers
+        .tokens
+        .iter()
+        .map(|token| {
+            let (queue, outbox) = mpsc::unbounded_channel();
+            let phone = Phone {
+                http: http.clone(),
+                url: url.clone(),
+                token: token.clone(),
+            };
+            (queue, tokio::spawn(phone.send_all(outbox, ledger.clone())))
+        })
+        .unzip();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
-    let mut tasks = Vec::new();
     let mut places: Vec<(f64, f64, &str)> = Vec::new();
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for n in 0.. {
@@ -78,23 +103,22 @@ pub async fn run(
             break;
         }
         let (lat, lon, hint) = place(&mut seed, &mut places, n);
-        let token = couriers.tokens[n % couriers.tokens.len()].clone();
         let photo = couriers.photos[next(&mut seed) as usize % couriers.photos.len()].clone();
         let report = serde_json::json!({
             "lat": lat, "lon": lon, "category_hint": hint,
             "text": format!("{hint} 第{n}号 hazard number {n}"),
         });
-        let submit = Submission {
-            http: http.clone(),
-            url: format!("{base}/v1/reports"),
-            token,
+        ledger.lock().expect("ledger").queued += 1;
+        let queued = Queued {
             key: uuid::Uuid::new_v4().to_string(),
             report: report.to_string(),
             photo,
         };
-        tasks.push(tokio::spawn(submit.until_accepted(ledger.clone())));
+        outboxes[n % outboxes.len()]
+            .send(queued)
+            .expect("the phone is running");
     }
-    tasks
+    phones
 }
 
 /// Every fifth report is where an earlier one was, with its category (a
@@ -127,70 +151,108 @@ fn unit(seed: &mut u64) -> f64 {
     (next(seed) % 1_000_000) as f64 / 1_000_000.0
 }
 
-/// One report as a phone holds it until it is accepted.
-struct Submission {
-    http: reqwest::Client,
-    url: String,
-    token: String,
+/// One report in a phone's outbox.
+struct Queued {
     key: String,
     report: String,
     photo: Vec<u8>,
 }
 
-impl Submission {
-    async fn until_accepted(self, ledger: Shared) {
-        let started = Instant::now();
-        while started.elapsed() < GIVE_UP {
-            let status = match self.send().await {
+/// One courier's phone.
+struct Phone {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+/// Why a submit did not get its 202.
+struct Failed {
+    /// The status, 0 for no answer at all.
+    status: u16,
+    /// The server's `Retry-After`, if it gave one.
+    retry_after: Option<Duration>,
+}
+
+impl Phone {
+    /// Sends the outbox's reports one at a time until it is closed and
+    /// empty.
+    async fn send_all(self, mut outbox: mpsc::UnboundedReceiver<Queued>, ledger: Shared) {
+        while let Some(report) = outbox.recv().await {
+            self.until_accepted(&report, &ledger).await;
+        }
+    }
+
+    async fn until_accepted(&self, report: &Queued, ledger: &Shared) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let failed = match self.send(report).await {
                 Ok(id) => {
                     let mut ledger = ledger.lock().expect("ledger");
                     ledger.accepted.entry(id).or_insert_with(Instant::now);
                     return;
                 }
-                Err(status) => status,
+                Err(failed) => failed,
             };
             *ledger
                 .lock()
                 .expect("ledger")
                 .retries
-                .entry(status)
+                .entry(failed.status)
                 .or_default() += 1;
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            let wait = failed.retry_after.unwrap_or(backoff).min(MAX_BACKOFF);
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-        ledger.lock().expect("ledger").given_up += 1;
     }
 
-    /// The report id of a 202; else the status (0: no answer).
-    async fn send(&self) -> Result<String, u16> {
+    /// The report id of a 202.
+    async fn send(&self, report: &Queued) -> Result<String, Failed> {
+        let no_answer = |_| Failed {
+            status: 0,
+            retry_after: None,
+        };
         let form = reqwest::multipart::Form::new()
             .part(
                 "report",
-                reqwest::multipart::Part::text(self.report.clone())
+                reqwest::multipart::Part::text(report.report.clone())
                     .mime_str("application/json")
-                    .map_err(|_| 0u16)?,
+                    .map_err(no_answer)?,
             )
             .part(
                 "photo",
-                reqwest::multipart::Part::bytes(self.photo.clone())
+                reqwest::multipart::Part::bytes(report.photo.clone())
                     .file_name("photo.jpg")
                     .mime_str("image/jpeg")
-                    .map_err(|_| 0u16)?,
+                    .map_err(no_answer)?,
             );
         let answer = self
             .http
             .post(&self.url)
             .bearer_auth(&self.token)
-            .header("Idempotency-Key", &self.key)
+            .header("Idempotency-Key", &report.key)
             .multipart(form)
             .send()
             .await
-            .map_err(|_| 0u16)?;
+            .map_err(no_answer)?;
         let status = answer.status().as_u16();
+        let failed = |retry_after| Failed {
+            status,
+            retry_after,
+        };
         if status != 202 {
-            return Err(status);
+            let retry_after = answer
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .map(Duration::from_secs);
+            return Err(failed(retry_after));
         }
-        let body: serde_json::Value = answer.json().await.map_err(|_| status)?;
-        body["report_id"].as_str().map(str::to_owned).ok_or(status)
+        let body: serde_json::Value = answer.json().await.map_err(|_| failed(None))?;
+        body["report_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(failed(None))
     }
 }
 
