@@ -71,8 +71,12 @@ pub enum NameAction {
 pub enum OfficeAction {
     /// Add a person to an office's staff and print their token.
     Add {
-        /// The office id from the jurisdictions file, e.g. `wenquan`.
+        /// The office id from the jurisdictions file, e.g. `wenquan`; an
+        /// office the file does not have is refused.
         office_id: OfficeId,
+        /// The jurisdictions file the office must be in.
+        #[command(flatten)]
+        jurisdictions: civicprobe_router::Config,
         /// The person who will hold the token, e.g. "Wang Fang".
         #[arg(long, value_parser = crate::answers::plain_name)]
         person: String,
@@ -87,8 +91,11 @@ pub enum OfficeAction {
     /// Send this office's alerts (urgent tickets, escalations, the daily
     /// digest) to a group robot or a JSON webhook.
     Alert {
-        /// The office id, e.g. `wenquan`.
+        /// The office id from the jurisdictions file, e.g. `wenquan`.
         office_id: OfficeId,
+        /// The jurisdictions file the office must be in.
+        #[command(flatten)]
+        jurisdictions: civicprobe_router::Config,
         #[command(flatten)]
         channel: crate::alerts::ChannelArgs,
     },
@@ -168,13 +175,22 @@ pub async fn office(action: OfficeAction) -> anyhow::Result<()> {
     let (office_id, person, name, lifetime, storage) = match action {
         OfficeAction::Add {
             office_id,
+            jurisdictions,
             person,
             name,
             lifetime,
             storage,
-        } => (office_id, person, name, lifetime, storage),
-        OfficeAction::Alert { office_id, channel } => {
-            return crate::alerts::add(Some(office_id), channel).await
+        } => {
+            in_jurisdictions(&office_id, &jurisdictions)?;
+            (office_id, person, name, lifetime, storage)
+        }
+        OfficeAction::Alert {
+            office_id,
+            jurisdictions,
+            channel,
+        } => {
+            in_jurisdictions(&office_id, &jurisdictions)?;
+            return crate::alerts::add(Some(office_id), channel).await;
         }
     };
     if person.trim().is_empty() {
@@ -191,6 +207,24 @@ pub async fn office(action: OfficeAction) -> anyhow::Result<()> {
         )
         .await?;
     show_issued(&issued)
+}
+
+/// Refuses an office the district's jurisdictions file does not have: its
+/// staff would watch a queue no ticket is ever routed to.
+fn in_jurisdictions(office: &OfficeId, config: &civicprobe_router::Config) -> anyhow::Result<()> {
+    let path = &config.jurisdictions;
+    let jurisdictions = civicprobe_router::Jurisdictions::load_in(path, config.jurisdictions_datum)
+        .with_context(|| format!("loading the jurisdictions {}", path.display()))?;
+    if jurisdictions.office(office).is_none() {
+        let known: Vec<&str> = jurisdictions.offices().map(|o| o.id.as_str()).collect();
+        bail!(
+            "no office {:?} in {} (it has: {}); check the id, or --jurisdictions",
+            office.as_str(),
+            path.display(),
+            known.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// `token list | revoke | rotate`.

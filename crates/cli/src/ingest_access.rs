@@ -132,7 +132,7 @@ impl ReportAccess for TrackerAccess {
                 thumbnail_sha256: evidence.thumbnail_sha256.clone(),
                 taken_at: evidence.taken_at,
                 gps: evidence.gps,
-                phash: evidence.phash.clone(),
+                phash: evidence.phash,
                 uploaded_at: self.0.now(),
             };
             Ok(self.0.record_verification_photo(&photo).await?)

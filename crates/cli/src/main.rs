@@ -308,7 +308,10 @@ mod tests {
             panic!("not up");
         };
         assert_eq!(args.service.listen.port(), 9000);
-        assert_eq!(args.service.ingest.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(
+            args.service.ingest.storage.data_dir,
+            PathBuf::from("/tmp/x")
+        );
         assert!(Cli::try_parse_from(["civicprobe", "office", "add", "Not.Valid"]).is_err());
         // An office token names the person who holds it.
         assert!(Cli::try_parse_from(["civicprobe", "office", "add", "wenquan"]).is_err());
@@ -330,5 +333,45 @@ mod tests {
             "0",
         ];
         assert!(Cli::try_parse_from(days).is_err());
+    }
+
+    /// Each service takes its own flags: ingest's upload limits and
+    /// evidence thresholds mean nothing to a router or a tracker.
+    #[test]
+    fn a_service_takes_only_its_own_flags() {
+        let ingest_only = [
+            ["--rate-per-minute", "5"],
+            ["--max-uploads-per-client", "3"],
+            ["--max-photo-bytes", "1000"],
+            ["--flag-reuse-bits", "3"],
+        ];
+        for service in ["tracker", "router"] {
+            for [flag, value] in ingest_only {
+                let args = ["civicprobe", service, flag, value];
+                assert!(Cli::try_parse_from(args).is_err(), "{args:?} parsed");
+            }
+        }
+        for [flag, value] in ingest_only {
+            let args = ["civicprobe", "ingest", flag, value];
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?} refused");
+        }
+        let photos = [
+            "civicprobe",
+            "tracker",
+            "--photo-store",
+            "nats",
+            "--data-dir",
+            "/d",
+        ];
+        let Command::Tracker(args) = Cli::try_parse_from(photos).expect("parse").command else {
+            panic!("not tracker");
+        };
+        assert_eq!(
+            args.service.storage,
+            civicprobe_ingest::Storage {
+                data_dir: PathBuf::from("/d"),
+                photo_store: civicprobe_ingest::PhotoBackendKind::Nats,
+            }
+        );
     }
 }

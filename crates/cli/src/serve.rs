@@ -71,10 +71,6 @@ pub struct HttpLimits {
     /// Open connections at most; more wait in the listen backlog.
     #[arg(long, env = "CIVICPROBE_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
-    /// Uploads one client (a courier, or a token's holder) may have in
-    /// flight at once; more are answered `429`.
-    #[arg(long, env = "CIVICPROBE_MAX_UPLOADS_PER_CLIENT", default_value_t = civicprobe_ingest::limit::DEFAULT_UPLOADS_PER_CLIENT)]
-    pub max_uploads_per_client: usize,
 }
 
 impl Default for HttpLimits {
@@ -83,7 +79,6 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(20),
             max_connections: 1024,
-            max_uploads_per_client: civicprobe_ingest::limit::DEFAULT_UPLOADS_PER_CLIENT,
         }
     }
 }

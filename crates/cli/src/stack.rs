@@ -83,7 +83,10 @@ impl StackConfig {
             start_nats: false,
             database: civicprobe_tracker::Config { database_url: None },
             ingest: civicprobe_ingest::Config {
-                data_dir,
+                storage: civicprobe_ingest::Storage {
+                    data_dir,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             router: civicprobe_router::Config {
@@ -139,7 +142,7 @@ impl Stack {
     /// outbox, and the stages that need NATS start once it is there.
     pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
         crate::http_metrics::set_service("up");
-        let data_dir = config.ingest.data_dir.clone();
+        let data_dir = config.ingest.storage.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
         let router =
@@ -240,12 +243,19 @@ impl Stack {
         ingest_config.jetstream = settings;
         let dead_letters =
             civicprobe_tracker::http::dead_letters::router(store.clone(), js.clone());
-        let ingest = ingest_state(ingest_config, js, &store)
-            .with_uploads_per_client(config.http.max_uploads_per_client);
+        let ingest = ingest_state(ingest_config, js, &store);
         ingest
             .open_store()
             .await
             .context("opening ingest's local store")?;
+        let publishing = ingest.clone().run(shutdown.signalled());
+        tasks.push((
+            "ingest outbox",
+            tokio::spawn(async move {
+                publishing.await;
+                Ok(())
+            }),
+        ));
         let ops_args = crate::ops::OpsArgs {
             metrics_token: config.metrics_token.clone(),
             ops_listen: config.ops_listen,
@@ -376,10 +386,10 @@ pub async fn ensure_streams(
     js: &async_nats::jetstream::Context,
     settings: &civicprobe_model::nats::JetStreamSettings,
 ) -> anyhow::Result<()> {
-    civicprobe_ingest::ensure_reports_stream(js, settings)
+    civicprobe_jetstream::ensure_reports_stream(js, settings)
         .await
         .context("creating the REPORTS stream")?;
-    civicprobe_router::ensure_tickets_stream(js, settings)
+    civicprobe_jetstream::ensure_tickets_stream(js, settings)
         .await
         .context("creating the TICKETS stream")?;
     civicprobe_jetstream::ensure_dead_letters(js, settings)

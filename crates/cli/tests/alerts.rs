@@ -32,7 +32,14 @@ fn channels_are_added_checked_listed_masked_and_removed() {
     refused(
         data,
         &office(&["nowhere", "--webhook", ding, "--format", "dingtalk"]),
-        "nowhere is not a known office",
+        "no office \"nowhere\" in fixtures/jurisdictions.geojson",
+    );
+    // In the file, but not known to this database yet (no stack has
+    // seeded it, nobody was added to it).
+    refused(
+        data,
+        &office(&["yongan", "--webhook", ding, "--format", "dingtalk"]),
+        "yongan is not a known office",
     );
     refused(
         data,

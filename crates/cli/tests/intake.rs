@@ -197,7 +197,7 @@ async fn a_stalled_body_is_answered_408_and_gives_its_budget_back() {
 
 #[tokio::test]
 async fn uploads_over_the_per_client_cap_are_429() {
-    let app = start(|c| c.http.max_uploads_per_client = 2).await;
+    let app = start(|c| c.ingest.max_uploads_per_client = 2).await;
     let full = app.free_kib();
     let accepted_key = uuid::Uuid::new_v4().to_string();
     let accepted = app.report_under(&app.courier, &accepted_key).await;

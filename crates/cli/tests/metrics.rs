@@ -13,6 +13,7 @@ mod common;
 mod harness;
 
 use civicprobe::ops::MetricsToken;
+use civicprobe_model::nats::{REPORTS_STREAM, ROUTER_CONSUMER, TICKETS_STREAM, TRACKER_CONSUMER};
 use civicprobe_testkit::{NatsServer, TestDb};
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
@@ -98,14 +99,17 @@ async fn histograms_and_gauges_move(kind: &str) {
     let build = format!("civicprobe_build_info{{version=\"{version}\"}}");
     assert_eq!(value(&after, &build), Some(1.0), "{after}");
     http_by_route_template(&h, ticket).await;
-    let lag = "civicprobe_nats_consumer_pending{stream=\"REPORTS\",consumer=\"router\"}";
-    let text = until(&h, lag, |n| n == 0.0).await;
+    let pending = |stream, consumer| {
+        format!("civicprobe_nats_consumer_pending{{stream=\"{stream}\",consumer=\"{consumer}\"}}")
+    };
+    let lag = pending(REPORTS_STREAM, ROUTER_CONSUMER);
+    let text = until(&h, &lag, |n| n == 0.0).await;
     for gauge in [
-        "civicprobe_nats_consumer_pending{stream=\"TICKETS\",consumer=\"tracker\"}",
-        "civicprobe_tracker_outbox_depth",
-        "civicprobe_tracker_overdue_tickets",
+        pending(TICKETS_STREAM, TRACKER_CONSUMER),
+        "civicprobe_tracker_outbox_depth".to_owned(),
+        "civicprobe_tracker_overdue_tickets".to_owned(),
     ] {
-        assert!(value(&text, gauge).is_some(), "no {gauge}:\n{text}");
+        assert!(value(&text, &gauge).is_some(), "no {gauge}:\n{text}");
     }
     outbox_backlog_counts(h).await;
 }

@@ -14,7 +14,7 @@ mod services;
 
 use async_nats::jetstream;
 use civicprobe_ingest::CredentialDirectory;
-use civicprobe_model::nats::{PHOTOS_BUCKET, REPORTS_STREAM};
+use civicprobe_model::nats::{PHOTOS_BUCKET, PHOTOS_STREAM, REPORTS_STREAM};
 use civicprobe_model::{ReportId, ReportSubmitted};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
 use common::{admin_on, post_report, report_form};
@@ -312,7 +312,10 @@ async fn a_report_waits_for_its_photos_to_reach_the_bucket() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let mut photos = js.get_stream("OBJ_PHOTOS").await.expect("OBJ_PHOTOS");
+    let mut photos = js
+        .get_stream(PHOTOS_STREAM)
+        .await
+        .expect("the photo store's stream");
     let mut config = photos.info().await.expect("info").config.clone();
     config.max_bytes = -1;
     js.update_stream(config).await.expect("room in the bucket");

@@ -39,7 +39,7 @@ async fn readyz_names_what_is_missing(kind: &str) {
     js.delete_stream(TICKETS_STREAM)
         .await
         .expect("delete TICKETS");
-    let tickets = json!({"component": "stream", "name": "TICKETS", "reason": "not found"});
+    let tickets = json!({"component": "stream", "name": TICKETS_STREAM, "reason": "not found"});
     let (status, body) = readyz_until(&base, &json!([tickets])).await;
     assert_eq!(
         (status, &body["type"]),

@@ -8,7 +8,8 @@ mod common;
 
 use civicprobe::stack::{Stack, StackConfig};
 use civicprobe_model::nats::{
-    JetStreamSettings, DEAD_LETTERS_STREAM, PHOTOS_BUCKET, REPORTS_STREAM, TICKETS_STREAM,
+    object_store_stream, JetStreamSettings, DEAD_LETTERS_STREAM, PHOTOS_BUCKET, REPORTS_STREAM,
+    TICKETS_STREAM,
 };
 use civicprobe_testkit::NatsCluster;
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ async fn every_stream_and_the_photo_bucket_get_three_replicas_on_a_cluster() {
     let cluster = NatsCluster::start(3).expect("cluster");
     let (_client, js) = cluster.connect().await.expect("connect");
     // REPORTS as an older version made it: one replica.
-    civicprobe_ingest::ensure_reports_stream(&js, &JetStreamSettings::default())
+    civicprobe_jetstream::ensure_reports_stream(&js, &JetStreamSettings::default())
         .await
         .expect("R1 REPORTS");
     assert_eq!(replicas(&js, REPORTS_STREAM).await, Some(1));
@@ -36,7 +37,7 @@ async fn every_stream_and_the_photo_bucket_get_three_replicas_on_a_cluster() {
         replicas: 3,
         ..Default::default()
     };
-    config.ingest.photo_store = civicprobe_ingest::PhotoBackendKind::Nats;
+    config.ingest.storage.photo_store = civicprobe_ingest::PhotoBackendKind::Nats;
     let stack = Stack::start(config).await.expect("stack on the cluster");
     let (_, courier) = stack.store.add_courier("ada").await.expect("courier");
     let photo = civicprobe_testkit::photos::jpeg(640, 480);
@@ -44,7 +45,7 @@ async fn every_stream_and_the_photo_bucket_get_three_replicas_on_a_cluster() {
     let answer = common::post_report(&stack.base_url(), &courier, form).await;
     assert_eq!(answer.status(), 202);
 
-    let photos = format!("OBJ_{PHOTOS_BUCKET}");
+    let photos = object_store_stream(PHOTOS_BUCKET);
     let streams = [
         REPORTS_STREAM,
         TICKETS_STREAM,

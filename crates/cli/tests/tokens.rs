@@ -38,6 +38,50 @@ fn row_of(rows: &[Vec<String>], name: &str) -> Vec<String> {
 }
 
 #[test]
+fn an_office_must_be_one_of_the_jurisdictions() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // An office no jurisdiction has gets no staff and no alert channel:
+    // nothing would ever be routed to it.
+    let nowhere = [
+        vec!["office", "add", "nowhere", "--person", "Wang Fang"],
+        vec![
+            "office",
+            "alert",
+            "nowhere",
+            "--format",
+            "json",
+            "--webhook",
+            "http://127.0.0.1:9/",
+        ],
+    ];
+    for args in nowhere {
+        let refused = run(data.path(), &args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains("no office \"nowhere\"") && stderr.contains("wenquan"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Another file's office is accepted from that file.
+    let other = data.path().join("other.geojson");
+    let fixture = std::fs::read_to_string(common::repo().join("fixtures/jurisdictions.geojson"))
+        .expect("fixture");
+    std::fs::write(&other, fixture.replace("\"wenquan\"", "\"nowhere\"")).expect("write");
+    let file = other.to_str().expect("utf-8 path");
+    let args = [
+        "office",
+        "add",
+        "nowhere",
+        "--person",
+        "Li Na",
+        "--jurisdictions",
+        file,
+    ];
+    admin(data.path(), &args);
+}
+
+#[test]
 fn tokens_are_listed_revoked_and_rotated_by_their_public_id() {
     let data = tempfile::tempdir().expect("tempdir");
     let office = admin(

@@ -112,14 +112,13 @@ fn make(args: &[String]) {
         let path = dir.join(format!("load-{w}x{h}-{seed:04}.jpg"));
         let bytes = synthetic(w, h, seed);
         let photo = process_blocking(&bytes, limits).expect("a good photo");
-        let phash = photo.photo_ref.phash.as_deref().unwrap_or("0");
-        hashes.push(u64::from_str_radix(phash, 16).unwrap_or(0));
+        hashes.push(photo.photo_ref.phash.expect("a photo hash"));
         std::fs::write(path, bytes).expect("write");
     }
     let closest = hashes
         .iter()
         .enumerate()
-        .flat_map(|(i, a)| hashes[i + 1..].iter().map(move |b| (a ^ b).count_ones()))
+        .flat_map(|(i, a)| hashes[i + 1..].iter().map(move |b| a.distance(*b)))
         .min()
         .unwrap_or(64);
     println!(

@@ -114,8 +114,8 @@ pub struct VerificationEvidence {
     pub taken_at: Option<time::OffsetDateTime>,
     /// EXIF GPS: was it taken at the spot?
     pub gps: Option<civicprobe_model::Location>,
-    /// 64-bit perceptual hash, 16 hex digits: is it a reused photo?
-    pub phash: Option<String>,
+    /// Perceptual hash: is it a reused photo?
+    pub phash: Option<civicprobe_model::PhotoHash>,
 }
 
 /// The default without a tracker: every known token is denied, unknown

@@ -18,10 +18,8 @@
 
 use crate::access::{ReportAccess, VerificationEvidence, Viewer};
 use crate::{BoxError, CredentialDirectory};
-use async_nats::jetstream::{self, stream};
-use civicprobe_model::nats::{
-    MSG_ID_HEADER, UPLOADS_STREAM, UPLOAD_SCOPE_SUBJECT, UPLOAD_SUBJECTS,
-};
+use async_nats::jetstream;
+use civicprobe_model::nats::{MSG_ID_HEADER, UPLOAD_SCOPE_SUBJECT};
 use civicprobe_model::{
     PhotoUploaded, Principal, ReportId, TicketId, UploadKind, UploadPurpose, UploadScopeAnswer,
     UploadScopeAsked,
@@ -30,31 +28,9 @@ use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long announcements are kept: long after the tracker recorded them
-/// (it reads them within seconds), short enough to stay small.
-const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// How long ingest waits for a tracker to answer whether an upload is in
 /// scope.
 pub const SCOPE_BOUND: Duration = Duration::from_secs(3);
-
-/// Creates the `UPLOADS` stream if it is missing (`replicas` copies,
-/// kept a week, direct gets allowed).
-pub async fn ensure_uploads_stream(
-    js: &jetstream::Context,
-    settings: &civicprobe_model::nats::JetStreamSettings,
-) -> Result<(), BoxError> {
-    let config = stream::Config {
-        name: UPLOADS_STREAM.to_owned(),
-        subjects: vec![UPLOAD_SUBJECTS.to_owned()],
-        storage: stream::StorageType::File,
-        max_age: KEEP,
-        allow_direct: true,
-        ..Default::default()
-    };
-    civicprobe_jetstream::ensure_stream(js, config, settings).await?;
-    Ok(())
-}
 
 /// Upload scope by role from the token directory, recording by
 /// announcement on `UPLOADS`.
@@ -181,7 +157,7 @@ impl ReportAccess for StreamAccess {
             thumbnail_sha256: evidence.thumbnail_sha256.clone(),
             taken_at: evidence.taken_at,
             gps: evidence.gps,
-            phash: evidence.phash.clone(),
+            phash: evidence.phash,
         };
         Box::pin(self.announce(token, ticket, &evidence.sha256, kind))
     }

@@ -13,7 +13,7 @@
 //!   every instance's reports by [`crate::reuse_feed`]).
 
 use crate::Error;
-use civicprobe_model::{EvidenceFlag, Location, PhotoExif, ReportId};
+use civicprobe_model::{EvidenceFlag, Location, PhotoExif, PhotoHash, ReportId};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use time::OffsetDateTime;
@@ -44,9 +44,9 @@ pub struct ReuseIndex {
 #[derive(Debug, Default)]
 struct Indexed {
     /// `(phash, report)`, oldest first.
-    entries: VecDeque<(u64, ReportId)>,
+    entries: VecDeque<(PhotoHash, ReportId)>,
     /// The same pairs, to index each once.
-    held: HashSet<(u64, ReportId)>,
+    held: HashSet<(PhotoHash, ReportId)>,
 }
 
 impl ReuseIndex {
@@ -58,19 +58,24 @@ impl ReuseIndex {
 
     /// The nearest earlier hash to `phash` from another report, if within
     /// `max_bits`.
-    pub fn nearest(&self, phash: u64, not: ReportId, max_bits: u32) -> Option<(ReportId, u32)> {
+    pub fn nearest(
+        &self,
+        phash: PhotoHash,
+        not: ReportId,
+        max_bits: u32,
+    ) -> Option<(ReportId, u32)> {
         self.lock()
             .entries
             .iter()
             .filter(|(_, report)| *report != not)
-            .map(|(h, report)| (*report, (h ^ phash).count_ones()))
+            .map(|(h, report)| (*report, h.distance(phash)))
             .filter(|(_, bits)| *bits <= max_bits)
             .min_by_key(|(_, bits)| *bits)
     }
 
     /// Remembers an accepted photo's hash (once: the same pair again, as
     /// the reuse feed brings an instance's own reports back, is ignored).
-    pub fn insert(&self, phash: u64, report: ReportId) {
+    pub fn insert(&self, phash: PhotoHash, report: ReportId) {
         let mut indexed = self.lock();
         if !indexed.held.insert((phash, report)) {
             return;
@@ -102,7 +107,7 @@ pub struct PhotoFacts<'a> {
     /// Why part of its EXIF was dropped, if it was.
     pub exif_unreadable: Option<&'a str>,
     /// Its perceptual hash.
-    pub phash: Option<u64>,
+    pub phash: Option<PhotoHash>,
 }
 
 /// Where a report is, and whether a photo said so.
@@ -184,7 +189,7 @@ pub fn flags(
             if let Some((earlier, bits)) = index.nearest(phash, report_id, t.reuse_bits) {
                 flags.push(EvidenceFlag::PhotoReuse {
                     photo,
-                    phash: format!("{phash:016x}"),
+                    phash,
                     earlier_report: earlier,
                     distance_bits: bits,
                     threshold_bits: t.reuse_bits,
@@ -221,15 +226,15 @@ mod tests {
         let index = ReuseIndex::default();
         let earlier = ReportId::for_submission(CourierId::new(), "a");
         let this = ReportId::for_submission(CourierId::new(), "b");
-        index.insert(0xFFFF_0000_FFFF_0000, earlier);
-        index.insert(0x0F0F, this);
+        index.insert(PhotoHash(0xFFFF_0000_FFFF_0000), earlier);
+        index.insert(PhotoHash(0x0F0F), this);
         // The reuse feed brings known pairs back: each is indexed once.
-        index.insert(0xFFFF_0000_FFFF_0000, earlier);
+        index.insert(PhotoHash(0xFFFF_0000_FFFF_0000), earlier);
         assert_eq!(index.len(), 2);
         let facts = [PhotoFacts {
             exif: &exif,
             exif_unreadable: None,
-            phash: Some(0xFFFF_0000_FFFF_0007),
+            phash: Some(PhotoHash(0xFFFF_0000_FFFF_0007)),
         }];
         let sent = position(Some(here), &[&exif]).unwrap();
         let flags = flags(this, &sent, now, &facts, &index, T);
@@ -258,7 +263,7 @@ mod tests {
         let facts = [PhotoFacts {
             exif: &fresh,
             exif_unreadable: None,
-            phash: Some(0x0F0F),
+            phash: Some(PhotoHash(0x0F0F)),
         }];
         assert!(
             super::flags(this, &sent, now, &facts, &index, T).is_empty(),

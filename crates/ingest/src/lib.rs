@@ -79,11 +79,10 @@ pub mod verification_photo;
 use std::path::PathBuf;
 
 pub use access::{ReportAccess, Viewer};
-pub use announce::{ensure_uploads_stream, StreamAccess};
+pub use announce::StreamAccess;
 pub use courier::{BoxError, CourierDirectory};
 pub use credentials::CredentialDirectory;
 pub use error::Error;
-pub use publish::ensure_reports_stream;
 pub use state::IngestState;
 pub use submit::{app, intake_app, photo_app};
 
@@ -103,14 +102,37 @@ pub enum PhotoBackendKind {
     Nats,
 }
 
-/// Ingest's settings; the CLI flattens them into its own parser.
-#[derive(clap::Args, Debug, Clone)]
-#[group(id = "ingest_config")]
-pub struct Config {
+/// Where the data directory is and where photos are kept: what a process
+/// that only reads photos (the tracker) shares with ingest.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+#[group(id = "photo_storage")]
+pub struct Storage {
     /// The data directory: photos (`photos/`) and ingest's local store
     /// (`ingest.db`: the outbox, idempotency answers, photo hashes).
     #[arg(long, env = "CIVICPROBE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Where photos are stored.
+    #[arg(long, env = "CIVICPROBE_PHOTO_STORE", value_enum, default_value_t = PhotoBackendKind::Fs)]
+    pub photo_store: PhotoBackendKind,
+}
+
+impl Default for Storage {
+    /// The same defaults as the command line.
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            photo_store: PhotoBackendKind::Fs,
+        }
+    }
+}
+
+/// Ingest's settings; the CLI flattens them into its own parser.
+#[derive(clap::Args, Debug, Clone)]
+#[group(id = "ingest_config")]
+pub struct Config {
+    /// The data directory and the photo store.
+    #[command(flatten)]
+    pub storage: Storage,
     /// The largest photo accepted, in bytes (each photo part).
     #[arg(long, env = "CIVICPROBE_MAX_PHOTO_BYTES", default_value_t = DEFAULT_MAX_PHOTO_BYTES)]
     pub max_photo_bytes: usize,
@@ -125,6 +147,10 @@ pub struct Config {
     /// uploads; a request waits for its share (at least one full body).
     #[arg(long, env = "CIVICPROBE_UPLOAD_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub upload_budget_bytes: usize,
+    /// Uploads one client (a courier, or a token's holder) may have in
+    /// flight at once; more are answered `429`.
+    #[arg(long, env = "CIVICPROBE_MAX_UPLOADS_PER_CLIENT", default_value_t = limit::DEFAULT_UPLOADS_PER_CLIENT)]
+    pub max_uploads_per_client: usize,
     /// Reports per minute each courier may submit, sustained.
     #[arg(long, env = "CIVICPROBE_RATE_PER_MINUTE", default_value_t = 30.0)]
     pub rate_per_minute: f64,
@@ -142,9 +168,6 @@ pub struct Config {
     /// in an earlier report.
     #[arg(long, env = "CIVICPROBE_FLAG_REUSE_BITS", default_value_t = 6)]
     pub flag_reuse_bits: u32,
-    /// Where photos are stored.
-    #[arg(long, env = "CIVICPROBE_PHOTO_STORE", value_enum, default_value_t = PhotoBackendKind::Fs)]
-    pub photo_store: PhotoBackendKind,
     /// On shutdown, how many seconds ingest keeps publishing its outbox
     /// (accepted reports not yet on `REPORTS`) before it exits anyway;
     /// what remains is published at the next start.
@@ -160,17 +183,17 @@ impl Default for Config {
     /// The same defaults as the command line.
     fn default() -> Self {
         Self {
-            data_dir: PathBuf::from("./data"),
+            storage: Storage::default(),
             max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
             max_photo_pixels: DEFAULT_MAX_PHOTO_PIXELS,
             max_photo_side: 16_384,
             upload_budget_bytes: 256 * 1024 * 1024,
+            max_uploads_per_client: limit::DEFAULT_UPLOADS_PER_CLIENT,
             rate_per_minute: 30.0,
             rate_burst: 10,
             flag_age_s: 24 * 3600,
             flag_distance_m: 500.0,
             flag_reuse_bits: 6,
-            photo_store: PhotoBackendKind::Fs,
             drain_secs: 10,
             jetstream: Default::default(),
         }
@@ -192,17 +215,20 @@ mod tests {
     fn command_line_defaults_match_default() {
         let parsed = Cli::parse_from(["civicprobe"]).ingest;
         let default = Config::default();
-        assert_eq!(parsed.data_dir, default.data_dir);
+        assert_eq!(parsed.storage, default.storage);
         assert_eq!(parsed.max_photo_bytes, default.max_photo_bytes);
         assert_eq!(parsed.max_photo_pixels, default.max_photo_pixels);
         assert_eq!(parsed.max_photo_side, default.max_photo_side);
         assert_eq!(parsed.upload_budget_bytes, default.upload_budget_bytes);
+        assert_eq!(
+            parsed.max_uploads_per_client,
+            default.max_uploads_per_client
+        );
         assert_eq!(parsed.rate_per_minute, default.rate_per_minute);
         assert_eq!(parsed.rate_burst, default.rate_burst);
         assert_eq!(parsed.flag_age_s, default.flag_age_s);
         assert_eq!(parsed.flag_distance_m, default.flag_distance_m);
         assert_eq!(parsed.flag_reuse_bits, default.flag_reuse_bits);
-        assert_eq!(parsed.photo_store, default.photo_store);
         assert_eq!(parsed.drain_secs, default.drain_secs);
     }
 }

@@ -33,7 +33,6 @@
 use crate::Error;
 use civicprobe_model::CourierId;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -155,7 +154,7 @@ pub const DEFAULT_UPLOADS_PER_CLIENT: usize = 2;
 #[derive(Debug)]
 pub struct UploadSlots {
     /// The most uploads one client may have in flight.
-    per_client: AtomicUsize,
+    per_client: usize,
     /// Uploads in flight by client key; a key leaves at zero.
     in_flight: Arc<Mutex<HashMap<String, usize>>>,
 }
@@ -173,21 +172,16 @@ impl UploadSlots {
     /// At most `per_client` (at least 1) uploads in flight per client.
     pub fn new(per_client: usize) -> Self {
         Self {
-            per_client: AtomicUsize::new(per_client.max(1)),
+            per_client: per_client.max(1),
             in_flight: Arc::default(),
         }
-    }
-
-    /// Changes the cap (at least 1) for uploads not yet started.
-    pub fn set_per_client(&self, per_client: usize) {
-        self.per_client.store(per_client.max(1), Ordering::Relaxed);
     }
 
     /// A slot for `client`, or `429` ([`Error::TooManyUploads`]) when it
     /// already has its cap in flight.
     pub fn take(&self, client: String) -> Result<UploadSlot, Error> {
         let mut map = lock(&self.in_flight);
-        let max = self.per_client.load(Ordering::Relaxed);
+        let max = self.per_client;
         let n = map.entry(client.clone()).or_insert(0);
         if *n >= max {
             metrics::counter!("civicprobe_ingest_uploads_over_cap_total").increment(1);

@@ -11,7 +11,7 @@
 
 use crate::Error;
 use civicprobe_model::unix_ms::to_ms as unix_ms;
-use civicprobe_model::{CourierId, ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, PhotoHash, ReportId, ReportSubmitted};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -198,7 +198,7 @@ impl LocalStore {
             .bind(&photo.sha256)
             .bind(&photo.media_type)
             .bind(&photo.thumbnail_sha256)
-            .bind(&photo.phash)
+            .bind(photo.phash.map(|h| h.to_string()))
             .bind(now)
             .execute(&mut *tx)
             .await
@@ -302,7 +302,7 @@ impl LocalStore {
     pub async fn phashes_since(
         &self,
         since: OffsetDateTime,
-    ) -> Result<Vec<(String, String)>, Error> {
+    ) -> Result<Vec<(PhotoHash, ReportId)>, Error> {
         let rows = sqlx::query(
             "SELECT phash, report_id FROM photos
              WHERE phash IS NOT NULL AND accepted_ms >= ? ORDER BY accepted_ms",
@@ -311,6 +311,15 @@ impl LocalStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        // A row this store did not write (hand-edited) is skipped: the
+        // index is a hint for evidence flags, never the record.
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let phash = r.get::<String, _>(0).parse().ok()?;
+                let report = r.get::<String, _>(1).parse().ok()?;
+                Some((phash, report))
+            })
+            .collect())
     }
 }

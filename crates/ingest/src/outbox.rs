@@ -42,7 +42,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Runs until `stop`'s sender is dropped (the ingest state is gone).
+/// Runs until `stop`'s sender is dropped ([`crate::IngestState::run`]'s shutdown).
 pub(crate) async fn run(
     shared: Arc<Shared>,
     photos: Arc<PhotoBackend>,

@@ -89,11 +89,7 @@ async fn follow(
         let Ok(report) = serde_json::from_slice::<ReportSubmitted>(&message.payload) else {
             continue;
         };
-        for phash in report
-            .photos
-            .iter()
-            .filter_map(|p| u64::from_str_radix(p.phash.as_deref()?, 16).ok())
-        {
+        for phash in report.photos.iter().filter_map(|p| p.phash) {
             shared.reuse.insert(phash, report.report_id);
         }
     }

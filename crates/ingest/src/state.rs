@@ -4,9 +4,7 @@
 use crate::access::{DenyAll, ReportAccess};
 use crate::courier::CourierDirectory;
 use crate::evidence::{ReuseIndex, Thresholds, REUSE_WINDOW_DAYS};
-use crate::limit::{
-    RateLimiter, UploadBudget, UploadSlot, UploadSlots, DEFAULT_UPLOADS_PER_CLIENT,
-};
+use crate::limit::{RateLimiter, UploadBudget, UploadSlot, UploadSlots};
 use crate::local::LocalStore;
 use crate::metered::UploadMeter;
 use crate::photo::store::PhotoBackend;
@@ -15,6 +13,7 @@ use crate::{form, outbox, Config, Error};
 use async_nats::jetstream;
 use civicprobe_model::CourierId;
 use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{watch, Notify, OnceCell, Semaphore};
@@ -39,9 +38,7 @@ impl Shared {
                 let since =
                     time::OffsetDateTime::now_utc() - time::Duration::days(REUSE_WINDOW_DAYS);
                 for (phash, report) in store.phashes_since(since).await? {
-                    if let (Ok(h), Ok(r)) = (u64::from_str_radix(&phash, 16), report.parse()) {
-                        self.reuse.insert(h, r);
-                    }
+                    self.reuse.insert(phash, report);
                 }
                 Ok(store)
             })
@@ -82,16 +79,14 @@ pub(crate) struct Inner {
     /// Whether this state accepts reports (`false`: a photo reader, whose
     /// local store holds none).
     accepts: bool,
-    /// Where the outbox is drained to on shutdown ([`IngestState::drain_outbox`]).
+    /// Where the outbox is published ([`IngestState::run`],
+    /// [`IngestState::drain_outbox`]).
     js: jetstream::Context,
-    /// Dropped with the state: stops the publisher.
-    _stop: watch::Sender<()>,
 }
 
 impl IngestState {
-    /// The state for [`crate::app`]. Also starts, on the current Tokio
-    /// runtime, the outbox publisher ([`crate::outbox`]), which stops when
-    /// the last clone of this state is dropped. The local store
+    /// The state for [`crate::app`]; its background work is
+    /// [`IngestState::run`], which the service runs. The local store
     /// (`<data_dir>/ingest.db`) is opened on first use; call
     /// [`IngestState::open_store`] to open it (and fail) early.
     pub fn new(
@@ -122,39 +117,22 @@ impl IngestState {
         let body_limit = form::body_limit(config.max_photo_bytes);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
-            data_dir: config.data_dir.clone(),
+            data_dir: config.storage.data_dir.clone(),
             local: OnceCell::new(),
             reuse: ReuseIndex::default(),
         });
-        let (stop, stopped) = watch::channel(());
         let wake = Arc::new(Notify::new());
         let photos = Arc::new(PhotoBackend::new(
-            config.photo_store,
-            &config.data_dir,
+            config.storage.photo_store,
+            &config.storage.data_dir,
             &js,
             config.jetstream,
         ));
-        match tokio::runtime::Handle::try_current() {
-            Ok(_) if !accepts => {}
-            Ok(rt) => {
-                rt.spawn(outbox::run(
-                    shared.clone(),
-                    photos.clone(),
-                    js.clone(),
-                    wake.clone(),
-                    stopped.clone(),
-                ));
-                rt.spawn(crate::reuse_feed::run(shared.clone(), js.clone(), stopped));
-            }
-            Err(_) => tracing::error!(
-                "no Tokio runtime: the outbox publisher and the reuse feed are not running"
-            ),
-        }
         let inner = Inner {
             photos,
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),
             budget: UploadBudget::new(config.upload_budget_bytes, body_limit),
-            slots: UploadSlots::new(DEFAULT_UPLOADS_PER_CLIENT),
+            slots: UploadSlots::new(config.max_uploads_per_client),
             body_limit,
             cpu: Arc::new(Semaphore::new(cores)),
             config,
@@ -164,11 +142,36 @@ impl IngestState {
             wake,
             accepts,
             js,
-            _stop: stop,
         };
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The background work of an ingest that accepts reports, until
+    /// `shutdown`: the outbox publisher (accepted reports onto `REPORTS`)
+    /// and the reuse feed (other instances' photo hashes). A photo reader
+    /// has none and returns at once. Run it beside the HTTP server; once
+    /// both have ended, [`Self::drain_outbox`] publishes what is left.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        if !self.inner.accepts {
+            return;
+        }
+        let inner = &self.inner;
+        let (stop, stopped) = watch::channel(());
+        let publishing = outbox::run(
+            inner.shared.clone(),
+            inner.photos.clone(),
+            inner.js.clone(),
+            inner.wake.clone(),
+            stopped.clone(),
+        );
+        let following = crate::reuse_feed::run(inner.shared.clone(), inner.js.clone(), stopped);
+        let stopping = async move {
+            shutdown.await;
+            drop(stop);
+        };
+        tokio::join!(publishing, following, stopping);
     }
 
     /// Serves `GET /v1/reports/{id}/photos/{n}` to whom `access` allows
@@ -238,13 +241,6 @@ impl IngestState {
             })
     }
 
-    /// At most `per_client` uploads in flight at once per client (default
-    /// [`DEFAULT_UPLOADS_PER_CLIENT`]); more are answered `429`.
-    pub fn with_uploads_per_client(self, per_client: usize) -> Self {
-        self.inner.slots.set_per_client(per_client);
-        self
-    }
-
     /// `body`, taking its KiB from the upload budget as its bytes arrive
     /// (see [`crate::metered`]), and the meter holding them: keep it until
     /// the body's work is done, so that every upload (the courier app's,
@@ -261,7 +257,7 @@ impl IngestState {
     }
 
     /// One of `courier`'s upload slots, or `429` when they have their cap
-    /// in flight ([`Self::with_uploads_per_client`]).
+    /// in flight ([`Config::max_uploads_per_client`]).
     pub fn upload_slot(&self, courier: CourierId) -> Result<UploadSlot, Error> {
         self.inner.slots.take(format!("courier:{courier}"))
     }

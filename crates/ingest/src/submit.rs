@@ -195,11 +195,7 @@ pub(crate) async fn commit(
         return Ok(Some(earlier.request_sha256));
     }
     for p in &report.photos {
-        if let Some(h) = p
-            .phash
-            .as_deref()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        {
+        if let Some(h) = p.phash {
             state.inner.shared.reuse.insert(h, report_id);
         }
     }
@@ -241,11 +237,7 @@ fn submitted(
         .map(|p| PhotoFacts {
             exif: &p.exif,
             exif_unreadable: p.exif_unreadable.as_deref(),
-            phash: p
-                .photo_ref
-                .phash
-                .as_deref()
-                .and_then(|h| u64::from_str_radix(h, 16).ok()),
+            phash: p.photo_ref.phash,
         })
         .collect();
     let flags = evidence::flags(

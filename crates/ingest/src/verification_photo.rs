@@ -64,7 +64,7 @@ pub async fn upload(
             thumbnail_sha256: r.thumbnail_sha256.clone(),
             taken_at: processed.exif.taken_at,
             gps: processed.exif.gps,
-            phash: r.phash.clone(),
+            phash: r.phash,
         };
         let token = crate::courier::bearer_token(&headers).ok_or(Error::Unauthorized)?;
         ReportAccess::verification_photo_stored(state.access().as_ref(), token, ticket, &evidence)

@@ -160,7 +160,7 @@ async fn three_photos_in_three_formats_are_stripped_hashed_and_served_in_scope()
 
 #[tokio::test]
 async fn the_jetstream_object_store_holds_photos_when_chosen() {
-    let app = spawn_with(|c| c.photo_store = PhotoBackendKind::Nats).await;
+    let app = spawn_with(|c| c.storage.photo_store = PhotoBackendKind::Nats).await;
     let jpeg = photos::jpeg(640, 480);
     let response = app
         .submit(Some(TOKEN), Some(&key()), form(Some(REPORT), &[&jpeg]))

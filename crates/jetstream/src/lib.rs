@@ -16,6 +16,8 @@
 //! # Layout
 //!
 //! - [`streams`]: [`ensure_stream`], [`ensure_object_store`].
+//! - [`pipeline`]: the shared `REPORTS`, `TICKETS` and `UPLOADS` streams,
+//!   defined once.
 //! - [`durable`]: [`ensure_durable`], [`subscribe`], [`drive`].
 //! - [`dead_letter`]: [`ensure_dead_letters`], [`Rejections`], the listing.
 //! - [`requests`]: [`answer_requests`], core NATS requests answered until
@@ -23,12 +25,14 @@
 
 pub mod dead_letter;
 pub mod durable;
+pub mod pipeline;
 pub mod requests;
 pub mod streams;
 
 pub use civicprobe_model::nats::JetStreamSettings;
 pub use dead_letter::{ensure_dead_letters, Rejections, DEAD_LETTERS_TOTAL};
 pub use durable::{drive, ensure_durable, subscribe, Backoff, Pace, Stop};
+pub use pipeline::{ensure_reports_stream, ensure_tickets_stream, ensure_uploads_stream};
 pub use requests::answer_requests;
 pub use streams::{ensure_object_store, ensure_stream};
 

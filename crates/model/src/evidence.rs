@@ -60,7 +60,7 @@ pub enum EvidenceFlag {
         /// Index of the photo in the report.
         photo: usize,
         /// This photo's perceptual hash.
-        phash: String,
+        phash: crate::PhotoHash,
         /// The earlier report that had it.
         earlier_report: ReportId,
         /// Hamming distance between the two hashes, bits.

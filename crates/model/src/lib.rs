@@ -18,6 +18,8 @@
 //! - [`ticket`]: ticket states, actions and the transition table.
 //! - [`event`]: the messages on the `REPORTS` and `TICKETS` streams.
 //! - [`evidence`]: photo metadata read before stripping, and its flags.
+//! - [`photo_hash`]: a photo's 64-bit perceptual hash, hex only at the
+//!   edges.
 //! - [`nats`]: every stream, subject and consumer name, the dead-letter
 //!   headers, the ack wait, and [`nats::JetStreamSettings`].
 //! - [`role`]: who is acting: courier, office or supervisor.
@@ -40,6 +42,7 @@ pub mod ids;
 pub mod location;
 pub mod nats;
 pub mod office;
+pub mod photo_hash;
 pub mod problem;
 pub mod report;
 pub mod role;
@@ -60,6 +63,7 @@ pub use evidence::{Evidence, EvidenceFlag, PhotoExif};
 pub use ids::{CourierId, EventId, PersonId, ReportId, TicketId};
 pub use location::{Location, LocationError};
 pub use office::{OfficeId, OfficeIdError};
+pub use photo_hash::{PhotoHash, PhotoHashError};
 pub use problem::{Problem, PROBLEM_JSON};
 pub use report::{Open311Details, PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};

@@ -19,10 +19,10 @@ pub struct PhotoRef {
     pub height: u32,
     /// Stored size in bytes.
     pub bytes: u64,
-    /// 64-bit perceptual hash, 16 lower-case hex digits (photo reuse and
-    /// duplicate detection compare these by Hamming distance).
+    /// Perceptual hash (photo reuse and duplicate detection compare these
+    /// by Hamming distance); 16 lower-case hex digits in the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phash: Option<String>,
+    pub phash: Option<crate::PhotoHash>,
     /// sha256 of the thumbnail (long edge at most 320 px) in the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_sha256: Option<String>,

@@ -47,8 +47,8 @@ pub enum UploadKind {
         taken_at: Option<OffsetDateTime>,
         /// EXIF GPS: was it taken at the spot?
         gps: Option<Location>,
-        /// 64-bit perceptual hash, 16 hex digits.
-        phash: Option<String>,
+        /// Perceptual hash.
+        phash: Option<crate::PhotoHash>,
     },
 }
 

@@ -20,7 +20,6 @@
 use async_nats::jetstream::{
     self,
     consumer::{pull, AckPolicy, DeliverPolicy},
-    stream::{self, StorageType},
     AckKind,
 };
 use civicprobe_jetstream::{JetStreamSettings, Pace, Rejections, Stop};
@@ -50,29 +49,6 @@ const REPORTS_TOTAL: &str = "civicprobe_router_reports_total";
 /// `civicprobe_tracker_report_to_ticket_seconds`, it tells which stage a
 /// slow report waited in.
 pub const REPORT_TO_ROUTED_SECONDS: &str = "civicprobe_router_report_to_routed_seconds";
-
-/// Creates the `TICKETS` stream (ticket events and unrouted reports, file
-/// storage, a long de-duplication window, `settings.replicas`) unless it
-/// exists, and updates an existing one to those replicas. Idempotent.
-pub async fn ensure_tickets_stream(
-    js: &jetstream::Context,
-    settings: &JetStreamSettings,
-) -> Result<(), Error> {
-    let config = stream::Config {
-        name: nats::TICKETS_STREAM.to_owned(),
-        subjects: vec![
-            nats::TICKET_SUBJECTS.to_owned(),
-            nats::UNROUTED_SUBJECTS.to_owned(),
-        ],
-        storage: StorageType::File,
-        duplicate_window: Duration::from_secs(nats::DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    };
-    civicprobe_jetstream::ensure_stream(js, config, settings)
-        .await
-        .map_err(Error::nats("creating the TICKETS stream"))?;
-    Ok(())
-}
 
 /// Routes reports from the `REPORTS` stream until `shutdown` resolves.
 ///
@@ -161,7 +137,9 @@ async fn prepare(
     feeds: &mut Option<feed::Feeds>,
 ) -> Result<pull::Stream, Error> {
     if feeds.is_none() {
-        ensure_tickets_stream(js, settings).await?;
+        civicprobe_jetstream::ensure_tickets_stream(js, settings)
+            .await
+            .map_err(Error::nats("creating the TICKETS stream"))?;
         claim::ensure_claims_stream(js, settings).await?;
         civicprobe_jetstream::ensure_dead_letters(js, settings)
             .await

@@ -53,8 +53,9 @@
 //!   the policy itself ([`SlaPolicy::deadlines`]) is the model crate's.
 //! - [`route`]: [`Router::route`], the pure step from a report to the event.
 //! - [`dedup`]: the open-ticket index, its feeds and the claims.
-//! - [`consumer`]: the NATS side: [`ensure_tickets_stream`] and [`run`], the
-//!   consume → route → (claim | merge) → publish → ack loop.
+//! - [`consumer`]: the NATS side: [`run`], the consume → route → (claim |
+//!   merge) → publish → ack loop (it creates `TICKETS` as
+//!   `civicprobe_jetstream::pipeline` defines it).
 //! - [`cli`]: `civicprobe classify`, `classify --eval`, `classify --train`
 //!   and `route`.
 //! - [`error`]: the crate's one [`Error`] enum.
@@ -68,7 +69,6 @@
 //! use std::sync::Arc;
 //! let router = Arc::new(civicprobe_router::Router::from_options(&config, &options)?);
 //! let settings = civicprobe_model::nats::JetStreamSettings::default();
-//! civicprobe_router::ensure_tickets_stream(&js, &settings).await?;
 //! civicprobe_router::run(js, router, settings, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
@@ -85,7 +85,7 @@ pub mod sla;
 
 pub use categories::Categories;
 pub use classifier::{Classification, Classifier};
-pub use consumer::{ensure_tickets_stream, run};
+pub use consumer::run;
 pub use dedup::{DuplicateRules, OpenTickets};
 pub use error::Error;
 pub use jurisdiction::{check_datum, Finding, Jurisdictions, Located, Office, Tolerances};

@@ -198,8 +198,8 @@ async fn the_durable_consumer_filters_on_report_submitted_only() -> Result {
 #[tokio::test]
 async fn ensure_tickets_stream_is_idempotent() -> Result {
     let (_server, js) = start().await?;
-    civicprobe_router::ensure_tickets_stream(&js, &Default::default()).await?;
-    civicprobe_router::ensure_tickets_stream(&js, &Default::default()).await?;
+    civicprobe_jetstream::ensure_tickets_stream(&js, &Default::default()).await?;
+    civicprobe_jetstream::ensure_tickets_stream(&js, &Default::default()).await?;
     let mut stream = js.get_stream(nats::TICKETS_STREAM).await?;
     let config = stream.info().await?.config.clone();
     assert_eq!(

@@ -95,7 +95,7 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
         width: 64,
         height: 64,
         bytes: 100,
-        phash: Some(phash.into()),
+        phash: Some(phash.parse().expect("a photo hash")),
         thumbnail_sha256: None,
     };
     let mut first = report(29.84, 114.32, "电梯困人");
@@ -159,7 +159,7 @@ async fn the_same_photo_from_6_km_away_in_another_office_opens_its_own_ticket() 
         width: 64,
         height: 64,
         bytes: 100,
-        phash: Some("f0f0f0f0f0f0f0f0".into()),
+        phash: Some("f0f0f0f0f0f0f0f0".parse().expect("a photo hash")),
         thumbnail_sha256: None,
     };
     let mut first = report(29.84, 114.32, "电梯困人");

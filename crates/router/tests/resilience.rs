@@ -119,7 +119,7 @@ async fn a_failed_publish_is_not_acked_and_the_report_comes_back() -> Result {
         .await?;
     assert_eq!(info.num_ack_pending, 1, "{info:?}");
 
-    civicprobe_router::ensure_tickets_stream(&js, &Default::default()).await?;
+    civicprobe_jetstream::ensure_tickets_stream(&js, &Default::default()).await?;
     let info = wait_until_drained(&js, last).await?;
     assert!(info.num_redelivered <= 1);
     let tickets = tickets(&js).await?;

@@ -29,7 +29,7 @@ const RETRY_DELAY: Duration = Duration::from_secs(2);
 
 /// Creates the durable `tracker` consumer on `TICKETS` (or returns the
 /// existing one, updated to the chosen ack wait). The stream itself
-/// belongs to the router (`ensure_tickets_stream`).
+/// is `civicprobe_jetstream::pipeline`'s (`ensure_tickets_stream`).
 pub async fn ensure_tracker_consumer(js: &jetstream::Context) -> Result<PullConsumer, Error> {
     let stream = js.get_stream(TICKETS_STREAM).await.map_err(Error::nats)?;
     civicprobe_jetstream::ensure_durable(

@@ -97,7 +97,7 @@ impl Store {
                     thumbnail_sha256: thumbnail_sha256.clone(),
                     taken_at: *taken_at,
                     gps: *gps,
-                    phash: phash.clone(),
+                    phash: *phash,
                     uploaded_at: upload.uploaded_at,
                 };
                 self.record_verification_photo(&photo).await?;
@@ -180,7 +180,7 @@ pub async fn answer_upload_scope(
 }
 
 /// Records `UPLOADS` announcements until `shutdown` completes. Needs the
-/// stream (ingest creates it: `civicprobe_ingest::ensure_uploads_stream`).
+/// stream (`civicprobe_jetstream::ensure_uploads_stream`).
 pub async fn run_uploads(
     js: jetstream::Context,
     store: Store,

@@ -118,7 +118,7 @@ async fn a_nearby_courier_brings_evidence_or_nothing_is_recorded(kind: &str) {
     // A near copy of it (one bit from its perceptual hash).
     let copy = "c3".repeat(32);
     photo(&store, &ev, b_id, &copy, |p| {
-        p.phash = Some("00ff00ff00ff00fe".into())
+        p.phash = Some("00ff00ff00ff00fe".parse().expect("a photo hash"))
     })
     .await;
     try_with(

@@ -32,7 +32,7 @@ fn every_flag() -> Vec<EvidenceFlag> {
         },
         EvidenceFlag::PhotoReuse {
             photo: 0,
-            phash: String::new(),
+            phash: civicprobe_model::PhotoHash(0),
             earlier_report: ReportId::for_submission(civicprobe_model::CourierId::new(), "k"),
             distance_bits: 0,
             threshold_bits: 0,

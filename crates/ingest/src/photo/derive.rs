@@ -16,6 +16,7 @@
 
 use super::{PhotoFormat, PhotoLimits, PHOTO_PART};
 use crate::Error;
+use civicprobe_model::PhotoHash;
 use image::{DynamicImage, ImageReader, Limits};
 use image_hasher::{HashAlg, Hasher, HasherConfig};
 use std::io::Cursor;
@@ -36,7 +37,7 @@ pub struct Derived {
     /// The thumbnail, as JPEG.
     pub thumbnail: Vec<u8>,
     /// The perceptual hash.
-    pub phash: u64,
+    pub phash: PhotoHash,
 }
 
 fn undecodable(detail: impl std::fmt::Display) -> Error {
@@ -122,7 +123,7 @@ fn encode_thumbnail(rgb: &image::RgbImage) -> Result<Vec<u8>, Error> {
 }
 
 /// The 64-bit DCT hash of an image, as a big-endian integer.
-pub fn phash(image: &DynamicImage) -> u64 {
+pub fn phash(image: &DynamicImage) -> PhotoHash {
     static HASHER: OnceLock<Hasher> = OnceLock::new();
     let hasher = HASHER.get_or_init(|| {
         HasherConfig::new()
@@ -136,7 +137,7 @@ pub fn phash(image: &DynamicImage) -> u64 {
     for (dst, src) in bytes.iter_mut().zip(hash.as_bytes()) {
         *dst = *src;
     }
-    u64::from_be_bytes(bytes)
+    PhotoHash(u64::from_be_bytes(bytes))
 }
 
 /// A JPEG at the smallest DCT scale whose long edge is ≥ [`DECODE_EDGE`]
@@ -421,13 +422,8 @@ mod tests {
         let big = derive(&jpeg, PhotoFormat::Jpeg, (1600, 1200), None, LIMITS).unwrap();
         let png = picture(400, 300, image::ImageFormat::Png);
         let small = derive(&png, PhotoFormat::Png, (400, 300), None, LIMITS).unwrap();
-        let bits = (big.phash ^ small.phash).count_ones();
-        assert!(
-            bits <= 6,
-            "{:016x} {:016x}: {bits} bits",
-            big.phash,
-            small.phash
-        );
+        let bits = big.phash.distance(small.phash);
+        assert!(bits <= 6, "{} {}: {bits} bits", big.phash, small.phash);
         let checks = image::RgbImage::from_fn(400, 300, |x, y| {
             image::Rgb(if (x / 40 + y / 60) % 2 == 0 {
                 [250; 3]
@@ -436,6 +432,6 @@ mod tests {
             })
         });
         let other = phash(&DynamicImage::ImageRgb8(checks));
-        assert!((other ^ small.phash).count_ones() > 12, "{other:016x}");
+        assert!(other.distance(small.phash) > 12, "{other}");
     }
 }

@@ -162,7 +162,7 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
             width,
             height,
             bytes: stripped.len() as u64,
-            phash: Some(format!("{:016x}", derived.phash)),
+            phash: Some(derived.phash),
             thumbnail_sha256: Some(hex::encode(Sha256::digest(&derived.thumbnail))),
         },
         bytes: Bytes::from(stripped),

@@ -4,8 +4,7 @@
 
 use async_nats::jetstream;
 use civicprobe_ingest::{
-    app, ensure_reports_stream, BoxError, Config, CourierDirectory, IngestState, ReportAccess,
-    Viewer,
+    app, BoxError, Config, CourierDirectory, IngestState, ReportAccess, Viewer,
 };
 use civicprobe_model::nats::REPORTS_STREAM;
 use civicprobe_model::{CourierId, ReportId, ReportSubmitted, TicketId};
@@ -110,10 +109,10 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (nats, mut js) = start_nats().await;
     // Short, so the NATS-down tests do not wait the default 5 s per ack.
     js.set_timeout(Duration::from_secs(2));
-    ensure_reports_stream(&js, &Default::default())
+    civicprobe_jetstream::ensure_reports_stream(&js, &Default::default())
         .await
         .unwrap();
-    ensure_reports_stream(&js, &Default::default())
+    civicprobe_jetstream::ensure_reports_stream(&js, &Default::default())
         .await
         .unwrap(); // idempotent
     let data = tempfile::tempdir().unwrap();
@@ -123,19 +122,19 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         (TOKEN_2.to_owned(), CourierId::new()),
     ]));
     let mut config = Config {
-        data_dir: data.path().to_path_buf(),
         rate_per_minute: 6000.0,
         rate_burst: 1000,
+        // Many tests send concurrently as one courier; the per-client cap
+        // has its own test (crates/cli/tests/intake.rs).
+        max_uploads_per_client: 1000,
         ..Config::default()
     };
     adjust(&mut config);
-    config.data_dir = data.path().to_path_buf();
-    // Many tests send concurrently as one courier; the per-client cap has
-    // its own test (crates/cli/tests/intake.rs).
+    config.storage.data_dir = data.path().to_path_buf();
     let state = IngestState::new(config, js.clone(), Arc::new(couriers))
-        .with_report_access(Arc::new(Offices))
-        .with_uploads_per_client(1000);
+        .with_report_access(Arc::new(Offices));
     state.open_store().await.unwrap();
+    tokio::spawn(state.clone().run(std::future::pending()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = state.clone();
@@ -162,14 +161,17 @@ impl TestApp {
     ) -> (String, IngestState, tempfile::TempDir) {
         let data = tempfile::tempdir().unwrap();
         let config = Config {
-            data_dir: data.path().to_path_buf(),
-            photo_store,
+            storage: civicprobe_ingest::Storage {
+                data_dir: data.path().to_path_buf(),
+                photo_store,
+            },
             ..Config::default()
         };
         let couriers = Couriers(HashMap::from([(TOKEN.to_owned(), self.courier)]));
         let state = IngestState::new(config, self.js.clone(), Arc::new(couriers))
             .with_report_access(Arc::new(Offices));
         state.open_store().await.unwrap();
+        tokio::spawn(state.clone().run(std::future::pending()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let served = state.clone();

@@ -42,10 +42,10 @@ pub async fn harness_with(kind: &str, routing: bool) -> Harness {
     let db = TestDb::of_kind(kind).await.expect("db");
     let data = tempfile::tempdir().expect("tempdir");
     let (_client, js) = nats.connect().await.expect("connect");
-    civicprobe_ingest::ensure_reports_stream(&js, &Default::default())
+    civicprobe_jetstream::ensure_reports_stream(&js, &Default::default())
         .await
         .expect("REPORTS");
-    civicprobe_router::ensure_tickets_stream(&js, &Default::default())
+    civicprobe_jetstream::ensure_tickets_stream(&js, &Default::default())
         .await
         .expect("TICKETS");
     let store = Store::connect(db.url()).await.expect("store");
@@ -81,7 +81,10 @@ pub async fn harness_with(kind: &str, routing: bool) -> Harness {
         futures::future::pending(),
     ));
     let ingest_config = civicprobe_ingest::Config {
-        data_dir: data.path().to_owned(),
+        storage: civicprobe_ingest::Storage {
+            data_dir: data.path().to_owned(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     tokio::spawn(civicprobe_tracker::run_token_feed(
@@ -105,6 +108,7 @@ pub async fn harness_with(kind: &str, routing: bool) -> Harness {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let ingest = IngestState::new(ingest_config, js, directory);
+    tokio::spawn(ingest.clone().run(std::future::pending()));
     let state = Open311State::new(
         store.clone(),
         ingest.clone(),

@@ -2,14 +2,14 @@
 
 use civicprobe_model::EventKind;
 use civicprobe_model::{
-    Category, Location, MergeReason, OfficeId, ReportSubmitted, TicketChanged, TicketId,
+    Category, Location, MergeReason, OfficeId, PhotoHash, ReportSubmitted, TicketChanged, TicketId,
     TicketMerged, TicketOpened,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-use super::{parse_phash, DuplicateRules};
+use super::{informative, DuplicateRules};
 
 /// What the index knows of a ticket (also the body of a claim).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,8 +25,10 @@ pub struct OpenTicket {
     /// When its first report was received.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
-    /// Perceptual hashes of every photo merged into it.
-    pub phashes: Vec<u64>,
+    /// Perceptual hashes of every photo merged into it (numbers in the
+    /// claim, as they always were).
+    #[serde(with = "civicprobe_model::photo_hash::numbers")]
+    pub phashes: Vec<PhotoHash>,
 }
 
 impl OpenTicket {
@@ -43,12 +45,12 @@ impl OpenTicket {
     }
 }
 
-/// The parsed perceptual hashes of a report's photos.
-pub fn phashes(report: &ReportSubmitted) -> Vec<u64> {
+/// The informative perceptual hashes of a report's photos.
+pub fn phashes(report: &ReportSubmitted) -> Vec<PhotoHash> {
     report
         .photos
         .iter()
-        .filter_map(|p| p.phash.as_deref().and_then(parse_phash))
+        .filter_map(|p| p.phash.filter(|h| informative(*h)))
         .collect()
 }
 
@@ -257,9 +259,9 @@ fn better(best: Option<(f64, &OpenTicket)>, d: f64, t: &OpenTicket) -> bool {
 
 /// The smallest Hamming distance between any two hashes (`u32::MAX` when
 /// either side has none).
-fn closest_bits(a: &[u64], b: &[u64]) -> u32 {
+fn closest_bits(a: &[PhotoHash], b: &[PhotoHash]) -> u32 {
     a.iter()
-        .flat_map(|x| b.iter().map(move |y| (x ^ y).count_ones()))
+        .flat_map(|x| b.iter().map(move |y| x.distance(*y)))
         .min()
         .unwrap_or(u32::MAX)
 }

@@ -9,6 +9,8 @@ mod index;
 mod settle;
 
 pub use index::{phashes, Match, OpenTicket, OpenTickets};
+
+use civicprobe_model::PhotoHash;
 pub use settle::settle;
 
 /// When a report duplicates an open ticket.
@@ -44,13 +46,7 @@ impl Default for DuplicateRules {
 /// nothing about what was photographed; they never match.
 const MIN_PHASH_BITS: u32 = 8;
 
-/// A 16-hex-digit perceptual hash as a number; anything else, and
-/// uninformative hashes, are ignored.
-pub fn parse_phash(hex: &str) -> Option<u64> {
-    let h = (hex.len() == 16)
-        .then(|| u64::from_str_radix(hex, 16).ok())
-        .flatten()?;
-    (MIN_PHASH_BITS..=64 - MIN_PHASH_BITS)
-        .contains(&h.count_ones())
-        .then_some(h)
+/// Whether a hash says something about what was photographed.
+pub fn informative(hash: PhotoHash) -> bool {
+    (MIN_PHASH_BITS..=64 - MIN_PHASH_BITS).contains(&hash.ones())
 }

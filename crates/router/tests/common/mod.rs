@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, consumer};
 use civicprobe_model::{
     nats, Category, CourierId, EventKind, Location, OfficeId, ReportId, ReportSubmitted,
 };
@@ -19,16 +19,9 @@ pub fn router() -> Arc<Router> {
     Arc::new(Router::new(j, SlaPolicy::default()))
 }
 
-/// What ingest's `ensure_reports_stream` creates.
+/// The `REPORTS` stream, as every service creates it.
 pub async fn create_reports_stream(js: &jetstream::Context) -> Result {
-    js.get_or_create_stream(stream::Config {
-        name: nats::REPORTS_STREAM.to_owned(),
-        subjects: vec![nats::REPORTS_SUBJECTS.to_owned()],
-        storage: stream::StorageType::File,
-        duplicate_window: Duration::from_secs(nats::DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    })
-    .await?;
+    civicprobe_jetstream::ensure_reports_stream(js, &Default::default()).await?;
     Ok(())
 }
 

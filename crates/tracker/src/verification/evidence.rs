@@ -9,7 +9,7 @@ use crate::http::ApiError;
 use crate::tickets::rows::Ticket;
 use crate::verification::http::Verdict;
 use crate::Store;
-use civicprobe_model::CourierId;
+use civicprobe_model::{CourierId, PhotoHash};
 use time::Duration;
 
 /// Checks `verdict`'s evidence for `courier`'s check of `ticket`.
@@ -90,7 +90,7 @@ pub(crate) async fn check(
         store,
         ticket,
         &photo.sha256,
-        photo.phash.as_deref(),
+        photo.phash,
         rules.verify_reuse_bits,
     )
     .await
@@ -101,13 +101,12 @@ async fn is_new(
     store: &Store,
     ticket: &Ticket,
     sha256: &str,
-    phash: Option<&str>,
+    phash: Option<PhotoHash>,
     max_bits: u32,
 ) -> Result<(), ApiError> {
-    let mine = phash.and_then(parse_phash);
     for (known_sha, known_phash) in store.ticket_photo_hashes(ticket.ticket_id).await? {
-        let near = match (mine, known_phash.as_deref().and_then(parse_phash)) {
-            (Some(a), Some(b)) => (a ^ b).count_ones() <= max_bits,
+        let near = match (phash, known_phash) {
+            (Some(a), Some(b)) => a.distance(b) <= max_bits,
             _ => false,
         };
         if known_sha == sha256 || near {
@@ -118,20 +117,4 @@ async fn is_new(
         }
     }
     Ok(())
-}
-
-/// A perceptual hash as ingest writes it: 16 hex digits.
-fn parse_phash(hex: &str) -> Option<u64> {
-    u64::from_str_radix(hex, 16).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phashes_parse_as_ingest_writes_them() {
-        assert_eq!(parse_phash("00ff00ff00ff00ff"), Some(0x00ff_00ff_00ff_00ff));
-        assert_eq!(parse_phash("zz"), None);
-    }
 }

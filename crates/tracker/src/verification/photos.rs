@@ -5,7 +5,7 @@
 use crate::store::Store;
 use crate::time_ms::{from_opt_ms, to_ms};
 use crate::Error;
-use civicprobe_model::{CourierId, Location, PhotoRef, TicketId};
+use civicprobe_model::{CourierId, Location, PhotoHash, PhotoRef, TicketId};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -24,8 +24,8 @@ pub struct VerificationPhoto {
     pub taken_at: Option<OffsetDateTime>,
     /// EXIF GPS, if the original had it: where it was taken.
     pub gps: Option<Location>,
-    /// 64-bit perceptual hash, 16 hex digits: reuse of an older photo.
-    pub phash: Option<String>,
+    /// Perceptual hash: reuse of an older photo.
+    pub phash: Option<PhotoHash>,
     /// When ingest stored it.
     pub uploaded_at: OffsetDateTime,
 }
@@ -44,7 +44,7 @@ impl Store {
         .bind(&photo.sha256)
         .bind(photo.thumbnail_sha256.clone())
         .bind(photo.taken_at.map(to_ms))
-        .bind(photo.phash.clone())
+        .bind(photo.phash.map(|h| h.to_string()))
         .bind(to_ms(photo.uploaded_at))
         .execute(&mut *tx)
         .await?;
@@ -98,7 +98,11 @@ impl Store {
             thumbnail_sha256: row.try_get("thumbnail_sha256")?,
             taken_at: from_opt_ms(row.try_get("taken_at")?)?,
             gps,
-            phash: row.try_get("phash")?,
+            // Only this store writes the column; a value it cannot read
+            // (hand-edited) is no hash, so the reuse check cannot match it.
+            phash: row
+                .try_get::<Option<String>, _>("phash")?
+                .and_then(|h| h.parse().ok()),
             uploaded_at: crate::time_ms::from_ms(row.try_get("uploaded_at")?)?,
         }))
     }
@@ -109,7 +113,7 @@ impl Store {
     pub async fn ticket_photo_hashes(
         &self,
         ticket: TicketId,
-    ) -> Result<Vec<(String, Option<String>)>, Error> {
+    ) -> Result<Vec<(String, Option<PhotoHash>)>, Error> {
         let mut hashes = Vec::new();
         let reports = sqlx::query(
             "SELECT photos_json FROM tickets WHERE ticket_id = $1 UNION ALL \

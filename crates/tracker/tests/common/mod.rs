@@ -21,19 +21,11 @@ macro_rules! on_both_databases {
     ($($t:tt)*) => { civicprobe_testkit::on_both_databases!($($t)*); };
 }
 
-/// What the router's `ensure_tickets_stream` creates.
+/// The `TICKETS` stream, as every service creates it.
 pub async fn tickets_stream(js: &async_nats::jetstream::Context) {
-    use civicprobe_model::nats::{
-        DUPLICATE_WINDOW_SECS, TICKETS_STREAM, TICKET_SUBJECTS, UNROUTED_SUBJECTS,
-    };
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: TICKETS_STREAM.into(),
-        subjects: vec![TICKET_SUBJECTS.into(), UNROUTED_SUBJECTS.into()],
-        duplicate_window: std::time::Duration::from_secs(DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    civicprobe_jetstream::ensure_tickets_stream(js, &Default::default())
+        .await
+        .expect("the TICKETS stream");
 }
 
 /// A migrated store on a fresh database; keep the `TestDb` alive.
@@ -215,7 +207,7 @@ pub fn merged(
             .flags
             .push(civicprobe_model::EvidenceFlag::PhotoReuse {
                 photo: 0,
-                phash: "00ff00ff00ff00ff".into(),
+                phash: "00ff00ff00ff00ff".parse().expect("a photo hash"),
                 earlier_report: ReportId::new(),
                 distance_bits: 2,
                 threshold_bits: 6,

@@ -30,7 +30,7 @@ pub async fn resolved_ticket(
 ) -> (TicketOpened, String) {
     let mut ev = opened("wenquan", courier, base_time(), Duration::minutes(30));
     ev.urgent = urgent;
-    ev.report.photos[0].phash = Some(REPORT_PHASH.into());
+    ev.report.photos[0].phash = Some(REPORT_PHASH.parse().expect("a photo hash"));
     assert!(store.record_ticket_opened(&ev).await.unwrap());
     let t = format!("/v1/tickets/{}", ev.ticket_id);
     ok(store, &format!("{t}/acknowledge"), &a.wenquan, json!({})).await;
@@ -60,7 +60,7 @@ pub async fn photo(
         thumbnail_sha256: Some("ee".repeat(32)),
         taken_at: Some(store.now() - Duration::minutes(5)),
         gps: Some(Location::new(29.8401, 114.3201).unwrap()),
-        phash: Some("ff00ff00ff00ff00".into()),
+        phash: Some("ff00ff00ff00ff00".parse().expect("a photo hash")),
         uploaded_at: store.now(),
     };
     edit(&mut p);

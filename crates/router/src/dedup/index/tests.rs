@@ -20,7 +20,7 @@ fn report(lat: f64, lon: f64, hours: i64, phash: Option<&str>) -> ReportSubmitte
                 width: 1,
                 height: 1,
                 bytes: 1,
-                phash: Some(h.into()),
+                phash: Some(h.parse().unwrap()),
                 thumbnail_sha256: None,
             })
             .into_iter()
@@ -108,10 +108,6 @@ fn a_close_perceptual_hash_matches_beyond_the_radius_within_the_window() {
     let other = report(29.84 + 900.0 * M, 114.32, 1, Some("ffffffff00000000"));
     assert!(index
         .find(&rules, &wenquan(), Category::Manhole, &other)
-        .is_none());
-    let bad = report(29.84 + 900.0 * M, 114.32, 1, Some("not-hex"));
-    assert!(index
-        .find(&rules, &wenquan(), Category::Manhole, &bad)
         .is_none());
     // A near-uniform picture's hash says nothing: never a match.
     let blank = report(29.84, 114.32, 0, Some("4900000000000000"));
