@@ -71,7 +71,7 @@ impl Collected {
     }
 
     /// Counts one ticket, reopened `reopens` times and verified or not.
-    pub(crate) fn ticket(&mut self, reopens: i64, verified: bool) {
+    fn ticket(&mut self, reopens: i64, verified: bool) {
         let reopens = u64::try_from(reopens).unwrap_or(0);
         self.count += 1;
         self.reopened += u64::from(reopens > 0);
@@ -80,18 +80,18 @@ impl Collected {
     }
 
     /// Records a valid resolved → verified duration (ms).
-    pub(crate) fn verified(&mut self, duration_ms: i64) {
+    fn verified(&mut self, duration_ms: i64) {
         self.verify.push(duration_ms);
     }
 
     /// Counts one step left out as a data error.
-    pub(crate) fn data_error(&mut self) {
+    fn data_error(&mut self) {
         self.data_errors += 1;
     }
 
     /// Records a valid duration (ms) of step `i` (0 acknowledge, 1 make
     /// safe, 2 resolve); steps out of range are ignored.
-    pub(crate) fn step(&mut self, i: usize, duration_ms: i64, within: bool) {
+    fn step(&mut self, i: usize, duration_ms: i64, within: bool) {
         if let Some((durations, n_within)) = self.steps.get_mut(i) {
             durations.push(duration_ms);
             *n_within += u64::from(within);

@@ -1,11 +1,13 @@
 //! The PostgreSQL audit: `COPY (SELECT …) TO STDOUT (FORMAT binary)` of
-//! only what each ticket contributes — its group columns, `reopen_count`
-//! and one integer per step — grouped and ranked in Rust.
+//! only what each ticket contributes — its group columns and its raw times
+//! ([`TIMES`]) — grouped and ranked in Rust. Each row becomes a [`Sample`]
+//! and goes through [`Collected::add`], the one place the data-error rule
+//! is written; the server only selects columns.
 //!
 //! Why not SQL: exact percentiles through `percentile_disc` sort every
 //! group's durations, three steps over, after sorting the tickets by group
 //! (2 s for four dimensions over a million tickets on two cores). Here the
-//! server only scans and sends ~50 bytes per ticket, the client groups in
+//! server only scans and sends ~100 bytes per ticket, the client groups in
 //! a hash map and selects ranks in O(n). The table is read as
 //! [`PARTITIONS`] block ranges (`ctid`, a TID range scan each) on as many
 //! connections sharing one exported snapshot, so the parts add up to one
@@ -13,6 +15,7 @@
 
 use super::{
     assemble, iso_week, month_key, month_label, urgency, Collected, Dimension, ResponseTimes,
+    Sample,
 };
 use crate::Error;
 use futures::TryStreamExt;
@@ -30,11 +33,18 @@ const FIRST_MONDAY_MS: i64 = 345_600_000;
 /// One week, ms.
 const WEEK_MS: i64 = 604_800_000;
 
-/// Per step: the time column, its deadline, whether it needs an acknowledgement.
-const STEPS: [(&str, &str, bool); 3] = [
-    ("acknowledged_at", "acknowledge_by", false),
-    ("made_safe_at", "make_safe_by", true),
-    ("resolved_at", "resolve_by", true),
+/// The times a ticket contributes, after its group columns: the fields
+/// of a [`Sample`] in the order [`Grouper::row`] reads them.
+const TIMES: [&str; 9] = [
+    "reopen_count",
+    "received_at",
+    "acknowledged_at",
+    "made_safe_at",
+    "resolved_at",
+    "closed_at",
+    "acknowledge_by",
+    "make_safe_by",
+    "resolve_by",
 ];
 
 /// The connections the audit copies over: sqlx's `Any` pool has no COPY.
@@ -153,31 +163,10 @@ fn column(dim: Dimension) -> &'static str {
     }
 }
 
-/// The COPY statement: the dimensions' columns, `reopen_count`, then per
-/// step NULL (not done), -1 (a data error) or `duration_ms · 2 + within`,
-/// then resolved → verified: NULL (not verified), -1 (a data error) or
-/// `duration_ms`.
+/// The COPY statement: the dimensions' columns, then [`TIMES`].
 /// Everything in it comes from fixed lists, never from the request.
 pub fn copy_sql(dims: &[Dimension], range: String) -> String {
-    let mut fields: Vec<String> = dims.iter().map(|d| column(*d).to_owned()).collect();
-    fields.push("reopen_count".into());
-    for (at, due, needs_ack) in STEPS {
-        let no_ack = if needs_ack {
-            " OR acknowledged_at IS NULL"
-        } else {
-            ""
-        };
-        fields.push(format!(
-            "CASE WHEN {at} IS NULL THEN NULL WHEN {at} < received_at{no_ack} THEN -1 \
-             ELSE ({at} - received_at) * 2 + CASE WHEN {at} <= {due} THEN 1 ELSE 0 END END"
-        ));
-    }
-    fields.push(
-        "CASE WHEN closed_at IS NULL THEN NULL \
-         WHEN resolved_at IS NULL OR closed_at < resolved_at THEN -1 \
-         ELSE closed_at - resolved_at END"
-            .into(),
-    );
+    let fields: Vec<&str> = dims.iter().map(|d| column(*d)).chain(TIMES).collect();
     format!(
         "COPY (SELECT {} FROM tickets WHERE {range}) TO STDOUT (FORMAT binary)",
         fields.join(", ")
@@ -226,7 +215,7 @@ impl Grouper {
     /// Adds one COPY row (see [`copy_sql`] for its fields).
     fn row(&mut self, fields: &[Option<&[u8]>]) -> Result<(), Error> {
         let n = self.dims.len();
-        if fields.len() != n + 5 {
+        if fields.len() != n + TIMES.len() {
             return Err(corrupt("field count"));
         }
         let mut key = [0_i64; 5];
@@ -249,21 +238,19 @@ impl Grouper {
                 Dimension::Month => month_key(need(int(fields[i])?)?),
             };
         }
-        let group = self.groups.entry(key).or_default();
-        let verify = int(fields[n + 4])?;
-        group.ticket(need(int(fields[n])?)?, verify.is_some());
-        for (step, field) in fields[n + 1..n + 4].iter().enumerate() {
-            match int(*field)? {
-                None => {}
-                Some(code) if code < 0 => group.data_error(),
-                Some(code) => group.step(step, code >> 1, code & 1 == 1),
-            }
-        }
-        match verify {
-            None => {}
-            Some(ms) if ms < 0 => group.data_error(),
-            Some(ms) => group.verified(ms),
-        }
+        let time = |k: usize| int(fields[n + k]);
+        let sample = Sample {
+            reopens: need(time(0)?)?,
+            received_ms: need(time(1)?)?,
+            acknowledged_ms: time(2)?,
+            made_safe_ms: time(3)?,
+            resolved_ms: time(4)?,
+            closed_ms: time(5)?,
+            due_ms: [need(time(6)?)?, need(time(7)?)?, need(time(8)?)?],
+            // The group is keyed above; `add` reads only the times.
+            ..Sample::default()
+        };
+        self.groups.entry(key).or_default().add(&sample);
         Ok(())
     }
 
@@ -330,7 +317,7 @@ mod tests {
     fn partitions_cover_the_table_once() {
         let all = [Dimension::Office, Dimension::Week];
         let sql = copy_sql(&all, block_range(100, 0));
-        assert!(sql.starts_with("COPY (SELECT office_id, received_at, reopen_count, CASE"));
+        assert!(sql.starts_with("COPY (SELECT office_id, received_at, reopen_count, received_at, "));
         assert!(sql.contains("WHERE ctid < '(50,0)'::tid)"));
         assert_eq!(block_range(100, 1), "ctid >= '(50,0)'::tid");
         assert_eq!(iso_week(FIRST_MONDAY_MS), "1970-W02");
