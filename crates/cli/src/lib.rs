@@ -56,6 +56,8 @@
 //!   submit, submit→queue, submit→event stream and submit→webhook
 //!   latencies.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod admin;
 pub mod alerts;
 pub mod answers;

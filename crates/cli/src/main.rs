@@ -1,5 +1,7 @@
 //! `civicprobe`: run the pipeline, one service, token admin, or submit.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 use civicprobe::admin::{self, NameAction, Named, OfficeAction, SupervisorAction, TokenAction};
 use civicprobe::logging::LogFormat;
 use civicprobe::stack::{Stack, StackConfig};

@@ -54,6 +54,8 @@
 //! - [`error`]: the crate's one [`Error`], answered as
 //!   `application/problem+json`.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod access;
 pub mod announce;
 pub mod courier;

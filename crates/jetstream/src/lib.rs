@@ -23,6 +23,8 @@
 //! - [`requests`]: [`answer_requests`], core NATS requests answered until
 //!   shutdown.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod dead_letter;
 pub mod durable;
 pub mod pipeline;

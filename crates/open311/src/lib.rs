@@ -37,6 +37,8 @@
 //! - [`media`]: a request's photo at its public `media_url`.
 //! - [`error`]: the crate's [`Error`], answered as the spec's error array.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod attributes;
 pub mod dates;
 pub mod error;

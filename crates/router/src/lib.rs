@@ -73,6 +73,8 @@
 //! # }
 //! ```
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod categories;
 pub mod classifier;
 pub mod cli;

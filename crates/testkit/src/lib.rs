@@ -24,6 +24,8 @@
 //! Call [`init_tracing`] first in a test to see the services' logs with
 //! `RUST_LOG=debug`.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod datums;
 pub mod db;
 pub mod nats;

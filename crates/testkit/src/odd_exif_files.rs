@@ -53,7 +53,7 @@ fn latitude(lat: Field) -> Vec<Field> {
 
 /// The corpus JPEGs: first the sound ones, in both byte orders and the
 /// odd but readable forms of GPS.
-pub fn jpegs() -> Vec<OddFile> {
+pub(crate) fn jpegs() -> Vec<OddFile> {
     let mut files = vec![
         jpeg(
             "be-motorola.jpg",
@@ -317,7 +317,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// A PNG with an `eXIf` chunk after IHDR, and a WebP with an `EXIF` chunk.
-pub fn containers() -> Vec<OddFile> {
+pub(crate) fn containers() -> Vec<OddFile> {
     let png = crate::photos::png(64, 48);
     let tiff = Layout::sound(LE).tiff();
     let body = [&b"eXIf"[..], &tiff].concat();

@@ -76,6 +76,8 @@
 //! - [`cli`]: `civicprobe audit [kpis|verify|anchor|keygen|export]`.
 //! - [`error`]: the crate's [`Error`].
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod alerts;
 pub mod anchor;
 pub mod audit;

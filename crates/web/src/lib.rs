@@ -48,6 +48,8 @@
 //!   spliced into the shrunk photo), `position.js` (the followed fix);
 //!   `sw.js`: the offline page shell.
 
+#![warn(unreachable_pub, clippy::unwrap_used)]
+
 pub mod auth;
 pub mod error;
 pub mod jurisdictions;

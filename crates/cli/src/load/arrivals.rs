@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 /// When each ticket was first seen, shared by a watcher and the run.
 #[derive(Debug, Clone, Default)]
-pub struct Arrivals(Arc<Mutex<HashMap<TicketId, Instant>>>);
+pub(crate) struct Arrivals(Arc<Mutex<HashMap<TicketId, Instant>>>);
 
 impl Arrivals {
     /// Records `ticket` seen now, unless it was seen before.
@@ -24,12 +24,12 @@ impl Arrivals {
     }
 
     /// When `ticket` was first seen.
-    pub fn at(&self, ticket: TicketId) -> Option<Instant> {
+    pub(crate) fn at(&self, ticket: TicketId) -> Option<Instant> {
         self.lock().get(&ticket).copied()
     }
 
     /// How many tickets were seen.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
@@ -44,7 +44,7 @@ impl Arrivals {
 /// Opens `GET {url}/v1/events` with `token` and records every `opened`
 /// ticket event until the connection ends. `ready` fires once the stream
 /// answered, so the run submits nothing before it listens.
-pub async fn watch_events(
+pub(crate) async fn watch_events(
     http: reqwest::Client,
     url: String,
     token: String,
@@ -121,7 +121,7 @@ fn opened_ticket(data: &str) -> Option<TicketId> {
 /// Serves `listen` (any path): every JSON alert delivered there is
 /// recorded by its `ticket_id` (the plain-JSON channel format). Returns
 /// the address it listens on (port 0 picks one).
-pub async fn receive_webhooks(
+pub(crate) async fn receive_webhooks(
     listen: SocketAddr,
     arrivals: Arrivals,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a progress line is written.
-pub const PERIOD: Duration = Duration::from_secs(1);
+pub(crate) const PERIOD: Duration = Duration::from_secs(1);
 
 /// What the submissions have done so far, counted as they go.
 #[derive(Debug, Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Submissions sent (whatever their answer).
     sent: AtomicUsize,
     /// Answered `202`.
@@ -27,12 +27,12 @@ pub struct Counts {
 
 impl Counts {
     /// One more submission sent.
-    pub fn sent(&self) {
+    pub(crate) fn sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One more answer: accepted (`202`) or refused.
-    pub fn answered(&self, accepted: bool) {
+    pub(crate) fn answered(&self, accepted: bool) {
         let counter = if accepted {
             &self.accepted
         } else {
@@ -42,7 +42,7 @@ impl Counts {
     }
 
     /// One more ticket seen.
-    pub fn ticketed(&self) {
+    pub(crate) fn ticketed(&self) {
         self.ticketed.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -65,7 +65,7 @@ impl Counts {
 
 /// The task writing the lines; [`Reporter::finish`] writes the last one.
 #[derive(Debug)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     /// What is counted.
     counts: Arc<Counts>,
     /// When the run began.
@@ -76,7 +76,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// Starts writing lines about `counts` (none when `quiet`).
-    pub fn start(counts: Arc<Counts>, quiet: bool) -> Self {
+    pub(crate) fn start(counts: Arc<Counts>, quiet: bool) -> Self {
         let started = Instant::now();
         let task = (!quiet).then(|| tokio::spawn(write_every_period(counts.clone(), started)));
         Self {
@@ -88,7 +88,7 @@ impl Reporter {
 
     /// Stops the periodic lines and writes the last one (the whole run's
     /// rate).
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         let Some(task) = self.task else {
             return;
         };

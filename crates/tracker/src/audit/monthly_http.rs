@@ -30,7 +30,7 @@ pub(crate) struct MonthQuery {
 }
 
 /// Escapes text for HTML element content and quoted attributes.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -81,7 +81,7 @@ pub(crate) struct Holder {
 
 impl Holder {
     /// Neither revoked nor expired at `now_ms`.
-    pub fn is_valid_at(&self, now_ms: i64) -> bool {
+    pub(crate) fn is_valid_at(&self, now_ms: i64) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now_ms < at)
     }
 }
