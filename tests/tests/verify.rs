@@ -91,8 +91,8 @@ async fn a_courier_passing_by_verifies_with_a_fresh_photo(db: &str) -> anyhow::R
         photo["taken_at"].is_string() && photo["gps"]["lat"].is_number(),
         "{photo}"
     );
-    let sha = photo["sha256"].as_str().expect("sha256").to_owned();
-    let stored = h.stack.ingest.photo(&sha).await?.expect("stored");
+    let sha: civicprobe_model::Sha256 = photo["sha256"].as_str().expect("sha256").parse()?;
+    let stored = h.stack.ingest.photo(sha).await?.expect("stored");
     let exif_marker: &[u8] = b"Exif\0\0";
     assert!(
         !stored.windows(6).any(|w| w == exif_marker),
@@ -103,7 +103,7 @@ async fn a_courier_passing_by_verifies_with_a_fresh_photo(db: &str) -> anyhow::R
     let kept = h
         .stack
         .store
-        .verification_photo(ticket_id, b_id, &sha)
+        .verification_photo(ticket_id, b_id, sha)
         .await?;
     let kept = kept.expect("the evidence was recorded");
     assert!(kept.taken_at.is_some() && kept.phash.is_some(), "{kept:?}");

@@ -92,7 +92,7 @@ impl ReportAccess for TrackerAccess {
         &'a self,
         token: &'a str,
         ticket: TicketId,
-        sha256: &'a str,
+        sha256: civicprobe_model::Sha256,
     ) -> BoxFuture<'a, Result<(), civicprobe_ingest::BoxError>> {
         Box::pin(async move {
             let who = self.0.authenticate(token).await?.ok_or("unknown token")?;
@@ -128,8 +128,8 @@ impl ReportAccess for TrackerAccess {
             let photo = VerificationPhoto {
                 ticket_id: ticket,
                 courier_id,
-                sha256: evidence.sha256.clone(),
-                thumbnail_sha256: evidence.thumbnail_sha256.clone(),
+                sha256: evidence.sha256,
+                thumbnail_sha256: evidence.thumbnail_sha256,
                 taken_at: evidence.taken_at,
                 gps: evidence.gps,
                 phash: evidence.phash,

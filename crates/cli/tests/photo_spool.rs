@@ -19,7 +19,6 @@ use civicprobe_model::{ReportId, ReportSubmitted};
 use civicprobe_testkit::{photos, NatsServer, TestDb};
 use common::{admin_on, post_report, report_form};
 use services::{eventually, Service};
-use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
@@ -133,10 +132,10 @@ async fn published_after_its_photos(js: &jetstream::Context, seq: u64, want: Rep
     for photo in &report.photos {
         let names = [Some(&photo.sha256), photo.thumbnail_sha256.as_ref()];
         for name in names.into_iter().flatten() {
-            let bytes = object(js, name)
+            let bytes = object(js, &name.to_string())
                 .await
                 .unwrap_or_else(|| panic!("{name} not in the bucket when its report was"));
-            assert_eq!(&format!("{:x}", Sha256::digest(&bytes)), name);
+            assert_eq!(&civicprobe_model::Sha256::of(&bytes), name);
         }
     }
 }
@@ -246,7 +245,7 @@ async fn accepts_photos_while_nats_is_stopped_under_it() {
 /// ever, and a retry that reused the file still finds its photo.
 async fn left_over_photos_are_uploaded(js: &jetstream::Context, ingest_data: &Path) {
     let orphan = b"left over by a crash".to_vec();
-    let name = format!("{:x}", Sha256::digest(&orphan));
+    let name = civicprobe_model::Sha256::of(&orphan).to_string();
     let path = ingest_data.join("photo-spool").join(&name[..2]).join(&name);
     std::fs::create_dir_all(path.parent().expect("folder")).expect("spool folder");
     std::fs::write(&path, &orphan).expect("orphan");

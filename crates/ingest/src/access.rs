@@ -71,7 +71,7 @@ pub trait ReportAccess: Send + Sync + 'static {
         &'a self,
         _token: &'a str,
         _ticket: TicketId,
-        _sha256: &'a str,
+        _sha256: civicprobe_model::Sha256,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async { Ok(()) })
     }
@@ -107,9 +107,9 @@ pub trait ReportAccess: Send + Sync + 'static {
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerificationEvidence {
     /// The stored (metadata-free) photo's sha256.
-    pub sha256: String,
+    pub sha256: civicprobe_model::Sha256,
     /// Its thumbnail's sha256.
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<civicprobe_model::Sha256>,
     /// EXIF DateTimeOriginal: is the photo fresh?
     pub taken_at: Option<time::OffsetDateTime>,
     /// EXIF GPS: was it taken at the spot?
@@ -218,7 +218,12 @@ async fn photo(
     } else {
         (stored.sha256, stored.media_type)
     };
-    let bytes = state.inner.photos.get(&sha).await?.ok_or(Error::NotFound)?;
+    let bytes = state
+        .inner
+        .photos
+        .get(&sha.to_string())
+        .await?
+        .ok_or(Error::NotFound)?;
     let content_type = HeaderValue::from_str(&media_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let etag =

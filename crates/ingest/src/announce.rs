@@ -80,13 +80,13 @@ impl StreamAccess {
         &self,
         token: &str,
         ticket: TicketId,
-        sha256: &str,
+        sha256: civicprobe_model::Sha256,
         kind: UploadKind,
     ) -> Result<(), BoxError> {
         let uploader = self.directory.principal(token).ok_or("unknown token")?;
         let upload = PhotoUploaded {
             ticket_id: ticket,
-            sha256: sha256.to_owned(),
+            sha256,
             uploader,
             uploaded_at: time::OffsetDateTime::now_utc(),
             kind,
@@ -130,7 +130,7 @@ impl ReportAccess for StreamAccess {
         &'a self,
         token: &'a str,
         ticket: TicketId,
-        sha256: &'a str,
+        sha256: civicprobe_model::Sha256,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(self.announce(token, ticket, sha256, UploadKind::Proof))
     }
@@ -154,11 +154,11 @@ impl ReportAccess for StreamAccess {
         evidence: &'a VerificationEvidence,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         let kind = UploadKind::Verification {
-            thumbnail_sha256: evidence.thumbnail_sha256.clone(),
+            thumbnail_sha256: evidence.thumbnail_sha256,
             taken_at: evidence.taken_at,
             gps: evidence.gps,
             phash: evidence.phash,
         };
-        Box::pin(self.announce(token, ticket, &evidence.sha256, kind))
+        Box::pin(self.announce(token, ticket, evidence.sha256, kind))
     }
 }

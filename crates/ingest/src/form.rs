@@ -37,7 +37,7 @@ pub struct Form {
     pub photos: Vec<Bytes>,
     /// sha256 over every part's name and bytes, in order: what makes a
     /// retry "the same request" whatever its multipart boundary.
-    pub digest: String,
+    pub digest: civicprobe_model::Sha256,
 }
 
 /// A body that is not `multipart/form-data` at all.
@@ -97,7 +97,7 @@ pub async fn read(mut multipart: Multipart, max_photo_bytes: usize) -> Result<Fo
     Ok(Form {
         report,
         photos,
-        digest: hex::encode(digest.finalize()),
+        digest: civicprobe_model::Sha256::from_hasher(digest),
     })
 }
 

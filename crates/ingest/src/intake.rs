@@ -11,8 +11,8 @@ use crate::form::MAX_PHOTOS;
 use crate::report::ReportFields;
 use crate::{submit, Error, IngestState};
 use bytes::Bytes;
-use civicprobe_model::{CourierId, ReportId};
-use sha2::{Digest, Sha256};
+use civicprobe_model::{CourierId, ReportId, Sha256};
+use sha2::Digest;
 
 /// Takes in one report for `courier` under `idempotency_key` (any string
 /// up to 128 characters; the same key and the same content answer the
@@ -46,12 +46,12 @@ pub async fn accept(
     let digest = digest(&fields, &photos);
     let local = state.inner.shared.local().await?;
     if let Some(earlier) = local.earlier(report_id).await? {
-        return replay(report_id, &earlier.request_sha256, &digest);
+        return replay(report_id, earlier.request_sha256, digest);
     }
     let processed = submit::process_photos(state, photos).await?;
-    let committed = submit::commit(state, report_id, courier, fields, processed, &digest);
+    let committed = submit::commit(state, report_id, courier, fields, processed, digest);
     if let Some(earlier) = committed.await? {
-        return replay(report_id, &earlier, &digest);
+        return replay(report_id, earlier, digest);
     }
     metrics::counter!("civicprobe_ingest_reports_total", "outcome" => "accepted_intake")
         .increment(1);
@@ -59,7 +59,7 @@ pub async fn accept(
 }
 
 /// The same request again: its id; other content under the key: `409`.
-fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<ReportId, Error> {
+fn replay(report_id: ReportId, earlier: Sha256, now: Sha256) -> Result<ReportId, Error> {
     if earlier == now {
         Ok(report_id)
     } else {
@@ -68,8 +68,8 @@ fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<ReportId, Err
 }
 
 /// sha256 over the fields and every photo: what makes a retry "the same".
-fn digest(fields: &ReportFields, photos: &[Bytes]) -> String {
-    let mut d = Sha256::new();
+fn digest(fields: &ReportFields, photos: &[Bytes]) -> Sha256 {
+    let mut d = sha2::Sha256::new();
     let described = format!(
         "intake\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}{}",
         fields.location.map_or(f64::NAN, |l| l.lat()),
@@ -89,5 +89,5 @@ fn digest(fields: &ReportFields, photos: &[Bytes]) -> String {
         d.update((p.len() as u64).to_be_bytes());
         d.update(p);
     }
-    hex::encode(d.finalize())
+    Sha256::from_hasher(d)
 }

@@ -11,7 +11,7 @@
 
 use crate::Error;
 use civicprobe_model::unix_ms::to_ms as unix_ms;
-use civicprobe_model::{CourierId, PhotoHash, ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, PhotoHash, ReportId, ReportSubmitted, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -54,11 +54,17 @@ fn db_error(e: sqlx::Error) -> Error {
     Error::internal("using the local store", e)
 }
 
+/// A digest column (this store writes only well-formed ones).
+fn digest(raw: String) -> Result<Sha256, Error> {
+    raw.parse()
+        .map_err(|e| Error::internal("reading the local store", e))
+}
+
 /// What a key's earlier request was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Earlier {
     /// sha256 over the earlier request's parts.
-    pub request_sha256: String,
+    pub request_sha256: Sha256,
 }
 
 /// One unpublished report.
@@ -77,19 +83,19 @@ pub struct Pending {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredPhoto {
     /// The metadata-free photo's sha256.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Its media type.
     pub media_type: String,
     /// The thumbnail's sha256 (always a JPEG).
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<Sha256>,
 }
 
 impl From<&civicprobe_model::PhotoRef> for StoredPhoto {
     fn from(photo: &civicprobe_model::PhotoRef) -> Self {
         Self {
-            sha256: photo.sha256.clone(),
+            sha256: photo.sha256,
             media_type: photo.media_type.clone(),
-            thumbnail_sha256: photo.thumbnail_sha256.clone(),
+            thumbnail_sha256: photo.thumbnail_sha256,
         }
     }
 }
@@ -131,9 +137,12 @@ impl LocalStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(row.map(|r| Earlier {
-            request_sha256: r.get(0),
-        }))
+        row.map(|r| {
+            Ok(Earlier {
+                request_sha256: digest(r.get(0))?,
+            })
+        })
+        .transpose()
     }
 
     /// The report accepted here under `report_id`, as it is (or will be)
@@ -160,7 +169,7 @@ impl LocalStore {
     pub async fn accept(
         &self,
         report: &ReportSubmitted,
-        request_sha256: &str,
+        request_sha256: Sha256,
     ) -> Result<Option<Earlier>, Error> {
         let payload =
             serde_json::to_vec(report).map_err(|e| Error::internal("encoding a report", e))?;
@@ -172,7 +181,7 @@ impl LocalStore {
              VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
         )
         .bind(&id)
-        .bind(request_sha256)
+        .bind(request_sha256.to_string())
         .bind(payload)
         .bind(now)
         .execute(&mut *tx)
@@ -195,9 +204,9 @@ impl LocalStore {
             )
             .bind(&id)
             .bind(i64::try_from(n).unwrap_or(i64::MAX))
-            .bind(&photo.sha256)
+            .bind(photo.sha256.to_string())
             .bind(&photo.media_type)
-            .bind(&photo.thumbnail_sha256)
+            .bind(photo.thumbnail_sha256.map(|s| s.to_string()))
             .bind(photo.phash.map(|h| h.to_string()))
             .bind(now)
             .execute(&mut *tx)
@@ -290,11 +299,14 @@ impl LocalStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(row.map(|r| StoredPhoto {
-            sha256: r.get(0),
-            media_type: r.get(1),
-            thumbnail_sha256: r.get(2),
-        }))
+        row.map(|r| {
+            Ok(StoredPhoto {
+                sha256: digest(r.get(0))?,
+                media_type: r.get(1),
+                thumbnail_sha256: r.get::<Option<String>, _>(2).map(digest).transpose()?,
+            })
+        })
+        .transpose()
     }
 
     /// Perceptual hashes of photos accepted since `since`, with their

@@ -25,17 +25,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use civicprobe_model::TicketId;
+use civicprobe_model::{Sha256, TicketId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// What an upload answers, and the record kept for each ticket's photo.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProofPhoto {
     /// The stripped photo's sha256 (its name in the photo store).
-    pub sha256: String,
+    pub sha256: Sha256,
     /// The JPEG thumbnail's sha256.
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<Sha256>,
     /// `image/jpeg`, `image/png` or `image/webp`.
     pub media_type: String,
     /// Pixels across.
@@ -45,10 +44,8 @@ pub struct ProofPhoto {
 }
 
 /// The photo-store name of the record binding `sha256` to `ticket`.
-pub fn record_key(ticket: TicketId, sha256: &str) -> String {
-    hex::encode(Sha256::digest(format!(
-        "civicprobe-proof-photo\0{ticket}\0{sha256}"
-    )))
+pub fn record_key(ticket: TicketId, sha256: Sha256) -> String {
+    Sha256::of(format!("civicprobe-proof-photo\0{ticket}\0{sha256}").as_bytes()).to_string()
 }
 
 /// `POST /v1/tickets/{id}/proof-photos`.
@@ -63,7 +60,7 @@ pub async fn upload(
         let headers = request.headers().clone();
         let processed = receive_photo(&state, request).await?;
         let proof = record_proof(&state, ticket, &processed).await?;
-        tell_tracker(&state, &headers, ticket, &proof.sha256).await?;
+        tell_tracker(&state, &headers, ticket, proof.sha256).await?;
         Ok::<_, Error>(proof)
     }
     .await;
@@ -133,7 +130,7 @@ async fn tell_tracker(
     state: &IngestState,
     headers: &HeaderMap,
     ticket: TicketId,
-    sha256: &str,
+    sha256: Sha256,
 ) -> Result<(), Error> {
     let token = crate::courier::bearer_token(headers).ok_or(Error::Unauthorized)?;
     ReportAccess::proof_photo_stored(state.access().as_ref(), token, ticket, sha256)
@@ -170,7 +167,7 @@ pub(crate) async fn receive_photo(
 /// the token's hash, never the token itself).
 fn uploader(headers: &HeaderMap) -> String {
     let token = crate::courier::bearer_token(headers).unwrap_or_default();
-    format!("token:{}", hex::encode(Sha256::digest(token)))
+    format!("token:{}", Sha256::of(token.as_bytes()))
 }
 
 /// Exactly one `photo` part, within the size limit.
@@ -210,11 +207,11 @@ async fn store(state: &IngestState, raw: Bytes) -> Result<photo::ProcessedPhoto,
     let r = &processed.photo_ref;
     let photos = &state.inner.photos;
     photos
-        .put(r.sha256.clone(), processed.bytes.clone())
+        .put(r.sha256.to_string(), processed.bytes.clone())
         .await?;
-    if let Some(thumb) = &r.thumbnail_sha256 {
+    if let Some(thumb) = r.thumbnail_sha256 {
         photos
-            .put(thumb.clone(), processed.thumbnail.clone())
+            .put(thumb.to_string(), processed.thumbnail.clone())
             .await?;
     }
     Ok(processed)
@@ -229,8 +226,8 @@ async fn record_proof(
     let r = &processed.photo_ref;
     let photos = &state.inner.photos;
     let proof = ProofPhoto {
-        sha256: r.sha256.clone(),
-        thumbnail_sha256: r.thumbnail_sha256.clone(),
+        sha256: r.sha256,
+        thumbnail_sha256: r.thumbnail_sha256,
         media_type: r.media_type.clone(),
         width: r.width,
         height: r.height,
@@ -238,7 +235,7 @@ async fn record_proof(
     let record =
         serde_json::to_vec(&proof).map_err(|e| Error::internal("recording a proof photo", e))?;
     photos
-        .put(record_key(ticket, &proof.sha256), Bytes::from(record))
+        .put(record_key(ticket, proof.sha256), Bytes::from(record))
         .await?;
     Ok(proof)
 }
@@ -273,9 +270,9 @@ async fn serve(
     headers: &HeaderMap,
 ) -> Result<Response, Error> {
     let ticket = ticket_allowed(state, id, headers, TicketPhotos::ProofRead).await?;
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Ok(sha256) = sha256.to_ascii_lowercase().parse::<Sha256>() else {
         return Err(Error::NotFound);
-    }
+    };
     let thumbnail = match query.size.as_deref() {
         None | Some("full") => false,
         Some("thumbnail") => true,
@@ -283,7 +280,7 @@ async fn serve(
     };
     let photos = &state.inner.photos;
     let record = photos
-        .get(&record_key(ticket, &sha256.to_ascii_lowercase()))
+        .get(&record_key(ticket, sha256))
         .await?
         .ok_or(Error::NotFound)?;
     let proof: ProofPhoto = serde_json::from_slice(&record)
@@ -294,7 +291,7 @@ async fn serve(
     } else {
         (proof.sha256, proof.media_type)
     };
-    let bytes = photos.get(&sha).await?.ok_or(Error::NotFound)?;
+    let bytes = photos.get(&sha.to_string()).await?.ok_or(Error::NotFound)?;
     let content_type = HeaderValue::from_str(&media_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((
@@ -321,11 +318,11 @@ mod tests {
     #[test]
     fn a_record_binds_one_photo_to_one_ticket() {
         let (a, b) = (TicketId::new(), TicketId::new());
-        let sha = "ab".repeat(32);
-        assert_eq!(record_key(a, &sha), record_key(a, &sha));
-        assert_ne!(record_key(a, &sha), record_key(b, &sha));
-        assert_ne!(record_key(a, &sha), record_key(a, &"cd".repeat(32)));
-        assert_ne!(record_key(a, &sha), sha);
-        assert_eq!(record_key(a, &sha).len(), 64);
+        let sha = Sha256::from([0xab; 32]);
+        assert_eq!(record_key(a, sha), record_key(a, sha));
+        assert_ne!(record_key(a, sha), record_key(b, sha));
+        assert_ne!(record_key(a, sha), record_key(a, Sha256::from([0xcd; 32])));
+        assert_ne!(record_key(a, sha), sha.to_string());
+        assert!(record_key(a, sha).parse::<Sha256>().is_ok());
     }
 }

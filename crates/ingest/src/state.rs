@@ -224,8 +224,8 @@ impl IngestState {
 
     /// A stored (metadata-free) photo or thumbnail by its sha256, for
     /// callers that did their own scope check (Open311's public media).
-    pub async fn photo(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.inner.photos.get(sha256).await
+    pub async fn photo(&self, sha256: civicprobe_model::Sha256) -> Result<Option<Vec<u8>>, Error> {
+        self.inner.photos.get(&sha256.to_string()).await
     }
 
     /// The courier holding `token` (a bearer token or a session id), as

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use civicprobe_model::{CourierId, Evidence, ReportId, ReportSubmitted};
+use civicprobe_model::{CourierId, Evidence, ReportId, ReportSubmitted, Sha256};
 use time::OffsetDateTime;
 use tracing::field::Empty;
 
@@ -129,7 +129,7 @@ async fn accept(state: &IngestState, request: Request) -> Result<(Accepted, bool
         .await
         .map_err(|e| meter.explain(e))?;
     if let Some(earlier) = earlier {
-        return replay(report_id, &earlier.request_sha256, &form.digest);
+        return replay(report_id, earlier.request_sha256, form.digest);
     }
     let photos = process_photos(state, form.photos).await?;
     let committed = commit(
@@ -138,16 +138,16 @@ async fn accept(state: &IngestState, request: Request) -> Result<(Accepted, bool
         courier_id,
         form.report,
         photos,
-        &form.digest,
+        form.digest,
     );
     if let Some(earlier) = committed.await? {
-        return replay(report_id, &earlier, &form.digest);
+        return replay(report_id, earlier, form.digest);
     }
     Ok((Accepted { report_id }, false))
 }
 
 /// A retry: the original answer for the same request, `409` otherwise.
-fn replay(report_id: ReportId, earlier: &str, now: &str) -> Result<(Accepted, bool), Error> {
+fn replay(report_id: ReportId, earlier: Sha256, now: Sha256) -> Result<(Accepted, bool), Error> {
     if earlier == now {
         Ok((Accepted { report_id }, true))
     } else {
@@ -173,19 +173,19 @@ pub(crate) async fn commit(
     courier_id: CourierId,
     fields: crate::report::ReportFields,
     photos: Vec<ProcessedPhoto>,
-    digest: &str,
-) -> Result<Option<String>, Error> {
+    digest: Sha256,
+) -> Result<Option<Sha256>, Error> {
     let exifs: Vec<&civicprobe_model::PhotoExif> = photos.iter().map(|p| &p.exif).collect();
     let position = evidence::position(fields.location, &exifs)?;
     // Every check passed: only now does anything get written.
     for p in &photos {
         let store = &state.inner.photos;
         store
-            .put_for_report(p.photo_ref.sha256.clone(), p.bytes.clone())
+            .put_for_report(p.photo_ref.sha256.to_string(), p.bytes.clone())
             .await?;
-        if let Some(thumb) = &p.photo_ref.thumbnail_sha256 {
+        if let Some(thumb) = p.photo_ref.thumbnail_sha256 {
             store
-                .put_for_report(thumb.clone(), p.thumbnail.clone())
+                .put_for_report(thumb.to_string(), p.thumbnail.clone())
                 .await?;
         }
     }

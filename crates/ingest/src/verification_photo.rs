@@ -19,7 +19,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use civicprobe_model::Location;
+use civicprobe_model::{Location, Sha256};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -27,9 +27,9 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Serialize)]
 pub struct VerificationPhoto {
     /// The stripped photo's sha256: cite it as the verify's `photo_sha256`.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// The JPEG thumbnail's sha256.
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<Sha256>,
     /// `image/jpeg`, `image/png` or `image/webp`.
     pub media_type: String,
     /// Pixels across.
@@ -60,8 +60,8 @@ pub async fn upload(
         let processed = receive_photo(&state, request).await?;
         let r = &processed.photo_ref;
         let evidence = VerificationEvidence {
-            sha256: r.sha256.clone(),
-            thumbnail_sha256: r.thumbnail_sha256.clone(),
+            sha256: r.sha256,
+            thumbnail_sha256: r.thumbnail_sha256,
             taken_at: processed.exif.taken_at,
             gps: processed.exif.gps,
             phash: r.phash,
@@ -74,8 +74,8 @@ pub async fn upload(
                 source,
             })?;
         Ok::<_, Error>(VerificationPhoto {
-            sha256: r.sha256.clone(),
-            thumbnail_sha256: r.thumbnail_sha256.clone(),
+            sha256: r.sha256,
+            thumbnail_sha256: r.thumbnail_sha256,
             media_type: r.media_type.clone(),
             width: r.width,
             height: r.height,

@@ -3,10 +3,10 @@
 
 mod common;
 
+use civicprobe_model::Sha256;
 use civicprobe_model::{Category, Location, ReportId};
 use civicprobe_testkit::photos;
 use common::{contains, form, key, spawn_app, with_exif, REPORT, TOKEN};
-use sha2::{Digest, Sha256};
 use time::macros::datetime;
 
 const MIB: usize = 1 << 20;
@@ -70,7 +70,7 @@ async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
         "{:?}",
         report.evidence.flags
     );
-    let thumb = photo.thumbnail_sha256.clone().unwrap();
+    let thumb = photo.thumbnail_sha256.unwrap();
     // Read back from the message's 16 hex digits.
     assert!(photo.phash.is_some(), "{photo:?}");
     let files = app.stored_files();
@@ -79,7 +79,7 @@ async fn a_jpeg_with_exif_is_published_once_and_stored_without_it() {
     expected.sort();
     assert_eq!(files, expected);
     let stored = std::fs::read(&expected_path).unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&stored)), photo.sha256);
+    assert_eq!(Sha256::of(&stored), photo.sha256);
     assert_eq!(stored.len() as u64, photo.bytes);
     assert!(contains(&jpeg, b"Exif") && !contains(&stored, b"Exif"));
     assert!(!contains(&stored, b"GPSLatitude"));
@@ -113,7 +113,7 @@ async fn a_png_is_published_and_stored_by_its_sha256() {
     assert_eq!(photo.media_type, "image/png");
     assert_eq!((photo.width, photo.height), (200, 100));
     // The testkit PNG carries no ancillary chunks: stored unchanged.
-    assert_eq!(photo.sha256, hex::encode(Sha256::digest(&png)));
+    assert_eq!(photo.sha256, Sha256::of(&png));
     let path = app.photo_path(&photo.sha256);
     assert_eq!(std::fs::read(path).unwrap(), png);
 }

@@ -4,12 +4,12 @@
 mod common;
 
 use civicprobe_ingest::PhotoBackendKind;
+use civicprobe_model::Sha256;
 use civicprobe_testkit::photos;
 use common::{
     contains, form, key, problem, spawn_app, spawn_with, with_exif, TestApp, OFFICE_TOKEN,
     OTHER_OFFICE_TOKEN, REPORT, TOKEN, TOKEN_2,
 };
-use sha2::{Digest, Sha256};
 
 const MIB: usize = 1 << 20;
 
@@ -101,7 +101,7 @@ async fn three_photos_in_three_formats_are_stripped_hashed_and_served_in_scope()
         );
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
         let bytes = response.bytes().await.unwrap();
-        assert_eq!(hex::encode(Sha256::digest(&bytes)), photo.sha256);
+        assert_eq!(Sha256::of(&bytes), photo.sha256);
         for secret in [&b"Exif"[..], b"EXIF", b"GPS"] {
             assert!(!contains(&bytes, secret), "photo {n} kept metadata");
         }
@@ -179,8 +179,9 @@ async fn the_jetstream_object_store_holds_photos_when_chosen() {
         .await
         .unwrap();
     let sha = &report.photos[0].sha256;
+    let name = sha.to_string();
     assert_eq!(
-        bucket.info(sha).await.unwrap().size as u64,
+        bucket.info(&name).await.unwrap().size as u64,
         report.photos[0].bytes
     );
     let response = get(
@@ -190,10 +191,7 @@ async fn the_jetstream_object_store_holds_photos_when_chosen() {
     )
     .await;
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        hex::encode(Sha256::digest(response.bytes().await.unwrap())),
-        *sha
-    );
+    assert_eq!(Sha256::of(&response.bytes().await.unwrap()), *sha);
 
     // Another instance on the same bucket serves it too, thumbnail included;
     // one on its own filesystem store does not know the report.
@@ -208,14 +206,11 @@ async fn the_jetstream_object_store_holds_photos_when_chosen() {
     };
     let response = fetch(&other, "").await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        hex::encode(Sha256::digest(response.bytes().await.unwrap())),
-        *sha
-    );
+    assert_eq!(Sha256::of(&response.bytes().await.unwrap()), *sha);
     let response = fetch(&other, "?size=thumbnail").await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(
-        Some(hex::encode(Sha256::digest(response.bytes().await.unwrap()))),
+        Some(Sha256::of(&response.bytes().await.unwrap())),
         report.photos[0].thumbnail_sha256
     );
     let missing = other.clone() + &format!("/v1/reports/{id}/photos/1");

@@ -20,6 +20,7 @@
 //! - [`evidence`]: photo metadata read before stripping, and its flags.
 //! - [`photo_hash`]: a photo's 64-bit perceptual hash, hex only at the
 //!   edges.
+//! - [`sha256`]: a SHA-256 digest, hex only at the edges.
 //! - [`nats`]: every stream, subject and consumer name, the dead-letter
 //!   headers, the ack wait, and [`nats::JetStreamSettings`].
 //! - [`role`]: who is acting: courier, office or supervisor.
@@ -31,6 +32,8 @@
 //!   router and the tracker.
 //! - [`problem`]: the `application/problem+json` error body.
 //! - [`text`]: the rule on control characters in free text.
+
+#![warn(unreachable_pub, clippy::unwrap_used)]
 
 pub mod category;
 pub mod credential;
@@ -46,6 +49,7 @@ pub mod photo_hash;
 pub mod problem;
 pub mod report;
 pub mod role;
+pub mod sha256;
 pub mod sla;
 pub mod text;
 pub mod ticket;
@@ -67,6 +71,7 @@ pub use photo_hash::{PhotoHash, PhotoHashError};
 pub use problem::{Problem, PROBLEM_JSON};
 pub use report::{Open311Details, PhotoRef, ReportSubmitted};
 pub use role::{bearer_token, Actor, Person, Principal, Role};
+pub use sha256::{Sha256, Sha256Error};
 pub use sla::{SlaPolicy, StepDurations};
 pub use ticket::{IllegalTransition, RejectReason, TicketAction, TicketState};
 pub use upload::{PhotoUploaded, UploadKind, UploadPurpose, UploadScopeAnswer, UploadScopeAsked};

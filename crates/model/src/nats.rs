@@ -184,7 +184,7 @@ pub fn token_subject(hash: &str) -> String {
 /// `verification`: one subject per photo of a ticket, so the tracker can
 /// look one up (`get_last_raw_message_by_subject`) before its consumer
 /// has caught up.
-pub fn upload_subject(kind: &str, ticket: crate::TicketId, sha256: &str) -> String {
+pub fn upload_subject(kind: &str, ticket: crate::TicketId, sha256: crate::Sha256) -> String {
     format!("civic.upload.{kind}.{ticket}.{sha256}")
 }
 
@@ -275,8 +275,9 @@ mod tests {
         )));
         assert!(!is_ticket_subject(&unrouted_subject(Category::Other)));
         let ticket = crate::TicketId::new();
-        let upload = upload_subject(PROOF_UPLOAD, ticket, "ab");
-        assert_eq!(upload, format!("civic.upload.proof.{ticket}.ab"));
+        let photo = crate::Sha256::of(b"ab");
+        let upload = upload_subject(PROOF_UPLOAD, ticket, photo);
+        assert_eq!(upload, format!("civic.upload.proof.{ticket}.{photo}"));
         assert!(upload.starts_with(UPLOAD_SUBJECTS.trim_end_matches('>')));
         assert!(token_subject("cd").starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));

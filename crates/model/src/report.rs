@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 pub struct PhotoRef {
     /// Lower-case hex sha256 of the stored (metadata-free) bytes; also its
     /// name in the photo store.
-    pub sha256: String,
+    pub sha256: crate::Sha256,
     /// `image/jpeg` or `image/png`, from the bytes.
     pub media_type: String,
     /// Pixel width.
@@ -25,7 +25,7 @@ pub struct PhotoRef {
     pub phash: Option<crate::PhotoHash>,
     /// sha256 of the thumbnail (long edge at most 320 px) in the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<crate::Sha256>,
 }
 
 /// Published by ingest on `civic.report.submitted` once a report is accepted.

@@ -21,7 +21,7 @@ pub struct PhotoUploaded {
     /// The ticket it was uploaded for.
     pub ticket_id: TicketId,
     /// The stored (metadata-free) photo's sha256.
-    pub sha256: String,
+    pub sha256: crate::Sha256,
     /// Who uploaded it, as ingest's token directory knew them.
     pub uploader: Principal,
     /// When ingest stored it.
@@ -41,7 +41,7 @@ pub enum UploadKind {
     /// before stripping.
     Verification {
         /// Its thumbnail's sha256.
-        thumbnail_sha256: Option<String>,
+        thumbnail_sha256: Option<crate::Sha256>,
         /// EXIF DateTimeOriginal: is the photo fresh?
         #[serde(default, with = "time::serde::rfc3339::option")]
         taken_at: Option<OffsetDateTime>,
@@ -99,6 +99,6 @@ impl PhotoUploaded {
             UploadKind::Proof => crate::nats::PROOF_UPLOAD,
             UploadKind::Verification { .. } => crate::nats::VERIFICATION_UPLOAD,
         };
-        crate::nats::upload_subject(kind, self.ticket_id, &self.sha256)
+        crate::nats::upload_subject(kind, self.ticket_id, self.sha256)
     }
 }

@@ -53,7 +53,7 @@ async fn serve(state: &Open311State, id: &str, n: usize) -> Result<Response, Err
     let photo = ticket.photos.get(n).ok_or_else(missing)?;
     let bytes = state
         .ingest
-        .photo(&photo.sha256)
+        .photo(photo.sha256)
         .await?
         .ok_or_else(missing)?;
     Ok((

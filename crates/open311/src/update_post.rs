@@ -27,9 +27,8 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use civicprobe_model::{CourierId, Principal, ReportId, TicketState};
+use civicprobe_model::{CourierId, Principal, ReportId, Sha256, TicketState};
 use civicprobe_tracker::open311::requests::{ResidentClaim, ResidentUpdate};
-use sha2::{Digest, Sha256};
 
 /// The statuses FixMyStreet may send with a resident's update.
 const KNOWN_STATUSES: [&str; 11] = [
@@ -97,8 +96,7 @@ async fn record(
     if asked.description.is_empty() && claim == ResidentClaim::Comment {
         return Err(Error::bad("description is required"));
     }
-    let mut digest = Sha256::new();
-    digest.update(
+    let digest = Sha256::of(
         format!(
             "{}\n{:?}\n{}",
             asked.report, asked.status, asked.description
@@ -111,7 +109,7 @@ async fn record(
         report_id: asked.report,
         note: asked.description,
         claim,
-        request_sha256: hex(&digest.finalize()),
+        request_sha256: digest,
     };
     let recorded = state.store.record_resident_update(&update).await?;
     tracing::Span::current().record("ticket_id", tracing::field::display(recorded.ticket_id));
@@ -239,8 +237,4 @@ fn shown(name: &str) -> &str {
     } else {
         "a field"
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

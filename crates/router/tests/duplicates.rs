@@ -90,7 +90,7 @@ async fn the_same_photo_merges_and_a_resolved_ticket_no_longer_does() -> Result 
     let (_server, js) = start().await?;
     let running = spawn_router(&js, router());
     let photo = |phash: &str| PhotoRef {
-        sha256: "a".repeat(64),
+        sha256: civicprobe_model::Sha256::from([0xaa; 32]),
         media_type: "image/jpeg".into(),
         width: 64,
         height: 64,
@@ -154,7 +154,7 @@ async fn the_same_photo_from_6_km_away_in_another_office_opens_its_own_ticket() 
     let (_server, js) = start().await?;
     let running = spawn_router(&js, router());
     let photo = PhotoRef {
-        sha256: "b".repeat(64),
+        sha256: civicprobe_model::Sha256::from([0xbb; 32]),
         media_type: "image/jpeg".into(),
         width: 64,
         height: 64,

@@ -73,13 +73,8 @@ impl Store {
         }
         match (&upload.kind, who) {
             (UploadKind::Proof, _) => {
-                self.record_proof_photo(
-                    ticket_id,
-                    &upload.sha256,
-                    &who.actor(),
-                    upload.uploaded_at,
-                )
-                .await?;
+                self.record_proof_photo(ticket_id, upload.sha256, &who.actor(), upload.uploaded_at)
+                    .await?;
             }
             (
                 UploadKind::Verification {
@@ -93,8 +88,8 @@ impl Store {
                 let photo = VerificationPhoto {
                     ticket_id,
                     courier_id: *courier_id,
-                    sha256: upload.sha256.clone(),
-                    thumbnail_sha256: thumbnail_sha256.clone(),
+                    sha256: upload.sha256,
+                    thumbnail_sha256: *thumbnail_sha256,
                     taken_at: *taken_at,
                     gps: *gps,
                     phash: *phash,
@@ -116,7 +111,7 @@ impl Store {
         &self,
         kind: &str,
         ticket: TicketId,
-        sha256: &str,
+        sha256: civicprobe_model::Sha256,
     ) -> Result<bool, Error> {
         let Some(js) = self.uploads() else {
             return Ok(false);

@@ -60,7 +60,7 @@ async fn an_untouched_chain_verifies(kind: &str) {
     assert_eq!(report.rows, 9);
     assert_eq!(
         report.head_hash,
-        events.last().unwrap().hash.clone().unwrap()
+        events.last().unwrap().hash.unwrap().to_string()
     );
     let mut out = Vec::new();
     run_with_store(&verify_args(), &store, &mut out)

@@ -6,7 +6,7 @@
 
 mod common;
 
-use civicprobe_model::{TicketMerged, TicketOpened};
+use civicprobe_model::{Sha256, TicketMerged, TicketOpened};
 use civicprobe_tracker::Store;
 use common::{actors, base_time, get, merged, post, store, unrouted, Actors};
 use serde_json::{json, Value};
@@ -19,8 +19,8 @@ on_both_databases!(
 );
 
 /// The proof photo the office resolves with.
-fn proof_sha() -> String {
-    "cd".repeat(32)
+fn proof_sha() -> Sha256 {
+    Sha256::from([0xcd; 32])
 }
 
 /// A wenquan ticket opened by `a.courier` (its photo with a thumbnail), a
@@ -35,13 +35,13 @@ async fn worked_ticket(store: &Store, a: &Actors) -> (TicketOpened, TicketMerged
         base_time(),
         time::Duration::minutes(30),
     );
-    ev.report.photos[0].thumbnail_sha256 = Some("a1".repeat(32));
+    ev.report.photos[0].thumbnail_sha256 = Some(Sha256::from([0xa1; 32]));
     assert!(store.record_ticket_opened(&ev).await.unwrap());
     let (second_id, second) = store.add_courier("second courier").await.unwrap();
     let mut dup = merged(&ev, second_id, false);
     dup.report.text = Some("second courier's words".into());
-    dup.report.photos[0].sha256 = "ef".repeat(32);
-    dup.report.photos[0].thumbnail_sha256 = Some("e1".repeat(32));
+    dup.report.photos[0].sha256 = Sha256::from([0xef; 32]);
+    dup.report.photos[0].thumbnail_sha256 = Some(Sha256::from([0xe1; 32]));
     assert!(store.record_merged(&dup).await.unwrap());
 
     let t = format!("/v1/tickets/{}", ev.ticket_id);
@@ -53,7 +53,7 @@ async fn worked_ticket(store: &Store, a: &Actors) -> (TicketOpened, TicketMerged
         ok(store, &format!("{t}/{action}"), &a.wenquan, body).await;
     }
     store
-        .record_proof_photo(ev.ticket_id, &proof_sha(), "office:wenquan", base_time())
+        .record_proof_photo(ev.ticket_id, proof_sha(), "office:wenquan", base_time())
         .await
         .unwrap();
     let resolve = json!({"note": "cover replaced", "proof_photo_sha256": proof_sha()});
@@ -116,7 +116,7 @@ async fn each_report_says_where_it_went_and_what_the_office_did(kind: &str) {
         ],
         "office notes in order, the courier's own reopen note not among them"
     );
-    assert_eq!(r["proof_photo"]["sha256"], proof_sha());
+    assert_eq!(r["proof_photo"]["sha256"], proof_sha().to_string());
     assert!(r["proof_photo"]["at"].is_string(), "{r}");
     assert_eq!(r["points"], 0, "reopened: points reversed");
     assert!(!r.to_string().contains("still wobbly"), "{r}");
@@ -134,7 +134,7 @@ async fn a_merged_courier_sees_only_their_own_words_and_photos(kind: &str) {
     assert_eq!(r["photos"][0]["thumbnail_sha256"], "e1".repeat(32));
     assert_eq!(r["office_name"], "wenquan street office");
     assert_eq!(r["notes"].as_array().unwrap().len(), 2, "{r}");
-    assert_eq!(r["proof_photo"]["sha256"], proof_sha());
+    assert_eq!(r["proof_photo"]["sha256"], proof_sha().to_string());
     let raw = r.to_string();
     for secret in [
         a.courier_id.to_string(),
@@ -158,7 +158,7 @@ async fn an_unrouted_report_has_no_office_and_no_deadlines(kind: &str) {
     let a = actors(&store).await;
     let mut lost = unrouted(a.courier_id);
     lost.report.text = Some("路灯倒了 far away".into());
-    lost.report.photos[0].thumbnail_sha256 = Some("b1".repeat(32));
+    lost.report.photos[0].thumbnail_sha256 = Some(Sha256::from([0xb1; 32]));
     assert!(store.record_unrouted(&lost).await.unwrap());
     let r = only_report(&store, &a.courier).await;
     assert_eq!(r["report_id"], lost.report.report_id.to_string());
@@ -190,6 +190,6 @@ async fn each_of_a_couriers_reports_on_one_ticket_shows_its_steps(kind: &str) {
     assert_eq!(reports.len(), 2, "{}", reply.body);
     for r in &reports {
         assert_eq!(r["notes"].as_array().unwrap().len(), 2, "{r}");
-        assert_eq!(r["proof_photo"]["sha256"], proof_sha(), "{r}");
+        assert_eq!(r["proof_photo"]["sha256"], proof_sha().to_string(), "{r}");
     }
 }

@@ -22,7 +22,7 @@ async fn the_office_sees_why_exif_was_dropped_and_where_a_position_came_from(kin
     let from_photo = Location::new(29.8413, 114.3225).unwrap();
     ev.report.location = from_photo;
     ev.report.photos.push(ev.report.photos[0].clone());
-    ev.report.photos[1].sha256 = "cd".repeat(32);
+    ev.report.photos[1].sha256 = civicprobe_model::Sha256::from([0xcd; 32]);
     ev.report.evidence.photos = vec![
         PhotoExif {
             gps: Some(from_photo),

@@ -50,9 +50,9 @@ async fn a_full_life_records_every_step(kind: &str) {
     .await;
     let body = ok(&store, &format!("{t}/make_safe"), &a.wenquan, json!({})).await;
     assert!(body["made_safe_at"].is_string());
-    let proof = "cd".repeat(32);
+    let proof = civicprobe_model::Sha256::from([0xcd; 32]);
     store
-        .record_proof_photo(ev.ticket_id, &proof, "office:wenquan", base_time())
+        .record_proof_photo(ev.ticket_id, proof, "office:wenquan", base_time())
         .await
         .unwrap();
     let body = json!({"note": "cover replaced", "proof_photo_sha256": proof});

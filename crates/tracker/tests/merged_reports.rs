@@ -143,7 +143,7 @@ async fn the_office_sees_every_report_with_its_evidence(kind: &str) {
     let mut dup = urgent_duplicate(&ev);
     dup.report.courier_id = second_id;
     dup.report.accuracy_m = Some(4.0);
-    dup.report.photos[0].sha256 = "ef".repeat(32);
+    dup.report.photos[0].sha256 = civicprobe_model::Sha256::from([0xef; 32]);
     dup.report.evidence.photos = vec![PhotoExif {
         gps: Some(Location::new(29.85, 114.32).unwrap()),
         taken_at: Some(base_time() - Duration::days(3)),

@@ -30,7 +30,7 @@ fn update(
         report_id: report,
         note: note.into(),
         claim: ResidentClaim::ReportedFixed,
-        request_sha256: format!("sha-of-{note}"),
+        request_sha256: civicprobe_model::Sha256::of(note.as_bytes()),
     }
 }
 

@@ -28,7 +28,7 @@ async fn merged_pair(store: &Store, a: &Actors) -> (TicketOpened, TicketMerged, 
     let (second_id, second) = store.add_courier("second courier").await.unwrap();
     let mut dup = merged(&ev, second_id, false);
     dup.report.text = Some("second courier's words".into());
-    dup.report.photos[0].sha256 = "ef".repeat(32);
+    dup.report.photos[0].sha256 = civicprobe_model::Sha256::from([0xef; 32]);
     assert!(store.record_merged(&dup).await.unwrap());
     (ev, dup, second)
 }
@@ -60,7 +60,7 @@ async fn a_merged_courier_sees_only_their_own_report(kind: &str) {
         a.courier_id.to_string(),
         ev.report.report_id.to_string(),
         ev.report.text.clone().unwrap(),
-        ev.report.photos[0].sha256.clone(),
+        ev.report.photos[0].sha256.to_string(),
         "still wobbly".to_owned(),
     ] {
         assert!(!raw.contains(&secret), "{secret} leaked: {raw}");
@@ -154,12 +154,13 @@ async fn a_resolve_cites_only_a_proof_photo_uploaded_for_the_ticket(kind: &str) 
     let other = open_ticket(&store, "wenquan", a.courier_id).await;
     let t = format!("/v1/tickets/{}", ev.ticket_id);
     ok(&store, &format!("{t}/acknowledge"), &a.wenquan, json!({})).await;
-    let (this, elsewhere) = ("aa".repeat(32), "bb".repeat(32));
+    let this = civicprobe_model::Sha256::from([0xaa; 32]);
+    let elsewhere = civicprobe_model::Sha256::from([0xbb; 32]);
     store
-        .record_proof_photo(other.ticket_id, &elsewhere, "office:wenquan", base_time())
+        .record_proof_photo(other.ticket_id, elsewhere, "office:wenquan", base_time())
         .await
         .unwrap();
-    for sha in [&"cc".repeat(32), &elsewhere] {
+    for sha in [civicprobe_model::Sha256::from([0xcc; 32]), elsewhere] {
         let body = json!({"note": "fixed", "proof_photo_sha256": sha});
         let reply = post(&store, &format!("{t}/resolve"), &a.wenquan, Some(body)).await;
         assert_problem(&reply, 400, Some("proof_photo_sha256"));
@@ -170,7 +171,7 @@ async fn a_resolve_cites_only_a_proof_photo_uploaded_for_the_ticket(kind: &str) 
         "refused resolves wrote nothing"
     );
     store
-        .record_proof_photo(ev.ticket_id, &this, "office:wenquan", base_time())
+        .record_proof_photo(ev.ticket_id, this, "office:wenquan", base_time())
         .await
         .unwrap();
     let body = json!({"note": "fixed", "proof_photo_sha256": this});

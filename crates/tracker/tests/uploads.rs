@@ -16,7 +16,7 @@ fn upload(
 ) -> PhotoUploaded {
     PhotoUploaded {
         ticket_id: ticket,
-        sha256: sha.to_string().repeat(64),
+        sha256: sha.to_string().repeat(64).parse().unwrap(),
         uploader: who.clone(),
         uploaded_at: common::base_time(),
         kind,
@@ -50,13 +50,13 @@ async fn uploads_are_recorded_in_scope_only(kind: &str) {
     let theirs = upload(ticket, 'a', &fushan, UploadKind::Proof);
     assert!(!store.record_upload(&theirs).await.unwrap());
     assert!(!store
-        .proof_photo_uploaded(ticket, &theirs.sha256)
+        .proof_photo_uploaded(ticket, theirs.sha256)
         .await
         .unwrap());
     let ours = upload(ticket, 'b', &wenquan, UploadKind::Proof);
     assert!(store.record_upload(&ours).await.unwrap());
     assert!(store
-        .proof_photo_uploaded(ticket, &ours.sha256)
+        .proof_photo_uploaded(ticket, ours.sha256)
         .await
         .unwrap());
     assert!(!store
@@ -82,7 +82,7 @@ async fn uploads_are_recorded_in_scope_only(kind: &str) {
     let checked = upload(ticket, 'f', &courier, verification());
     assert!(store.record_upload(&checked).await.unwrap());
     let kept = store
-        .verification_photo(ticket, a.courier_id, &checked.sha256)
+        .verification_photo(ticket, a.courier_id, checked.sha256)
         .await
         .unwrap();
     assert_eq!(
@@ -122,21 +122,18 @@ async fn an_unrecorded_upload_is_found_on_the_stream(kind: &str) {
     let proof = civicprobe_model::nats::PROOF_UPLOAD;
     // Without the stream configured, nothing is looked up.
     assert!(!store
-        .catch_up_upload(proof, ticket, &ours.sha256)
+        .catch_up_upload(proof, ticket, ours.sha256)
         .await
         .unwrap());
     let store = store.with_uploads(js);
-    let missing = "9".repeat(64);
-    assert!(!store
-        .catch_up_upload(proof, ticket, &missing)
+    let missing = civicprobe_model::Sha256::from([0x99; 32]);
+    assert!(!store.catch_up_upload(proof, ticket, missing).await.unwrap());
+    assert!(store
+        .catch_up_upload(proof, ticket, ours.sha256)
         .await
         .unwrap());
     assert!(store
-        .catch_up_upload(proof, ticket, &ours.sha256)
-        .await
-        .unwrap());
-    assert!(store
-        .proof_photo_uploaded(ticket, &ours.sha256)
+        .proof_photo_uploaded(ticket, ours.sha256)
         .await
         .unwrap());
 }

@@ -108,7 +108,7 @@ async fn a_nearby_courier_brings_evidence_or_nothing_is_recorded(kind: &str) {
     )
     .await;
     // The report's own photo, uploaded again.
-    let report_sha = ev.report.photos[0].sha256.clone();
+    let report_sha = ev.report.photos[0].sha256.to_string();
     photo(&store, &ev, b_id, &report_sha, as_is).await;
     try_with(
         json!({"fixed": false, "photo_sha256": report_sha, "lat": 29.841, "lon": 114.32}),

@@ -25,9 +25,8 @@ pub mod webp;
 
 use crate::Error;
 use bytes::Bytes;
-use civicprobe_model::{PhotoExif, PhotoRef};
+use civicprobe_model::{PhotoExif, PhotoRef, Sha256};
 use image::{ImageFormat, ImageReader};
-use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use std::time::Instant;
 
@@ -154,7 +153,7 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
     let exif_unreadable = reading.reason();
     let exif = reading.exif;
     let derived = derive::derive(&stripped, format, (width, height), exif.orientation, limits)?;
-    let sha256 = hex::encode(Sha256::digest(&stripped));
+    let sha256 = Sha256::of(&stripped);
     Ok(ProcessedPhoto {
         photo_ref: PhotoRef {
             sha256,
@@ -163,7 +162,7 @@ pub fn process_blocking(raw: &[u8], limits: PhotoLimits) -> Result<ProcessedPhot
             height,
             bytes: stripped.len() as u64,
             phash: Some(derived.phash),
-            thumbnail_sha256: Some(hex::encode(Sha256::digest(&derived.thumbnail))),
+            thumbnail_sha256: Some(Sha256::of(&derived.thumbnail)),
         },
         bytes: Bytes::from(stripped),
         thumbnail: Bytes::from(derived.thumbnail),
@@ -254,8 +253,7 @@ mod tests {
             assert_eq!(p.photo_ref.media_type, media_type);
             assert_eq!((p.photo_ref.width, p.photo_ref.height), (64, 48));
             assert_eq!(p.photo_ref.bytes, p.bytes.len() as u64);
-            assert_eq!(p.photo_ref.sha256, hex::encode(Sha256::digest(&p.bytes)));
-            assert_eq!(p.photo_ref.sha256.len(), 64);
+            assert_eq!(p.photo_ref.sha256, Sha256::of(&p.bytes));
         }
     }
 

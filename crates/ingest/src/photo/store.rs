@@ -244,15 +244,15 @@ impl PhotoBackend {
         }
         let mut names = Vec::with_capacity(report.photos.len() * 2);
         for photo in &report.photos {
-            names.push(photo.sha256.as_str());
-            names.extend(photo.thumbnail_sha256.as_deref());
+            names.push(photo.sha256.to_string());
+            names.extend(photo.thumbnail_sha256.map(|s| s.to_string()));
         }
         let index: Vec<StoredPhoto> = report.photos.iter().map(StoredPhoto::from).collect();
         let json =
             serde_json::to_vec(&index).map_err(|e| Error::internal("encoding a photo index", e))?;
         let index_name = index_key(report.report_id);
         let mut photos = Vec::with_capacity(names.len());
-        for name in names {
+        for name in &names {
             photos.push(Self::upload_spooled(nats, name));
         }
         let index = Self::bounded(Self::upload(nats, &index_name, json.into()));

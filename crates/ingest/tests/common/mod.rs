@@ -258,12 +258,13 @@ impl TestApp {
     }
 
     /// Where the photo named `sha256` must be.
-    pub fn photo_path(&self, sha256: &str) -> PathBuf {
+    pub fn photo_path(&self, sha256: &civicprobe_model::Sha256) -> PathBuf {
+        let sha256 = sha256.to_string();
         self.data
             .path()
             .join("photos")
             .join(&sha256[..2])
-            .join(sha256)
+            .join(&sha256)
     }
 
     /// Every photo file under the data directory (not the local store).

@@ -16,9 +16,10 @@
 use crate::store::Store;
 use crate::tickets::rows::{parsed, parsed_opt};
 use crate::Error;
+use civicprobe_model::Sha256;
 use civicprobe_model::{EventId, EventKind, OfficeId, TicketId};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -55,13 +56,13 @@ pub(crate) struct ChainRow {
     /// For `rerouted`: the office before.
     pub from_office: Option<OfficeId>,
     /// For `resolved`: the proof photo's sha256.
-    pub proof_photo_sha256: Option<String>,
+    pub proof_photo_sha256: Option<Sha256>,
     /// For the events that set them (`opened`, `triaged`, a report routed
     /// from unrouted): the ticket's category, urgency and deadlines
     /// ([`terms`]), so that the chain covers them too.
     pub terms: Option<String>,
     /// The stored hash (verification only).
-    pub hash: Option<String>,
+    pub hash: Option<Sha256>,
 }
 
 impl ChainRow {
@@ -97,7 +98,7 @@ impl ChainRow {
 /// sha256(prev_hash || canonical content), lower-case hex. Hashing a few
 /// hundred bytes takes about a microsecond, so appends do it inline;
 /// verification batches pages into `spawn_blocking`.
-pub(crate) fn event_hash(prev_hash: &str, row: &ChainRow) -> String {
+pub(crate) fn event_hash(prev_hash: &str, row: &ChainRow) -> Sha256 {
     let mut content = serde_json::json!([
         row.chain_seq,
         row.event_id,
@@ -119,10 +120,10 @@ pub(crate) fn event_hash(prev_hash: &str, row: &ChainRow) -> String {
         array.push(terms.as_str().into());
     }
     let content = content.to_string();
-    let mut hasher = Sha256::new();
+    let mut hasher = sha2::Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(content.as_bytes());
-    hex::encode(hasher.finalize())
+    Sha256::from_hasher(hasher)
 }
 
 /// The terms a ticket's figures are judged by, as [`ChainRow::terms`]
@@ -182,14 +183,14 @@ pub(crate) async fn append(
     .bind(row.note.clone())
     .bind(row.office_id.as_ref().map(ToString::to_string))
     .bind(row.from_office.as_ref().map(ToString::to_string))
-    .bind(row.proof_photo_sha256.clone())
+    .bind(row.proof_photo_sha256.map(|s| s.to_string()))
     .bind(row.terms.clone())
     .bind(row.chain_seq)
-    .bind(&hash)
+    .bind(hash.to_string())
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE event_chain SET last_hash = $1 WHERE id = 1")
-        .bind(&hash)
+        .bind(hash.to_string())
         .execute(&mut **tx)
         .await?;
     Ok(row.seq)
@@ -256,9 +257,9 @@ fn typed_chain_row(row: &AnyRow) -> Result<ChainRow, Error> {
         note: row.try_get("note")?,
         office_id: parsed_opt(row, "office_id")?,
         from_office: parsed_opt(row, "from_office")?,
-        proof_photo_sha256: row.try_get("proof_photo_sha256")?,
+        proof_photo_sha256: parsed_opt(row, "proof_photo_sha256")?,
         terms: row.try_get("terms")?,
-        hash: row.try_get("hash")?,
+        hash: parsed_opt(row, "hash")?,
     })
 }
 
@@ -280,12 +281,12 @@ fn check_page(
             return Err(broken("rows before it are missing from the chain"));
         }
         let want = event_hash(&prev, row);
-        if row.hash.as_deref() != Some(want.as_str()) {
+        if row.hash != Some(want) {
             return Err(broken(
                 "its content does not match its hash: the row was altered",
             ));
         }
-        prev = want;
+        prev = want.to_string();
         next_seq += 1;
     }
     Ok((prev, next_seq))

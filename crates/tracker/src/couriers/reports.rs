@@ -4,7 +4,7 @@
 //! of reports: the reports, then the staff steps of their tickets.
 
 use crate::store::Store;
-use crate::tickets::rows::{parsed, CourierReport};
+use crate::tickets::rows::{parsed, parsed_opt, CourierReport};
 use crate::time_ms::{from_ms, from_opt_ms};
 use crate::verification::status::{open_dispute, VerificationStatus};
 use crate::Error;
@@ -36,7 +36,7 @@ pub struct CourierNote {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProofPhotoRef {
     /// Its name in the photo store.
-    pub sha256: String,
+    pub sha256: civicprobe_model::Sha256,
     /// When the office resolved with it.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -124,7 +124,7 @@ impl Store {
             let steps = by_ticket.entry(parsed(row, "ticket_id")?).or_default();
             let at = from_ms(row.try_get("at")?)?;
             let kind: EventKind = parsed(row, "kind")?;
-            if let Some(sha256) = row.try_get::<Option<String>, _>("proof_photo_sha256")? {
+            if let Some(sha256) = parsed_opt(row, "proof_photo_sha256")? {
                 if kind == EventKind::Resolved {
                     steps.proof_photo = Some(ProofPhotoRef { sha256, at });
                 }

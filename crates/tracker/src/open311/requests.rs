@@ -57,7 +57,7 @@ pub struct ResidentUpdate {
     pub claim: ResidentClaim,
     /// sha256 over what was posted: the same `update_id` with another
     /// body is refused.
-    pub request_sha256: String,
+    pub request_sha256: civicprobe_model::Sha256,
 }
 
 /// What recording a resident update did.
@@ -137,7 +137,7 @@ impl Store {
         .bind(&update.update_id)
         .bind(ticket_id.to_string())
         .bind(changed.event_id.to_string())
-        .bind(&update.request_sha256)
+        .bind(update.request_sha256.to_string())
         .bind(to_ms(at))
         .execute(&mut *tx)
         .await?;
@@ -385,7 +385,7 @@ async fn earlier_update(
     let Some(row) = row else {
         return Ok(None);
     };
-    let digest: String = row.try_get("request_sha256")?;
+    let digest: civicprobe_model::Sha256 = crate::tickets::rows::parsed(&row, "request_sha256")?;
     Ok(Some(if digest == update.request_sha256 {
         Ok(row.try_get("event_id")?)
     } else {

@@ -65,7 +65,7 @@ struct ActionBody {
 struct Checked {
     reason: Option<RejectReason>,
     note: Option<String>,
-    proof_photo_sha256: Option<String>,
+    proof_photo_sha256: Option<civicprobe_model::Sha256>,
 }
 
 /// `GET /v1/offices/{office_id}/tickets`.
@@ -222,8 +222,7 @@ async fn act(
     may_take(&who)?;
     let checked = validate_body(action, body)?;
     let current = visible_ticket(store, &who, id).await?;
-    crate::tickets::proof::must_be_uploaded(store, &current, checked.proof_photo_sha256.as_deref())
-        .await?;
+    crate::tickets::proof::must_be_uploaded(store, &current, checked.proof_photo_sha256).await?;
     let change = Transition {
         action,
         actor: who.actor(),
@@ -345,7 +344,10 @@ mod tests {
             "ab".repeat(32)
         );
         let checked = validate_body(TicketAction::Resolve, proof.as_bytes()).unwrap();
-        assert_eq!(checked.proof_photo_sha256, Some("ab".repeat(32)));
+        assert_eq!(
+            checked.proof_photo_sha256,
+            Some(civicprobe_model::Sha256::from([0xab; 32]))
+        );
         let bad = br#"{"note":"x","proof_photo_sha256":"../etc/passwd"}"#;
         assert_eq!(
             field_of(validate_body(TicketAction::Resolve, bad).unwrap_err()),

@@ -38,7 +38,7 @@ pub(crate) struct Step {
     /// Free text.
     pub note: Option<String>,
     /// Proof photo for a resolve.
-    pub proof_photo_sha256: Option<String>,
+    pub proof_photo_sha256: Option<civicprobe_model::Sha256>,
 }
 
 impl Step {
@@ -57,7 +57,7 @@ impl Step {
             at: change.at,
             reason,
             note: change.note.clone(),
-            proof_photo_sha256: change.proof_photo_sha256.clone(),
+            proof_photo_sha256: change.proof_photo_sha256,
         }
     }
 }
@@ -132,7 +132,7 @@ pub(crate) async fn record_event(
         from_category: None,
         deadlines: None,
     };
-    let proof = step.proof_photo_sha256.as_deref();
+    let proof = step.proof_photo_sha256;
     step_record::record_changed(tx, &changed, &step.role, proof).await
 }
 

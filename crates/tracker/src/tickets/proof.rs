@@ -12,44 +12,41 @@
 use crate::http::ApiError;
 use crate::tickets::rows::Ticket;
 use crate::Store;
-use civicprobe_model::TicketAction;
+use civicprobe_model::{Sha256, TicketAction};
 
 /// The `proof_photo_sha256` of a body: 64 lower-case hex digits, and only
 /// on a resolve.
 pub(crate) fn check_proof(
     action: TicketAction,
     proof: Option<String>,
-) -> Result<Option<String>, ApiError> {
-    Ok(match (action, proof) {
-        (_, None) => None,
-        (TicketAction::Resolve, Some(sha)) if is_sha256(&sha) => Some(sha),
-        (TicketAction::Resolve, Some(_)) => {
-            return Err(ApiError::field(
-                "proof_photo_sha256",
-                "proof_photo_sha256 must be 64 lower-case hex digits of a stored photo",
-            ));
+) -> Result<Option<Sha256>, ApiError> {
+    match (action, proof) {
+        (_, None) => Ok(None),
+        (TicketAction::Resolve, Some(sha)) => {
+            sha256_field("proof_photo_sha256", &sha, "a stored photo").map(Some)
         }
-        (_, Some(_)) => {
-            return Err(ApiError::field(
-                "proof_photo_sha256",
-                "only a resolution carries a proof photo",
-            ));
-        }
-    })
+        (_, Some(_)) => Err(ApiError::field(
+            "proof_photo_sha256",
+            "only a resolution carries a proof photo",
+        )),
+    }
 }
 
-/// 64 lower-case hex digits.
-pub(crate) fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// `raw` as the digest of `what`, or a 400 naming `field`.
+pub(crate) fn sha256_field(field: &'static str, raw: &str, what: &str) -> Result<Sha256, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::field(
+            field,
+            format!("{field} must be 64 lower-case hex digits of {what}"),
+        )
+    })
 }
 
 /// A cited proof photo must have been uploaded for `ticket`.
 pub(crate) async fn must_be_uploaded(
     store: &Store,
     ticket: &Ticket,
-    proof: Option<&str>,
+    proof: Option<Sha256>,
 ) -> Result<(), ApiError> {
     let Some(sha256) = proof else {
         return Ok(());

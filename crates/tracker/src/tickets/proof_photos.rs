@@ -3,7 +3,7 @@
 use crate::store::Store;
 use crate::time_ms::to_ms;
 use crate::Error;
-use civicprobe_model::TicketId;
+use civicprobe_model::{Sha256, TicketId};
 use time::OffsetDateTime;
 
 impl Store {
@@ -12,7 +12,7 @@ impl Store {
     pub async fn record_proof_photo(
         &self,
         ticket: TicketId,
-        sha256: &str,
+        sha256: Sha256,
         actor: &str,
         at: OffsetDateTime,
     ) -> Result<(), Error> {
@@ -21,7 +21,7 @@ impl Store {
              VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, sha256) DO NOTHING",
         )
         .bind(ticket.to_string())
-        .bind(sha256)
+        .bind(sha256.to_string())
         .bind(actor)
         .bind(to_ms(at))
         .execute(&self.pool)
@@ -33,12 +33,12 @@ impl Store {
     pub async fn proof_photo_uploaded(
         &self,
         ticket: TicketId,
-        sha256: &str,
+        sha256: Sha256,
     ) -> Result<bool, Error> {
         Ok(
             sqlx::query("SELECT 1 FROM proof_photos WHERE ticket_id = $1 AND sha256 = $2")
                 .bind(ticket.to_string())
-                .bind(sha256)
+                .bind(sha256.to_string())
                 .fetch_optional(&self.pool)
                 .await?
                 .is_some(),

@@ -163,9 +163,9 @@ pub struct TicketEvent {
     pub from_office: Option<OfficeId>,
     /// For `resolved`: the proof photo (sha256 in the photo store).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub proof_photo_sha256: Option<String>,
+    pub proof_photo_sha256: Option<civicprobe_model::Sha256>,
     /// sha256(previous row's hash ‖ this row's content): the audit chain.
-    pub hash: Option<String>,
+    pub hash: Option<civicprobe_model::Sha256>,
 }
 
 /// A report the router could not place in any office's area.
@@ -246,7 +246,7 @@ pub struct Transition {
     /// Required for `resolve`, optional otherwise.
     pub note: Option<String>,
     /// For `resolve`: sha256 of a proof photo already in the photo store.
-    pub proof_photo_sha256: Option<String>,
+    pub proof_photo_sha256: Option<civicprobe_model::Sha256>,
 }
 
 /// Parses a stored text column with `FromStr`.
@@ -364,8 +364,8 @@ impl TicketEvent {
             note: row.try_get("note")?,
             office_id: parsed_opt(row, "office_id")?,
             from_office: parsed_opt(row, "from_office")?,
-            proof_photo_sha256: row.try_get("proof_photo_sha256")?,
-            hash: row.try_get("hash")?,
+            proof_photo_sha256: parsed_opt(row, "proof_photo_sha256")?,
+            hash: parsed_opt(row, "hash")?,
         })
     }
 }

@@ -10,7 +10,7 @@ use crate::audit::chain::{self, ChainRow};
 use crate::outbox;
 use crate::time_ms::to_ms;
 use crate::Error;
-use civicprobe_model::TicketChanged;
+use civicprobe_model::{Sha256, TicketChanged};
 use sqlx::{Any, Transaction};
 
 /// Appends `changed` to the chain, as taken by someone in `role` (with a
@@ -19,7 +19,7 @@ pub(crate) async fn record_changed(
     tx: &mut Transaction<'static, Any>,
     changed: &TicketChanged,
     role: &str,
-    proof_photo_sha256: Option<&str>,
+    proof_photo_sha256: Option<Sha256>,
 ) -> Result<(), Error> {
     chain::append(tx, chain_row(changed, role, proof_photo_sha256)).await?;
     outbox::enqueue(tx, changed).await
@@ -27,14 +27,14 @@ pub(crate) async fn record_changed(
 
 /// The event row of `changed`: the chain's columns, before [`chain::append`]
 /// numbers and hashes it.
-fn chain_row(changed: &TicketChanged, role: &str, proof_photo_sha256: Option<&str>) -> ChainRow {
+fn chain_row(changed: &TicketChanged, role: &str, proof_photo_sha256: Option<Sha256>) -> ChainRow {
     let id = (changed.event_id, changed.ticket_id, changed.kind);
     ChainRow {
         reason: changed.reason.clone(),
         note: changed.note.clone(),
         office_id: Some(changed.office_id.clone()),
         from_office: changed.from_office.clone(),
-        proof_photo_sha256: proof_photo_sha256.map(str::to_owned),
+        proof_photo_sha256,
         terms: changed
             .deadlines
             .as_ref()

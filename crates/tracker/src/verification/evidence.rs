@@ -9,7 +9,7 @@ use crate::http::ApiError;
 use crate::tickets::rows::Ticket;
 use crate::verification::http::Verdict;
 use crate::Store;
-use civicprobe_model::{CourierId, PhotoHash};
+use civicprobe_model::{CourierId, PhotoHash, Sha256};
 use time::Duration;
 
 /// Checks `verdict`'s evidence for `courier`'s check of `ticket`.
@@ -20,7 +20,7 @@ pub(crate) async fn check(
     verdict: &Verdict,
 ) -> Result<(), ApiError> {
     let rules = store.verification_rules();
-    let Some(sha256) = verdict.photo_sha256.as_deref() else {
+    let Some(sha256) = verdict.photo_sha256 else {
         return Err(ApiError::evidence(
             "photo_sha256",
             "a courier checking a fix near them sends a fresh photo of the spot",
@@ -89,7 +89,7 @@ pub(crate) async fn check(
     is_new(
         store,
         ticket,
-        &photo.sha256,
+        photo.sha256,
         photo.phash,
         rules.verify_reuse_bits,
     )
@@ -100,7 +100,7 @@ pub(crate) async fn check(
 async fn is_new(
     store: &Store,
     ticket: &Ticket,
-    sha256: &str,
+    sha256: Sha256,
     phash: Option<PhotoHash>,
     max_bits: u32,
 ) -> Result<(), ApiError> {

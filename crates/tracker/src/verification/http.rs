@@ -46,8 +46,8 @@ pub(crate) struct Verdict {
     pub fixed: bool,
     /// What the checker saw.
     pub note: Option<String>,
-    /// The cited verification photo, 64 hex digits.
-    pub photo_sha256: Option<String>,
+    /// The cited verification photo.
+    pub photo_sha256: Option<civicprobe_model::Sha256>,
     /// The checker's position, if sent.
     pub position: Option<Location>,
 }
@@ -244,16 +244,10 @@ fn parse_body(body: &[u8], implied: Option<bool>) -> Result<Verdict, ApiError> {
         }
         (_, Some(_)) => return Err(ApiError::field("reason", "a verification takes no reason")),
     }
-    let photo_sha256 = match body.photo_sha256 {
-        Some(sha) if crate::tickets::proof::is_sha256(&sha) => Some(sha),
-        Some(_) => {
-            return Err(ApiError::field(
-                "photo_sha256",
-                "photo_sha256 must be 64 lower-case hex digits of an uploaded photo",
-            ));
-        }
-        None => None,
-    };
+    let photo_sha256 = body
+        .photo_sha256
+        .map(|sha| crate::tickets::proof::sha256_field("photo_sha256", &sha, "an uploaded photo"))
+        .transpose()?;
     let position = match (body.lat, body.lon) {
         (None, None) => None,
         (Some(lat), Some(lon)) => {

@@ -3,9 +3,10 @@
 //! photos (reports, proof) a check's photo must not repeat.
 
 use crate::store::Store;
+use crate::tickets::rows::{parsed, parsed_opt};
 use crate::time_ms::{from_opt_ms, to_ms};
 use crate::Error;
-use civicprobe_model::{CourierId, Location, PhotoHash, PhotoRef, TicketId};
+use civicprobe_model::{CourierId, Location, PhotoHash, PhotoRef, Sha256, TicketId};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -17,9 +18,9 @@ pub struct VerificationPhoto {
     /// Who uploaded it (only they may cite it).
     pub courier_id: CourierId,
     /// The stored (metadata-free) photo.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Its thumbnail.
-    pub thumbnail_sha256: Option<String>,
+    pub thumbnail_sha256: Option<Sha256>,
     /// EXIF DateTimeOriginal, if the original had one: freshness.
     pub taken_at: Option<OffsetDateTime>,
     /// EXIF GPS, if the original had it: where it was taken.
@@ -41,8 +42,8 @@ impl Store {
         )
         .bind(photo.ticket_id.to_string())
         .bind(photo.courier_id.to_string())
-        .bind(&photo.sha256)
-        .bind(photo.thumbnail_sha256.clone())
+        .bind(photo.sha256.to_string())
+        .bind(photo.thumbnail_sha256.map(|s| s.to_string()))
         .bind(photo.taken_at.map(to_ms))
         .bind(photo.phash.map(|h| h.to_string()))
         .bind(to_ms(photo.uploaded_at))
@@ -59,7 +60,7 @@ impl Store {
             .bind(gps.lon())
             .bind(photo.ticket_id.to_string())
             .bind(photo.courier_id.to_string())
-            .bind(&photo.sha256)
+            .bind(photo.sha256.to_string())
             .execute(&mut *tx)
             .await?;
         }
@@ -72,7 +73,7 @@ impl Store {
         &self,
         ticket: TicketId,
         courier: CourierId,
-        sha256: &str,
+        sha256: Sha256,
     ) -> Result<Option<VerificationPhoto>, Error> {
         let row = sqlx::query(
             "SELECT thumbnail_sha256, taken_at, lat, lon, phash, uploaded_at \
@@ -80,7 +81,7 @@ impl Store {
         )
         .bind(ticket.to_string())
         .bind(courier.to_string())
-        .bind(sha256)
+        .bind(sha256.to_string())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -94,8 +95,8 @@ impl Store {
         Ok(Some(VerificationPhoto {
             ticket_id: ticket,
             courier_id: courier,
-            sha256: sha256.to_owned(),
-            thumbnail_sha256: row.try_get("thumbnail_sha256")?,
+            sha256,
+            thumbnail_sha256: parsed_opt(&row, "thumbnail_sha256")?,
             taken_at: from_opt_ms(row.try_get("taken_at")?)?,
             gps,
             // Only this store writes the column; a value it cannot read
@@ -113,7 +114,7 @@ impl Store {
     pub async fn ticket_photo_hashes(
         &self,
         ticket: TicketId,
-    ) -> Result<Vec<(String, Option<PhotoHash>)>, Error> {
+    ) -> Result<Vec<(Sha256, Option<PhotoHash>)>, Error> {
         let mut hashes = Vec::new();
         let reports = sqlx::query(
             "SELECT photos_json FROM tickets WHERE ticket_id = $1 UNION ALL \
@@ -133,7 +134,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         for row in &proofs {
-            hashes.push((row.try_get(0)?, None));
+            hashes.push((parsed(row, "sha256")?, None));
         }
         Ok(hashes)
     }

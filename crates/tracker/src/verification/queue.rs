@@ -63,7 +63,7 @@ pub struct DisputedVerification {
     /// What they saw.
     pub note: Option<String>,
     /// Their photo, if any.
-    pub photo_sha256: Option<String>,
+    pub photo_sha256: Option<civicprobe_model::Sha256>,
 }
 
 impl Store {
@@ -143,7 +143,7 @@ impl Store {
                     by: row.try_get("by_role")?,
                     at: from_ms(row.try_get("at")?)?,
                     note: row.try_get("note")?,
-                    photo_sha256: row.try_get("photo_sha256")?,
+                    photo_sha256: crate::tickets::rows::parsed_opt(row, "photo_sha256")?,
                 })
             })
             .collect()

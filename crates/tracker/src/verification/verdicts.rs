@@ -89,7 +89,7 @@ pub struct Verification {
     /// What they saw.
     pub note: Option<String>,
     /// A nearby courier's fresh photo (checked against its evidence).
-    pub photo_sha256: Option<String>,
+    pub photo_sha256: Option<civicprobe_model::Sha256>,
     /// A nearby courier's position when checking.
     pub position: Option<Location>,
 }
@@ -304,7 +304,7 @@ async fn insert_verification(
     .bind(check.by.as_str())
     .bind(i64::from(check.fixed))
     .bind(check.note.clone())
-    .bind(check.photo_sha256.clone())
+    .bind(check.photo_sha256.map(|s| s.to_string()))
     .bind(event_id.to_string())
     .bind(to_ms(at))
     .bind(i64::from(disputed))

@@ -60,7 +60,7 @@ pub fn report(courier: CourierId, received_at: OffsetDateTime) -> ReportSubmitte
         reported_at: Some(received_at - Duration::seconds(3)),
         received_at,
         photos: vec![civicprobe_model::PhotoRef {
-            sha256: "ab".repeat(32),
+            sha256: civicprobe_model::Sha256::from([0xab; 32]),
             media_type: "image/jpeg".into(),
             width: 640,
             height: 480,

@@ -56,8 +56,8 @@ pub async fn photo(
     let mut p = VerificationPhoto {
         ticket_id: ev.ticket_id,
         courier_id: courier,
-        sha256: sha.to_owned(),
-        thumbnail_sha256: Some("ee".repeat(32)),
+        sha256: sha.parse().expect("a sha256"),
+        thumbnail_sha256: Some(civicprobe_model::Sha256::from([0xee; 32])),
         taken_at: Some(store.now() - Duration::minutes(5)),
         gps: Some(Location::new(29.8401, 114.3201).unwrap()),
         phash: Some("ff00ff00ff00ff00".parse().expect("a photo hash")),

@@ -15,7 +15,7 @@ fn report(lat: f64, lon: f64, hours: i64, phash: Option<&str>) -> ReportSubmitte
         received_at: datetime!(2025-03-01 10:00 UTC) + Duration::hours(hours),
         photos: phash
             .map(|h| PhotoRef {
-                sha256: "0".repeat(64),
+                sha256: civicprobe_model::Sha256::from([0; 32]),
                 media_type: "image/jpeg".into(),
                 width: 1,
                 height: 1,
