@@ -20,6 +20,7 @@
 //! `--quiet` stops them); the report goes to stdout at the end.
 
 mod arrivals;
+mod job;
 mod progress;
 mod summary;
 
@@ -28,7 +29,8 @@ pub use summary::{Seen, Summary};
 
 use anyhow::Context;
 use arrivals::Arrivals;
-use civicprobe_model::{ReportId, TicketId};
+use civicprobe_model::TicketId;
+use job::Job;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,35 +82,6 @@ pub struct LoadArgs {
     #[arg(long)]
     pub quiet: bool,
 }
-
-/// Categories and texts used in turn (same-category reports close to each
-/// other merge, so rotating them keeps most reports separate tickets).
-const CATEGORIES: [(&str, &str); 4] = [
-    ("manhole", "井盖缺失 manhole cover missing (load test)"),
-    ("elevator", "电梯困人 people trapped in lift (load test)"),
-    (
-        "electrical_box",
-        "配电箱冒烟 electrical box smoking (load test)",
-    ),
-    ("other", "路灯倒了 street light down (load test)"),
-];
-
-/// Urgent texts, one per category, used in turn with `--urgent`.
-const URGENT: [(&str, &str); 4] = [
-    (
-        "manhole",
-        "井盖整个掉下去了，露出大洞 open manhole (load test)",
-    ),
-    ("elevator", "电梯困人 people trapped in lift (load test)"),
-    (
-        "electrical_box",
-        "配电箱着火冒烟 electrical box on fire (load test)",
-    ),
-    (
-        "other",
-        "电线断了冒火花 live wire sparking on the road (load test)",
-    ),
-];
 
 /// A photo file: its name and bytes, shared by the tasks that send it.
 type Photo = Arc<(String, Vec<u8>)>;
@@ -268,102 +241,6 @@ fn seen(outcomes: &[Outcome], arrivals: &Arrivals) -> Seen {
     Seen {
         ms: (percentile(&delays, 50.0), percentile(&delays, 99.0)),
         missing: accepted.len() - delays.len(),
-    }
-}
-
-/// One submission and, with a viewer token, the wait for its ticket.
-struct Job {
-    /// The shared client.
-    http: reqwest::Client,
-    /// The run's options.
-    args: LoadArgs,
-    /// The courier sending it.
-    token: String,
-    /// The photo sent.
-    photo: Photo,
-    /// Where the hazard is said to be.
-    point: (f64, f64),
-    /// The report's number in the run.
-    index: usize,
-    /// The run's progress, counted as it goes.
-    counts: Arc<progress::Counts>,
-}
-
-impl Job {
-    async fn run(self) -> Outcome {
-        let key = uuid::Uuid::new_v4().to_string();
-        let texts = if self.args.urgent {
-            &URGENT
-        } else {
-            &CATEGORIES
-        };
-        let (hint, text) = texts[self.index % texts.len()];
-        let report = serde_json::json!({
-            "lat": self.point.0, "lon": self.point.1, "text": text, "category_hint": hint,
-        });
-        let part =
-            reqwest::multipart::Part::bytes(self.photo.1.clone()).file_name(self.photo.0.clone());
-        let form = reqwest::multipart::Form::new()
-            .text("report", report.to_string())
-            .part("photo", part);
-        let sent = Instant::now();
-        self.counts.sent();
-        let response = self
-            .http
-            .post(format!("{}/v1/reports", self.args.url))
-            .bearer_auth(&self.token)
-            .header("Idempotency-Key", &key)
-            .multipart(form)
-            .send()
-            .await;
-        let status = response.as_ref().map_or(0, |r| r.status().as_u16());
-        let submit = sent.elapsed();
-        self.counts.answered(status == 202);
-        let accepted_at = Instant::now();
-        let answered = accepted_at;
-        let report_id = match response {
-            Ok(r) if status == 202 => r.json::<serde_json::Value>().await.ok().and_then(|b| {
-                b["report_id"]
-                    .as_str()
-                    .and_then(|s| s.parse::<ReportId>().ok())
-            }),
-            _ => None,
-        };
-        let to_ticket = match (report_id, &self.args.viewer_token) {
-            (Some(id), Some(viewer)) => self.wait_for_ticket(id, viewer, accepted_at).await,
-            _ => None,
-        };
-        if to_ticket.is_some() {
-            self.counts.ticketed();
-        }
-        Outcome {
-            status,
-            submit,
-            answered,
-            to_ticket,
-            ticket: report_id.map(TicketId::for_report),
-        }
-    }
-
-    async fn wait_for_ticket(
-        &self,
-        report: ReportId,
-        viewer: &str,
-        since: Instant,
-    ) -> Option<Duration> {
-        let url = format!(
-            "{}/v1/tickets/{}",
-            self.args.url,
-            TicketId::for_report(report)
-        );
-        while since.elapsed() < Duration::from_secs(10) {
-            let answer = self.http.get(&url).bearer_auth(viewer).send().await;
-            if answer.is_ok_and(|r| r.status().is_success()) {
-                return Some(since.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        None
     }
 }
 
