@@ -23,10 +23,9 @@
 use crate::courier::{BoxError, CourierDirectory};
 use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy};
 use civicprobe_model::nats::{TOKENS_STREAM, TOKEN_SUBJECTS};
-use civicprobe_model::{CourierId, CredentialGrant, CredentialState, Principal};
+use civicprobe_model::{CourierId, CredentialGrant, CredentialState, Principal, Sha256};
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -40,8 +39,8 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Live credentials by hash; cheap to share.
 #[derive(Debug)]
 pub struct CredentialDirectory {
-    /// hex sha256 of the secret → who holds it, until when.
-    grants: RwLock<HashMap<String, CredentialGrant>>,
+    /// sha256 of the secret → who holds it, until when.
+    grants: RwLock<HashMap<Sha256, CredentialGrant>>,
     /// `<data_dir>/credentials.json`.
     path: PathBuf,
 }
@@ -68,7 +67,7 @@ impl CredentialDirectory {
     /// Who holds `secret` (a bearer token or a session id) right now:
     /// `None` if unknown, tombstoned or past its `valid_until`.
     pub fn principal(&self, secret: &str) -> Option<Principal> {
-        let hash = hex::encode(Sha256::digest(secret.as_bytes()));
+        let hash = Sha256::of(secret.as_bytes());
         let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
         let grant = grants.get(&hash)?;
         (time::OffsetDateTime::now_utc() < grant.valid_until).then(|| grant.principal.clone())
@@ -92,7 +91,7 @@ impl CredentialDirectory {
         };
     }
 
-    fn replace(&self, all: HashMap<String, CredentialGrant>) {
+    fn replace(&self, all: HashMap<Sha256, CredentialGrant>) {
         *self.grants.write().unwrap_or_else(|e| e.into_inner()) = all;
     }
 

@@ -28,15 +28,10 @@ pub struct CredentialGrant {
 /// The current state of one credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialState {
-    /// Hex sha256 of the secret (64 lower-case hex characters).
-    pub hash: String,
+    /// sha256 of the secret (64 lower-case hex digits in the message).
+    pub hash: crate::Sha256,
     /// `None`: a tombstone (revoked, rotated, signed out or expired).
     pub grant: Option<CredentialGrant>,
-}
-
-/// Whether `hash` looks like a credential hash (what a subject may hold).
-pub fn is_credential_hash(hash: &str) -> bool {
-    hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -46,7 +41,7 @@ mod tests {
     #[test]
     fn a_grant_round_trips_and_hashes_are_checked() {
         let state = CredentialState {
-            hash: "ab".repeat(32),
+            hash: crate::Sha256::of(b"a secret"),
             grant: Some(CredentialGrant {
                 principal: Principal::Courier {
                     courier_id: crate::CourierId::new(),
@@ -60,8 +55,10 @@ mod tests {
             serde_json::from_str::<CredentialState>(&json).unwrap(),
             state
         );
-        assert!(is_credential_hash(&state.hash));
-        assert!(!is_credential_hash("AB"));
-        assert!(!is_credential_hash(&"g".repeat(64)));
+        let upper = json.replace(
+            &state.hash.to_string(),
+            &state.hash.to_string().to_uppercase(),
+        );
+        assert!(serde_json::from_str::<CredentialState>(&upper).is_err());
     }
 }

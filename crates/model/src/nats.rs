@@ -176,7 +176,7 @@ pub fn office_subjects(office: &OfficeId) -> String {
 }
 
 /// `civic.token.<hash>`: where a credential's state is published.
-pub fn token_subject(hash: &str) -> String {
+pub fn token_subject(hash: crate::Sha256) -> String {
     format!("civic.token.{hash}")
 }
 
@@ -279,7 +279,8 @@ mod tests {
         let upload = upload_subject(PROOF_UPLOAD, ticket, photo);
         assert_eq!(upload, format!("civic.upload.proof.{ticket}.{photo}"));
         assert!(upload.starts_with(UPLOAD_SUBJECTS.trim_end_matches('>')));
-        assert!(token_subject("cd").starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
+        assert!(token_subject(crate::Sha256::of(b"cd"))
+            .starts_with(TOKEN_SUBJECTS.trim_end_matches('>')));
         assert!(REPORT_SUBMITTED.starts_with(REPORTS_SUBJECTS.trim_end_matches('>')));
         assert_eq!(object_store_stream(PHOTOS_BUCKET), PHOTOS_STREAM);
         let dead = dead_letter_subject(ROUTER_CONSUMER);

@@ -4,9 +4,10 @@
 
 use crate::identity::tokens::{holder_columns, holder_of_row};
 use crate::store::Store;
+use crate::tickets::rows::parsed;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
-use civicprobe_model::CredentialGrant;
+use civicprobe_model::{CredentialGrant, Sha256};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -21,7 +22,7 @@ impl Store {
     /// until the earliest of its limits and its token's expiry; its idle
     /// deadline moves as `last_seen_at` does (written at most once a
     /// minute), so a used session is republished about once a minute.
-    pub async fn live_credentials(&self) -> Result<HashMap<String, CredentialGrant>, Error> {
+    pub async fn live_credentials(&self) -> Result<HashMap<Sha256, CredentialGrant>, Error> {
         let now = to_ms(self.now());
         let mut live = HashMap::new();
         let tokens = sqlx::query(concat!(
@@ -36,7 +37,7 @@ impl Store {
         for row in &tokens {
             let holder = holder_of_row(row)?;
             let until = holder.expires_at.unwrap_or(NO_EXPIRY_MS);
-            live.insert(row.try_get("token_hash")?, grant(holder.principal, until)?);
+            live.insert(parsed(row, "token_hash")?, grant(holder.principal, until)?);
         }
         let sessions = sqlx::query(concat!(
             "SELECT s.session_hash, s.last_seen_at, s.idle_ms, s.expires_at AS s_expires_at, ",
@@ -58,7 +59,7 @@ impl Store {
                 .min(last_seen.saturating_add(idle))
                 .min(holder.expires_at.unwrap_or(NO_EXPIRY_MS));
             live.insert(
-                row.try_get("session_hash")?,
+                parsed(row, "session_hash")?,
                 grant(holder.principal, until)?,
             );
         }

@@ -32,9 +32,9 @@
 use crate::{Error, Store};
 use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy, stream};
 use civicprobe_model::nats::{token_subject, MSG_ID_HEADER, TOKENS_STREAM, TOKEN_SUBJECTS};
-use civicprobe_model::{CredentialGrant, CredentialState};
+use civicprobe_model::{CredentialGrant, CredentialState, Sha256};
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub const TOMBSTONE_KEPT: Duration = Duration::from_secs(24 * 3600);
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// What the stream holds, by credential hash.
-pub type Published = HashMap<String, Held>;
+pub type Published = HashMap<Sha256, Held>;
 
 /// One credential's state on the stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,18 +153,18 @@ pub async fn publish_changes(
     let mut sent = 0;
     for (hash, grant) in &live {
         if published.get(hash).and_then(|held| held.grant.as_ref()) != Some(grant) {
-            publish(js, hash, Some(grant.clone())).await?;
-            published.insert(hash.clone(), held_now(Some(grant.clone())));
+            publish(js, *hash, Some(grant.clone())).await?;
+            published.insert(*hash, held_now(Some(grant.clone())));
             sent += 1;
         }
     }
-    let dead: Vec<String> = published
+    let dead: Vec<Sha256> = published
         .iter()
         .filter(|(hash, held)| held.grant.is_some() && !live.contains_key(*hash))
-        .map(|(hash, _)| hash.clone())
+        .map(|(hash, _)| *hash)
         .collect();
     for hash in dead {
-        publish(js, &hash, None).await?;
+        publish(js, hash, None).await?;
         published.insert(hash, held_now(None));
         sent += 1;
     }
@@ -189,15 +189,15 @@ pub async fn purge_tombstones(
         return Ok(0);
     }
     let before = time::OffsetDateTime::now_utc() - older_than;
-    let old: Vec<String> = published
+    let old: Vec<Sha256> = published
         .iter()
         .filter(|(_, held)| held.grant.is_none() && held.since <= before)
-        .map(|(hash, _)| hash.clone())
+        .map(|(hash, _)| *hash)
         .collect();
     for hash in &old {
         stream
             .purge()
-            .filter(token_subject(hash))
+            .filter(token_subject(*hash))
             .await
             .map_err(Error::nats)?;
         published.remove(hash);
@@ -219,15 +219,12 @@ fn held_now(grant: Option<CredentialGrant>) -> Held {
 /// Publishes one credential's state and waits for the ack.
 async fn publish(
     js: &jetstream::Context,
-    hash: &str,
+    hash: Sha256,
     grant: Option<CredentialGrant>,
 ) -> Result<(), Error> {
-    let state = CredentialState {
-        hash: hash.to_owned(),
-        grant,
-    };
+    let state = CredentialState { hash, grant };
     let payload = serde_json::to_vec(&state)?;
-    let digest = hex::encode(&Sha256::digest(&payload)[..12]);
+    let digest = hex::encode(&sha2::Sha256::digest(&payload)[..12]);
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(MSG_ID_HEADER, format!("{hash}.{digest}").as_str());
     js.publish_with_headers(token_subject(hash), headers, payload.into())

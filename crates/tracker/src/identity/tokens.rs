@@ -11,9 +11,8 @@
 use crate::store::Store;
 use crate::time_ms::{from_ms, to_ms};
 use crate::Error;
-use civicprobe_model::{CourierId, OfficeId, Person, PersonId, Principal, Role};
+use civicprobe_model::{CourierId, OfficeId, Person, PersonId, Principal, Role, Sha256};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
@@ -103,7 +102,7 @@ fn new_token_id() -> String {
 /// The stored form of a secret. (Hashing 64 bytes takes well under a
 /// microsecond, so it runs inline rather than in `spawn_blocking`.)
 pub(crate) fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    Sha256::of(secret.as_bytes()).to_string()
 }
 
 /// Whether `token` has the shape of an issued bearer token.
