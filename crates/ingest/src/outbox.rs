@@ -134,7 +134,7 @@ async fn drain_once(
     let mut failure = None;
     for (report, uploaded) in pending.into_iter().zip(uploads) {
         let sent = match uploaded {
-            Ok(()) => publish_payload(js, &report.report_id, report.payload).await,
+            Ok(()) => publish_payload(js, report.report_id, report.payload).await,
             Err(e) => Err(e),
         };
         match sent {

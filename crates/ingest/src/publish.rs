@@ -18,11 +18,11 @@ fn unavailable(source: impl Into<crate::BoxError>) -> Error {
 /// acknowledgement (`ack.duplicate` when the stream already held it).
 pub async fn publish_payload(
     js: &jetstream::Context,
-    report_id: &str,
+    report_id: civicprobe_model::ReportId,
     payload: Vec<u8>,
 ) -> Result<PublishAckFuture, Error> {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert(MSG_ID_HEADER, report_id);
+    headers.insert(MSG_ID_HEADER, report_id.to_string().as_str());
     js.publish_with_headers(REPORT_SUBMITTED, headers, payload.into())
         .await
         .map_err(unavailable)

@@ -120,7 +120,7 @@ async fn record(
     };
     metrics::counter!("civicprobe_open311_updates_total", "outcome" => outcome).increment(1);
     tracing::info!(repeated = recorded.repeated, "resident update recorded");
-    Ok(recorded.event_id)
+    Ok(recorded.event_id.to_string())
 }
 
 /// The form's and the query string's pairs; every form value free of

@@ -249,7 +249,7 @@ async fn window_updates(
             note: closed.note.as_deref(),
         };
         updates.push(RequestUpdate {
-            update_id: closed.event_id.clone(),
+            update_id: closed.event_id.to_string(),
             service_request_id: outside.unrouted.report.report_id.to_string(),
             status: "NOT_COUNCILS_RESPONSIBILITY",
             updated_datetime: iso(closed.at),

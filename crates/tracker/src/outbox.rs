@@ -52,7 +52,7 @@ pub(crate) async fn enqueue(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxMessage {
     /// The event's id, also the `Nats-Msg-Id`.
-    pub event_id: String,
+    pub event_id: civicprobe_model::EventId,
     /// Where it goes.
     pub subject: String,
     /// The [`TicketChanged`] as JSON.
@@ -72,7 +72,7 @@ impl Store {
         .iter()
         .map(|row| {
             Ok(OutboxMessage {
-                event_id: row.try_get("event_id")?,
+                event_id: crate::tickets::rows::parsed(row, "event_id")?,
                 subject: row.try_get("subject")?,
                 payload: row.try_get("payload")?,
             })
@@ -89,10 +89,14 @@ impl Store {
     }
 
     /// Marks an outbox row published.
-    pub async fn mark_sent(&self, event_id: &str, at: OffsetDateTime) -> Result<(), Error> {
+    pub async fn mark_sent(
+        &self,
+        event_id: civicprobe_model::EventId,
+        at: OffsetDateTime,
+    ) -> Result<(), Error> {
         sqlx::query("UPDATE outbox SET sent_at = $1 WHERE event_id = $2 AND sent_at IS NULL")
             .bind(to_ms(at))
-            .bind(event_id)
+            .bind(event_id.to_string())
             .execute(self.pool())
             .await?;
         Ok(())
@@ -102,7 +106,7 @@ impl Store {
 /// Publishes one message and waits for JetStream's ack.
 async fn publish(js: &jetstream::Context, msg: &OutboxMessage) -> Result<(), Error> {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert(MSG_ID_HEADER, msg.event_id.as_str());
+    headers.insert(MSG_ID_HEADER, msg.event_id.to_string().as_str());
     js.publish_with_headers(msg.subject.clone(), headers, msg.payload.clone().into())
         .await
         .map_err(Error::nats)?
@@ -119,7 +123,7 @@ pub async fn publish_pending(js: &jetstream::Context, store: &Store) -> Result<u
         let batch = store.unsent_outbox(BATCH).await?;
         for msg in &batch {
             publish(js, msg).await?;
-            store.mark_sent(&msg.event_id, store.now()).await?;
+            store.mark_sent(msg.event_id, store.now()).await?;
             metrics::counter!("civicprobe_tracker_outbox_published_total").increment(1);
         }
         total += batch.len();

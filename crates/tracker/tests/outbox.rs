@@ -291,7 +291,7 @@ async fn crash_child() {
         let js = jetstream::new(client);
         for msg in store.unsent_outbox(10).await.unwrap() {
             let mut headers = async_nats::HeaderMap::new();
-            headers.insert(MSG_ID_HEADER, msg.event_id.as_str());
+            headers.insert(MSG_ID_HEADER, msg.event_id.to_string().as_str());
             js.publish_with_headers(msg.subject, headers, msg.payload.into())
                 .await
                 .unwrap()

@@ -69,10 +69,7 @@ async fn resident_updates_are_recorded_once_and_alert_when_urgent(kind: &str) {
         .record_resident_update(&update(&a, urgent.report.report_id, "u1", "修好了"))
         .await
         .expect("again");
-    assert_eq!(
-        (again.event_id.as_str(), again.repeated),
-        (first.event_id.as_str(), true)
-    );
+    assert_eq!((again.event_id, again.repeated), (first.event_id, true));
     let other = store
         .record_resident_update(&update(&a, urgent.report.report_id, "u1", "别的"))
         .await;
@@ -96,7 +93,7 @@ async fn resident_updates_are_recorded_once_and_alert_when_urgent(kind: &str) {
         .expect("some");
     assert_eq!(ticket.state.as_str(), "open", "a resident changes no state");
     assert_eq!(
-        alerts_of(&store, &first.event_id).await,
+        alerts_of(&store, &first.event_id.to_string()).await,
         [Target::Office(office("wenquan"))]
     );
 
@@ -113,7 +110,9 @@ async fn resident_updates_are_recorded_once_and_alert_when_urgent(kind: &str) {
         .record_resident_update(&update(&a, routine.report.report_id, "u2", "还在"))
         .await
         .expect("recorded");
-    assert!(alerts_of(&store, &quiet.event_id).await.is_empty());
+    assert!(alerts_of(&store, &quiet.event_id.to_string())
+        .await
+        .is_empty());
     let unknown = store
         .record_resident_update(&update(&a, civicprobe_model::ReportId::new(), "u3", "x"))
         .await;

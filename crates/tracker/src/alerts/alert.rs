@@ -28,7 +28,9 @@
 //! Fields are only ever added within a version; a receiver ignores the
 //! ones it does not know.
 
-use civicprobe_model::{Category, Deadlines, Location, OfficeId, ReportId, TicketId, TicketState};
+use civicprobe_model::{
+    Category, Deadlines, EventId, Location, OfficeId, ReportId, TicketId, TicketState,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -49,7 +51,7 @@ pub struct Alert {
     /// The event kind (see the module doc).
     pub kind: String,
     /// The event it is about.
-    pub event_id: String,
+    pub event_id: EventId,
     /// The ticket, when there is one.
     pub ticket_id: Option<TicketId>,
     /// The report that caused it (the opener's, the duplicate's, the
@@ -107,11 +109,11 @@ pub struct OverdueItem {
 
 impl Alert {
     /// An alert of `kind` about `event_id` at `at`, everything else empty.
-    pub fn new(kind: &str, event_id: impl ToString, at: OffsetDateTime) -> Alert {
+    pub fn new(kind: &str, event_id: EventId, at: OffsetDateTime) -> Alert {
         Alert {
             version: ALERT_VERSION,
             kind: kind.to_owned(),
-            event_id: event_id.to_string(),
+            event_id,
             ticket_id: None,
             report_id: None,
             office_id: None,

@@ -207,7 +207,7 @@ fn changed(
 
 fn ticket_alert(
     kind: &str,
-    event_id: impl ToString,
+    event_id: civicprobe_model::EventId,
     at: time::OffsetDateTime,
     t: &Ticket,
     links: &Links,

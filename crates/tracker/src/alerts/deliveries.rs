@@ -11,9 +11,10 @@
 use super::alert::Alert;
 use super::channel::Channel;
 use super::channel_store::channel_of_row;
+use crate::tickets::rows::{parsed, parsed_opt};
 use crate::time_ms::{from_ms, from_opt_ms, to_ms};
 use crate::{Error, Store};
-use civicprobe_model::OfficeId;
+use civicprobe_model::{EventId, OfficeId, TicketId};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -25,7 +26,7 @@ use uuid::Uuid;
 const DELIVERY_NAMESPACE: Uuid = Uuid::from_u128(0x5b1f_0c1e_a1e7_4d0a_9c1b_7e3a_2f6d_8b01);
 
 /// The id of `event_id`'s delivery to `channel`: the same on every retry.
-pub fn delivery_id(event_id: &str, channel: Uuid) -> Uuid {
+pub fn delivery_id(event_id: EventId, channel: Uuid) -> Uuid {
     Uuid::new_v5(
         &DELIVERY_NAMESPACE,
         format!("{event_id}/{channel}").as_bytes(),
@@ -76,8 +77,8 @@ pub(crate) async fn enqueue(
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) \
              ON CONFLICT (event_id, channel_id) DO NOTHING",
         )
-        .bind(delivery_id(&alert.event_id, channel.channel_id).to_string())
-        .bind(&alert.event_id)
+        .bind(delivery_id(alert.event_id, channel.channel_id).to_string())
+        .bind(alert.event_id.to_string())
         .bind(channel.channel_id.to_string())
         .bind(&alert.kind)
         .bind(alert.ticket_id.map(|t| t.to_string()))
@@ -114,13 +115,13 @@ pub struct DeliveryView {
     /// pending, failing, delivered or failed.
     pub state: DeliveryState,
     /// The event it is about.
-    pub event_id: String,
+    pub event_id: EventId,
     /// The event's kind.
     pub kind: String,
     /// The ticket, when there is one.
-    pub ticket_id: Option<String>,
+    pub ticket_id: Option<TicketId>,
     /// The office the alert is about.
-    pub office_id: Option<String>,
+    pub office_id: Option<OfficeId>,
     /// The channel's id (kept after the channel is removed).
     pub channel_id: String,
     /// The channel, masked; null once removed.
@@ -162,10 +163,10 @@ fn view_of_row(row: &AnyRow) -> Result<DeliveryView, Error> {
     Ok(DeliveryView {
         delivery_id: row.try_get("delivery_id")?,
         state,
-        event_id: row.try_get("event_id")?,
+        event_id: parsed(row, "event_id")?,
         kind: row.try_get("kind")?,
-        ticket_id: row.try_get("ticket_id")?,
-        office_id: row.try_get("d_office_id")?,
+        ticket_id: parsed_opt(row, "ticket_id")?,
+        office_id: parsed_opt(row, "d_office_id")?,
         channel_id: row.try_get("d_channel_id")?,
         channel,
         attempts,

@@ -109,7 +109,7 @@ async fn digest_alert(
     let key = format!("{}/{day}", channel.channel_id);
     let mut alert = Alert::new(
         DIGEST,
-        Uuid::new_v5(&DIGEST_NAMESPACE, key.as_bytes()),
+        civicprobe_model::EventId(Uuid::new_v5(&DIGEST_NAMESPACE, key.as_bytes())),
         store.now(),
     );
     alert.office_id = office.cloned();

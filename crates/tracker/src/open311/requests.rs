@@ -64,7 +64,7 @@ pub struct ResidentUpdate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResidentRecorded {
     /// The `resident_note` event (the first time, or the earlier one).
-    pub event_id: String,
+    pub event_id: EventId,
     /// The ticket it is on.
     pub ticket_id: TicketId,
     /// `true` when this `update_id` was recorded before (nothing new).
@@ -84,7 +84,7 @@ pub struct OutsideRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutsideClosure {
     /// The closure's id (its Open311 `update_id`).
-    pub event_id: String,
+    pub event_id: EventId,
     /// When.
     pub at: OffsetDateTime,
     /// The supervisor's note, if any.
@@ -144,7 +144,7 @@ impl Store {
         tx.commit().await?;
         self.outbox_ready().notify_one();
         Ok(ResidentRecorded {
-            event_id: changed.event_id.to_string(),
+            event_id: changed.event_id,
             ticket_id,
             repeated: false,
         })
@@ -175,7 +175,7 @@ impl Store {
         note: Option<&str>,
     ) -> Result<OutsideClosure, Error> {
         let at = self.now();
-        let event_id = closure_id(report).to_string();
+        let event_id = closure_id(report);
         let closed = sqlx::query(
             "UPDATE unrouted SET closed_at = $1, closed_by = $2, closed_note = $3, \
              close_event_id = $4 \
@@ -184,7 +184,7 @@ impl Store {
         .bind(to_ms(at))
         .bind(actor)
         .bind(note)
-        .bind(&event_id)
+        .bind(event_id.to_string())
         .bind(report.to_string())
         .execute(&self.pool)
         .await?;
@@ -359,7 +359,7 @@ fn outside_from_row(row: &sqlx::any::AnyRow) -> Result<OutsideRequest, Error> {
     let closed_at: Option<i64> = row.try_get("closed_at")?;
     let closed = match closed_at {
         Some(ms) => Some(OutsideClosure {
-            event_id: row.try_get("close_event_id")?,
+            event_id: crate::tickets::rows::parsed(row, "close_event_id")?,
             at: from_ms(ms)?,
             note: row.try_get("closed_note")?,
         }),
@@ -373,7 +373,7 @@ fn outside_from_row(row: &sqlx::any::AnyRow) -> Result<OutsideRequest, Error> {
 async fn earlier_update(
     tx: &mut Transaction<'static, Any>,
     update: &ResidentUpdate,
-) -> Result<Option<Result<String, Error>>, Error> {
+) -> Result<Option<Result<EventId, Error>>, Error> {
     let row = sqlx::query(
         "SELECT event_id, request_sha256 FROM open311_updates \
          WHERE courier_id = $1 AND update_id = $2",
@@ -387,7 +387,7 @@ async fn earlier_update(
     };
     let digest: civicprobe_model::Sha256 = crate::tickets::rows::parsed(&row, "request_sha256")?;
     Ok(Some(if digest == update.request_sha256 {
-        Ok(row.try_get("event_id")?)
+        Ok(crate::tickets::rows::parsed(&row, "event_id")?)
     } else {
         Err(Error::IdempotencyKeyReused)
     }))
