@@ -1,4 +1,5 @@
-//! Positions and jurisdiction files in GCJ-02 (Amap, Tencent, WeChat):
+//! Positions in GCJ-02 (Amap, Tencent, WeChat) and jurisdiction files in
+//! GCJ-02 or BD-09 (Baidu):
 //! courier → ingest → router → tracker on a real nats-server, SQLite and
 //! PostgreSQL. Everything is routed and stored in WGS-84; what was sent is
 //! kept beside it.
@@ -14,6 +15,7 @@ use support::{fixtures, items, Harness};
 on_both_databases!(
     a_declared_gcj02_position_is_routed_in_wgs84_and_kept_as_sent,
     a_gcj02_jurisdictions_file_routes_wgs84_reports_right,
+    a_bd09_jurisdictions_file_routes_wgs84_reports_right,
 );
 
 /// 100 m west (`-1.0`) or east (`1.0`) of the guanbuqiao / wenquan edge
@@ -97,17 +99,28 @@ async fn a_declared_gcj02_position_is_routed_in_wgs84_and_kept_as_sent(
 }
 
 async fn a_gcj02_jurisdictions_file_routes_wgs84_reports_right(db: &str) -> anyhow::Result<()> {
-    // The fixture as a district drew it on Amap: every vertex in GCJ-02,
-    // declared at the top of the collection.
+    // As a district drew it on Amap or Tencent Maps.
+    a_file_in(Datum::Gcj02, db).await
+}
+
+async fn a_bd09_jurisdictions_file_routes_wgs84_reports_right(db: &str) -> anyhow::Result<()> {
+    // As a district drew it on Baidu Maps.
+    a_file_in(Datum::Bd09, db).await
+}
+
+/// The fixture with every vertex in `datum`, declared at the top of the
+/// collection: a WGS-84 report 100 m inside wenquan goes to wenquan.
+async fn a_file_in(datum: Datum, db: &str) -> anyhow::Result<()> {
     let wgs = std::fs::read_to_string(fixtures().join("jurisdictions.geojson"))?;
-    let file = geojson_in(&wgs, Datum::Gcj02, Some(Datum::Gcj02));
+    let file = geojson_in(&wgs, datum, Some(datum));
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("jurisdictions-gcj02.geojson");
+    let path = dir.path().join(format!("jurisdictions-{datum}.geojson"));
     std::fs::write(&path, file)?;
     let h = Harness::start_with(db, |config| config.router.jurisdictions = path).await?;
 
-    // In wenquan; the file misread as WGS-84 would put the edge ~420 m east
-    // of it, and the point in guanbuqiao.
+    // In wenquan; the file misread as WGS-84 would put the edge hundreds
+    // of metres east of it (GCJ-02 ~520 m, BD-09 ~1.15 km), and the point
+    // in guanbuqiao.
     let at = off_the_edge(1.0);
     let token = h.courier_token.clone();
     let report = json!({"lat": at.lat(), "lon": at.lon(), "text": "井盖没了"});
@@ -116,8 +129,8 @@ async fn a_gcj02_jurisdictions_file_routes_wgs84_reports_right(db: &str) -> anyh
         .await?;
     assert_eq!(status, 202, "{body}");
     let ticket = only_ticket(&h, "wenquan").await?;
-    assert_eq!(ticket["office_id"], "wenquan", "{ticket}");
-    assert_eq!(ticket["boundary"], false, "{ticket}");
+    assert_eq!(ticket["office_id"], "wenquan", "{datum}: {ticket}");
+    assert_eq!(ticket["boundary"], false, "{datum}: {ticket}");
     h.stop().await
 }
 
